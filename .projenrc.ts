@@ -1,0 +1,127 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { awscdk, javascript, JsonFile } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+
+/** Node.js version the Lambda handlers are bundled for (the Lambda runtime is Node.js 22). */
+const HANDLER_TARGET = 'node22';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-ecr-public',
+  description: 'AWS CDK constructs for Amazon ECR Public: repositories, catalog data, policies, the registry catalog, and images published at deploy time.',
+  author: 'cdk-ecr-public maintainers',
+  authorAddress: 'maintainers@users.noreply.cdk-ecr-public.example',
+  repositoryUrl: 'https://github.com/cdk-ecr-public/cdk-ecr-public.git',
+  keywords: ['cdk', 'aws-cdk', 'ecr', 'ecr-public', 'container', 'docker', 'oci'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  cdkVersion: '2.189.1',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  minNodeVersion: '20.16.0',
+
+  // No hosted CI, release machinery or bots: the project is built and tested by `.ci/run`.
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  buildWorkflow: false,
+  pullRequestTemplate: false,
+  vscode: false,
+  // Handlers live in the top-level `lambda/` folder and are bundled by our own task.
+  lambdaAutoDiscover: false,
+
+  devDeps: [
+    '@aws-sdk/client-ecr-public@^3.1108.0',
+    '@aws-sdk/client-s3@^3.1108.0',
+    'esbuild@^0.28.0',
+  ],
+
+  bin: {
+    'ecr-public-local': 'lib/local/cli.js',
+  },
+
+  jestOptions: {
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testTimeout: 120_000,
+      // The suites start emulators and real registries; two workers fit the 2-core machines.
+      maxWorkers: 2,
+      collectCoverage: false,
+    },
+  },
+
+  eslintOptions: {
+    dirs: ['src', 'lambda', 'local'],
+    devdirs: ['test', 'lambda', 'local', 'projenrc', '.projenrc.ts'],
+  },
+
+  gitignore: ['/assets/', '/.emulator-data/'],
+});
+
+for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/']) {
+  project.addPackageIgnore(pattern);
+}
+
+// jsii silences nothing by default on Node 20; the banner drowns the build log.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+// ---------------------------------------------------------------------------
+// Handlers: every `lambda/<name>/index.ts` (but `lambda/shared`) is bundled into `assets/<name>/index.js`,
+// which ships in the npm package so that a consumer's synth needs neither Docker nor esbuild.
+const handlerNames = fs.existsSync('lambda')
+  ? fs.readdirSync('lambda').filter((n) => n !== 'shared' && fs.existsSync(path.join('lambda', n, 'index.ts'))).sort()
+  : [];
+const bundle = project.addTask('bundle', { description: 'Bundle the custom-resource handlers into assets/' });
+bundle.exec('rm -rf assets');
+for (const name of handlerNames) {
+  bundle.exec([
+    'esbuild', `lambda/${name}/index.ts`,
+    '--bundle', '--platform=node', `--target=${HANDLER_TARGET}`, '--format=cjs', '--minify', '--sourcemap=inline',
+    '--legal-comments=none', `--outfile=assets/${name}/index.js`,
+  ].join(' '));
+}
+
+new JsonFile(project, 'lambda/tsconfig.json', {
+  obj: {
+    extends: '../tsconfig.json',
+    compilerOptions: { rootDir: '..', noEmit: true, types: ['node'] },
+    include: ['**/*.ts', '../src/private/handler-contract.ts'],
+    exclude: ['node_modules'],
+  },
+  marker: false,
+});
+
+// ---------------------------------------------------------------------------
+// The local ECR Public emulator: compiled from `local/` into `lib/local/` and shipped with the `ecr-public-local` bin.
+new JsonFile(project, 'local/tsconfig.json', {
+  obj: {
+    extends: '../tsconfig.json',
+    compilerOptions: { rootDir: '.', outDir: '../lib/local', inlineSourceMap: false, sourceMap: true, types: ['node'] },
+    include: ['**/*.ts'],
+    exclude: ['node_modules'],
+  },
+  marker: false,
+});
+const compileLocal = project.addTask('compile:local', { description: 'Compile the local ECR Public emulator into lib/local' });
+compileLocal.exec('tsc -p local/tsconfig.json');
+compileLocal.exec('chmod +x lib/local/cli.js');
+
+// ts-jest only transpiles (isolatedModules), so type errors in tests and handlers are caught here.
+const typecheck = project.addTask('typecheck', { description: 'Type-check handlers and tests' });
+typecheck.exec('tsc -p lambda/tsconfig.json');
+typecheck.exec('tsc -p test/tsconfig.json');
+
+project.preCompileTask.spawn(bundle);
+project.preCompileTask.spawn(typecheck);
+project.postCompileTask.spawn(compileLocal);
+
+project.addTask('emulator', {
+  description: 'Start the local ECR Public emulator on 127.0.0.1 (pass --port and --data)',
+  exec: 'node lib/local/cli.js serve',
+  receiveArgs: true,
+});
+
+project.synth();
