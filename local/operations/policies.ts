@@ -1,0 +1,59 @@
+/** SetRepositoryPolicy, GetRepositoryPolicy and DeleteRepositoryPolicy. */
+import { EcrPublicError, invalidParameter } from '../errors';
+import { Context, findRepository, Operation } from './context';
+
+/**
+ * Checks that the text is an IAM resource policy in outline. The service parses policies but does not document its
+ * checks; this refuses what IAM would refuse outright (not JSON, no statements, a statement without effect, principal
+ * or action).
+ */
+function checkPolicy(text: string): void {
+  const refuse = (why: string) => invalidParameter('policyText', `Invalid repository policy provided: ${why}`);
+  let policy: any;
+  try {
+    policy = JSON.parse(text);
+  } catch {
+    throw refuse('not valid JSON');
+  }
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) throw refuse('not a JSON object');
+  const statements = Array.isArray(policy.Statement) ? policy.Statement : policy.Statement ? [policy.Statement] : [];
+  if (statements.length === 0) throw refuse('no Statement');
+  statements.forEach((s: any, i: number) => {
+    if (typeof s !== 'object' || s === null) throw refuse(`Statement[${i}] is not an object`);
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw refuse(`Statement[${i}].Effect must be Allow or Deny`);
+    if (s.Principal === undefined && s.NotPrincipal === undefined) throw refuse(`Statement[${i}] has no Principal`);
+    if (s.Action === undefined && s.NotAction === undefined) throw refuse(`Statement[${i}] has no Action`);
+  });
+}
+
+function policyOutput(ctx: Context, name: string, policyText: string): Record<string, unknown> {
+  return { registryId: ctx.accountId, repositoryName: name, policyText };
+}
+
+function policyNotFound(ctx: Context, name: string): EcrPublicError {
+  return new EcrPublicError('RepositoryPolicyNotFoundException',
+    `Repository policy does not exist for the repository with name '${name}' in the registry with id '${ctx.accountId}'`);
+}
+
+export const setRepositoryPolicy: Operation = (ctx, input) => {
+  const repo = findRepository(ctx, input);
+  checkPolicy(input.policyText);
+  repo.policyText = input.policyText;
+  ctx.store.commit();
+  return policyOutput(ctx, repo.name, input.policyText);
+};
+
+export const getRepositoryPolicy: Operation = (ctx, input) => {
+  const repo = findRepository(ctx, input);
+  if (repo.policyText === undefined) throw policyNotFound(ctx, repo.name);
+  return policyOutput(ctx, repo.name, repo.policyText);
+};
+
+export const deleteRepositoryPolicy: Operation = (ctx, input) => {
+  const repo = findRepository(ctx, input);
+  const text = repo.policyText;
+  if (text === undefined) throw policyNotFound(ctx, repo.name);
+  delete repo.policyText;
+  ctx.store.commit();
+  return policyOutput(ctx, repo.name, text);
+};

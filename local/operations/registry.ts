@@ -1,0 +1,42 @@
+/** The registry: GetRegistryCatalogData, PutRegistryCatalogData, DescribeRegistries and GetAuthorizationToken. */
+import { randomBytes } from 'crypto';
+import { nowSeconds, Operation, paginate } from './context';
+
+/** Tokens are valid for 12 hours, as the service's are. */
+const TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
+
+export const getRegistryCatalogData: Operation = (ctx) => {
+  return { registryCatalogData: { displayName: ctx.store.state.registry.displayName } };
+};
+
+export const putRegistryCatalogData: Operation = (ctx, input) => {
+  const { registry } = ctx.store.state;
+  // Replace semantics, as for repository catalog data: leaving the name out clears it.
+  registry.displayName = input.displayName;
+  ctx.store.commit();
+  return { registryCatalogData: { displayName: registry.displayName } };
+};
+
+export const describeRegistries: Operation = (ctx, input) => {
+  const alias = ctx.store.state.registry.alias;
+  // Until the first repository exists, the registry has no alias, so there is nothing to describe.
+  const registries = alias === undefined ? [] : [{
+    registryId: ctx.accountId,
+    registryArn: `arn:aws:ecr-public::${ctx.accountId}:registry/${ctx.accountId}`,
+    registryUri: `${ctx.host}/${alias}`,
+    verified: false,
+    aliases: [{ name: alias, status: 'ACTIVE', primaryRegistryAlias: true, defaultRegistryAlias: true }],
+  }];
+  const { page, nextToken } = paginate(registries, input, 'DescribeRegistries');
+  return { registries: page, nextToken };
+};
+
+export const getAuthorizationToken: Operation = () => {
+  const password = randomBytes(48).toString('base64url');
+  return {
+    authorizationData: {
+      authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
+      expiresAt: nowSeconds() + TOKEN_LIFETIME_SECONDS,
+    },
+  };
+};

@@ -1,0 +1,71 @@
+/** TagResource, UntagResource and ListTagsForResource, and the tag rules CreateRepository shares. */
+import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
+import { RepositoryRecord } from '../model';
+import { Context, Operation } from './context';
+
+/** Tags per repository (the TooManyTagsException limit). */
+const MAX_TAGS = 50;
+
+/** Checks tag keys and values: 1-128 and 0-256 characters, no `aws:` prefix. */
+export function checkTags(tags: Array<{ Key?: string; Value?: string }>): Array<{ Key: string; Value: string }> {
+  return tags.map((tag, i) => {
+    const key = tag.Key;
+    const value = tag.Value ?? '';
+    if (key === undefined || [...key].length < 1 || [...key].length > 128) {
+      throw new EcrPublicError('InvalidTagParameterException', `Tag key at tags[${i}] must be 1 to 128 characters`);
+    }
+    if (key.toLowerCase().startsWith('aws:')) {
+      throw new EcrPublicError('InvalidTagParameterException', `Tag key '${key}' uses the reserved prefix 'aws:'`);
+    }
+    if ([...value].length > 256) {
+      throw new EcrPublicError('InvalidTagParameterException', `Tag value for key '${key}' must be at most 256 characters`);
+    }
+    return { Key: key, Value: value };
+  });
+}
+
+/** Merges `tags` into the repository's tags (a key given again takes the new value), refusing more than 50. */
+export function applyTags(repo: RepositoryRecord, tags: Array<{ Key: string; Value: string }>): void {
+  const merged = new Map(repo.resourceTags.map((t) => [t.Key, t.Value]));
+  for (const tag of tags) merged.set(tag.Key, tag.Value);
+  if (merged.size > MAX_TAGS) {
+    throw new EcrPublicError('TooManyTagsException', `A repository can have at most ${MAX_TAGS} tags; this request would leave ${merged.size}`);
+  }
+  repo.resourceTags = [...merged].map(([Key, Value]) => ({ Key, Value }));
+}
+
+function repositoryFromArn(ctx: Context, arn: string): RepositoryRecord {
+  const match = /^arn:aws:ecr-public::(\d{12}):repository\/(.+)$/.exec(arn);
+  if (!match) {
+    throw invalidParameter('resourceArn', "must be a repository ARN of the form 'arn:aws:ecr-public::<account>:repository/<name>'");
+  }
+  const [, account, name] = match;
+  const repo = account === ctx.accountId ? ctx.store.state.repositories[name] : undefined;
+  if (!repo) throw repositoryNotFound(name, account);
+  return repo;
+}
+
+export const tagResource: Operation = (ctx, input) => {
+  const repo = repositoryFromArn(ctx, input.resourceArn);
+  applyTags(repo, checkTags(input.tags));
+  ctx.store.commit();
+  return {};
+};
+
+export const untagResource: Operation = (ctx, input) => {
+  const repo = repositoryFromArn(ctx, input.resourceArn);
+  const keys: string[] = input.tagKeys;
+  keys.forEach((key, i) => {
+    if ([...key].length < 1 || [...key].length > 128) {
+      throw new EcrPublicError('InvalidTagParameterException', `Tag key at tagKeys[${i}] must be 1 to 128 characters`);
+    }
+  });
+  repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));
+  ctx.store.commit();
+  return {};
+};
+
+export const listTagsForResource: Operation = (ctx, input) => {
+  const repo = repositoryFromArn(ctx, input.resourceArn);
+  return { tags: repo.resourceTags.map((t) => ({ ...t })) };
+};

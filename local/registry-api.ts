@@ -1,0 +1,83 @@
+/**
+ * The OCI distribution pull API (`/v2/...`), anonymous, so that skopeo and other registry clients can pull what was
+ * pushed through the ECR Public API. Repository names in the path are `<alias>/<repositoryName>`, as on public.ecr.aws.
+ */
+import * as fs from 'fs';
+import { IncomingMessage, ServerResponse } from 'http';
+import { sendFile, sendJson } from './http';
+import { RepositoryRecord } from './model';
+import { Context } from './operations/context';
+
+const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
+const TAGS_ROUTE = /^\/v2\/(.+)\/tags\/list$/;
+
+export class RegistryEndpoint {
+  constructor(private readonly ctx: Context) {}
+
+  public handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return this.error(res, 405, 'UNSUPPORTED', 'The emulator serves pulls only; push through the ECR Public API');
+    }
+    if (url.pathname === '/v2/' || url.pathname === '/v2') {
+      return sendJson(res, 200, {}, API_VERSION_HEADER);
+    }
+    const tags = TAGS_ROUTE.exec(url.pathname);
+    if (tags) {
+      const repo = this.repository(tags[1]);
+      if (!repo) return this.error(res, 404, 'NAME_UNKNOWN', `repository name not known to registry: ${tags[1]}`);
+      return this.listTags(res, url, tags[1], repo);
+    }
+    const route = ROUTE.exec(url.pathname);
+    if (!route) return this.error(res, 404, 'NAME_INVALID', `not a registry API path: ${url.pathname}`);
+    const [, name, kind, reference] = route;
+    const repo = this.repository(name);
+    if (!repo) return this.error(res, 404, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`);
+    if (kind === 'manifests') return this.manifest(req, res, repo, decodeURIComponent(reference));
+    return this.blob(req, res, repo, decodeURIComponent(reference));
+  }
+
+  private repository(name: string): RepositoryRecord | undefined {
+    const alias = this.ctx.store.state.registry.alias;
+    if (!alias || !name.startsWith(`${alias}/`)) return undefined;
+    return this.ctx.store.state.repositories[name.slice(alias.length + 1)];
+  }
+
+  private manifest(req: IncomingMessage, res: ServerResponse, repo: RepositoryRecord, reference: string): void {
+    const digest = reference.includes(':') ? reference : repo.imageTags[reference]?.digest;
+    const image = digest ? repo.images[digest] : undefined;
+    if (!image) return this.error(res, 404, 'MANIFEST_UNKNOWN', `manifest unknown: ${reference}`);
+    const bytes = this.ctx.store.readManifest(image.digest);
+    res.writeHead(200, {
+      ...API_VERSION_HEADER,
+      'Content-Type': image.manifestMediaType,
+      'Content-Length': String(bytes.length),
+      'Docker-Content-Digest': image.digest,
+    });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+
+  private blob(req: IncomingMessage, res: ServerResponse, repo: RepositoryRecord, digest: string): void {
+    const blob = repo.blobs[digest];
+    const file = this.ctx.store.blobPath(digest);
+    if (!blob || !fs.existsSync(file)) return this.error(res, 404, 'BLOB_UNKNOWN', `blob unknown to registry: ${digest}`);
+    sendFile(req, res, file, blob.size, {
+      ...API_VERSION_HEADER,
+      'Content-Type': 'application/octet-stream',
+      'Docker-Content-Digest': digest,
+    });
+  }
+
+  private listTags(res: ServerResponse, url: URL, name: string, repo: RepositoryRecord): void {
+    let tags = Object.keys(repo.imageTags).sort();
+    const last = url.searchParams.get('last');
+    if (last !== null) tags = tags.filter((t) => t > last);
+    const n = url.searchParams.get('n');
+    if (n !== null && Number(n) >= 0) tags = tags.slice(0, Number(n));
+    sendJson(res, 200, { name, tags }, API_VERSION_HEADER);
+  }
+
+  private error(res: ServerResponse, status: number, code: string, message: string): void {
+    sendJson(res, status, { errors: [{ code, message, detail: null }] }, API_VERSION_HEADER);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A read-only S3 endpoint (GetObject and HeadObject, path-style, with Range) serving directories as buckets, so that
+ * handlers read deploy assets through `@aws-sdk/client-s3` exactly as they do in AWS.
+ */
+import { createHash, randomUUID } from 'crypto';
+import * as fs from 'fs';
+import { IncomingMessage, ServerResponse } from 'http';
+import * as path from 'path';
+import { sendFile } from './http';
+
+export class BucketEndpoint {
+  private readonly buckets = new Map<string, string>();
+
+  /** Serves `dir` as the bucket `name`. */
+  public addBucket(name: string, dir: string): void {
+    this.buckets.set(name, fs.realpathSync(dir));
+  }
+
+  public handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const [, bucket, ...keyParts] = url.pathname.split('/');
+    const key = keyParts.map(decodeURIComponent).join('/');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return this.error(req, res, 405, 'MethodNotAllowed', 'The emulator serves GetObject and HeadObject only', key);
+    }
+    const root = this.buckets.get(decodeURIComponent(bucket ?? ''));
+    if (!root) return this.error(req, res, 404, 'NoSuchBucket', 'The specified bucket does not exist', key);
+    const file = this.resolve(root, key);
+    if (!file) return this.error(req, res, 404, 'NoSuchKey', 'The specified key does not exist.', key);
+    const stat = fs.statSync(file);
+    sendFile(req, res, file, stat.size, {
+      'Content-Type': 'application/octet-stream',
+      'ETag': `"${createHash('md5').update(`${file}:${stat.size}:${stat.mtimeMs}`).digest('hex')}"`,
+      'Last-Modified': stat.mtime.toUTCString(),
+      'x-amz-request-id': randomUUID(),
+    });
+  }
+
+  /** The file for `key`, or undefined when it does not exist or would lie outside the bucket (`..`, symlinks). */
+  private resolve(root: string, key: string): string | undefined {
+    if (key === '') return undefined;
+    const candidate = path.resolve(root, key);
+    if (!fs.existsSync(candidate)) return undefined;
+    const real = fs.realpathSync(candidate);
+    if (!real.startsWith(root + path.sep) || !fs.statSync(real).isFile()) return undefined;
+    return real;
+  }
+
+  private error(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, key: string): void {
+    // HEAD answers carry no body; the SDK reads the status alone.
+    const body = req.method === 'HEAD' ? '' : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><Key>${escapeXml(key)}</Key><RequestId>${randomUUID()}</RequestId></Error>`;
+    res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  }
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

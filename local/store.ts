@@ -1,0 +1,168 @@
+/**
+ * Where the emulator keeps its state. Metadata is one JSON document, in memory and, with a data directory, written to
+ * disk atomically after every change (temporary file, fsync, rename). Blobs, manifests, uploads and logos are files
+ * under a root directory: the data directory, or a temporary one removed at stop.
+ */
+import { createHash, Hash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { emptyState, State } from './model';
+
+export class Store {
+  /** Opens (or creates) the store; without `dataDir`, metadata lives in memory only. */
+  public static open(dataDir?: string): Store {
+    const root = dataDir ? path.resolve(dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-local-'));
+    for (const dir of ['blobs/sha256', 'manifests/sha256', 'uploads', 'logos', 'tmp']) {
+      fs.mkdirSync(path.join(root, dir), { recursive: true });
+    }
+    return new Store(root, dataDir !== undefined);
+  }
+
+  public readonly state: State;
+  private readonly hashes = new Map<string, Hash>();
+
+  private constructor(public readonly root: string, private readonly persistent: boolean) {
+    const statePath = path.join(root, 'state.json');
+    this.state = persistent && fs.existsSync(statePath) ? JSON.parse(fs.readFileSync(statePath, 'utf8')) : emptyState();
+    this.recoverUploads();
+  }
+
+  /** Persists the metadata after a change. */
+  public commit(): void {
+    if (!this.persistent) return;
+    this.writeAtomically(path.join(this.root, 'state.json'), Buffer.from(JSON.stringify(this.state)));
+  }
+
+  /** Removes the temporary root of an in-memory store. */
+  public close(): void {
+    if (!this.persistent) fs.rmSync(this.root, { recursive: true, force: true });
+  }
+
+  public blobPath(digest: string): string {
+    return path.join(this.root, 'blobs', ...digest.split(':'));
+  }
+
+  public manifestPath(digest: string): string {
+    return path.join(this.root, 'manifests', ...digest.split(':'));
+  }
+
+  public logoPath(name: string): string {
+    return path.join(this.root, 'logos', path.basename(name));
+  }
+
+  public readManifest(digest: string): Buffer {
+    return fs.readFileSync(this.manifestPath(digest));
+  }
+
+  public writeManifest(digest: string, bytes: Buffer): void {
+    const target = this.manifestPath(digest);
+    if (!fs.existsSync(target)) this.writeAtomically(target, bytes);
+  }
+
+  public writeLogo(name: string, bytes: Buffer): void {
+    this.writeAtomically(this.logoPath(name), bytes);
+  }
+
+  // --- layer uploads -------------------------------------------------------------------------------------------------
+
+  public startUpload(uploadId: string): void {
+    fs.writeFileSync(this.uploadPath(uploadId), Buffer.alloc(0));
+    this.hashes.set(uploadId, createHash('sha256'));
+  }
+
+  /** Appends a part at `offset` and feeds the running sha256, so that completion never re-reads the blob. */
+  public appendPart(uploadId: string, offset: number, bytes: Buffer): void {
+    const fd = fs.openSync(this.uploadPath(uploadId), 'r+');
+    try {
+      fs.writeSync(fd, bytes, 0, bytes.length, offset);
+      if (this.persistent) fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.hash(uploadId).update(bytes);
+  }
+
+  /** The sha256 of everything appended so far. */
+  public uploadDigest(uploadId: string): string {
+    return `sha256:${this.hash(uploadId).copy().digest('hex')}`;
+  }
+
+  /** Moves a completed upload into the content-addressed blob store. */
+  public commitUpload(uploadId: string, digest: string): void {
+    const target = this.blobPath(digest);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (fs.existsSync(target)) {
+      fs.rmSync(this.uploadPath(uploadId), { force: true });
+    } else {
+      fs.renameSync(this.uploadPath(uploadId), target);
+    }
+    this.hashes.delete(uploadId);
+  }
+
+  public discardUpload(uploadId: string): void {
+    fs.rmSync(this.uploadPath(uploadId), { force: true });
+    this.hashes.delete(uploadId);
+  }
+
+  /** Deletes blob files that no repository references any more. */
+  public collectGarbage(): void {
+    const live = new Set<string>();
+    for (const repo of Object.values(this.state.repositories)) {
+      for (const digest of Object.keys(repo.blobs)) live.add(this.blobPath(digest));
+    }
+    const dir = path.join(this.root, 'blobs', 'sha256');
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name);
+      if (!live.has(file)) fs.rmSync(file, { force: true });
+    }
+  }
+
+  private uploadPath(uploadId: string): string {
+    return path.join(this.root, 'uploads', uploadId);
+  }
+
+  private hash(uploadId: string): Hash {
+    const hash = this.hashes.get(uploadId);
+    if (!hash) throw new Error(`no running digest for upload ${uploadId}`);
+    return hash;
+  }
+
+  /**
+   * After a restart, uploads in progress continue: the file is cut back to the bytes the metadata acknowledged (a crash
+   * may have left a part written but not recorded) and its digest is rebuilt once.
+   */
+  private recoverUploads(): void {
+    for (const [id, upload] of Object.entries(this.state.uploads)) {
+      const file = this.uploadPath(id);
+      if (!fs.existsSync(file) || fs.statSync(file).size < upload.received) {
+        delete this.state.uploads[id];
+        continue;
+      }
+      fs.truncateSync(file, upload.received);
+      const hash = createHash('sha256');
+      const fd = fs.openSync(file, 'r');
+      try {
+        const chunk = Buffer.alloc(1 << 20);
+        let n: number;
+        while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) hash.update(chunk.subarray(0, n));
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.hashes.set(id, hash);
+    }
+  }
+
+  private writeAtomically(target: string, bytes: Buffer): void {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = path.join(this.root, 'tmp', `${path.basename(target)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}`);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, bytes);
+      if (this.persistent) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+  }
+}
