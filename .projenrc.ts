@@ -118,6 +118,11 @@ project.preCompileTask.spawn(bundle);
 project.preCompileTask.spawn(typecheck);
 project.postCompileTask.spawn(compileLocal);
 
+project.addTask('demo', {
+  description: 'Start the emulator, drive it with the SDK and pull the image back with skopeo',
+  exec: 'ts-node --transpile-only examples/emulator-tour.ts',
+});
+
 project.addTask('emulator', {
   description: 'Start the local ECR Public emulator on 127.0.0.1 (pass --port and --data)',
   exec: 'node lib/local/cli.js serve',

@@ -1,3 +1,5 @@
 /** The local ECR Public emulator: start it from tests, or run the `ecr-public-local` bin. */
-export { startEmulator, EmulatorOptions, RunningEmulator } from './server';
-export { FaultOptions, parseFaultSpec } from './faults';
+export { startEmulator } from './server';
+export type { EmulatorOptions, RunningEmulator } from './server';
+export { parseFaultSpec } from './faults';
+export type { FaultOptions } from './faults';
