@@ -36,6 +36,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-ecr-public@^3.1108.0',
     '@aws-sdk/client-s3@^3.1108.0',
     'esbuild@^0.28.0',
+    'cdk-nag@^2.36.8',
   ],
 
   bin: {

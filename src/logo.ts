@@ -1,0 +1,45 @@
+import { aws_s3_assets as s3assets } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+/** The S3 location of a logo, as bound into a stack. */
+export interface LogoConfig {
+  /** The bucket holding the logo. */
+  readonly bucketName: string;
+  /** The object key of the logo. */
+  readonly objectKey: string;
+  /** The ARN of the logo object, for read grants scoped to it. */
+  readonly objectArn: string;
+}
+
+/**
+ * A repository logo. The file ships as an S3 asset (the template carries its location, never its bytes), and is checked
+ * at synth time: PNG or JPEG by signature, 1 to 512,000 bytes.
+ */
+export abstract class Logo {
+  /** A PNG or JPEG file. */
+  public static fromFile(filePath: string): Logo {
+    return new FileLogo(filePath);
+  }
+
+  /** The local file of the logo. */
+  public abstract readonly filePath: string;
+
+  /** Binds the logo into `scope`'s stack as an asset. */
+  public abstract bind(scope: Construct): LogoConfig;
+}
+
+class FileLogo extends Logo {
+  constructor(public readonly filePath: string) {
+    super();
+  }
+
+  public bind(scope: Construct): LogoConfig {
+    // One asset per binding scope: a logo shared by repositories in several stacks is published to each stack.
+    const asset = new s3assets.Asset(scope, 'Logo', { path: this.filePath });
+    return {
+      bucketName: asset.s3BucketName,
+      objectKey: asset.s3ObjectKey,
+      objectArn: asset.bucket.arnForObjects(asset.s3ObjectKey),
+    };
+  }
+}

@@ -1,0 +1,73 @@
+/** The custom-resource handler functions: one per handler kind per stack, however many resources use it. */
+import * as path from 'path';
+import { Duration, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { HANDLER_KINDS } from './handler-contract';
+
+type HandlerKind = typeof HANDLER_KINDS[keyof typeof HANDLER_KINDS];
+
+/** Stable ids that make each kind a stack-wide singleton. */
+const SINGLETON_IDS: Record<HandlerKind, string> = {
+  'repository': 'b3f1a7c2-5d64-4e8a-9c1f-6a2e0d4b7e11',
+  'repository-catalog-data': 'c7d2e9a4-1b35-4f6c-8e2d-9b4a7c1e3f22',
+  'repository-policy': 'd4e8b1c6-7a92-4c3d-b5e1-2f6a9d8c4a33',
+  'registry': 'e9a3c5d7-2f48-4b1e-a6c9-8d3b1e7f5b44',
+};
+
+/** Where the bundled handlers are: `assets/` beside `lib/` in the package, beside `src/` in this repository. */
+export function handlerAssetPath(kind: HandlerKind): string {
+  return path.join(__dirname, '..', '..', 'assets', kind);
+}
+
+/** The stack's handler function for `kind`, created on first use. */
+export function handlerFunction(scope: Construct, kind: HandlerKind): lambda.SingletonFunction {
+  const stack = Stack.of(scope);
+  const id = `EcrPublicHandler-${kind}`;
+  const existing = stack.node.tryFindChild(id) as lambda.SingletonFunction | undefined;
+  if (existing) return existing;
+  // An explicit role and log group instead of AWSLambdaBasicExecutionRole: the handler may write its own logs and
+  // nothing else, and the resource policies it needs are added statement by statement.
+  const logGroup = new logs.LogGroup(stack, `${id}-Logs`, {
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new iam.Role(stack, `${id}-Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `cdk-ecr-public ${kind} custom-resource handler`,
+  });
+  role.addToPolicy(new iam.PolicyStatement({
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resources: [logGroup.logGroupArn],
+  }));
+  return new lambda.SingletonFunction(stack, id, {
+    role,
+    logGroup,
+    uuid: SINGLETON_IDS[kind],
+    lambdaPurpose: `EcrPublic-${kind}`,
+    code: lambda.Code.fromAsset(handlerAssetPath(kind)),
+    handler: 'index.handler',
+    runtime: lambda.Runtime.NODEJS_22_X,
+    // The SDK retries throttling and server errors with backoff; leave it room for six attempts per call.
+    timeout: Duration.minutes(5),
+    memorySize: 256,
+    description: `cdk-ecr-public ${kind} custom-resource handler`,
+  });
+}
+
+/** `arn:<partition>:ecr-public::<account>:repository/<name>`: ECR Public ARNs carry no region. */
+export function repositoryArnFor(scope: Construct, repositoryName: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'ecr-public', region: '', resource: 'repository', resourceName: repositoryName,
+  });
+}
+
+/** `arn:<partition>:ecr-public::<account>:registry/<account>`. */
+export function registryArnFor(scope: Construct): string {
+  const stack = Stack.of(scope);
+  return stack.formatArn({ service: 'ecr-public', region: '', resource: 'registry', resourceName: stack.account });
+}
+
+/** Grants the handler `actions` on `resourceArns` (deduplicated by the policy document). */
+export function allowHandler(fn: lambda.SingletonFunction, actions: string[], resourceArns: string[]): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: resourceArns }));
+}

@@ -1,0 +1,79 @@
+/**
+ * Synth-time checks. Each error names the construct path, the property and the rule; values that are tokens are left to
+ * the service, which checks them at deploy time.
+ */
+import * as fs from 'fs';
+import { Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** The model's pattern for repository names (whole-string match). */
+const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const JPEG_SIGNATURE = Buffer.from([0xff, 0xd8, 0xff]);
+/** The model's limit on `logoImageBlob`. */
+const MAX_LOGO_BYTES = 512_000;
+
+/** Throws an error that names the construct, the property and the rule. */
+export function invalid(scope: IConstruct, prop: string, rule: string, got?: string): never {
+  throw new Error(`${scope.node.path}: ${prop} ${rule}${got !== undefined ? ` (got ${got})` : ''}`);
+}
+
+function quoted(value: string, max = 60): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}...` : value);
+}
+
+function length(value: string): number {
+  return [...value].length;
+}
+
+export function validateRepositoryName(scope: IConstruct, prop: string, name: string): void {
+  if (Token.isUnresolved(name)) return;
+  if (length(name) < 2 || length(name) > 205) invalid(scope, prop, 'must be 2 to 205 characters', `${length(name)} characters: ${quoted(name)}`);
+  if (!REPOSITORY_NAME.test(name)) {
+    invalid(scope, prop, "must be lower-case letters and digits, with '.', '_' or '-' only between them and '/' between path components", quoted(name));
+  }
+}
+
+export function validateMaxLength(scope: IConstruct, prop: string, value: string | undefined, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (length(value) > max) invalid(scope, prop, `must be at most ${max} characters`, `${length(value)} characters`);
+}
+
+export function validateCatalogList(scope: IConstruct, prop: string, values: readonly string[] | undefined): void {
+  if (values === undefined) return;
+  if (values.length > 50) invalid(scope, prop, 'must have at most 50 items', `${values.length} items`);
+  values.forEach((value, i) => {
+    if (Token.isUnresolved(value)) return;
+    if (length(value) < 1 || length(value) > 50) invalid(scope, `${prop}[${i}]`, 'must be 1 to 50 characters', quoted(value));
+  });
+}
+
+export function validateLogoFile(scope: IConstruct, prop: string, filePath: string): void {
+  if (!fs.existsSync(filePath) || !fs.statSync(filePath).isFile()) invalid(scope, prop, 'must be an existing file', quoted(filePath, 200));
+  const size = fs.statSync(filePath).size;
+  if (size === 0 || size > MAX_LOGO_BYTES) invalid(scope, prop, `must be 1 to ${MAX_LOGO_BYTES} bytes`, `${size} bytes in ${filePath}`);
+  const head = Buffer.alloc(PNG_SIGNATURE.length);
+  const fd = fs.openSync(filePath, 'r');
+  try {
+    fs.readSync(fd, head, 0, head.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (!head.equals(PNG_SIGNATURE) && !head.subarray(0, JPEG_SIGNATURE.length).equals(JPEG_SIGNATURE)) {
+    invalid(scope, prop, 'must be a PNG or JPEG image (checked by its signature)', filePath);
+  }
+}
+
+/** Checks rendered tags: at most 50, keys of 1-128 characters not starting with `aws:`, values of at most 256. */
+export function tagProblems(tags: Array<{ key: string; value: string }>): string[] {
+  const problems: string[] = [];
+  if (tags.length > 50) problems.push(`tags must number at most 50 (got ${tags.length})`);
+  for (const { key, value } of tags) {
+    if (Token.isUnresolved(key) || Token.isUnresolved(value)) continue;
+    if (length(key) < 1 || length(key) > 128) problems.push(`tag key ${quoted(key)} must be 1 to 128 characters`);
+    if (key.toLowerCase().startsWith('aws:')) problems.push(`tag key ${quoted(key)} must not start with 'aws:'`);
+    if (length(value) > 256) problems.push(`tag value of ${quoted(key)} must be at most 256 characters`);
+  }
+  return problems;
+}

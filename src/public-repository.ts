@@ -1,0 +1,260 @@
+import {
+  Annotations, CustomResource, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { PublicRegistry } from './public-registry';
+import { PublicRepositoryCatalogData, RepositoryCatalogOptions } from './repository-catalog-data';
+import { PublicRepositoryPolicy } from './repository-policy';
+import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
+import { allowHandler, handlerFunction, repositoryArnFor } from './private/handler-function';
+import { invalid, tagProblems, validateRepositoryName } from './private/validation';
+
+/**
+ * The actions a push needs on the repository.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/public/public-repository-policy-examples.html
+ */
+const PUSH_ACTIONS = [
+  'ecr-public:BatchCheckLayerAvailability',
+  'ecr-public:InitiateLayerUpload',
+  'ecr-public:UploadLayerPart',
+  'ecr-public:CompleteLayerUpload',
+  'ecr-public:PutImage',
+];
+
+/** The actions that authenticate a push; IAM only accepts them on `*`. */
+const AUTH_ACTIONS = ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'];
+
+/** A public repository, created by this app or imported. */
+export interface IPublicRepository extends IResource {
+  /**
+   * The repository name.
+   * @attribute
+   */
+  readonly repositoryName: string;
+
+  /**
+   * The repository ARN, `arn:aws:ecr-public::<account>:repository/<name>`.
+   * @attribute
+   */
+  readonly repositoryArn: string;
+
+  /**
+   * The repository URI, `public.ecr.aws/<registry alias>/<name>`.
+   * @attribute
+   */
+  readonly repositoryUri: string;
+
+  /**
+   * The registry (account) id.
+   * @attribute
+   */
+  readonly registryId: string;
+
+  /** The URI of the image with `tag`. */
+  repositoryUriForTag(tag: string): string;
+
+  /** The URI of the image with `digest` (`sha256:...`). */
+  repositoryUriForDigest(digest: string): string;
+
+  /** Adds a statement to the repository policy, when this app manages it. */
+  addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult;
+
+  /** Grants `actions` on this repository. */
+  grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant;
+
+  /** Grants what pushing images needs: the push actions on this repository and the two authentication actions. */
+  grantPush(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** What a public repository can do, whether created here or imported. */
+export abstract class PublicRepositoryBase extends Resource implements IPublicRepository {
+  public abstract readonly repositoryName: string;
+  public abstract readonly repositoryArn: string;
+  public abstract readonly repositoryUri: string;
+  public abstract readonly registryId: string;
+
+  public abstract addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult;
+
+  public repositoryUriForTag(tag: string): string {
+    return `${this.repositoryUri}:${tag}`;
+  }
+
+  public repositoryUriForDigest(digest: string): string {
+    return `${this.repositoryUri}@${digest}`;
+  }
+
+  public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.repositoryArn] });
+  }
+
+  public grantPush(grantee: iam.IGrantable): iam.Grant {
+    return this.grant(grantee, ...PUSH_ACTIONS)
+      .combine(iam.Grant.addToPrincipal({ grantee, actions: AUTH_ACTIONS, resourceArns: ['*'] }));
+  }
+}
+
+/** Attributes of a repository created outside this app. */
+export interface PublicRepositoryAttributes {
+  /** The repository name. */
+  readonly repositoryName: string;
+
+  /**
+   * The registry alias the repository URI is built from (`public.ecr.aws/<alias>/<name>`).
+   * @default - looked up at deploy time with DescribeRegistries
+   */
+  readonly registryAlias?: string;
+
+  /**
+   * The registry (account) id.
+   * @default - the stack's account
+   */
+  readonly registryId?: string;
+}
+
+/** Properties of a {@link PublicRepository}. */
+export interface PublicRepositoryProps extends RepositoryCatalogOptions {
+  /**
+   * The repository name: 2-205 lower-case characters, components separated by `/`. Changing it replaces the repository.
+   * @default - a valid name generated from the construct path, stable across deploys
+   */
+  readonly repositoryName?: string;
+
+  /**
+   * What happens to the repository when it leaves the stack (or the stack is deleted).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Delete the repository's images with it. Requires `removalPolicy: RemovalPolicy.DESTROY`; without it, deleting a
+   * repository that holds images fails.
+   * @default false
+   */
+  readonly emptyOnDelete?: boolean;
+}
+
+/**
+ * An Amazon ECR Public repository, with its catalog data and policy.
+ *
+ * The repository is managed by a custom resource whose API client always targets us-east-1 (the only home of the ECR
+ * Public API), so it can live in a stack of any region. Tag it with `Tags.of(repository).add(key, value)`.
+ */
+export class PublicRepository extends PublicRepositoryBase {
+  /** Imports a repository of the stack's account by name. */
+  public static fromRepositoryName(scope: Construct, id: string, repositoryName: string): IPublicRepository {
+    return PublicRepository.fromRepositoryAttributes(scope, id, { repositoryName });
+  }
+
+  /** Imports a repository from its attributes. */
+  public static fromRepositoryAttributes(scope: Construct, id: string, attrs: PublicRepositoryAttributes): IPublicRepository {
+    validateRepositoryName(scope, 'repositoryName', attrs.repositoryName);
+    class Import extends PublicRepositoryBase {
+      public readonly repositoryName = attrs.repositoryName;
+      public readonly repositoryArn = repositoryArnFor(scope, attrs.repositoryName);
+      public readonly registryId = attrs.registryId ?? Stack.of(scope).account;
+
+      public get repositoryUri(): string {
+        const registryUri = attrs.registryAlias !== undefined
+          ? `public.ecr.aws/${attrs.registryAlias}`
+          : PublicRegistry.lookup(this).registryUri;
+        return `${registryUri}/${this.repositoryName}`;
+      }
+
+      public addToResourcePolicy(_statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
+        // The policy of a repository managed elsewhere is not ours to overwrite; use PublicRepositoryPolicy explicitly.
+        return { statementAdded: false };
+      }
+    }
+    return new Import(scope, id);
+  }
+
+  public readonly repositoryName: string;
+  public readonly repositoryArn: string;
+  public readonly repositoryUri: string;
+  public readonly registryId: string;
+
+  /** Resource tags of the repository; use `Tags.of(repository)`. */
+  public readonly tags: TagManager;
+
+  /** The catalog data, when any catalog property was given. */
+  public readonly catalogData?: PublicRepositoryCatalogData;
+
+  private readonly removalPolicy: RemovalPolicy;
+  private policy?: PublicRepositoryPolicy;
+
+  constructor(scope: Construct, id: string, props: PublicRepositoryProps = {}) {
+    super(scope, id);
+    const name = props.repositoryName ?? generateRepositoryName(this);
+    validateRepositoryName(this, 'repositoryName', name);
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (props.emptyOnDelete && this.removalPolicy !== RemovalPolicy.DESTROY) {
+      invalid(this, 'emptyOnDelete', 'requires removalPolicy: RemovalPolicy.DESTROY');
+    }
+    this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPES.repository);
+
+    const fn = handlerFunction(this, HANDLER_KINDS.repository);
+    allowHandler(fn, [
+      'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
+      'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
+    ], [repositoryArnFor(this, name)]);
+
+    const properties: RepositoryProperties = {
+      RepositoryName: name,
+      Tags: this.tags.renderedTags as any,
+      EmptyOnDelete: String(props.emptyOnDelete ?? false),
+    };
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: fn.functionArn,
+      resourceType: RESOURCE_TYPES.repository,
+      properties: { ...properties },
+      removalPolicy: this.removalPolicy,
+    });
+    // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
+    this.repositoryName = resource.ref;
+    this.repositoryArn = resource.getAttString('RepositoryArn');
+    this.repositoryUri = resource.getAttString('RepositoryUri');
+    this.registryId = resource.getAttString('RegistryId');
+    this.node.addValidation({
+      validate: () => tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),
+    });
+
+    if (props.description !== undefined || props.architectures || props.operatingSystems || props.logo
+      || props.aboutText || props.usageText) {
+      this.catalogData = new PublicRepositoryCatalogData(this, 'CatalogData', {
+        repository: this,
+        description: props.description,
+        architectures: props.architectures,
+        operatingSystems: props.operatingSystems,
+        logo: props.logo,
+        aboutText: props.aboutText,
+        usageText: props.usageText,
+        removalPolicy: this.retainsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+    }
+    if (props.repositoryName === undefined) {
+      Annotations.of(this).addInfo(`Generated repository name: ${name}`);
+    }
+  }
+
+  /** The repository's policy: statements accumulate into one policy resource. */
+  public addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
+    this.policy ??= new PublicRepositoryPolicy(this, 'Policy', {
+      repository: this,
+      removalPolicy: this.retainsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.policy.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.policy };
+  }
+
+  /** A retained repository keeps its catalog and policy too: removing them would strip a repository that stays. */
+  private get retainsOnDelete(): boolean {
+    return this.removalPolicy !== RemovalPolicy.DESTROY;
+  }
+}
+
+/** A name that satisfies the repository-name pattern, derived from the construct path so that it is stable. */
+function generateRepositoryName(scope: Construct): string {
+  const unique = Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' }).toLowerCase();
+  const name = unique.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return Token.isUnresolved(name) ? name : name.slice(0, 205).replace(/-+$/, '');
+}

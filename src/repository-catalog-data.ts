@@ -1,0 +1,105 @@
+import { CustomResource, RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { CatalogText } from './catalog-text';
+import { Architecture, OperatingSystem } from './catalog-values';
+import { Logo } from './logo';
+import { CatalogDataProperties, HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
+import { allowHandler, handlerFunction, repositoryArnFor } from './private/handler-function';
+import { validateCatalogList, validateLogoFile, validateMaxLength } from './private/validation';
+import type { IPublicRepository } from './public-repository';
+
+/** The catalog data shown on a repository's Gallery page. Every field is optional. */
+export interface RepositoryCatalogOptions {
+  /**
+   * A short description (at most 1,024 characters).
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * Architectures the images run on (at most 50).
+   * @default - none
+   */
+  readonly architectures?: Architecture[];
+
+  /**
+   * Operating systems the images run on (at most 50).
+   * @default - none
+   */
+  readonly operatingSystems?: OperatingSystem[];
+
+  /**
+   * The repository logo: a PNG or JPEG of at most 512,000 bytes, published as an S3 asset.
+   * @default - no logo
+   */
+  readonly logo?: Logo;
+
+  /**
+   * Markdown for the "About" section (at most 25,600 characters).
+   * @default - none
+   */
+  readonly aboutText?: CatalogText;
+
+  /**
+   * Markdown for the "Usage" section (at most 25,600 characters).
+   * @default - none
+   */
+  readonly usageText?: CatalogText;
+}
+
+/** Properties of a {@link PublicRepositoryCatalogData}. */
+export interface PublicRepositoryCatalogDataProps extends RepositoryCatalogOptions {
+  /** The repository to describe; it may be imported. */
+  readonly repository: IPublicRepository;
+
+  /**
+   * What happens to the catalog data when this resource is deleted: `RETAIN` leaves it in place, `DESTROY` clears it.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A public repository's catalog data. Each deploy sends the full desired state (PutRepositoryCatalogData), so a field
+ * removed from the props is cleared in the registry.
+ */
+export class PublicRepositoryCatalogData extends Construct {
+  /** The URL the registry serves the logo at, when there is a logo. */
+  public readonly logoUrl: string;
+
+  constructor(scope: Construct, id: string, props: PublicRepositoryCatalogDataProps) {
+    super(scope, id);
+    const architectures = props.architectures?.map((a) => a.value);
+    const operatingSystems = props.operatingSystems?.map((o) => o.value);
+    validateMaxLength(this, 'description', props.description, 1024);
+    validateMaxLength(this, 'aboutText', props.aboutText?.text, 25_600);
+    validateMaxLength(this, 'usageText', props.usageText?.text, 25_600);
+    validateCatalogList(this, 'architectures', architectures);
+    validateCatalogList(this, 'operatingSystems', operatingSystems);
+    if (props.logo) validateLogoFile(this, 'logo', props.logo.filePath);
+
+    const fn = handlerFunction(this, HANDLER_KINDS.catalogData);
+    allowHandler(fn, ['ecr-public:PutRepositoryCatalogData', 'ecr-public:GetRepositoryCatalogData'],
+      [repositoryArnFor(this, props.repository.repositoryName)]);
+    const logo = props.logo?.bind(this);
+    if (logo) allowHandler(fn, ['s3:GetObject'], [logo.objectArn]);
+
+    const properties: CatalogDataProperties = {
+      RepositoryName: props.repository.repositoryName,
+      Description: props.description,
+      Architectures: architectures,
+      OperatingSystems: operatingSystems,
+      AboutText: props.aboutText?.text,
+      UsageText: props.usageText?.text,
+      LogoBucket: logo?.bucketName,
+      LogoKey: logo?.objectKey,
+      RetainOnDelete: String((props.removalPolicy ?? RemovalPolicy.DESTROY) === RemovalPolicy.RETAIN),
+    };
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: fn.functionArn,
+      resourceType: RESOURCE_TYPES.catalogData,
+      properties: { ...properties },
+    });
+    this.logoUrl = resource.getAttString('LogoUrl');
+  }
+}

@@ -1,0 +1,75 @@
+import { CustomResource, RemovalPolicy, Stack, aws_iam as iam, Lazy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
+import { allowHandler, handlerFunction, repositoryArnFor } from './private/handler-function';
+import type { IPublicRepository } from './public-repository';
+
+/** The service's limit on a repository policy's text. */
+const MAX_POLICY_CHARACTERS = 10_240;
+
+/** Properties of a {@link PublicRepositoryPolicy}. */
+export interface PublicRepositoryPolicyProps {
+  /** The repository the policy applies to; it may be imported. */
+  readonly repository: IPublicRepository;
+
+  /**
+   * The policy. Statements added with `document.addStatements` later are included.
+   * @default - an empty document; add statements before synthesis
+   */
+  readonly document?: iam.PolicyDocument;
+
+  /**
+   * What happens to the policy when this resource is deleted: `RETAIN` leaves it on the repository.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The repository policy of a public repository (SetRepositoryPolicy on create and update, DeleteRepositoryPolicy on
+ * delete). Works on repositories made by {@link PublicRepository} and on imported ones.
+ */
+export class PublicRepositoryPolicy extends Construct {
+  /** The policy document; add statements to it until synthesis. */
+  public readonly document: iam.PolicyDocument;
+
+  constructor(scope: Construct, id: string, props: PublicRepositoryPolicyProps) {
+    super(scope, id);
+    this.document = props.document ?? new iam.PolicyDocument();
+    const stack = Stack.of(this);
+    const fn = handlerFunction(this, HANDLER_KINDS.policy);
+    allowHandler(fn,
+      ['ecr-public:SetRepositoryPolicy', 'ecr-public:GetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'],
+      [repositoryArnFor(this, props.repository.repositoryName)]);
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const properties: PolicyProperties = {
+      RepositoryName: props.repository.repositoryName,
+      PolicyText: Lazy.string({ produce: () => stack.toJsonString(this.document.toJSON()) }),
+      RetainOnDelete: String(removalPolicy === RemovalPolicy.RETAIN),
+    };
+    new CustomResource(this, 'Resource', {
+      serviceToken: fn.functionArn,
+      resourceType: RESOURCE_TYPES.policy,
+      properties: { ...properties },
+    });
+
+    this.node.addValidation({
+      validate: () => {
+        if (this.document.isEmpty) return ['document: must have at least one statement'];
+        const errors = this.document.validateForResourcePolicy().map((e) => `document: ${e}`);
+        const text = JSON.stringify(stack.resolve(this.document.toJSON()));
+        // Unresolved values (ARNs of other resources) are short; the limit is checked on what is known.
+        if (text.length > MAX_POLICY_CHARACTERS) {
+          errors.push(`document: must be at most ${MAX_POLICY_CHARACTERS} characters as JSON (got ${text.length})`);
+        }
+        return errors;
+      },
+    });
+  }
+
+  /** Adds statements to the policy. */
+  public addStatements(...statements: iam.PolicyStatement[]): void {
+    this.document.addStatements(...statements);
+  }
+}

@@ -1,0 +1,33 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
+import { FIXTURES } from './support';
+
+test('AwsSolutions checks report no unsuppressed error or warning on a stack using every construct', () => {
+  const app = new App();
+  const stack = new Stack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  new PublicRegistry(stack, 'Registry', { displayName: 'Acme Corp' });
+  const repo = new PublicRepository(stack, 'Web', {
+    repositoryName: 'acme/web',
+    description: 'The Acme web server',
+    architectures: [Architecture.X86_64, Architecture.ARM_64],
+    operatingSystems: [OperatingSystem.LINUX],
+    logo: Logo.fromFile(`${FIXTURES}/logo.png`),
+    aboutText: CatalogText.fromFile(`${FIXTURES}/ABOUT.md`),
+    usageText: CatalogText.fromString('Run `docker pull ...`'),
+    removalPolicy: RemovalPolicy.DESTROY,
+    emptyOnDelete: true,
+  });
+  repo.addToResourcePolicy(new iam.PolicyStatement({ actions: ['ecr-public:PutImage'], principals: [new iam.AccountPrincipal('111111111111')] }));
+  const imported = PublicRepository.fromRepositoryName(stack, 'Api', 'acme/api');
+  new PublicRepositoryCatalogData(stack, 'ApiCatalog', { repository: imported, description: 'The API' });
+  new PublicRepositoryPolicy(stack, 'ApiPolicy', { repository: imported }).addStatements(
+    new iam.PolicyStatement({ actions: ['ecr-public:PutImage'], principals: [new iam.AccountPrincipal('111111111111')] }));
+  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  app.synth();
+
+  const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+  const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+  expect([...errors, ...warnings].map((e) => `${e.id}: ${e.entry.data}`)).toEqual([]);
+});
