@@ -1,7 +1,7 @@
 import { Aspects, CustomResource, IAspect, Stack } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { HANDLER_KINDS, RegistryProperties, RESOURCE_TYPES } from './private/handler-contract';
-import { allowHandler, handlerFunction, registryArnFor } from './private/handler-function';
+import { allow, handlerResource, registryArnFor } from './private/handler-function';
 import { validateMaxLength } from './private/validation';
 
 /** Properties of a {@link PublicRegistry}. */
@@ -55,16 +55,15 @@ export class PublicRegistry extends Construct {
   constructor(scope: Construct, id: string, props: PublicRegistryProps = {}) {
     super(scope, id);
     validateMaxLength(this, 'displayName', props.displayName, 100);
-    const fn = handlerFunction(this, HANDLER_KINDS.registry);
-    allowHandler(fn, [
-      'ecr-public:DescribeRegistries',
-      ...(props.displayName !== undefined ? ['ecr-public:PutRegistryCatalogData', 'ecr-public:GetRegistryCatalogData'] : []),
-    ], [registryArnFor(this)]);
     const properties: RegistryProperties = { DisplayName: props.displayName };
-    const resource = new CustomResource(this, 'Resource', {
-      serviceToken: fn.functionArn,
+    const resource = handlerResource(this, {
+      kind: HANDLER_KINDS.registry,
       resourceType: RESOURCE_TYPES.registry,
-      properties: { ...properties },
+      properties,
+      statements: [allow([
+        'ecr-public:DescribeRegistries',
+        ...(props.displayName !== undefined ? ['ecr-public:PutRegistryCatalogData', 'ecr-public:GetRegistryCatalogData'] : []),
+      ], [registryArnFor(this)])],
     });
     this.registryId = resource.getAttString('RegistryId');
     this.registryArn = resource.getAttString('RegistryArn');

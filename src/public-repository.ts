@@ -1,12 +1,12 @@
 import {
-  Annotations, CustomResource, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
+  Annotations, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { PublicRegistry } from './public-registry';
 import { PublicRepositoryCatalogData, RepositoryCatalogOptions } from './repository-catalog-data';
 import { PublicRepositoryPolicy } from './repository-policy';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
-import { allowHandler, handlerFunction, repositoryArnFor } from './private/handler-function';
+import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
 
 /**
@@ -192,22 +192,20 @@ export class PublicRepository extends PublicRepositoryBase {
     }
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPES.repository);
 
-    const fn = handlerFunction(this, HANDLER_KINDS.repository);
-    allowHandler(fn, [
-      'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
-      'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
-    ], [repositoryArnFor(this, name)]);
-
     const properties: RepositoryProperties = {
       RepositoryName: name,
       Tags: this.tags.renderedTags as any,
       EmptyOnDelete: String(props.emptyOnDelete ?? false),
     };
-    const resource = new CustomResource(this, 'Resource', {
-      serviceToken: fn.functionArn,
+    const resource = handlerResource(this, {
+      kind: HANDLER_KINDS.repository,
       resourceType: RESOURCE_TYPES.repository,
-      properties: { ...properties },
+      properties,
       removalPolicy: this.removalPolicy,
+      statements: [allow([
+        'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
+        'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
+      ], [repositoryArnFor(this, name)])],
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
     this.repositoryName = resource.ref;

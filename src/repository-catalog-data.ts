@@ -1,10 +1,10 @@
-import { CustomResource, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CatalogText } from './catalog-text';
 import { Architecture, OperatingSystem } from './catalog-values';
 import { Logo } from './logo';
 import { CatalogDataProperties, HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
-import { allowHandler, handlerFunction, repositoryArnFor } from './private/handler-function';
+import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
 import { validateCatalogList, validateLogoFile, validateMaxLength } from './private/validation';
 import type { IPublicRepository } from './public-repository';
 
@@ -78,11 +78,7 @@ export class PublicRepositoryCatalogData extends Construct {
     validateCatalogList(this, 'operatingSystems', operatingSystems);
     if (props.logo) validateLogoFile(this, 'logo', props.logo.filePath);
 
-    const fn = handlerFunction(this, HANDLER_KINDS.catalogData);
-    allowHandler(fn, ['ecr-public:PutRepositoryCatalogData', 'ecr-public:GetRepositoryCatalogData'],
-      [repositoryArnFor(this, props.repository.repositoryName)]);
     const logo = props.logo?.bind(this);
-    if (logo) allowHandler(fn, ['s3:GetObject'], [logo.objectArn]);
 
     const properties: CatalogDataProperties = {
       RepositoryName: props.repository.repositoryName,
@@ -95,10 +91,15 @@ export class PublicRepositoryCatalogData extends Construct {
       LogoKey: logo?.objectKey,
       RetainOnDelete: String((props.removalPolicy ?? RemovalPolicy.DESTROY) === RemovalPolicy.RETAIN),
     };
-    const resource = new CustomResource(this, 'Resource', {
-      serviceToken: fn.functionArn,
+    const resource = handlerResource(this, {
+      kind: HANDLER_KINDS.catalogData,
       resourceType: RESOURCE_TYPES.catalogData,
-      properties: { ...properties },
+      properties,
+      statements: [
+        allow(['ecr-public:PutRepositoryCatalogData', 'ecr-public:GetRepositoryCatalogData'],
+          [repositoryArnFor(this, props.repository.repositoryName)]),
+        ...(logo ? [allow(['s3:GetObject'], [logo.objectArn])] : []),
+      ],
     });
     this.logoUrl = resource.getAttString('LogoUrl');
   }

@@ -1,7 +1,7 @@
-import { CustomResource, RemovalPolicy, Stack, aws_iam as iam, Lazy } from 'aws-cdk-lib';
+import { Lazy, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
-import { allowHandler, handlerFunction, repositoryArnFor } from './private/handler-function';
+import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
 import type { IPublicRepository } from './public-repository';
 
 /** The service's limit on a repository policy's text. */
@@ -37,10 +37,6 @@ export class PublicRepositoryPolicy extends Construct {
     super(scope, id);
     this.document = props.document ?? new iam.PolicyDocument();
     const stack = Stack.of(this);
-    const fn = handlerFunction(this, HANDLER_KINDS.policy);
-    allowHandler(fn,
-      ['ecr-public:SetRepositoryPolicy', 'ecr-public:GetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'],
-      [repositoryArnFor(this, props.repository.repositoryName)]);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const properties: PolicyProperties = {
@@ -48,10 +44,13 @@ export class PublicRepositoryPolicy extends Construct {
       PolicyText: Lazy.string({ produce: () => stack.toJsonString(this.document.toJSON()) }),
       RetainOnDelete: String(removalPolicy === RemovalPolicy.RETAIN),
     };
-    new CustomResource(this, 'Resource', {
-      serviceToken: fn.functionArn,
+    handlerResource(this, {
+      kind: HANDLER_KINDS.policy,
       resourceType: RESOURCE_TYPES.policy,
-      properties: { ...properties },
+      properties,
+      statements: [allow(
+        ['ecr-public:SetRepositoryPolicy', 'ecr-public:GetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'],
+        [repositoryArnFor(this, props.repository.repositoryName)])],
     });
 
     this.node.addValidation({

@@ -9,6 +9,7 @@ export const HANDLER_KINDS = {
   catalogData: 'repository-catalog-data',
   policy: 'repository-policy',
   registry: 'registry',
+  image: 'image-publisher',
 } as const;
 
 export const RESOURCE_TYPES = {
@@ -16,6 +17,7 @@ export const RESOURCE_TYPES = {
   catalogData: 'Custom::EcrPublicRepositoryCatalogData',
   policy: 'Custom::EcrPublicRepositoryPolicy',
   registry: 'Custom::EcrPublicRegistry',
+  image: 'Custom::EcrPublicImage',
 } as const;
 
 /** Properties of `Custom::EcrPublicRepository`. */

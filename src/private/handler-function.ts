@@ -1,6 +1,7 @@
 /** The custom-resource handler functions: one per handler kind per stack, however many resources use it. */
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS } from './handler-contract';
 
@@ -12,17 +13,30 @@ const SINGLETON_IDS: Record<HandlerKind, string> = {
   'repository-catalog-data': 'c7d2e9a4-1b35-4f6c-8e2d-9b4a7c1e3f22',
   'repository-policy': 'd4e8b1c6-7a92-4c3d-b5e1-2f6a9d8c4a33',
   'registry': 'e9a3c5d7-2f48-4b1e-a6c9-8d3b1e7f5b44',
+  'image-publisher': 'f1b6d8e2-3c59-4d7a-b2e4-7c1a5f9d6c55',
 };
+
+/** Function settings a construct may choose; handlers with different settings are different functions. */
+export interface HandlerFunctionOptions {
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
+  readonly ephemeralStorageSize?: Size;
+  readonly architecture?: lambda.Architecture;
+}
 
 /** Where the bundled handlers are: `assets/` beside `lib/` in the package, beside `src/` in this repository. */
 export function handlerAssetPath(kind: HandlerKind): string {
   return path.join(__dirname, '..', '..', 'assets', kind);
 }
 
-/** The stack's handler function for `kind`, created on first use. */
-export function handlerFunction(scope: Construct, kind: HandlerKind): lambda.SingletonFunction {
+/** The stack's handler function for `kind` (and `options`), created on first use. */
+export function handlerFunction(scope: Construct, kind: HandlerKind, options: HandlerFunctionOptions = {}): lambda.SingletonFunction {
   const stack = Stack.of(scope);
-  const id = `EcrPublicHandler-${kind}`;
+  const settings = [options.memorySize, options.timeout?.toSeconds(), options.ephemeralStorageSize?.toMebibytes(), options.architecture?.name];
+  const variant = settings.some((s) => s !== undefined)
+    ? `-${createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 8)}`
+    : '';
+  const id = `EcrPublicHandler-${kind}${variant}`;
   const existing = stack.node.tryFindChild(id) as lambda.SingletonFunction | undefined;
   if (existing) return existing;
   // An explicit role and log group instead of AWSLambdaBasicExecutionRole: the handler may write its own logs and
@@ -42,14 +56,16 @@ export function handlerFunction(scope: Construct, kind: HandlerKind): lambda.Sin
   return new lambda.SingletonFunction(stack, id, {
     role,
     logGroup,
-    uuid: SINGLETON_IDS[kind],
-    lambdaPurpose: `EcrPublic-${kind}`,
+    uuid: `${SINGLETON_IDS[kind]}${variant}`,
+    lambdaPurpose: `EcrPublic-${kind}${variant}`,
     code: lambda.Code.fromAsset(handlerAssetPath(kind)),
     handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_22_X,
     // The SDK retries throttling and server errors with backoff; leave it room for six attempts per call.
-    timeout: Duration.minutes(5),
-    memorySize: 256,
+    timeout: options.timeout ?? Duration.minutes(5),
+    memorySize: options.memorySize ?? 256,
+    ephemeralStorageSize: options.ephemeralStorageSize,
+    architecture: options.architecture,
     description: `cdk-ecr-public ${kind} custom-resource handler`,
   });
 }
@@ -67,7 +83,37 @@ export function registryArnFor(scope: Construct): string {
   return stack.formatArn({ service: 'ecr-public', region: '', resource: 'registry', resourceName: stack.account });
 }
 
-/** Grants the handler `actions` on `resourceArns` (deduplicated by the policy document). */
-export function allowHandler(fn: lambda.SingletonFunction, actions: string[], resourceArns: string[]): void {
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: resourceArns }));
+export interface HandlerResourceProps {
+  readonly kind: HandlerKind;
+  readonly resourceType: string;
+  readonly properties: object;
+  /** What the handler may do for this resource, and nothing more. */
+  readonly statements: iam.PolicyStatement[];
+  readonly removalPolicy?: RemovalPolicy;
+  readonly functionOptions?: HandlerFunctionOptions;
+}
+
+/**
+ * A custom resource served by the stack's handler of its kind, with its own IAM policy on the handler's role.
+ *
+ * The policy is a resource of its own that the custom resource depends on: when the construct leaves the stack,
+ * CloudFormation deletes the custom resource first (the handler still holds the permission it needs to clean up) and
+ * the policy after it. Statements on the shared role itself would be gone before the Delete ran.
+ */
+export function handlerResource(scope: Construct, props: HandlerResourceProps): CustomResource {
+  const fn = handlerFunction(scope, props.kind, props.functionOptions);
+  const policy = new iam.Policy(scope, 'HandlerPolicy', { statements: props.statements, roles: [fn.role!] });
+  const resource = new CustomResource(scope, 'Resource', {
+    serviceToken: fn.functionArn,
+    resourceType: props.resourceType,
+    properties: { ...props.properties },
+    removalPolicy: props.removalPolicy,
+  });
+  resource.node.addDependency(policy);
+  return resource;
+}
+
+/** A statement allowing `actions` on `resources`. */
+export function allow(actions: string[], resources: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions, resources });
 }

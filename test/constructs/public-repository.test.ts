@@ -204,3 +204,23 @@ test('handler roles carry no managed policy and write only to their own log grou
   }]);
   template(stack).hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroupId } } });
 });
+
+test('each resource has its own handler policy and depends on it, so a removed repository can still be deleted', () => {
+  const stack = newStack();
+  new PublicRepository(stack, 'A', { repositoryName: 'acme/a', description: 'a' });
+  new PublicRepository(stack, 'B', { repositoryName: 'acme/b' });
+  const policies = resourcesOfType(stack, 'AWS::IAM::Policy');
+  for (const [type, count] of [[REPOSITORY, 2], [CATALOG, 1]] as const) {
+    const resources = Object.values(resourcesOfType(stack, type));
+    expect(resources).toHaveLength(count);
+    for (const resource of resources) {
+      const own = (resource.DependsOn as string[]).filter((id) => id in policies);
+      expect(own).toHaveLength(1);
+      const statements = policies[own[0]].Properties.PolicyDocument.Statement;
+      // Scoped to this resource's repository: its name, or the reference to the repository resource that carries it.
+      const name = resource.Properties.RepositoryName;
+      const scope = typeof name === 'string' ? `:repository/${name}"` : `:repository/",${JSON.stringify(name)}`;
+      expect(JSON.stringify(statements)).toContain(scope);
+    }
+  }
+});

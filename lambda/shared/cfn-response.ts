@@ -1,0 +1,203 @@
+/**
+ * CloudFormation custom-resource plumbing: the event types, the response PUT to the pre-signed `ResponseURL`, the
+ * CREATE_FAILED marker and the logging. Handlers only implement `fn(event) → { physicalResourceId, data }`.
+ */
+import { CREATE_FAILED_MARKER } from '../../src/private/handler-contract';
+
+/** Fields every custom-resource request carries. */
+interface BaseEvent<P> {
+  readonly ServiceToken: string;
+  /** Pre-signed S3 URL the response is PUT to. A secret of sorts: never logged. */
+  readonly ResponseURL: string;
+  /** `arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<uuid>`. */
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly ResourceType: string;
+  /** The resource's properties; every scalar arrives as a string. */
+  readonly ResourceProperties: P & { readonly ServiceToken: string };
+}
+
+/** A `Create` request. */
+export interface CreateEvent<P> extends BaseEvent<P> {
+  readonly RequestType: 'Create';
+}
+
+/** An `Update` request: the properties changed. */
+export interface UpdateEvent<P> extends BaseEvent<P> {
+  readonly RequestType: 'Update';
+  readonly PhysicalResourceId: string;
+  readonly OldResourceProperties: P & { readonly ServiceToken: string };
+}
+
+/** A `Delete` request: the resource left the template, was replaced, or the stack is being deleted or rolled back. */
+export interface DeleteEvent<P> extends BaseEvent<P> {
+  readonly RequestType: 'Delete';
+  readonly PhysicalResourceId: string;
+}
+
+/** Any custom-resource request, discriminated by `RequestType`. */
+export type CustomResourceEvent<P> = CreateEvent<P> | UpdateEvent<P> | DeleteEvent<P>;
+
+/** What a handler function returns for a successful request. */
+export interface HandlerResult {
+  /** A new id on Update tells CloudFormation the resource was replaced: it then sends a Delete for the old id. */
+  readonly physicalResourceId: string;
+  /** Attributes for `Fn::GetAtt`. */
+  readonly data?: Record<string, string>;
+}
+
+/** The JSON document PUT to `ResponseURL`. */
+export interface CustomResourceResponse {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason?: string;
+  readonly PhysicalResourceId: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly Data?: Record<string, string>;
+}
+
+/** CloudFormation rejects response bodies of 4096 bytes and more. */
+const MAX_RESPONSE_BYTES = 4095;
+
+/** Attempts of the response PUT: the stack waits up to an hour for a response that never arrives, so try hard. */
+const RESPONSE_ATTEMPTS = 5;
+const RESPONSE_RETRY_BASE_MS = 250;
+const RESPONSE_TIMEOUT_MS = 30_000;
+
+/**
+ * Wraps `fn` into a Lambda handler that always answers CloudFormation.
+ *
+ * A Delete of a resource whose Create failed (physical id `CREATE_FAILED_MARKER`) succeeds without calling `fn`, so a
+ * rollback never fails on something that was never created. A failure's reason is `<error name>: <message>`.
+ * The returned promise rejects only when the response itself could not be delivered.
+ */
+export function customResourceHandler<P>(
+  fn: (event: CustomResourceEvent<P>) => Promise<HandlerResult>,
+): (event: CustomResourceEvent<P>) => Promise<void> {
+  return async (event) => {
+    log({ event: redact(event) });
+    let response: CustomResourceResponse;
+    try {
+      const result = isDeleteOfFailedCreate(event)
+        ? { physicalResourceId: event.PhysicalResourceId }
+        : await fn(event);
+      response = buildResponse(event, 'SUCCESS', result.physicalResourceId, undefined, result.data);
+    } catch (err) {
+      const physicalResourceId = event.RequestType === 'Create' ? CREATE_FAILED_MARKER : event.PhysicalResourceId;
+      response = buildResponse(event, 'FAILED', physicalResourceId, describeError(err));
+    }
+    log({
+      outcome: response.Status,
+      requestType: event.RequestType,
+      physicalResourceId: response.PhysicalResourceId,
+      reason: response.Reason,
+      data: response.Data,
+    });
+    await putResponse(event.ResponseURL, JSON.stringify(response));
+  };
+}
+
+function isDeleteOfFailedCreate<P>(event: CustomResourceEvent<P>): event is DeleteEvent<P> {
+  return event.RequestType === 'Delete' && event.PhysicalResourceId === CREATE_FAILED_MARKER;
+}
+
+/** `<name>: <message>`: the name is the API's error code, which is what a reader searches the docs for. */
+function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return `Error: ${String(err)}`;
+}
+
+/** Builds the response, cutting the reason so that the whole body stays under CloudFormation's limit. */
+function buildResponse<P>(
+  event: CustomResourceEvent<P>,
+  status: 'SUCCESS' | 'FAILED',
+  physicalResourceId: string,
+  reason?: string,
+  data?: Record<string, string>,
+): CustomResourceResponse {
+  const base: CustomResourceResponse = {
+    Status: status,
+    PhysicalResourceId: physicalResourceId,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+    ...(data && Object.keys(data).length > 0 ? { Data: data } : {}),
+  };
+  if (reason === undefined) return base;
+  const budget = MAX_RESPONSE_BYTES - jsonBytes({ ...base, Reason: '' });
+  return { ...base, Reason: truncateJsonString(reason, budget) };
+}
+
+/** Longest prefix of `text` whose JSON-escaped form fits in `budget` bytes (escapes and UTF-8 both cost bytes). */
+function truncateJsonString(text: string, budget: number): string {
+  const quotes = 2;
+  if (jsonBytes(text) - quotes <= budget) return text;
+  const ellipsis = ' [truncated]';
+  const room = budget - Buffer.byteLength(ellipsis);
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (jsonBytes(safeSlice(text, mid)) - quotes <= room) lo = mid;
+    else hi = mid - 1;
+  }
+  return safeSlice(text, lo) + ellipsis;
+}
+
+/** Slices without splitting a surrogate pair, which would serialise as an invalid escape. */
+function safeSlice(text: string, end: number): string {
+  const code = text.charCodeAt(end - 1);
+  return code >= 0xd800 && code <= 0xdbff ? text.slice(0, end - 1) : text.slice(0, end);
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+/**
+ * PUTs the response, retrying network errors and 5xx answers. The pre-signed URL is signed without a content type, so
+ * the header is sent empty: fetch would otherwise add `text/plain` and S3 would refuse the signature.
+ */
+async function putResponse(url: string, body: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await putOnce(url, body).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) return;
+    // A 4xx (an expired or altered URL) will not heal by retrying.
+    const retryable = typeof outcome !== 'number' || outcome >= 500;
+    if (!retryable || attempt >= RESPONSE_ATTEMPTS) {
+      throw typeof outcome === 'number' ? new Error(`The response PUT was refused with HTTP ${outcome}`) : outcome;
+    }
+    log({ responseRetry: attempt, error: typeof outcome === 'number' ? `HTTP ${outcome}` : String(outcome) });
+    await sleep(RESPONSE_RETRY_BASE_MS * 2 ** (attempt - 1));
+  }
+}
+
+/** One PUT; resolves to the HTTP status, rejects on network errors and timeouts. */
+async function putOnce(url: string, body: string): Promise<number> {
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': '' },
+    body,
+    signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS),
+  });
+  // Drain the body so that the connection is released.
+  await res.arrayBuffer();
+  return res.status;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The event without `ResponseURL`: a pre-signed URL lets anyone answer for the resource. */
+function redact<P>(event: CustomResourceEvent<P>): Omit<CustomResourceEvent<P>, 'ResponseURL'> {
+  const { ResponseURL: _url, ...rest } = event;
+  return rest;
+}
+
+/** One JSON document per line, so that CloudWatch Logs Insights can query the fields. */
+function log(entry: Record<string, unknown>): void {
+  console.log(JSON.stringify(entry));
+}

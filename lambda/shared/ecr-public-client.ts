@@ -1,0 +1,38 @@
+/** The Amazon ECR Public client the handlers use, and helpers for the API's errors. */
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+
+/**
+ * The only Region that serves the whole ECR Public API. The Lambda runs in the stack's Region, which must not leak
+ * into the client: elsewhere the service answers `UnsupportedCommandException`.
+ */
+export const ECR_PUBLIC_REGION = 'us-east-1';
+
+/**
+ * A new ECR Public client pinned to us-east-1.
+ *
+ * Created per invocation so that the endpoint is resolved from the environment of this invocation; the SDK caches the
+ * endpoint it read from `AWS_ENDPOINT_URL_ECR_PUBLIC` in the client on first use. Six attempts ride out throttling,
+ * which the API applies per account and which a stack creating many repositories at once runs into.
+ * Call `destroy()` when done.
+ */
+export function ecrPublicClient(): ECRPUBLICClient {
+  return new ECRPUBLICClient({ region: ECR_PUBLIC_REGION, maxAttempts: 6 });
+}
+
+/** Whether `err` is the API error `name` (SDK errors are matched by name: the classes differ between bundles). */
+export function isErrorNamed(err: unknown, name: string): boolean {
+  return err instanceof Error && err.name === name;
+}
+
+/**
+ * `err` with `advice` appended to its message and its name kept, so that the failure reason still starts with the
+ * API's error code.
+ */
+export function withAdvice(err: unknown, advice: string): Error {
+  if (!(err instanceof Error)) return new Error(`${String(err)} ${advice}`);
+  const message = err.message.trimEnd();
+  const separator = /[.!?]$/.test(message) ? ' ' : '. ';
+  const wrapped = new Error(`${message}${separator}${advice}`, { cause: err });
+  wrapped.name = err.name;
+  return wrapped;
+}

@@ -1,0 +1,302 @@
+/**
+ * Harness for the custom-resource handler tests: an emulator the handlers reach only through the SDK's standard
+ * endpoint environment variables, a local stand-in for CloudFormation's pre-signed response URL, and event builders.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import {
+  CompleteLayerUploadCommand,
+  ECRPUBLICClient,
+  InitiateLayerUploadCommand,
+  PutImageCommand,
+  UploadLayerPartCommand,
+} from '@aws-sdk/client-ecr-public';
+import type {
+  CreateEvent,
+  CustomResourceEvent,
+  CustomResourceResponse,
+  DeleteEvent,
+  UpdateEvent,
+} from '../../lambda/shared/cfn-response';
+import { EmulatorOptions, RunningEmulator, startEmulator } from '../../local';
+
+/** The Region the handlers' Lambda pretends to run in: anything but us-east-1 proves the client ignores it. */
+export const LAMBDA_REGION = 'eu-west-1';
+
+/** A handler as exported by `lambda/<kind>/index.ts` (or the bundled asset). */
+export type Handler<P> = (event: CustomResourceEvent<P>) => Promise<void>;
+
+/** One PUT received on the response URL. */
+export interface CapturedResponse {
+  readonly headers: IncomingHttpHeaders;
+  readonly bodyBytes: number;
+  readonly body: CustomResourceResponse;
+}
+
+/** The running test environment; filled in by `beforeAll`. */
+export interface HandlerHarness {
+  emu: RunningEmulator;
+  /** A client for the test's own checks (not the handlers'): us-east-1, explicit endpoint, no retries. */
+  client: ECRPUBLICClient;
+  /** Base of the response URLs, `http://127.0.0.1:PORT/response/`. */
+  responseBase: string;
+  /** Every PUT received, by response id. */
+  responses: Map<string, CapturedResponse[]>;
+  /** Response ids whose next PUT is answered by dropping the connection (to exercise the retries). */
+  dropNext: Set<string>;
+  /** Every line the handlers logged. */
+  logs: string[];
+  /** The account id of the emulator, used in the stack ids. */
+  accountId: string;
+}
+
+const ENV_KEYS = ['AWS_ENDPOINT_URL_ECR_PUBLIC', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+
+/**
+ * Starts an emulator and a response server in `beforeAll`, points the SDK's environment at the emulator, and undoes it
+ * all in `afterAll`. `console.log` is captured into `logs`.
+ */
+export function useHandlerHarness(options: EmulatorOptions = {}): HandlerHarness {
+  const h = { responses: new Map(), dropNext: new Set(), logs: [] as string[] } as unknown as HandlerHarness;
+  const savedEnv: Record<string, string | undefined> = {};
+  let server: Server | undefined;
+
+  beforeAll(async () => {
+    h.emu = await startEmulator({ port: 0, ...options });
+    h.accountId = h.emu.accountId;
+    for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
+    process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = h.emu.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = h.emu.endpoint;
+    process.env.AWS_REGION = LAMBDA_REGION;
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDATEST';
+    process.env.AWS_SECRET_ACCESS_KEY = 'lambda-test-secret';
+    h.client = new ECRPUBLICClient({
+      region: 'us-east-1',
+      endpoint: h.emu.endpoint,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    server = await startResponseServer(h);
+    h.responseBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}/response/`;
+  });
+
+  beforeEach(() => {
+    jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      h.logs.push(args.map(String).join(' '));
+    });
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  afterAll(async () => {
+    h.client?.destroy();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    await h.emu?.stop();
+    for (const key of ENV_KEYS) {
+      if (savedEnv[key] === undefined) delete process.env[key];
+      else process.env[key] = savedEnv[key];
+    }
+  });
+  return h;
+}
+
+/** CloudFormation's side of the pre-signed URL: records each PUT body and answers 200, or drops it when asked to. */
+function startResponseServer(h: HandlerHarness): Promise<Server> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const id = decodeURIComponent((req.url ?? '').replace(/^\/response\//, ''));
+      if (req.method !== 'PUT') {
+        res.writeHead(405).end();
+        return;
+      }
+      if (h.dropNext.delete(id)) {
+        req.socket.destroy();
+        return;
+      }
+      const raw = Buffer.concat(chunks);
+      const list = h.responses.get(id) ?? [];
+      list.push({ headers: req.headers, bodyBytes: raw.length, body: JSON.parse(raw.toString('utf8')) });
+      h.responses.set(id, list);
+      res.writeHead(200).end();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events
+
+/** A stack id in the emulator's account, as CloudFormation sends it. */
+export function stackId(accountId: string): string {
+  return `arn:aws:cloudformation:${LAMBDA_REGION}:${accountId}:stack/handler-test/${randomUUID()}`;
+}
+
+interface EventBase {
+  readonly ServiceToken: string;
+  readonly ResponseURL: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly ResourceType: string;
+}
+
+function eventBase(h: HandlerHarness, resourceType: string): EventBase {
+  const requestId = randomUUID();
+  return {
+    ServiceToken: `arn:aws:lambda:${LAMBDA_REGION}:${h.accountId}:function:handler-test`,
+    ResponseURL: `${h.responseBase}${requestId}`,
+    StackId: stackId(h.accountId),
+    RequestId: requestId,
+    LogicalResourceId: 'Resource',
+    ResourceType: resourceType,
+  };
+}
+
+function withToken<P>(props: P): P & { ServiceToken: string } {
+  return { ServiceToken: 'token', ...props };
+}
+
+/** A Create request. */
+export function createEvent<P>(h: HandlerHarness, resourceType: string, props: P): CreateEvent<P> {
+  return { ...eventBase(h, resourceType), RequestType: 'Create', ResourceProperties: withToken(props) };
+}
+
+/** An Update request from `oldProps` to `props`. */
+export function updateEvent<P>(h: HandlerHarness, resourceType: string, physicalResourceId: string, props: P, oldProps: P): UpdateEvent<P> {
+  return {
+    ...eventBase(h, resourceType),
+    RequestType: 'Update',
+    PhysicalResourceId: physicalResourceId,
+    ResourceProperties: withToken(props),
+    OldResourceProperties: withToken(oldProps),
+  };
+}
+
+/** A Delete request. */
+export function deleteEvent<P>(h: HandlerHarness, resourceType: string, physicalResourceId: string, props: P): DeleteEvent<P> {
+  return { ...eventBase(h, resourceType), RequestType: 'Delete', PhysicalResourceId: physicalResourceId, ResourceProperties: withToken(props) };
+}
+
+/**
+ * Runs the handler and returns the one response it PUT for this request. Fails when the handler sent none or several,
+ * or when the response does not echo the request's ids.
+ */
+export async function invoke<P>(h: HandlerHarness, handler: Handler<P>, event: CustomResourceEvent<P>): Promise<CustomResourceResponse> {
+  await handler(event);
+  const captured = h.responses.get(event.RequestId) ?? [];
+  if (captured.length !== 1) throw new Error(`expected exactly one response for ${event.RequestType}, got ${captured.length}`);
+  const body = captured[0].body;
+  expect({ StackId: body.StackId, RequestId: body.RequestId, LogicalResourceId: body.LogicalResourceId })
+    .toEqual({ StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId });
+  return body;
+}
+
+/** Like `invoke`, and fails with the reason unless the response is SUCCESS. */
+export async function invokeOk<P>(h: HandlerHarness, handler: Handler<P>, event: CustomResourceEvent<P>): Promise<CustomResourceResponse> {
+  const res = await invoke(h, handler, event);
+  if (res.Status !== 'SUCCESS') throw new Error(`${event.RequestType} failed: ${res.Reason}`);
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixtures
+
+let counter = 0;
+/** A unique, valid repository name. */
+export function uniqueName(prefix = 'handler'): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A temporary directory removed by the caller. */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A real PNG (signature, IHDR, IDAT, IEND with valid CRCs) of `size`×`size` RGB pixels in `rgb`. */
+export function makePng(size: number, rgb: [number, number, number]): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(typeAndData));
+    return Buffer.concat([head, typeAndData, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => rgb).flat())]);
+  const pixels = Buffer.concat(Array.from({ length: size }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc = crc ^ byte; // eslint-disable-line no-bitwise
+    for (let k = 0; k < 8; k++) {
+      crc = (crc & 1) ? (0xedb88320 ^ (crc >>> 1)) : (crc >>> 1); // eslint-disable-line no-bitwise
+    }
+  }
+  return (crc ^ 0xffffffff) >>> 0; // eslint-disable-line no-bitwise
+}
+
+function sha256(data: Buffer): string {
+  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+}
+
+async function uploadBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
+  const { uploadId } = await client.send(new InitiateLayerUploadCommand({ repositoryName }));
+  await client.send(new UploadLayerPartCommand({
+    repositoryName, uploadId, partFirstByte: 0, partLastByte: data.length - 1, layerPartBlob: data,
+  }));
+  const done = await client.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [sha256(data)] }));
+  return done.layerDigest!;
+}
+
+/** Pushes a small OCI image (a config and one layer) tagged `tag`, so that the repository is not empty. */
+export async function pushSmallImage(client: ECRPUBLICClient, repositoryName: string, tag: string): Promise<string> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const layer = randomBytes(256);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await uploadBlob(client, repositoryName, config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await uploadBlob(client, repositoryName, layer), size: layer.length }],
+  });
+  const out = await client.send(new PutImageCommand({ repositoryName, imageManifest: manifest, imageTag: tag }));
+  return out.image!.imageId!.imageDigest!;
+}
+
+/** The name of the error `promise` rejects with (fails when it resolves). */
+export async function errorName(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as Error).name;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
