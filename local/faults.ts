@@ -68,6 +68,7 @@ export function parseFaultSpec(spec: string): FaultOptions {
 }
 
 /** A small, fast PRNG with a 32-bit state: the same seed gives the same sequence everywhere. */
+/* eslint-disable no-bitwise -- the generator is bit arithmetic by definition */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -78,3 +79,4 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+/* eslint-enable no-bitwise */

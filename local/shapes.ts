@@ -18,11 +18,15 @@ const partByte: Shape = { type: 'integer', min: 0 };
 const imageTag: Shape = { type: 'string', min: 1, max: 300 };
 const arn: Shape = { type: 'string', min: 1, max: 2048 };
 const tagList: Shape = {
-  type: 'list', min: 0, max: 200,
+  type: 'list',
+  min: 0,
+  max: 200,
   member: { type: 'structure', members: { Key: { type: 'string' }, Value: { type: 'string' } } },
 };
 const imageIdentifierList: Shape = {
-  type: 'list', min: 1, max: 100,
+  type: 'list',
+  min: 1,
+  max: 100,
   member: { type: 'structure', members: { imageDigest: { type: 'string' }, imageTag } },
 };
 const catalogDataInput: Shape = {

@@ -143,7 +143,7 @@ export class Store {
       const hash = createHash('sha256');
       const fd = fs.openSync(file, 'r');
       try {
-        const chunk = Buffer.alloc(1 << 20);
+        const chunk = Buffer.alloc(1024 * 1024);
         let n: number;
         while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) hash.update(chunk.subarray(0, n));
       } finally {

@@ -2,12 +2,12 @@ import {
   Annotations, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PublicRegistry } from './public-registry';
-import { PublicRepositoryCatalogData, RepositoryCatalogOptions } from './repository-catalog-data';
-import { PublicRepositoryPolicy } from './repository-policy';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
+import { PublicRegistry } from './public-registry';
+import { PublicRepositoryCatalogData, RepositoryCatalogOptions } from './repository-catalog-data';
+import { PublicRepositoryPolicy } from './repository-policy';
 
 /**
  * The actions a push needs on the repository.

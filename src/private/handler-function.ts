@@ -1,6 +1,6 @@
 /** The custom-resource handler functions: one per handler kind per stack, however many resources use it. */
-import * as path from 'path';
 import { createHash } from 'crypto';
+import * as path from 'path';
 import { CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS } from './handler-contract';

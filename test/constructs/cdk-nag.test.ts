@@ -1,8 +1,8 @@
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
 import { FIXTURES } from './support';
+import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
 
 test('AwsSolutions checks report no unsuppressed error or warning on a stack using every construct', () => {
   const app = new App();

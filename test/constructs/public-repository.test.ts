@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { Architecture, CatalogText, Logo, OperatingSystem, PublicRepository } from '../../src';
 import { FIXTURES, ecrPublicStatements, newStack, resourcesOfType, template } from './support';
+import { Architecture, CatalogText, Logo, OperatingSystem, PublicRepository } from '../../src';
 
 const REPOSITORY = 'Custom::EcrPublicRepository';
 const CATALOG = 'Custom::EcrPublicRepositoryCatalogData';

@@ -1,6 +1,6 @@
 import { RemovalPolicy, aws_iam as iam } from 'aws-cdk-lib';
-import { PublicRegistry, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
 import { ecrPublicStatements, newStack, resourcesOfType, template } from './support';
+import { PublicRegistry, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
 
 const REGISTRY = 'Custom::EcrPublicRegistry';
 
@@ -11,8 +11,10 @@ describe('PublicRegistry', () => {
     template(stack).hasResourceProperties(REGISTRY, { DisplayName: 'Acme Corp' });
     const id = Object.keys(resourcesOfType(stack, REGISTRY))[0];
     for (const [attr, value] of Object.entries({
-      RegistryId: registry.registryId, RegistryArn: registry.registryArn,
-      RegistryAlias: registry.registryAlias, RegistryUri: registry.registryUri,
+      RegistryId: registry.registryId,
+      RegistryArn: registry.registryArn,
+      RegistryAlias: registry.registryAlias,
+      RegistryUri: registry.registryUri,
     })) {
       expect(stack.resolve(value)).toEqual({ 'Fn::GetAtt': [id, attr] });
     }

@@ -1,6 +1,6 @@
 import { RemovalPolicy, Tags, aws_iam as iam } from 'aws-cdk-lib';
-import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository } from '../../src';
 import { FIXTURES, newStack, template } from './support';
+import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository } from '../../src';
 
 /** Asset hashes change with every handler build; the snapshot is about the template's shape. */
 function withoutAssetHashes(json: unknown): unknown {

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Lazy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
-import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData } from '../../src';
 import { FIXTURES, newStack } from './support';
+import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData } from '../../src';
 
 function repo(props: ConstructorParameters<typeof PublicRepository>[2]): () => PublicRepository {
   return () => new PublicRepository(newStack(), 'Repo', props);
