@@ -16,6 +16,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync } from 'node:zlib';
 import {
   BatchCheckLayerAvailabilityCommand,
   CompleteLayerUploadCommand,
@@ -612,4 +614,263 @@ export function makeTempDir(prefix: string): string {
 
 export function removeTempDir(dir: string | undefined): void {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tar files and image archives (for the tests of the synth-time archive inspector)
+
+/** One entry of a tar written by `tarBytes`. */
+export interface TarSpec {
+  readonly name: string;
+  readonly type?: 'file' | 'directory' | 'symlink' | 'hardlink';
+  readonly data?: string | Buffer;
+  readonly linkname?: string;
+  /** The size written in the header when it must differ from the data's (a corrupt or hostile archive). */
+  readonly declaredSize?: number;
+}
+
+const TAR_TYPEFLAGS = { file: '0', hardlink: '1', symlink: '2', directory: '5' } as const;
+
+/**
+ * A ustar tar, written here independently of the code under test so that it can hold what no well-behaved tool
+ * writes (`..` names, links out of the archive, sizes that lie). Without `trailer: false` it ends with two zero blocks.
+ */
+export function tarBytes(entries: readonly TarSpec[], options: { trailer?: boolean } = {}): Buffer {
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const type = entry.type ?? 'file';
+    const data = Buffer.from(entry.data ?? '');
+    const header = Buffer.alloc(512);
+    const put = (offset: number, length: number, value: string): void => {
+      const bytes = Buffer.from(value, 'utf8');
+      if (bytes.length > length) throw new Error(`tarBytes: ${JSON.stringify(value)} does not fit in ${length} bytes`);
+      bytes.copy(header, offset);
+    };
+    const octal = (offset: number, length: number, value: number): void => put(offset, length, value.toString(8).padStart(length - 1, '0') + '\0');
+    put(0, 100, entry.name);
+    octal(100, 8, type === 'directory' ? 0o755 : 0o644);
+    octal(108, 8, 0);
+    octal(116, 8, 0);
+    octal(124, 12, entry.declaredSize ?? (type === 'file' ? data.length : 0));
+    octal(136, 12, 0);
+    put(156, 1, TAR_TYPEFLAGS[type]);
+    put(157, 100, entry.linkname ?? '');
+    put(257, 8, 'ustar\u000000');
+    header.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of header) sum += b;
+    put(148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
+    parts.push(header);
+    if (type === 'file' && data.length > 0) parts.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  if (options.trailer !== false) parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+/** `size` bytes of `file` at `offset`, read synchronously. */
+export function readRange(file: string, offset: number, size: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size);
+    let filled = 0;
+    while (filled < size) {
+      const n = fs.readSync(fd, buffer, filled, size - filled, offset + filled);
+      if (n === 0) throw new Error(`${file} ends at ${offset + filled}, before ${offset + size}`);
+      filled += n;
+    }
+    return buffer;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The parts of a publish plan these helpers check (structurally the PublishPlan of src/private/publish-plan.ts). */
+export interface PlanShape {
+  readonly blobs: ReadonlyArray<{ readonly digest: string; readonly size: number; readonly offset: number }>;
+  readonly manifests: ReadonlyArray<{ readonly digest: string; readonly manifest: string }>;
+  readonly rootDigest: string;
+}
+
+/**
+ * What is wrong with a plan against its tar (an empty list when nothing is): every blob's bytes at
+ * [offset, offset + size) must hash to its digest, every manifest's text to its digest, the root must be the last
+ * manifest, blobs must be unique and ordered by offset.
+ */
+export function planProblems(archivePath: string, plan: PlanShape): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  let last = -1;
+  for (const blob of plan.blobs) {
+    if (seen.has(blob.digest)) problems.push(`blob ${blob.digest} listed twice`);
+    seen.add(blob.digest);
+    if (blob.offset < last) problems.push(`blob ${blob.digest} is out of offset order`);
+    last = blob.offset;
+    const actual = sha256Buffer(readRange(archivePath, blob.offset, blob.size));
+    if (actual !== blob.digest) problems.push(`blob ${blob.digest} at [${blob.offset}, +${blob.size}) hashes to ${actual}`);
+  }
+  for (const m of plan.manifests) {
+    const actual = sha256Buffer(Buffer.from(m.manifest, 'utf8'));
+    if (actual !== m.digest) problems.push(`manifest ${m.digest} hashes to ${actual}`);
+  }
+  if (plan.manifests.length === 0 || plan.manifests[plan.manifests.length - 1].digest !== plan.rootDigest) {
+    problems.push(`root ${plan.rootDigest} is not the last manifest`);
+  }
+  return problems;
+}
+
+/** sha256 of `skopeo inspect --raw REF`: the digest of the manifest skopeo sees for REF. */
+export async function skopeoRawDigest(ref: string): Promise<string> {
+  return sha256Buffer(await skopeoInspectRaw(ref));
+}
+
+/** Tars the content of `dir` into `out` with the system tar, deterministically (sorted names, owner 0, mtime 0). */
+export async function tarDirectory(dir: string, out: string, format: 'gnu' | 'pax' | 'ustar' = 'gnu'): Promise<void> {
+  await run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', `--format=${format}`, '-cf', out, '-C', dir, '.']);
+}
+
+/** gzip-compresses `src` into `dst` with node's zlib (streaming). */
+export async function gzipFile(src: string, dst: string): Promise<void> {
+  await pipeline(fs.createReadStream(src), createGzip(), fs.createWriteStream(dst));
+}
+
+/** An image as `docker save` sees it: config bytes, uncompressed layer tars (base first), tags. */
+export interface SavedImage {
+  readonly config: Buffer;
+  readonly layers: Buffer[];
+  readonly repoTags: string[];
+}
+
+/** The config and uncompressed layers of a single-platform image read from a layout (umoci's layers are gzip). */
+export function savedImage(image: OciLayoutImage, repoTags: string[]): SavedImage {
+  if (image.root.isIndex) throw new Error('savedImage: needs a single-platform image');
+  const json = image.root.json as OciManifestJson;
+  const read = (d: Descriptor): Buffer => fs.readFileSync(path.join(image.layoutDir, 'blobs', 'sha256', d.digest.slice('sha256:'.length)));
+  return {
+    config: read(json.config),
+    layers: json.layers.map(l => (l.mediaType.endsWith('+gzip') ? gunzipSync(read(l)) : read(l))),
+    repoTags,
+  };
+}
+
+/** `docker.io/library/web:v1` for `web:v1`, as Docker writes `io.containerd.image.name`. */
+export function fullImageName(tag: string): string {
+  const first = tag.split('/')[0];
+  if (!tag.includes('/')) return `docker.io/library/${tag}`;
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? tag : `docker.io/${tag}`;
+}
+
+function writeFileIn(dir: string, name: string, data: string | Buffer): void {
+  const file = path.join(dir, ...name.split('/'));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, data);
+}
+
+/**
+ * Writes into `dir` the tree of a Docker 25+ `docker save` (classic store): an OCI layout with uncompressed layers
+ * whose digests are the DiffIDs, one `index.json` entry per tag (annotations `io.containerd.image.name` and
+ * `org.opencontainers.image.ref.name`), plus `manifest.json` and `repositories`. `nullManifests` reproduces moby#47210
+ * (`"manifests": null`). Returns the OCI manifest digest of each image.
+ */
+export function writeDocker25Save(dir: string, images: readonly SavedImage[], options: { nullManifests?: boolean } = {}): string[] {
+  writeFileIn(dir, 'oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+  const entries: object[] = [];
+  const legacy: object[] = [];
+  const digests: string[] = [];
+  for (const image of images) {
+    const config = writeBlob(dir, image.config);
+    const layers = image.layers.map(l => writeBlob(dir, l));
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
+      layers: layers.map(l => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l.digest, size: l.size })),
+    }));
+    const m = writeBlob(dir, manifest);
+    digests.push(m.digest);
+    const descriptor = { mediaType: OCI_MANIFEST, digest: m.digest, size: m.size };
+    if (image.repoTags.length === 0) entries.push(descriptor);
+    for (const tag of image.repoTags) {
+      const colon = tag.lastIndexOf(':');
+      entries.push({ ...descriptor, annotations: { 'io.containerd.image.name': fullImageName(tag), [REF_NAME]: tag.slice(colon + 1) } });
+    }
+    const hex = (d: string): string => `blobs/sha256/${d.slice('sha256:'.length)}`;
+    legacy.push({ Config: hex(config.digest), RepoTags: image.repoTags, Layers: layers.map(l => hex(l.digest)) });
+  }
+  writeFileIn(dir, 'index.json', JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: options.nullManifests ? null : entries }));
+  writeFileIn(dir, 'manifest.json', JSON.stringify(legacy));
+  writeFileIn(dir, 'repositories', '{}');
+  return digests;
+}
+
+/**
+ * Writes into `dir` the tree of a legacy (Docker 24 and earlier) `docker save`: `<config-hex>.json`, one
+ * `<v1-id>/{VERSION,json,layer.tar}` directory per layer, `manifest.json`, `repositories`. A layer whose DiffID already
+ * occurred gets a `layer.tar` that is a SYMLINK to the first one (`../<v1-id>/layer.tar`), as Docker does.
+ */
+export function writeLegacyDockerSave(dir: string, images: readonly SavedImage[]): void {
+  const firstByDiffId = new Map<string, string>();
+  const legacy: object[] = [];
+  for (const image of images) {
+    const configHex = sha256Buffer(image.config).slice('sha256:'.length);
+    writeFileIn(dir, `${configHex}.json`, image.config);
+    const layerNames: string[] = [];
+    let parent = '';
+    for (const layer of image.layers) {
+      const diffId = sha256Buffer(layer);
+      const v1 = sha256Buffer(`${parent} ${diffId} ${configHex}`).slice('sha256:'.length);
+      writeFileIn(dir, `${v1}/VERSION`, '1.0');
+      writeFileIn(dir, `${v1}/json`, JSON.stringify({ id: v1, ...(parent ? { parent } : {}) }));
+      const first = firstByDiffId.get(diffId);
+      if (first) {
+        fs.symlinkSync(`../${first}`, path.join(dir, v1, 'layer.tar'));
+      } else {
+        writeFileIn(dir, `${v1}/layer.tar`, layer);
+        firstByDiffId.set(diffId, `${v1}/layer.tar`);
+      }
+      layerNames.push(`${v1}/layer.tar`);
+      parent = v1;
+    }
+    legacy.push({ Config: `${configHex}.json`, RepoTags: image.repoTags, Layers: layerNames });
+  }
+  writeFileIn(dir, 'manifest.json', JSON.stringify(legacy));
+  writeFileIn(dir, 'repositories', '{}');
+}
+
+/** The empty JSON blob OCI 1.1 artifacts use as config. */
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/**
+ * Adds an attestation-like artifact manifest (OCI 1.1 `artifactType`, empty config, one in-toto layer; platform
+ * `unknown/unknown` as buildx writes it) to the index tagged `tag` in the layout, rewriting the index blob and its
+ * `index.json` entry. Returns the layout read back for `tag`.
+ */
+export function addAttestationManifest(dir: string, tag: string): OciLayoutImage {
+  const before = readOciLayout(dir, tag);
+  if (!before.root.isIndex) throw new Error('addAttestationManifest: needs an index');
+  const subject = (before.root.json as OciIndexJson).manifests[0];
+  const statement = writeBlob(dir, Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2', subject: [] })));
+  const empty = writeBlob(dir, Buffer.from('{}'));
+  const manifest = writeBlob(dir, Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: 'application/vnd.in-toto+json',
+    config: { mediaType: OCI_EMPTY, digest: empty.digest, size: empty.size },
+    layers: [{ mediaType: 'application/vnd.in-toto+json', digest: statement.digest, size: statement.size, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+  })));
+  const children: Descriptor[] = [
+    ...(before.root.json as OciIndexJson).manifests,
+    {
+      mediaType: OCI_MANIFEST,
+      digest: manifest.digest,
+      size: manifest.size,
+      platform: { architecture: 'unknown', os: 'unknown' },
+      annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': subject.digest },
+    },
+  ];
+  const index = writeBlob(dir, Buffer.from(indexJsonText(children), 'utf8'));
+  const indexFile = path.join(dir, 'index.json');
+  const current = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as OciIndexJson;
+  const manifests = current.manifests.map(d => (d.annotations?.[REF_NAME] === tag ? { ...d, digest: index.digest, size: index.size } : d));
+  fs.writeFileSync(indexFile, JSON.stringify({ ...current, manifests }));
+  return readOciLayout(dir, tag);
 }

@@ -1,0 +1,19 @@
+/** Media types the archive inspector needs to tell apart (ecr-public-api.md §9.1). */
+
+/** OCI image index. */
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** OCI image manifest. */
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+/** Docker image manifest, schema 2. */
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+/** Docker manifest list. */
+export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+/** Docker image config (what a synthesised docker-save manifest calls the config). */
+export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+/** Docker uncompressed layer (docker-save layer tars are uncompressed; the publisher may gzip them). */
+export const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+
+/** Manifests that list other manifests. */
+export const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_MANIFEST_LIST]);
+/** Manifests that list a config and layers. */
+export const IMAGE_MANIFEST_TYPES: ReadonlySet<string> = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
