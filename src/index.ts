@@ -5,3 +5,5 @@ export * from './public-repository';
 export * from './repository-catalog-data';
 export * from './repository-policy';
 export * from './public-registry';
+export * from './image-source';
+export * from './public-image';

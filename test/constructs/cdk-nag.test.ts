@@ -2,7 +2,19 @@ import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib'
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FIXTURES } from './support';
-import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
+import * as path from 'path';
+import {
+  Architecture, CatalogText, ImageSource, Logo, OperatingSystem, PublicImage, PublicRegistry, PublicRepository,
+  PublicRepositoryCatalogData, PublicRepositoryPolicy,
+} from '../../src';
+import { buildImage, makeTempDir, removeTempDir } from '../support/oci-tools';
+
+let dir: string;
+beforeAll(async () => {
+  dir = makeTempDir('nag-');
+  await buildImage(path.join(dir, 'layout'), { tag: 'v1', files: { '/hello.txt': 'hello\n' } });
+});
+afterAll(() => removeTempDir(dir));
 
 test('AwsSolutions checks report no unsuppressed error or warning on a stack using every construct', () => {
   const app = new App();
@@ -24,6 +36,9 @@ test('AwsSolutions checks report no unsuppressed error or warning on a stack usi
   new PublicRepositoryCatalogData(stack, 'ApiCatalog', { repository: imported, description: 'The API' });
   new PublicRepositoryPolicy(stack, 'ApiPolicy', { repository: imported }).addStatements(
     new iam.PolicyStatement({ actions: ['ecr-public:PutImage'], principals: [new iam.AccountPrincipal('111111111111')] }));
+  new PublicImage(stack, 'Image', {
+    repository: repo, source: ImageSource.fromOciLayout(path.join(dir, 'layout')), tags: ['1.0'], removalPolicy: RemovalPolicy.DESTROY,
+  });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   app.synth();
 

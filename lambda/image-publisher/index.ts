@@ -1,0 +1,226 @@
+/**
+ * Handler of `Custom::EcrPublicImage`: publishes an image staged in S3 into a public repository through the layered
+ * upload API, moves its tags, and removes it (when asked) with the resource.
+ *
+ * The physical id is `<repository>@<digest>` of the published root manifest: a new image or a new repository is a new
+ * id, for which CloudFormation later sends a Delete of the old one (which only deletes when DeleteOnRemove is 'true').
+ */
+import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ArchiveSource, assetClient } from './blob-source';
+import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
+import { putManifest } from './manifest-push';
+import { isIndex } from './manifest-rewrite';
+import { log, PublishStats } from './progress';
+import { PublishContext, pushImage, ResolvedImage, resolveImage } from './publish';
+import { ImageSettings, parseSettings, parseTags } from './settings';
+import { ImageAttributes, ImageProperties } from '../../src/private/publish-plan';
+import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
+import { ecrPublicClient, isErrorNamed, withAdvice } from '../shared/ecr-public-client';
+
+/** The Lambda entry point. */
+export const handler = customResourceHandler<ImageProperties>(async (event) => {
+  const ecr = ecrPublicClient();
+  const s3 = assetClient();
+  try {
+    switch (event.RequestType) {
+      case 'Create': return await onCreate(ecr, s3, event);
+      case 'Update': return await onUpdate(ecr, s3, event);
+      case 'Delete': return await onDelete(ecr, s3, event);
+    }
+  } finally {
+    ecr.destroy();
+    s3.destroy();
+  }
+});
+
+async function onCreate(ecr: ECRPUBLICClient, s3: S3Client, event: CreateEvent<ImageProperties>): Promise<HandlerResult> {
+  const published = await publish(ecr, s3, parseSettings(event.ResourceProperties));
+  return published.result;
+}
+
+async function onUpdate(ecr: ECRPUBLICClient, s3: S3Client, event: UpdateEvent<ImageProperties>): Promise<HandlerResult> {
+  const settings = parseSettings(event.ResourceProperties);
+  const published = await publish(ecr, s3, settings);
+  const previous = parsePhysicalId(event.PhysicalResourceId);
+  // In another repository the old tags are the old image's business (its Delete follows the new physical id).
+  if (previous && previous.repositoryName === settings.repositoryName) {
+    await removeDroppedTags(ecr, s3, event.OldResourceProperties, previous.digest, settings, published.image);
+  }
+  return published.result;
+}
+
+async function onDelete(ecr: ECRPUBLICClient, s3: S3Client, event: DeleteEvent<ImageProperties>): Promise<HandlerResult> {
+  const physicalResourceId = event.PhysicalResourceId;
+  const props = event.ResourceProperties;
+  if (props.DeleteOnRemove !== 'true') return { physicalResourceId };
+  const ref = parsePhysicalId(physicalResourceId);
+  if (!ref) {
+    log({ delete: physicalResourceId, skipped: 'the physical id names no image' });
+    return { physicalResourceId };
+  }
+  try {
+    await removeImage(ecr, s3, ref, props);
+  } catch (err) {
+    // The repository went first (or was never there): nothing of the image is left.
+    if (isErrorNamed(err, 'RepositoryNotFoundException')) return { physicalResourceId };
+    throw err;
+  }
+  return { physicalResourceId };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Published {
+  readonly result: HandlerResult;
+  readonly image: ResolvedImage;
+}
+
+/** Publishes the image of `settings` with its tags and returns the resource's id and attributes. */
+async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings): Promise<Published> {
+  const repositoryUri = await describeRepositoryUri(ecr, settings.repositoryName);
+  const ctx = context(ecr, s3, settings);
+  let image: ResolvedImage | undefined;
+  try {
+    image = await resolveImage(ctx);
+    await pushImage(ctx, settings.repositoryName, image, settings.tags);
+  } catch (err) {
+    ctx.stats.logSummary({ outcome: 'FAILED', repositoryName: settings.repositoryName, ref: settings.plan.ref });
+    throw err;
+  }
+  const digest = image.root.digest;
+  ctx.stats.logSummary({ outcome: 'PUBLISHED', repositoryName: settings.repositoryName, imageDigest: digest, ref: settings.plan.ref });
+  const data: Record<keyof ImageAttributes, string> = { ImageDigest: digest, ImageUri: `${repositoryUri}@${digest}` };
+  return { result: { physicalResourceId: physicalId(settings.repositoryName, digest), data }, image };
+}
+
+function context(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings): PublishContext {
+  return {
+    ecr,
+    archive: new ArchiveSource(s3, settings.bucket, settings.key),
+    plan: settings.plan,
+    compressLayers: settings.compressLayers,
+    concurrency: settings.concurrency,
+    stats: new PublishStats(),
+  };
+}
+
+async function describeRepositoryUri(ecr: ECRPUBLICClient, repositoryName: string): Promise<string> {
+  try {
+    const out = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] }));
+    const uri = out.repositories?.[0]?.repositoryUri;
+    if (!uri) throw new Error(`DescribeRepositories returned no repositoryUri for '${repositoryName}'`);
+    return uri;
+  } catch (err) {
+    if (isErrorNamed(err, 'RepositoryNotFoundException')) {
+      throw withAdvice(err, `The image is published into an existing repository: create '${repositoryName}' first.`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Removes the tags the old properties had and the new ones do not, each only if it still points at the image this
+ * resource pushed before. ECR deletes an image with its last tag: an image that must stay (the one just published, or
+ * the old one when DeleteOnRemove was not 'true') is put back, untagged.
+ */
+async function removeDroppedTags(
+  ecr: ECRPUBLICClient, s3: S3Client, oldProps: ImageProperties, oldDigest: string, settings: ImageSettings, image: ResolvedImage,
+): Promise<void> {
+  const kept = new Set(settings.tags);
+  const dropped = parseTags(oldProps.Tags).filter((t) => !kept.has(t));
+  let removed = 0;
+  for (const tag of dropped) {
+    if (await removeTagIfOn(ecr, settings.repositoryName, oldDigest, tag)) removed++;
+  }
+  if (removed === 0) return;
+  if (oldDigest === image.root.digest) {
+    await putManifest(ecr, settings.repositoryName, image.root);
+    return;
+  }
+  if (oldProps.DeleteOnRemove === 'true' || await describeImage(ecr, settings.repositoryName, oldDigest)) return;
+  await restoreUntagged(ecr, s3, oldProps, oldDigest);
+}
+
+/** Puts the image of `props` back, untagged, if it resolves to `digest` (its blobs and children are still there). */
+async function restoreUntagged(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<void> {
+  try {
+    const settings = parseSettings(props);
+    const ctx = context(ecr, s3, settings);
+    const image = await resolveImage(ctx);
+    if (image.root.digest !== digest) {
+      log({ restore: digest, skipped: `the previous properties resolve to ${image.root.digest}` });
+      return;
+    }
+    await pushImage(ctx, settings.repositoryName, image, []);
+    log({ restore: digest, outcome: 'restored untagged' });
+  } catch (err) {
+    // Keeping an image whose last tag was removed is a courtesy: it never fails the update.
+    log({ restore: digest, failed: `${(err as Error).name}: ${(err as Error).message}` });
+  }
+}
+
+/**
+ * Deletes the image this resource pushed, unless other tags point at it: then only this resource's tags are removed.
+ * An index goes first, then its untagged children.
+ */
+async function removeImage(ecr: ECRPUBLICClient, s3: S3Client, ref: ImageRef, props: ImageProperties): Promise<void> {
+  const { repositoryName, digest } = ref;
+  const detail = await describeImage(ecr, repositoryName, digest);
+  if (!detail) {
+    log({ delete: `${repositoryName}@${digest}`, outcome: 'absent' });
+    return;
+  }
+  const own = new Set(parseTags(props.Tags));
+  const current = detail.imageTags ?? [];
+  if (current.some((t) => !own.has(t))) {
+    for (const tag of current.filter((t) => own.has(t))) await removeTagIfOn(ecr, repositoryName, digest, tag);
+    log({ delete: `${repositoryName}@${digest}`, outcome: 'kept: other tags point at it', tags: current.filter((t) => !own.has(t)) });
+    return;
+  }
+  const outcome = await deleteImage(ecr, repositoryName, digest);
+  if (outcome !== 'deleted' || !isIndex(detail.imageManifestMediaType ?? '')) return;
+  for (const child of await childDigests(ecr, s3, props, digest)) {
+    const childDetail = await describeImage(ecr, repositoryName, child);
+    // A child that is tagged is somebody's image too.
+    if (!childDetail || (childDetail.imageTags ?? []).length > 0) continue;
+    await deleteImage(ecr, repositoryName, child);
+  }
+}
+
+/**
+ * The manifests under the index `digest`, parents before children, from the resource's properties (there is no API to
+ * read a manifest back). Empty when the properties do not resolve to that index.
+ */
+async function childDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
+  try {
+    const image = await resolveImage(context(ecr, s3, parseSettings(props)));
+    if (image.root.digest !== digest) {
+      log({ delete: digest, childrenLeft: `the properties resolve to ${image.root.digest}` });
+      return [];
+    }
+    return image.manifests.slice(0, -1).map((m) => m.digest).reverse();
+  } catch (err) {
+    log({ delete: digest, childrenLeft: `${(err as Error).name}: ${(err as Error).message}` });
+    return [];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface ImageRef {
+  readonly repositoryName: string;
+  readonly digest: string;
+}
+
+function physicalId(repositoryName: string, digest: string): string {
+  return `${repositoryName}@${digest}`;
+}
+
+function parsePhysicalId(id: string): ImageRef | undefined {
+  const at = id.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const digest = id.slice(at + 1);
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return undefined;
+  return { repositoryName: id.slice(0, at), digest };
+}

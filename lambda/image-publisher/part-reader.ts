@@ -1,0 +1,56 @@
+/** Cuts a stream of chunks into layer parts of a fixed size, holding at most one part (plus one chunk) at a time. */
+
+export class PartReader {
+  private readonly iterator: AsyncIterator<Buffer>;
+  /** Bytes read but not yet handed out, oldest first. */
+  private readonly queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+
+  constructor(source: AsyncIterable<Buffer>, private readonly partSize: number) {
+    if (!(partSize > 0)) throw new Error(`part size must be positive (got ${partSize})`);
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Puts `bytes` back in front: they are the start of the next part (a part the registry took only the head of). */
+  public unread(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.queued.unshift(bytes);
+    this.queuedBytes += bytes.length;
+  }
+
+  /** The next part: `partSize` bytes, fewer only at the end of the stream; undefined once the stream is exhausted. */
+  public async next(): Promise<Buffer | undefined> {
+    const part = Buffer.allocUnsafe(this.partSize);
+    let filled = 0;
+    // Bytes put back or left over from the last chunk come first; then chunks are copied in as they arrive.
+    while (filled < this.partSize) {
+      let chunk = this.queued.shift();
+      if (chunk) {
+        this.queuedBytes -= chunk.length;
+      } else {
+        if (this.ended) break;
+        const r = await this.iterator.next();
+        if (r.done) {
+          this.ended = true;
+          break;
+        }
+        chunk = r.value;
+      }
+      const take = Math.min(chunk.length, this.partSize - filled);
+      chunk.copy(part, filled, 0, take);
+      filled += take;
+      if (take < chunk.length) {
+        this.queued.unshift(chunk.subarray(take));
+        this.queuedBytes += chunk.length - take;
+      }
+    }
+    if (filled === 0) return undefined;
+    return filled === this.partSize ? part : part.subarray(0, filled);
+  }
+
+  /** Stops reading early (releases the source). */
+  public async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Publishing one image: resolve what will be pushed (compressing uncompressed layers when asked: a first streaming
+ * pass learns their digests), check which blobs the repository lacks, upload those in parallel, then put the
+ * manifests and the tags.
+ */
+import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { ArchiveSource } from './blob-source';
+import { uploadBlob, UploadableBlob } from './blob-uploader';
+import { ImagePublishError, withContext } from './errors';
+import { DigestCounter, gzipChunks } from './layer-compression';
+import { putManifests } from './manifest-push';
+import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
+import { forEachConcurrent } from './pool';
+import { BlobProgress, log, PublishStats } from './progress';
+import { PlanBlob, PlanManifest, PublishPlan } from '../../src/private/publish-plan';
+
+/** BatchCheckLayerAvailability takes at most 100 digests. */
+const AVAILABILITY_BATCH = 100;
+
+/** A blob as it will be stored: its final digest and size, and how to produce its bytes from the archive. */
+export interface ResolvedBlob {
+  readonly digest: string;
+  readonly size: number;
+  /** Where the bytes (uncompressed, as in the plan) are in the archive. */
+  readonly source: PlanBlob;
+  /** Whether the stored blob is the gzip of the source. */
+  readonly gzip: boolean;
+}
+
+/** The image as it will be stored. */
+export interface ResolvedImage {
+  readonly blobs: readonly ResolvedBlob[];
+  /** Push order: children first, the root last. */
+  readonly manifests: readonly PlanManifest[];
+  readonly root: PlanManifest;
+}
+
+/** How to reach and read the image. */
+export interface PublishContext {
+  readonly ecr: ECRPUBLICClient;
+  readonly archive: ArchiveSource;
+  readonly plan: PublishPlan;
+  readonly compressLayers: boolean;
+  readonly concurrency: number;
+  readonly stats: PublishStats;
+}
+
+/** The failure of a blob whose bytes in the archive are not what the plan says. */
+export function digestMismatch(archive: ArchiveSource, planned: string, got: string): ImagePublishError {
+  return new ImagePublishError(`blob ${planned} in ${archive.key} does not match its digest (got ${got})`);
+}
+
+/**
+ * What will be pushed. Without compression, the plan as it is. With it, every uncompressed layer is streamed once
+ * through gzip to learn its compressed digest and size (nothing is uploaded), and the manifests are rewritten.
+ */
+export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> {
+  const { plan } = ctx;
+  const byDigest = new Map(plan.blobs.map((b) => [b.digest, b]));
+  const toCompress = ctx.compressLayers ? [...uncompressedLayers(plan)] : [];
+  const replacements = new Map<string, BlobReplacement>();
+  await forEachConcurrent(toCompress, ctx.concurrency, async (digest) => {
+    const source = planBlob(byDigest, digest);
+    replacements.set(digest, await measureCompressed(ctx.archive, source));
+    ctx.stats.blobsCompressed++;
+  });
+  const manifests = replacements.size > 0 ? rewriteManifests(plan.manifests, replacements) : plan.manifests;
+  const compressedSources = new Map([...replacements].map(([orig, r]) => [r.digest, { replacement: r, source: planBlob(byDigest, orig) }]));
+
+  const blobs: ResolvedBlob[] = [];
+  const seen = new Set<string>();
+  const add = (b: ResolvedBlob): void => {
+    if (seen.has(b.digest)) return;
+    seen.add(b.digest);
+    blobs.push(b);
+  };
+  for (const digest of referencedBlobs(manifests)) {
+    const compressed = compressedSources.get(digest);
+    if (compressed) {
+      add({ digest, size: compressed.replacement.size, source: compressed.source, gzip: true });
+    } else {
+      const source = planBlob(byDigest, digest);
+      add({ digest, size: source.size, source, gzip: false });
+    }
+  }
+  // Blobs of the plan that no image manifest names as config or layer (such as those of formats it does not parse)
+  // are pushed as they are, unless they were only ever an uncompressed layer that has been replaced.
+  for (const b of plan.blobs) {
+    if (!replacements.has(b.digest)) add({ digest: b.digest, size: b.size, source: b, gzip: false });
+  }
+  return { blobs, manifests, root: manifests[manifests.length - 1] };
+}
+
+function planBlob(byDigest: ReadonlyMap<string, PlanBlob>, digest: string): PlanBlob {
+  const blob = byDigest.get(digest);
+  if (!blob) throw new ImagePublishError(`the plan's manifests refer to blob ${digest}, which is not among the plan's blobs`);
+  return blob;
+}
+
+/** First pass of a compressed layer: S3 → gzip → sha256; checks the uncompressed bytes on the way. */
+async function measureCompressed(archive: ArchiveSource, source: PlanBlob): Promise<BlobReplacement> {
+  const progress = new BlobProgress(source.digest, 'compress', source.size);
+  const input = new DigestCounter();
+  const output = new DigestCounter();
+  for await (const chunk of gzipChunks(archive.read(source.offset, source.size), (c) => {
+    input.update(c);
+    progress.advance(c.length);
+  })) {
+    output.update(chunk);
+  }
+  const got = input.digest();
+  if (got !== source.digest) throw digestMismatch(archive, source.digest, got);
+  const replacement = { digest: output.digest(), size: output.bytes };
+  progress.done('measured', { compressedDigest: replacement.digest, compressedSize: replacement.size });
+  return replacement;
+}
+
+/** The bytes of `blob` as they will be stored, and the check made before its upload is completed. */
+function uploadable(archive: ArchiveSource, blob: ResolvedBlob): UploadableBlob {
+  const { source } = blob;
+  if (!blob.gzip) {
+    return {
+      digest: blob.digest,
+      size: blob.size,
+      open: () => archive.read(source.offset, source.size),
+      verify: ({ digest }) => {
+        if (digest !== blob.digest) throw digestMismatch(archive, blob.digest, digest);
+      },
+    };
+  }
+  const input = new DigestCounter();
+  return {
+    digest: blob.digest,
+    size: blob.size,
+    open: () => gzipChunks(archive.read(source.offset, source.size), (c) => input.update(c)),
+    verify: ({ digest }) => {
+      const uncompressed = input.digest();
+      if (uncompressed !== source.digest) throw digestMismatch(archive, source.digest, uncompressed);
+      if (digest !== blob.digest) {
+        throw new ImagePublishError(`compressing blob ${source.digest} of ${archive.key} gave ${digest}, not the ${blob.digest} `
+          + 'of the first pass: gzip output is not deterministic here');
+      }
+    },
+  };
+}
+
+/** The digests among `digests` that the repository does not have (UNAVAILABLE entries and MissingLayerDigest failures). */
+export async function missingBlobs(ecr: ECRPUBLICClient, repositoryName: string, digests: readonly string[]): Promise<Set<string>> {
+  const missing = new Set<string>();
+  for (let i = 0; i < digests.length; i += AVAILABILITY_BATCH) {
+    const batch = digests.slice(i, i + AVAILABILITY_BATCH);
+    const out = await ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests: batch }))
+      .catch((err: unknown) => { throw withContext(err, 'BatchCheckLayerAvailability'); });
+    const available = new Set<string>();
+    for (const layer of out.layers ?? []) {
+      if (layer.layerDigest && layer.layerAvailability === 'AVAILABLE') available.add(layer.layerDigest);
+    }
+    for (const failure of out.failures ?? []) {
+      if (failure.failureCode === 'MissingLayerDigest') continue;
+      throw new ImagePublishError(`BatchCheckLayerAvailability refused ${failure.layerDigest}: ${failure.failureCode} ${failure.failureReason ?? ''}`.trim());
+    }
+    // Whatever is not reported AVAILABLE (UNAVAILABLE, a MissingLayerDigest failure, or no answer) is uploaded.
+    for (const d of batch) if (!available.has(d)) missing.add(d);
+  }
+  return missing;
+}
+
+/**
+ * Pushes `image` into `repositoryName`: the missing blobs (several at once, each one's parts in order), then the
+ * manifests, then `tags` on the root.
+ */
+export async function pushImage(ctx: PublishContext, repositoryName: string, image: ResolvedImage, tags: readonly string[]): Promise<void> {
+  const { ecr, stats } = ctx;
+  const missing = await missingBlobs(ecr, repositoryName, image.blobs.map((b) => b.digest));
+  const toUpload = image.blobs.filter((b) => missing.has(b.digest));
+  stats.blobsSkipped += image.blobs.length - toUpload.length;
+  log({ blobs: image.blobs.length, missing: toUpload.length, bytesToUpload: toUpload.reduce((n, b) => n + b.size, 0) });
+  // The largest first, so that a big layer does not start last and leave the other workers idle.
+  const ordered = [...toUpload].sort((a, b) => b.size - a.size);
+  await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
+    const result = await uploadBlob(ecr, repositoryName, uploadable(ctx.archive, blob));
+    stats.partsUploaded += result.parts;
+    stats.partsResumed += result.resumed;
+    if (result.outcome === 'uploaded') {
+      stats.blobsUploaded++;
+      stats.bytesUploaded += result.bytes;
+    } else {
+      stats.blobsSkipped++;
+    }
+  });
+  const put = await putManifests(ecr, repositoryName, image.manifests, tags);
+  stats.manifestsPut += put.manifestsPut;
+  stats.tagsPut += put.tagsPut;
+}

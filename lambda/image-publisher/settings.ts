@@ -1,0 +1,100 @@
+/** The properties of `Custom::EcrPublicImage`, checked and converted (CloudFormation passes every scalar as a string). */
+import { ImagePublishError } from './errors';
+import { sha256 } from './manifest-rewrite';
+import { ImageProperties, PlanBlob, PlanManifest, PublishPlan } from '../../src/private/publish-plan';
+
+/** Blobs uploaded at once when `Concurrency` is not given. */
+export const DEFAULT_CONCURRENCY = 4;
+const MAX_CONCURRENCY = 32;
+const MAX_TAG_LENGTH = 300;
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+export interface ImageSettings {
+  readonly repositoryName: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly plan: PublishPlan;
+  /** Without duplicates, in the given order (the first one goes with the root's PutImage). */
+  readonly tags: readonly string[];
+  readonly compressLayers: boolean;
+  readonly concurrency: number;
+  readonly deleteOnRemove: boolean;
+}
+
+export function parseSettings(props: ImageProperties): ImageSettings {
+  if (!props.RepositoryName) throw new ImagePublishError('RepositoryName is required');
+  if (!props.ArchiveBucket || !props.ArchiveKey) throw new ImagePublishError('ArchiveBucket and ArchiveKey are required');
+  const plan = parsePlan(props.Plan);
+  if (props.SourceDigest !== undefined && props.SourceDigest !== plan.rootDigest) {
+    throw new ImagePublishError(`SourceDigest ${props.SourceDigest} is not the plan's root digest ${plan.rootDigest}`);
+  }
+  return {
+    repositoryName: props.RepositoryName,
+    bucket: props.ArchiveBucket,
+    key: props.ArchiveKey,
+    plan,
+    tags: parseTags(props.Tags),
+    compressLayers: parseFlag(props.CompressLayers, 'CompressLayers'),
+    concurrency: parseConcurrency(props.Concurrency),
+    deleteOnRemove: parseFlag(props.DeleteOnRemove, 'DeleteOnRemove'),
+  };
+}
+
+export function parseTags(tags: unknown): string[] {
+  if (tags === undefined || tags === null || tags === '') return [];
+  if (!Array.isArray(tags)) throw new ImagePublishError(`Tags must be a list of strings (got ${JSON.stringify(tags)})`);
+  for (const t of tags) {
+    if (typeof t !== 'string' || t.length === 0 || t.length > MAX_TAG_LENGTH) {
+      throw new ImagePublishError(`each tag must be a string of 1 to ${MAX_TAG_LENGTH} characters (got ${JSON.stringify(t)})`);
+    }
+  }
+  return [...new Set(tags as string[])];
+}
+
+function parseFlag(value: unknown, name: string): boolean {
+  if (value === undefined || value === 'false' || value === false) return false;
+  if (value === 'true' || value === true) return true;
+  throw new ImagePublishError(`${name} must be 'true' or 'false' (got ${JSON.stringify(value)})`);
+}
+
+function parseConcurrency(value: unknown): number {
+  if (value === undefined || value === '') return DEFAULT_CONCURRENCY;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new ImagePublishError(`Concurrency must be an integer from 1 to ${MAX_CONCURRENCY} (got ${JSON.stringify(value)})`);
+  }
+  return n;
+}
+
+/** Parses the plan and checks what the handler relies on: digests, offsets, and manifest bytes matching digests. */
+export function parsePlan(text: string): PublishPlan {
+  let plan: PublishPlan;
+  try {
+    plan = JSON.parse(text) as PublishPlan;
+  } catch (err) {
+    throw new ImagePublishError(`Plan is not valid JSON: ${(err as Error).message}`);
+  }
+  const bad = (why: string) => new ImagePublishError(`Plan: ${why}`);
+  if (typeof plan !== 'object' || plan === null) throw bad('not an object');
+  if (plan.version !== 1) throw bad(`unsupported version ${JSON.stringify(plan.version)}`);
+  if (!Array.isArray(plan.blobs) || !Array.isArray(plan.manifests) || plan.manifests.length === 0) {
+    throw bad('needs a list of blobs and a non-empty list of manifests');
+  }
+  plan.blobs.forEach((b: PlanBlob, i) => {
+    if (typeof b?.digest !== 'string' || !SHA256_DIGEST.test(b.digest)) throw bad(`blobs[${i}].digest ${JSON.stringify(b?.digest)} is not a sha256 digest`);
+    for (const field of ['size', 'offset'] as const) {
+      if (!Number.isSafeInteger(b[field]) || b[field] < 0) throw bad(`blobs[${i}].${field} of ${b.digest} must be a non-negative integer`);
+    }
+  });
+  plan.manifests.forEach((m: PlanManifest, i) => {
+    if (typeof m?.manifest !== 'string' || typeof m.mediaType !== 'string' || typeof m.digest !== 'string') {
+      throw bad(`manifests[${i}] needs digest, mediaType and manifest`);
+    }
+    const got = sha256(m.manifest);
+    if (got !== m.digest) throw bad(`manifests[${i}] is digested ${m.digest} but its text hashes to ${got}`);
+  });
+  if (plan.manifests[plan.manifests.length - 1].digest !== plan.rootDigest) {
+    throw bad(`rootDigest ${plan.rootDigest} is not the digest of the last manifest`);
+  }
+  return plan;
+}

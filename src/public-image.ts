@@ -1,0 +1,160 @@
+import { createHash } from 'crypto';
+import {
+  AssetHashType, Duration, RemovalPolicy, Size, Token, aws_lambda as lambda, aws_s3_assets as s3assets,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { ImageSource } from './image-source';
+import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
+import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
+import { ImageProperties } from './private/publish-plan';
+import { invalid } from './private/validation';
+import type { IPublicRepository } from './public-repository';
+
+/** Tags as the registry pull API accepts them (the API itself would take more, which nothing could then pull). */
+const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+
+/** Properties of a {@link PublicImage}. */
+export interface PublicImageProps {
+  /** The repository to publish into. */
+  readonly repository: IPublicRepository;
+
+  /** The image: `ImageSource.fromTarball(...)` or `ImageSource.fromOciLayout(...)`. */
+  readonly source: ImageSource;
+
+  /**
+   * Tags to point at the image, applied once the whole image is in place.
+   * @default - the image is published by digest only
+   */
+  readonly tags?: string[];
+
+  /**
+   * gzip-compress uncompressed layers (as `docker save` writes them) before publishing: smaller pulls. Compression is
+   * deterministic, so the same input gives the same digests on every deploy.
+   * @default true
+   */
+  readonly compressLayers?: boolean;
+
+  /**
+   * How many blobs upload at once.
+   * @default 4
+   */
+  readonly concurrency?: number;
+
+  /**
+   * What happens to the image when this resource is deleted: `DESTROY` deletes the image it pushed (by digest) unless
+   * a tag it does not own points at it.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Memory of the publishing function, in MiB (it streams: memory bounds speed, not image size).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Timeout of the publishing function.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Ephemeral storage of the publishing function (the image is never written to disk).
+   * @default - Lambda's default, 512 MiB
+   */
+  readonly ephemeralStorageSize?: Size;
+
+  /**
+   * Architecture of the publishing function.
+   * @default lambda.Architecture.X86_64
+   */
+  readonly architecture?: lambda.Architecture;
+}
+
+/**
+ * A container image published into a public repository at deploy time, without Docker: the archive ships as an S3
+ * asset and a Lambda function pushes it with the ECR Public layered upload (only the blobs the repository lacks, several
+ * at once, tags last).
+ */
+export class PublicImage extends Construct {
+  /**
+   * The digest of the published image (of its index, for a multi-platform image).
+   * @attribute
+   */
+  public readonly imageDigest: string;
+
+  /**
+   * The image's URI by digest: `<repositoryUri>@<imageDigest>`.
+   * @attribute
+   */
+  public readonly imageUri: string;
+
+  /** The digest of the source's root manifest, known at synth time. */
+  public readonly sourceDigest: string;
+
+  constructor(scope: Construct, id: string, props: PublicImageProps) {
+    super(scope, id);
+    const tags = props.tags ?? [];
+    tags.forEach((tag, i) => {
+      if (!Token.isUnresolved(tag) && !TAG_PATTERN.test(tag)) {
+        invalid(this, `tags[${i}]`, 'must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}', JSON.stringify(tag));
+      }
+    });
+    if (new Set(tags).size !== tags.length) invalid(this, 'tags', 'must not repeat a tag', JSON.stringify(tags));
+    const concurrency = props.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+      invalid(this, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
+    }
+
+    let binding;
+    try {
+      binding = props.source._bind(this);
+    } catch (err) {
+      invalid(this, 'source', 'must be a valid image archive or layout:', (err as Error).message);
+    }
+    const { archivePath, plan } = binding;
+    this.sourceDigest = plan.rootDigest;
+
+    // The plan identifies the content: hashing it avoids reading a multi-GiB archive just to name the asset.
+    const asset = new s3assets.Asset(this, 'Archive', {
+      path: archivePath,
+      assetHashType: AssetHashType.CUSTOM,
+      assetHash: createHash('sha256').update(JSON.stringify(plan)).digest('hex'),
+    });
+
+
+    const properties: ImageProperties = {
+      RepositoryName: props.repository.repositoryName,
+      ArchiveBucket: asset.s3BucketName,
+      ArchiveKey: asset.s3ObjectKey,
+      Plan: JSON.stringify(plan),
+      SourceDigest: plan.rootDigest,
+      Tags: tags.length > 0 ? tags : undefined,
+      CompressLayers: String(props.compressLayers ?? true),
+      Concurrency: String(concurrency),
+      DeleteOnRemove: String((props.removalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.DESTROY),
+    };
+    const resource = handlerResource(this, {
+      kind: HANDLER_KINDS.image,
+      resourceType: RESOURCE_TYPES.image,
+      properties,
+      functionOptions: {
+        memorySize: props.memorySize ?? 1024,
+        timeout: props.timeout ?? Duration.minutes(15),
+        ephemeralStorageSize: props.ephemeralStorageSize,
+        architecture: props.architecture,
+      },
+      statements: [
+        allow([
+          'ecr-public:BatchCheckLayerAvailability', 'ecr-public:InitiateLayerUpload', 'ecr-public:UploadLayerPart',
+          'ecr-public:CompleteLayerUpload', 'ecr-public:PutImage', 'ecr-public:DescribeImages',
+          'ecr-public:DescribeRepositories', 'ecr-public:BatchDeleteImage',
+        ], [repositoryArnFor(this, props.repository.repositoryName)]),
+        allow(['s3:GetObject'], [asset.bucket.arnForObjects(asset.s3ObjectKey)]),
+      ],
+    });
+    this.imageDigest = resource.getAttString('ImageDigest');
+    this.imageUri = resource.getAttString('ImageUri');
+  }
+}

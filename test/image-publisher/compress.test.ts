@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { count, createRepository, findImage, imageProps, readConfig, spyOnClients, stage, Staged, summaries, TYPE, useAssetBucket, writeImage, writeLayer } from './support';
+import { handler } from '../../lambda/image-publisher';
+import { ImageProperties } from '../../src/private/publish-plan';
+import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import {
+  buildImage, Descriptor, indexJsonText, OCI_INDEX, OCI_MANIFEST, OciLayoutImage, OciManifestJson, primaryRegistryAlias, readOciLayout, sha256Buffer,
+  skopeoCopy, writeBlob,
+} from '../support/oci-tools';
+
+const h = useHandlerHarness();
+const bucket = useAssetBucket(h);
+const OCI_TAR = 'application/vnd.oci.image.layer.v1.tar';
+const OCI_TAR_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+/** The layers of `image` (gzip blobs), decompressed. */
+function gunzippedLayers(image: OciLayoutImage): Buffer[] {
+  return (image.root.json as OciManifestJson).layers.map((l) => gunzipSync(fs.readFileSync(image.blobs.find((b) => b.digest === l.digest)!.path)));
+}
+
+/** An image as Docker 25's `docker save` writes it: uncompressed `application/vnd.oci.image.layer.v1.tar` layers. */
+async function uncompressedImage(): Promise<{ staged: Staged; config: any; layers: Buffer[]; configDigest: string }> {
+  const layout = path.join(tempDir('uncompressed-'), 'layout');
+  const built = await buildImage(layout, {
+    tag: 'gz', layers: 2, files: { 'text.txt': 'compressible '.repeat(50_000), 'noise.bin': randomBytes(300_000) },
+  });
+  const config = readConfig(built);
+  const layers = gunzippedLayers(built);
+  // The config's diff_ids are the digests of the uncompressed layers: exactly the blobs of this image.
+  expect(layers.map((l) => sha256Buffer(l))).toEqual(config.rootfs.diff_ids);
+  const descriptors = layers.map((l) => writeLayer(layout, l, OCI_TAR));
+  writeImage(layout, 'docker25', config, descriptors);
+  const staged = await stage(bucket.dir, layout, 'docker25');
+  const configDigest = (readOciLayout(layout, 'docker25').root.json as OciManifestJson).config.digest;
+  return { staged, config, layers, configDigest };
+}
+
+describe('Custom::EcrPublicImage with CompressLayers', () => {
+  beforeEach(() => {
+    h.logs.length = 0;
+  });
+
+  test('uncompressed layers are published gzip-compressed, the config (and its diff_ids) unchanged, deterministically', async () => {
+    const { staged, config, layers, configDigest } = await uncompressedImage();
+    const repo = uniqueName('compress');
+    await createRepository(h.client, repo);
+    const props = imageProps(staged, repo, { CompressLayers: 'true', Tags: ['gz'] });
+
+    const res = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props));
+    const digest = res.Data!.ImageDigest;
+    expect(digest).not.toBe(staged.plan.rootDigest);
+    expect(res.PhysicalResourceId).toBe(`${repo}@${digest}`);
+    expect((await findImage(h.client, repo, 'gz'))?.imageDigest).toBe(digest);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2, blobsUploaded: 3 });
+
+    const alias = await primaryRegistryAlias(h.client);
+    const dir = path.join(tempDir('pulled-gz-'), 'oci');
+    await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:gz`, `oci:${dir}:gz`);
+    const pulled = readOciLayout(dir, 'gz');
+    expect(pulled.root.digest).toBe(digest);
+    const manifest = pulled.root.json as OciManifestJson;
+    expect(manifest.config.digest).toBe(configDigest);
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual([OCI_TAR_GZIP, OCI_TAR_GZIP]);
+    const unpacked = gunzippedLayers(pulled);
+    expect(unpacked.map((l) => sha256Buffer(l))).toEqual(config.rootfs.diff_ids);
+    expect(Buffer.compare(unpacked[0], layers[0])).toBe(0);
+    // The text layer really shrank.
+    const sizes = manifest.layers.map((l) => l.size);
+    expect(Math.min(...sizes)).toBeLessThan(Math.min(...layers.map((l) => l.length)) / 2);
+
+    // Again, into the same repository: the same digest, nothing uploaded (the first pass still runs).
+    let sent = spyOnClients(h);
+    const again = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props));
+    expect(again.Data!.ImageDigest).toBe(digest);
+    expect(count(sent.ecr, 'UploadLayerPart')).toBe(0);
+    sent.restore();
+
+    // And into a fresh repository, where everything is compressed and uploaded again: still the same digest.
+    const other = uniqueName('compress-again');
+    await createRepository(h.client, other);
+    sent = spyOnClients(h);
+    const fresh = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, { ...props, RepositoryName: other, Concurrency: '1' }));
+    expect(fresh.Data!.ImageDigest).toBe(digest);
+    expect(count(sent.ecr, 'CompleteLayerUpload')).toBe(3);
+    // Each compressed layer was read twice (measure, then upload), the config once.
+    expect(sent.s3Ranges).toHaveLength(2 * 2 + 1);
+  });
+
+  test('without CompressLayers the uncompressed layers are published as they are', async () => {
+    const { staged } = await uncompressedImage();
+    const repo = uniqueName('no-compress');
+    await createRepository(h.client, repo);
+    const res = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(staged, repo, { CompressLayers: 'false' })));
+    expect(res.Data!.ImageDigest).toBe(staged.plan.rootDigest);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 0, blobsUploaded: 3 });
+  });
+
+  test('a two-platform index of uncompressed images: children rewritten, the index follows; Delete finds the children', async () => {
+    const layout = path.join(tempDir('uncompressed-index-'), 'layout');
+    const children: Descriptor[] = [];
+    for (const architecture of ['amd64', 'arm64']) {
+      const built = await buildImage(layout, { tag: architecture, architecture, files: { 'arch': `${architecture}\n`, 'n.bin': randomBytes(50_000) } });
+      const layers = gunzippedLayers(built).map((l) => writeLayer(layout, l, OCI_TAR));
+      const digest = writeImage(layout, `${architecture}-tar`, readConfig(built), layers);
+      children.push({ mediaType: OCI_MANIFEST, digest, size: fs.statSync(path.join(layout, 'blobs', 'sha256', digest.slice(7))).size, platform: { architecture, os: 'linux' } });
+    }
+    const index = writeBlob(layout, Buffer.from(indexJsonText(children)));
+    const indexFile = path.join(layout, 'index.json');
+    const top = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+    top.manifests.push({ mediaType: OCI_INDEX, ...index, annotations: { 'org.opencontainers.image.ref.name': 'both' } });
+    fs.writeFileSync(indexFile, JSON.stringify(top));
+    const staged = await stage(bucket.dir, layout, 'both');
+    expect(staged.plan.manifests).toHaveLength(3);
+
+    const repo = uniqueName('compress-index');
+    await createRepository(h.client, repo);
+    const props = imageProps(staged, repo, { CompressLayers: 'true', Tags: ['both'], DeleteOnRemove: 'true' });
+    const res = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props));
+    const digest = res.Data!.ImageDigest;
+    expect(digest).not.toBe(staged.plan.rootDigest);
+
+    const alias = await primaryRegistryAlias(h.client);
+    const dir = path.join(tempDir('pulled-index-'), 'oci');
+    await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:both`, `oci:${dir}:both`, ['--all']);
+    const pulled = readOciLayout(dir, 'both');
+    expect(pulled.root.digest).toBe(digest);
+    expect(pulled.images).toHaveLength(2);
+    for (const image of pulled.images) {
+      expect(children.map((c) => c.digest)).not.toContain(image.digest);
+      expect((image.json as OciManifestJson).layers.every((l) => l.mediaType === OCI_TAR_GZIP)).toBe(true);
+    }
+    const platforms = (pulled.root.json as { manifests: Descriptor[] }).manifests.map((m) => m.platform?.architecture);
+    expect(platforms).toEqual(['amd64', 'arm64']);
+
+    await invokeOk(h, handler, deleteEvent<ImageProperties>(h, TYPE, res.PhysicalResourceId, props));
+    expect(await findImage(h.client, repo, digest)).toBeUndefined();
+    for (const image of pulled.images) expect(await findImage(h.client, repo, image.digest)).toBeUndefined();
+  });
+});

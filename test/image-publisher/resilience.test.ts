@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { ECRPUBLICClient, UploadLayerPartCommand } from '@aws-sdk/client-ecr-public';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createRepository, imageProps, spyOnClients, stage, summaries, TYPE, useAssetBucket } from './support';
+import { handler } from '../../lambda/image-publisher';
+import { ImageProperties } from '../../src/private/publish-plan';
+import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { buildImage, OciLayoutImage, primaryRegistryAlias, readOciLayout, sha256File, skopeoCopy } from '../support/oci-tools';
+
+const h = useHandlerHarness();
+const bucket = useAssetBucket(h);
+const MiB = 1024 * 1024;
+
+async function pullAndCompare(repo: string, tag: string, source: OciLayoutImage): Promise<void> {
+  const alias = await primaryRegistryAlias(h.client);
+  const dir = path.join(tempDir('pulled-'), 'oci');
+  await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:${tag}`, `oci:${dir}:${tag}`);
+  const pulled = readOciLayout(dir, tag);
+  expect(pulled.root.digest).toBe(source.root.digest);
+  expect(pulled.blobs.map((b) => b.digest)).toEqual(source.blobs.map((b) => b.digest));
+  for (const blob of pulled.blobs) expect(await sha256File(blob.path)).toBe(blob.digest);
+}
+
+describe('Custom::EcrPublicImage under faults', () => {
+  afterEach(() => h.emu.setFaults({}));
+
+  test('throttling, server errors and dropped connections are ridden out; the image arrives intact', async () => {
+    const layout = path.join(tempDir('faults-'), 'layout');
+    const source = await buildImage(layout, {
+      tag: 'f', layers: 4, files: { 'big.bin': randomBytes(22 * MiB), 'a.bin': randomBytes(1000), 'b.bin': randomBytes(1000), 'c.bin': randomBytes(1000) },
+    });
+    const staged = await stage(bucket.dir, layout, 'f');
+    const repo = uniqueName('faults');
+    await createRepository(h.client, repo);
+    const sent = spyOnClients(h);
+
+    // One blob at a time, so that the requests, and so the faults each one meets, come in the same order every run.
+    // Seed 22 drops, among others, a connection after the registry took a part: the upload goes on past it.
+    h.emu.setFaults({ throttleRate: 0.1, serverErrorRate: 0.05, dropRate: 0.02, seed: 22 });
+    await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(staged, repo, { Tags: ['f'], Concurrency: '1' })));
+    h.emu.setFaults({});
+
+    // Faults were met (and retried by the SDK), else this test would prove nothing.
+    const retried = sent.ecr.filter((c) => (c.attempts ?? 1) > 1);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(summaries(h).at(-1)?.partsResumed).toBeGreaterThanOrEqual(1);
+    await pullAndCompare(repo, 'f', source);
+  });
+
+  test('a part whose answer was lost and that was sent again is taken as received (InvalidLayerPartException)', async () => {
+    const layout = path.join(tempDir('lost-part-'), 'layout');
+    const source = await buildImage(layout, { tag: 'lost', files: { 'big.bin': randomBytes(25 * MiB) } });
+    const staged = await stage(bucket.dir, layout, 'lost');
+    const repo = uniqueName('lost-part');
+    await createRepository(h.client, repo);
+    // Behave like the SDK after a connection dropped once the registry had the part: send the big layer's second
+    // part twice.
+    const send = ECRPUBLICClient.prototype.send;
+    const refusals: string[] = [];
+    jest.spyOn(ECRPUBLICClient.prototype, 'send').mockImplementation(async function (this: ECRPUBLICClient, command: any, ...rest: any[]) {
+      if (command instanceof UploadLayerPartCommand && command.input.partFirstByte === 10 * MiB) {
+        await (send as any).call(this, command, ...rest);
+        try {
+          return await (send as any).call(this, command, ...rest);
+        } catch (err) {
+          refusals.push(`${(err as Error).name} ${(err as any).lastValidByteReceived}`);
+          throw err;
+        }
+      }
+      return (send as any).call(this, command, ...rest);
+    } as any);
+
+    await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(staged, repo, { Tags: ['lost'] })));
+
+    expect(refusals).toEqual([`InvalidLayerPartException ${2 * 10 * MiB - 1}`]);
+    expect(summaries(h).at(-1)).toMatchObject({ partsResumed: 1, partsUploaded: 3 + 1 });
+    await pullAndCompare(repo, 'lost', source);
+  });
+
+  test('an S3 body that breaks off mid-way is reopened from where it stopped', async () => {
+    const layout = path.join(tempDir('s3-break-'), 'layout');
+    const source = await buildImage(layout, { tag: 's3', files: { 'big.bin': randomBytes(3 * MiB) } });
+    const staged = await stage(bucket.dir, layout, 's3');
+    const repo = uniqueName('s3-break');
+    await createRepository(h.client, repo);
+    const ranges: string[] = [];
+    const send = S3Client.prototype.send;
+    let broken = false;
+    jest.spyOn(S3Client.prototype, 'send').mockImplementation(async function (this: S3Client, command: any, ...rest: any[]) {
+      const out = await (send as any).call(this, command, ...rest);
+      if (!(command instanceof GetObjectCommand)) return out;
+      ranges.push(command.input.Range!);
+      if (broken || Number(out.ContentLength) < MiB) return out;
+      // The first big body fails after about 1 MiB.
+      broken = true;
+      const cut = new PassThrough();
+      let passed = 0;
+      (out.Body as Readable).on('data', (chunk: Buffer) => {
+        passed += chunk.length;
+        if (passed > MiB) cut.destroy(new Error('socket hang up'));
+        else cut.write(chunk);
+      });
+      return { ...out, Body: cut };
+    } as any);
+
+    await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(staged, repo, { Tags: ['s3'] })));
+    expect(broken).toBe(true);
+    const layer = staged.plan.blobs.reduce((a, b) => (b.size > a.size ? b : a));
+    const reopened = ranges.filter((r) => r.endsWith(`-${layer.offset + layer.size - 1}`));
+    expect(reopened).toHaveLength(2);
+    expect(Number(/bytes=(\d+)-/.exec(reopened[1])![1])).toBeGreaterThan(layer.offset);
+    await pullAndCompare(repo, 's3', source);
+  });
+});

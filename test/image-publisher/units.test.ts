@@ -1,0 +1,207 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { BatchCheckLayerAvailabilityCommand } from '@aws-sdk/client-ecr-public';
+import { gzipChunks } from '../../lambda/image-publisher/layer-compression';
+import { rewriteManifests, sha256 } from '../../lambda/image-publisher/manifest-rewrite';
+import { PartReader } from '../../lambda/image-publisher/part-reader';
+import { forEachConcurrent } from '../../lambda/image-publisher/pool';
+import { missingBlobs } from '../../lambda/image-publisher/publish';
+import { parsePlan, parseSettings } from '../../lambda/image-publisher/settings';
+import { PlanManifest, PublishPlan } from '../../src/private/publish-plan';
+
+async function* chunked(data: Buffer, sizes: () => number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < data.length;) {
+    const n = Math.max(1, sizes());
+    yield data.subarray(i, i + n);
+    i += n;
+  }
+}
+
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of source) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+function manifest(json: object, mediaType: string): PlanManifest {
+  const text = JSON.stringify(json);
+  return { digest: sha256(text), mediaType, manifest: text };
+}
+
+const hex = (c: string) => `sha256:${c.repeat(64)}`;
+
+describe('gzip of layers', () => {
+  test('gives the same bytes however the input is cut into chunks, with no timestamp in the header', async () => {
+    const data = Buffer.concat([randomBytes(60_000), Buffer.from('repetitive '.repeat(10_000))]);
+    const whole = await collect(gzipChunks(chunked(data, () => data.length)));
+    const tiny = await collect(gzipChunks(chunked(data, () => 7)));
+    let seed = 1;
+    const random = await collect(gzipChunks(chunked(data, () => (seed = (seed * 48271) % 2147483647) % 100_000)));
+    expect(Buffer.compare(tiny, whole)).toBe(0);
+    expect(Buffer.compare(random, whole)).toBe(0);
+    expect(whole.readUInt32LE(4)).toBe(0); // MTIME
+    expect(Buffer.compare(gunzipSync(whole), data)).toBe(0);
+  });
+
+  test('passes every input chunk to the tap, and a failing source fails the stream', async () => {
+    const seen: number[] = [];
+    await collect(gzipChunks(chunked(Buffer.alloc(1000), () => 100), (c) => seen.push(c.length)));
+    expect(seen).toEqual(Array(10).fill(100));
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(10);
+      throw new Error('S3 went away');
+    }
+    await expect(collect(gzipChunks(failing()))).rejects.toThrow('S3 went away');
+  });
+});
+
+describe('PartReader', () => {
+  test('cuts a stream into full parts and a shorter last one, and takes back the unsent tail of a part', async () => {
+    const data = randomBytes(2500);
+    const reader = new PartReader(chunked(data, () => 333), 1000);
+    const first = await reader.next();
+    expect(first).toEqual(data.subarray(0, 1000));
+    // The registry took only 600 bytes of the first part: the next part starts at byte 600.
+    reader.unread(first!.subarray(600));
+    const second = await reader.next();
+    expect(second).toEqual(data.subarray(600, 1600));
+    expect(await reader.next()).toEqual(data.subarray(1600, 2500));
+    expect(await reader.next()).toBeUndefined();
+  });
+
+  test('an empty source has no part', async () => {
+    expect(await new PartReader(chunked(Buffer.alloc(0), () => 1), 10).next()).toBeUndefined();
+  });
+});
+
+describe('rewriteManifests', () => {
+  const compressed = new Map([[hex('a'), { digest: hex('b'), size: 42 }]]);
+
+  test('a Docker manifest gets the Docker gzip type, an OCI one the OCI type; the config stays', () => {
+    const docker = manifest({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: hex('c'), size: 10 },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: hex('a'), size: 100 }],
+    }, 'application/vnd.docker.distribution.manifest.v2+json');
+    const oci = manifest({
+      schemaVersion: 2,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: hex('c'), size: 10 },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: hex('a'), size: 100, annotations: { keep: 'me' } },
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: hex('d'), size: 5 },
+      ],
+    }, 'application/vnd.oci.image.manifest.v1+json');
+    const [d, o] = rewriteManifests([docker, oci], compressed);
+    expect(JSON.parse(d.manifest).layers).toEqual([{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: hex('b'), size: 42 }]);
+    expect(JSON.parse(o.manifest).layers).toEqual([
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: hex('b'), size: 42, annotations: { keep: 'me' } },
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: hex('d'), size: 5 },
+    ]);
+    expect(JSON.parse(o.manifest).config).toEqual(JSON.parse(oci.manifest).config);
+    expect(d.digest).toBe(sha256(d.manifest));
+    expect(o.digest).toBe(sha256(o.manifest));
+  });
+
+  test('an index gets the new digests and sizes of its rewritten children; untouched manifests keep their bytes', () => {
+    const changed = manifest({ schemaVersion: 2, config: { digest: hex('c'), size: 1 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: hex('a'), size: 100 }] },
+      'application/vnd.oci.image.manifest.v1+json');
+    // Odd spacing: re-serialising it would change its digest.
+    const untouchedText = '{ "schemaVersion": 2, "config": {"digest": "' + hex('c') + '", "size": 1}, "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "' + hex('e') + '", "size": 3}] }';
+    const untouched: PlanManifest = { digest: sha256(untouchedText), mediaType: 'application/vnd.oci.image.manifest.v1+json', manifest: untouchedText };
+    const index = manifest({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: changed.digest, size: changed.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: untouched.digest, size: untouchedText.length, platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+    }, 'application/vnd.oci.image.index.v1+json');
+    const [c, u, i] = rewriteManifests([changed, untouched, index], compressed);
+    expect(u).toBe(untouched);
+    expect(c.digest).not.toBe(changed.digest);
+    expect(JSON.parse(i.manifest).manifests).toEqual([
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: Buffer.byteLength(c.manifest), platform: { architecture: 'amd64', os: 'linux' } },
+      JSON.parse(index.manifest).manifests[1],
+    ]);
+    expect(i.digest).toBe(sha256(i.manifest));
+    // Nothing to compress: everything is kept byte for byte.
+    expect(rewriteManifests([untouched], compressed)).toEqual([untouched]);
+  });
+});
+
+describe('properties', () => {
+  const m = manifest({ schemaVersion: 2 }, 'application/vnd.oci.image.manifest.v1+json');
+  const plan: PublishPlan = { version: 1, blobs: [{ digest: hex('a'), size: 1, offset: 512 }], manifests: [m], rootDigest: m.digest };
+
+  test('a plan whose manifest text does not hash to its digest, or whose root is not last, is refused', () => {
+    expect(() => parsePlan(JSON.stringify({ ...plan, manifests: [{ ...m, manifest: m.manifest + ' ' }] }))).toThrow(/manifests\[0\] is digested .* but its text hashes to/);
+    expect(() => parsePlan(JSON.stringify({ ...plan, rootDigest: hex('f') }))).toThrow(/rootDigest .* is not the digest of the last manifest/);
+    expect(() => parsePlan(JSON.stringify({ ...plan, blobs: [{ digest: hex('a'), size: -1, offset: 0 }] }))).toThrow(/size .* must be a non-negative integer/);
+    expect(parsePlan(JSON.stringify(plan))).toEqual(plan);
+  });
+
+  test('scalars arrive as strings: flags, concurrency and tags are checked', () => {
+    const props = {
+      RepositoryName: 'r',
+      ArchiveBucket: 'b',
+      ArchiveKey: 'k',
+      Plan: JSON.stringify(plan),
+      SourceDigest: m.digest,
+      CompressLayers: 'true',
+      Concurrency: '8',
+      DeleteOnRemove: 'false',
+      Tags: ['a', 'b', 'a'],
+    };
+    expect(parseSettings(props)).toMatchObject({ compressLayers: true, concurrency: 8, deleteOnRemove: false, tags: ['a', 'b'] });
+    expect(parseSettings({ ...props, Concurrency: '' }).concurrency).toBe(4);
+    expect(() => parseSettings({ ...props, Concurrency: '0' })).toThrow(/Concurrency must be an integer/);
+    expect(() => parseSettings({ ...props, CompressLayers: 'yes' })).toThrow(/CompressLayers must be 'true' or 'false'/);
+    expect(() => parseSettings({ ...props, SourceDigest: hex('f') })).toThrow(/is not the plan's root digest/);
+  });
+});
+
+describe('helpers', () => {
+  test('BatchCheckLayerAvailability is asked at most 100 digests at a time; UNAVAILABLE and MissingLayerDigest are missing', async () => {
+    const digests = Array.from({ length: 250 }, (_, i) => 'sha256:' + createHash('sha256').update(String(i)).digest('hex'));
+    const batches: number[] = [];
+    // By position: every third a MissingLayerDigest failure, of the others the odd ones AVAILABLE.
+    const state = (d: string) => {
+      const g = digests.indexOf(d);
+      return g % 3 === 2 ? 'failure' : g % 2 === 1 ? 'AVAILABLE' : 'UNAVAILABLE';
+    };
+    const ecr = {
+      send: async (command: BatchCheckLayerAvailabilityCommand) => {
+        const asked = command.input.layerDigests!;
+        batches.push(asked.length);
+        return {
+          layers: asked.filter((d) => state(d) !== 'failure').map((d) => ({ layerDigest: d, layerAvailability: state(d) })),
+          failures: asked.filter((d) => state(d) === 'failure').map((d) => ({ layerDigest: d, failureCode: 'MissingLayerDigest' })),
+        };
+      },
+    };
+    const missing = await missingBlobs(ecr as any, 'repo', digests);
+    expect(batches).toEqual([100, 100, 50]);
+    expect([...missing].sort()).toEqual(digests.filter((d) => state(d) !== 'AVAILABLE').sort());
+    const refusing = { send: async () => ({ layers: [], failures: [{ layerDigest: 'x', failureCode: 'InvalidLayerDigest', failureReason: 'bad' }] }) };
+    await expect(missingBlobs(refusing as any, 'repo', ['x'])).rejects.toThrow('BatchCheckLayerAvailability refused x: InvalidLayerDigest bad');
+  });
+
+  test('forEachConcurrent keeps to its limit and starts nothing new after a failure', async () => {
+    let running = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const work = forEachConcurrent([1, 2, 3, 4, 5, 6, 7, 8], 3, async (n) => {
+      started.push(n);
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      if (n === 2) throw new Error('two failed');
+    });
+    await expect(work).rejects.toThrow('two failed');
+    expect(peak).toBe(3);
+    expect(started.length).toBeLessThan(8);
+    expect(running).toBe(0);
+  });
+});
