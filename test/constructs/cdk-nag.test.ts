@@ -1,8 +1,8 @@
+import * as path from 'path';
 import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FIXTURES } from './support';
-import * as path from 'path';
 import {
   Architecture, CatalogText, ImageSource, Logo, OperatingSystem, PublicImage, PublicRegistry, PublicRepository,
   PublicRepositoryCatalogData, PublicRepositoryPolicy,

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ecrPublicStatements, newStack, resourcesOfType, template } from './support';
 import { ImageSource, PublicImage, PublicRepository } from '../../src';
 import { buildImage, makeTempDir, OciLayoutImage, removeTempDir, skopeoCopy } from '../support/oci-tools';
-import { ecrPublicStatements, newStack, resourcesOfType, template } from './support';
 
 const IMAGE = 'Custom::EcrPublicImage';
 
