@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-/** `ecr-public-local`: runs the local ECR Public emulator. */
+/** `ecr-public-local`: runs the local ECR Public emulator, and deploys synthesized apps to it. */
 import { parseArgs } from 'util';
+import { deployApp, destroyApp, LocalDeployError } from './deploy';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { startEmulator } from './server';
 
 const USAGE = `Usage: ecr-public-local serve [options]
+       ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
+       ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
 
 Runs a local Amazon ECR Public emulator on 127.0.0.1 (ECR Public API, OCI pull API, S3 asset buckets).
 
@@ -19,7 +22,20 @@ Options:
   --drop-rate R            share of API requests whose connection is dropped
   --latency-ms N           latency added to every API request
   --seed N                 seed of the fault sequence
-Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42`;
+Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42
+
+deploy runs the shipped handlers of the app's ECR Public custom resources (Custom::EcrPublic*) in-process against
+the emulator, as CloudFormation would (Create, Update, Delete); destroy deletes what deploy recorded. State is kept in
+<data dir>/deployments/<stack>.json, so a second deploy is an update. There is no rollback.
+
+Options of deploy and destroy:
+  --stack NAME             the stack (name, artifact id or Stage/Stack path); default: every stack of the assembly
+  --data DIR               deployment state, and the in-process emulator's data (default .emulator-data)
+  --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else an
+                           emulator started in-process on --data for the duration of the command
+  --account-id ID          the emulator's account id (AWS::AccountId; default: the emulator's, 123456789012)
+  --port N                 port of the in-process emulator (default: any free port)
+  --verbose                print the handlers' log lines and each skipped resource`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -27,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
   }
+  if (command === 'deploy' || command === 'destroy') return deployCommand(command, rest);
   if (command !== 'serve') {
     console.error(`Unknown command '${command}'.\n\n${USAGE}`);
     return 1;
@@ -84,6 +101,48 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return new Promise<number>(() => undefined);
+}
+
+/** `deploy` / `destroy`: exit code 0 when every resource succeeded, 1 when a handler failed or nothing could be done. */
+async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'stack': { type: 'string' },
+      'data': { type: 'string' },
+      'endpoint': { type: 'string' },
+      'account-id': { type: 'string' },
+      'port': { type: 'string' },
+      'verbose': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) {
+    console.error(`${command} takes one cloud assembly directory (got ${positionals.length}).\n\n${USAGE}`);
+    return 1;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !Number.isInteger(port)) throw new Error(`--port must be a number (got '${values.port}')`);
+  const options = {
+    assemblyDir: positionals[0],
+    stackName: values.stack,
+    dataDir: values.data,
+    endpoint: values.endpoint,
+    accountId: values['account-id'],
+    port,
+    verbose: values.verbose,
+  };
+  try {
+    await (command === 'deploy' ? deployApp(options) : destroyApp(options));
+    return 0;
+  } catch (err) {
+    // The failure and its reason are printed already; this line is for whoever reads stderr only.
+    if (err instanceof LocalDeployError) {
+      console.error(`ecr-public-local: ${command} failed: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -3,3 +3,5 @@ export { startEmulator } from './server';
 export type { EmulatorOptions, RunningEmulator } from './server';
 export { parseFaultSpec } from './faults';
 export type { FaultOptions } from './faults';
+export { deployApp, destroyApp, LocalDeployError } from './deploy';
+export type { DeployResult, LocalDeployOptions, ResourceAction, ResourceOutcome, SkippedResource, StackResult } from './deploy';

@@ -10,10 +10,21 @@ import { sendFile } from './http';
 
 export class BucketEndpoint {
   private readonly buckets = new Map<string, string>();
+  /** Objects served one by one: bucket name to key to file (checked when added). */
+  private readonly objects = new Map<string, Map<string, string>>();
 
   /** Serves `dir` as the bucket `name`. */
   public addBucket(name: string, dir: string): void {
     this.buckets.set(name, fs.realpathSync(dir));
+  }
+
+  /** Serves `file` as the object `key` of the bucket `name`; the object takes precedence over a file of a served directory. */
+  public addObject(name: string, key: string, file: string): void {
+    const real = fs.realpathSync(file);
+    if (!fs.statSync(real).isFile()) throw new Error(`'${file}' is not a file`);
+    let objects = this.objects.get(name);
+    if (!objects) this.objects.set(name, objects = new Map());
+    objects.set(key, real);
   }
 
   public handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -22,9 +33,12 @@ export class BucketEndpoint {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return this.error(req, res, 405, 'MethodNotAllowed', 'The emulator serves GetObject and HeadObject only', key);
     }
-    const root = this.buckets.get(decodeURIComponent(bucket ?? ''));
-    if (!root) return this.error(req, res, 404, 'NoSuchBucket', 'The specified bucket does not exist', key);
-    const file = this.resolve(root, key);
+    const name = decodeURIComponent(bucket ?? '');
+    const root = this.buckets.get(name);
+    const objects = this.objects.get(name);
+    if (!root && !objects) return this.error(req, res, 404, 'NoSuchBucket', 'The specified bucket does not exist', key);
+    const object = objects?.get(key);
+    const file = object !== undefined && fs.existsSync(object) ? object : root ? this.resolve(root, key) : undefined;
     if (!file) return this.error(req, res, 404, 'NoSuchKey', 'The specified key does not exist.', key);
     const stat = fs.statSync(file);
     sendFile(req, res, file, stat.size, {

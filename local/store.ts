@@ -1,6 +1,8 @@
 /**
  * Where the emulator keeps its state. Metadata is one JSON document, in memory and, with a data directory, written to
- * disk atomically after every change (temporary file, fsync, rename). Blobs, manifests, uploads and logos are files
+ * disk atomically after every change (temporary file, then rename): a killed emulator restarts from the last complete
+ * document. There is no fsync: the emulator guards against its own crashes, not the machine's, and an fsync per
+ * 10 MiB part would make it the slowest part of every benchmark. Blobs, manifests, uploads and logos are files
  * under a root directory: the data directory, or a temporary one removed at stop.
  */
 import { createHash, Hash } from 'crypto';
@@ -76,7 +78,6 @@ export class Store {
     const fd = fs.openSync(this.uploadPath(uploadId), 'r+');
     try {
       fs.writeSync(fd, bytes, 0, bytes.length, offset);
-      if (this.persistent) fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -159,7 +160,6 @@ export class Store {
     const fd = fs.openSync(tmp, 'w');
     try {
       fs.writeSync(fd, bytes);
-      if (this.persistent) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

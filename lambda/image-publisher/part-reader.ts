@@ -1,4 +1,7 @@
-/** Cuts a stream of chunks into layer parts of a fixed size, holding at most one part (plus one chunk) at a time. */
+/**
+ * Cuts a stream of chunks into layer parts of a fixed size. While a part is being uploaded, the next one is read ahead
+ * (the source's latency then overlaps the upload), so at most two parts (plus one chunk) are held at a time.
+ */
 
 export class PartReader {
   private readonly iterator: AsyncIterator<Buffer>;
@@ -6,6 +9,9 @@ export class PartReader {
   private readonly queued: Buffer[] = [];
   private queuedBytes = 0;
   private ended = false;
+  /** The read-ahead in progress, if any: the only other reader of the source. */
+  private filling?: Promise<void>;
+  private fillError?: unknown;
 
   constructor(source: AsyncIterable<Buffer>, private readonly partSize: number) {
     if (!(partSize > 0)) throw new Error(`part size must be positive (got ${partSize})`);
@@ -21,6 +27,8 @@ export class PartReader {
 
   /** The next part: `partSize` bytes, fewer only at the end of the stream; undefined once the stream is exhausted. */
   public async next(): Promise<Buffer | undefined> {
+    await this.filling;
+    if (this.fillError !== undefined) throw this.fillError;
     const part = Buffer.allocUnsafe(this.partSize);
     let filled = 0;
     // Bytes put back or left over from the last chunk come first; then chunks are copied in as they arrive.
@@ -46,11 +54,33 @@ export class PartReader {
       }
     }
     if (filled === 0) return undefined;
+    this.readAhead();
     return filled === this.partSize ? part : part.subarray(0, filled);
+  }
+
+  /** Starts filling the queue up to one part in the background; a failure surfaces at the next `next()`. */
+  private readAhead(): void {
+    if (this.ended || this.filling) return;
+    this.filling = (async () => {
+      while (!this.ended && this.queuedBytes < this.partSize) {
+        const r = await this.iterator.next();
+        if (r.done) {
+          this.ended = true;
+          break;
+        }
+        this.queued.push(r.value);
+        this.queuedBytes += r.value.length;
+      }
+    })().catch((err) => {
+      this.fillError = err;
+    }).finally(() => {
+      this.filling = undefined;
+    });
   }
 
   /** Stops reading early (releases the source). */
   public async close(): Promise<void> {
+    await this.filling;
     await this.iterator.return?.();
   }
 }

@@ -1,0 +1,112 @@
+/**
+ * Deleting deployed resources in reverse dependency order, as CloudFormation's cleanup phase and stack deletion do:
+ * a resource whose policy is Retain is only forgotten; any other gets a Delete request with the properties it was last
+ * deployed with. The state is saved after each one, so a failure leaves exactly what is still deployed.
+ */
+import { dependencyOrder } from './graph';
+import type { FunctionCode } from './handler';
+import type { Session } from './session';
+import type { DeployedResource, DeploymentState } from './state';
+import type { Progress } from './summary';
+
+export interface DeletionItem {
+  /** Unique among the items. */
+  readonly key: string;
+  readonly logicalId: string;
+  readonly resource: DeployedResource;
+  /** `replaced` honours UpdateReplacePolicy; the others DeletionPolicy. */
+  readonly reason: 'removed' | 'replaced' | 'destroyed';
+  /** Drops the item from the state once it is deleted or retained. */
+  readonly forget: () => void;
+}
+
+export interface DeletionContext {
+  readonly session: Session;
+  readonly progress: Progress;
+  readonly state: DeploymentState;
+  readonly region: string;
+  readonly operation: 'deploy' | 'destroy';
+  /** The code that serves a Delete for the resource. */
+  readonly codeFor: (item: DeletionItem) => FunctionCode;
+}
+
+const RETAIN_POLICIES = new Set(['Retain', 'RetainExceptOnCreate']);
+
+export async function deleteInReverseOrder(ctx: DeletionContext, items: DeletionItem[]): Promise<void> {
+  const byLogicalId = new Map<string, string[]>();
+  for (const item of items) byLogicalId.set(item.logicalId, [...(byLogicalId.get(item.logicalId) ?? []), item.key]);
+  const byKey = new Map(items.map((i) => [i.key, i]));
+  const order = dependencyOrder(items.map((i) => i.key), (key) =>
+    byKey.get(key)!.resource.dependsOn.flatMap((d) => byLogicalId.get(d) ?? []).filter((k) => k !== key));
+  const { session, progress, state } = ctx;
+  const stateFile = session.state.file(state.stackName);
+  const invoker = session.invoker(ctx.region);
+
+  for (const key of order.reverse()) {
+    const item = byKey.get(key)!;
+    const r = item.resource;
+    const policy = item.reason === 'replaced' ? r.updateReplacePolicy : r.deletionPolicy;
+    if (policy !== undefined && RETAIN_POLICIES.has(policy)) {
+      item.forget();
+      session.state.save(state);
+      progress.outcome({
+        stackName: state.stackName,
+        logicalId: item.logicalId,
+        type: r.type,
+        action: 'retained',
+        physicalResourceId: r.physicalResourceId,
+        data: r.data,
+        reason: item.reason,
+      });
+      continue;
+    }
+    let code: FunctionCode;
+    try {
+      code = ctx.codeFor(item);
+    } catch (err) {
+      throw progress.failure({
+        operation: ctx.operation,
+        stackName: state.stackName,
+        stateFile,
+        logicalId: item.logicalId,
+        type: r.type,
+        requestType: 'Delete',
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+    const serviceToken = typeof r.properties.ServiceToken === 'string' ? r.properties.ServiceToken : '';
+    const response = await invoker.invoke(code, {
+      RequestType: 'Delete',
+      ServiceToken: serviceToken,
+      StackId: state.stackId,
+      LogicalResourceId: item.logicalId,
+      ResourceType: r.type,
+      ResourceProperties: r.properties,
+      PhysicalResourceId: r.physicalResourceId,
+    });
+    if (response.status !== 'SUCCESS') {
+      throw progress.failure({
+        operation: ctx.operation,
+        stackName: state.stackName,
+        stateFile,
+        logicalId: item.logicalId,
+        type: r.type,
+        requestType: 'Delete',
+        message: response.reason ?? 'FAILED',
+        reason: response.reason,
+        logs: response.logs,
+      });
+    }
+    item.forget();
+    session.state.save(state);
+    progress.outcome({
+      stackName: state.stackName,
+      logicalId: item.logicalId,
+      type: r.type,
+      action: 'deleted',
+      physicalResourceId: r.physicalResourceId,
+      data: {},
+      reason: item.reason,
+    });
+  }
+}

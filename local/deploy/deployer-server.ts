@@ -1,0 +1,118 @@
+/**
+ * The deployer's own HTTP server on 127.0.0.1: CloudFormation's side of the pre-signed response URLs (one URL per
+ * request; the handler PUTs its JSON answer there) and the read-only S3 endpoint serving the assembly's file assets under
+ * their bucket and key (the emulator's `BucketEndpoint`).
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { AddressInfo, Socket } from 'net';
+import { BucketEndpoint } from '../s3-bucket';
+
+/** Path prefix of the response URLs: `_` cannot start a bucket name, so no asset key is shadowed. */
+const RESPONSE_PREFIX = '/_cfn-response/';
+
+/** CloudFormation refuses response bodies of 4096 bytes and more. */
+export const MAX_RESPONSE_BYTES = 4096;
+
+/** What arrived on a response URL. */
+export interface ReceivedResponse {
+  /** The parsed body, or undefined when it was not JSON. */
+  readonly body: unknown;
+  readonly raw: string;
+  readonly bytes: number;
+}
+
+interface Waiter {
+  readonly resolve: (response: ReceivedResponse) => void;
+  received?: ReceivedResponse;
+}
+
+export class DeployerServer {
+  /** Starts the server on a free port of 127.0.0.1. */
+  public static async start(): Promise<DeployerServer> {
+    const server = new DeployerServer();
+    await new Promise<void>((resolve, reject) => {
+      server.server.once('error', reject);
+      server.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return server;
+  }
+
+  /** The asset bucket endpoint: add the assembly's objects to it. */
+  public readonly buckets = new BucketEndpoint();
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly waiters = new Map<string, Waiter>();
+
+  private constructor() {
+    this.server = createServer((req, res) => this.route(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** `http://127.0.0.1:PORT`: the S3 endpoint handlers reach through AWS_ENDPOINT_URL_S3. */
+  public get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** A fresh response URL for `requestId`, and a promise of the first response PUT to it. */
+  public expectResponse(requestId: string): { url: string; response: Promise<ReceivedResponse>; cancel: () => void } {
+    let waiter!: Waiter;
+    const response = new Promise<ReceivedResponse>((resolve) => {
+      waiter = { resolve };
+    });
+    this.waiters.set(requestId, waiter);
+    return {
+      url: `${this.endpoint}${RESPONSE_PREFIX}${encodeURIComponent(requestId)}`,
+      response,
+      cancel: () => this.waiters.delete(requestId),
+    };
+  }
+
+  public async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.endpoint);
+    if (url.pathname.startsWith(RESPONSE_PREFIX)) {
+      this.receive(decodeURIComponent(url.pathname.slice(RESPONSE_PREFIX.length)), req, res);
+      return;
+    }
+    try {
+      this.buckets.handle(req, res, url);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(String(err));
+    }
+  }
+
+  /** A PUT on a response URL: the first one counts (as with CloudFormation); an unknown URL is refused like S3 would. */
+  private receive(requestId: string, req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const waiter = this.waiters.get(requestId);
+      if (req.method !== 'PUT' || !waiter) {
+        res.writeHead(req.method !== 'PUT' ? 405 : 403).end();
+        return;
+      }
+      if (!waiter.received) {
+        const raw = Buffer.concat(chunks);
+        let body: unknown;
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+        waiter.received = { body, raw: raw.toString('utf8'), bytes: raw.length };
+        waiter.resolve(waiter.received);
+      }
+      res.writeHead(200, { 'Content-Length': '0' }).end();
+    });
+  }
+}

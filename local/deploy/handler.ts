@@ -1,0 +1,264 @@
+/**
+ * Running a custom resource's shipped handler in-process, as Lambda would: the bundled `index.js` of the function's
+ * code asset is `require()`d and its exported handler is called with a CloudFormation-shaped event and a Lambda-shaped
+ * context, with the environment a handler sees (endpoints, region, credentials) set for the call and restored after it.
+ * The outcome is whatever the handler PUT to its response URL.
+ */
+import { randomBytes, randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { format } from 'util';
+import { DeployerServer, MAX_RESPONSE_BYTES, ReceivedResponse } from './deployer-server';
+
+/** A custom-resource request without the two fields the invoker fills in (`RequestId`, `ResponseURL`). */
+export interface CustomResourceRequest {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly ServiceToken: string;
+  readonly StackId: string;
+  readonly LogicalResourceId: string;
+  readonly ResourceType: string;
+  readonly ResourceProperties: Record<string, unknown>;
+  readonly OldResourceProperties?: Record<string, unknown>;
+  readonly PhysicalResourceId?: string;
+}
+
+/** Which code runs, and the function settings Lambda would apply. */
+export interface FunctionCode {
+  /** The directory holding the bundled code (`asset.<hash>` of the assembly, or the stored copy). */
+  readonly codeDir: string;
+  /** `<module>.<export>`, the function's `Handler`. */
+  readonly entry: string;
+  readonly timeoutSeconds: number;
+  readonly memorySize?: number;
+  readonly functionName: string;
+}
+
+/** The endpoints and region a handler gets through its environment. */
+export interface HandlerEnvironment {
+  readonly ecrPublicEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly region: string;
+}
+
+export interface InvocationResult {
+  readonly status: 'SUCCESS' | 'FAILED';
+  /** Why it failed: the handler's reason, or what was wrong with its response. */
+  readonly reason?: string;
+  readonly physicalResourceId?: string;
+  readonly data: Record<string, string>;
+  /** What the handler wrote to the console while it ran. */
+  readonly logs: string[];
+}
+
+type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
+
+/** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
+const LATE_RESPONSE_GRACE_MS = 500;
+
+/** Dummy credentials for handlers when the environment has none: the emulator checks that requests are signed, not by whom. */
+const DUMMY_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDLOCALDEPLOY', AWS_SECRET_ACCESS_KEY: 'local-deploy-secret' };
+
+export class HandlerInvoker {
+  constructor(
+    private readonly server: DeployerServer,
+    private readonly environment: HandlerEnvironment,
+    /** Called with each console line of a handler as it is written (verbose output). */
+    private readonly onLog?: (line: string) => void,
+  ) {}
+
+  /** Runs the handler for `request` and returns its response. Invocations must not overlap (they share process.env). */
+  public async invoke(code: FunctionCode, request: CustomResourceRequest): Promise<InvocationResult> {
+    const requestId = randomUUID();
+    const expected = this.server.expectResponse(requestId);
+    const event = { ...request, RequestId: requestId, ResponseURL: expected.url };
+    const logs: string[] = [];
+    let handler: LambdaHandler;
+    try {
+      handler = loadHandler(code.codeDir, code.entry);
+    } catch (err) {
+      expected.cancel();
+      return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs };
+    }
+    const deadline = Date.now() + code.timeoutSeconds * 1000;
+    const restoreEnv = this.setEnvironment();
+    const restoreConsole = captureConsole(logs, this.onLog);
+    try {
+      const settled = runHandler(handler, event, lambdaContext(code, request.ServiceToken, deadline));
+      const outcome = await firstOf(expected.response, settled, deadline);
+      if (outcome.kind === 'response') {
+        // The handler PUTs its answer last; let it finish (its clients close) before the environment changes back.
+        await firstOf(new Promise<never>(() => undefined), settled, Math.min(deadline, Date.now() + LATE_RESPONSE_GRACE_MS));
+        return { ...checkResponse(outcome.response, event), logs };
+      }
+      if (outcome.kind === 'settled') {
+        const late = await firstOf(expected.response, new Promise<never>(() => undefined), Date.now() + LATE_RESPONSE_GRACE_MS);
+        if (late.kind === 'response') return { ...checkResponse(late.response, event), logs };
+        const why = outcome.error !== undefined
+          ? `the handler failed without sending a response: ${errorText(outcome.error)}`
+          : 'the handler returned without sending a response';
+        return { status: 'FAILED', reason: why, data: {}, logs };
+      }
+      return { status: 'FAILED', reason: `the handler sent no response within its timeout (${code.timeoutSeconds} s)`, data: {}, logs };
+    } finally {
+      expected.cancel();
+      restoreConsole();
+      restoreEnv();
+    }
+  }
+
+  /** Sets the handler's environment; returns what puts it back. */
+  private setEnvironment(): () => void {
+    const vars: Record<string, string | undefined> = {
+      AWS_ENDPOINT_URL_ECR_PUBLIC: this.environment.ecrPublicEndpoint,
+      AWS_ENDPOINT_URL_S3: this.environment.s3Endpoint,
+      AWS_REGION: this.environment.region,
+      // This one would make the SDK ignore the endpoint variables above.
+      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
+    };
+    if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
+      Object.assign(vars, DUMMY_CREDENTIALS, { AWS_SESSION_TOKEN: undefined });
+    }
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    return () => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+  }
+}
+
+/** `require()`s the handler module of `codeDir` and returns its export (`index.handler`: `index.js`, export `handler`). */
+export function loadHandler(codeDir: string, entry: string): LambdaHandler {
+  const dot = entry.lastIndexOf('.');
+  if (dot <= 0) throw new Error(`the function's Handler '${entry}' is not <module>.<export>`);
+  const modulePath = entry.slice(0, dot);
+  const exportName = entry.slice(dot + 1);
+  const root = fs.realpathSync(codeDir);
+  const candidates = ['.js', '.cjs'].map((ext) => path.resolve(root, modulePath + ext));
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (!file || !(file === root || file.startsWith(root + path.sep))) {
+    const esm = fs.existsSync(path.resolve(root, `${modulePath}.mjs`)) ? ' (an ES module handler cannot be run in-process)' : '';
+    throw new Error(`no ${modulePath}.js in ${codeDir}${esm}`);
+  }
+  // The bundle is plain CommonJS outside any TypeScript build: it can only be required.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as Record<string, unknown>;
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') throw new Error(`${path.basename(file)} exports no function '${exportName}'`);
+  return fn as LambdaHandler;
+}
+
+type Settled = { kind: 'settled'; error?: unknown };
+type Outcome = { kind: 'response'; response: ReceivedResponse } | Settled | { kind: 'timeout' };
+
+/** Calls the handler (async, or with a callback) and resolves when it is done, never rejecting. */
+function runHandler(handler: LambdaHandler, event: unknown, context: unknown): Promise<Settled> {
+  return new Promise<Settled>((resolve) => {
+    const callback = (err?: unknown): void => resolve({ kind: 'settled', error: err ?? undefined });
+    try {
+      const result = handler(event, context, callback);
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(() => resolve({ kind: 'settled' }), (err: unknown) => resolve({ kind: 'settled', error: err }));
+      } else if (handler.length < 3) {
+        resolve({ kind: 'settled' });
+      }
+    } catch (err) {
+      resolve({ kind: 'settled', error: err });
+    }
+  });
+}
+
+/** Whichever comes first: the response, the handler settling, or the deadline. */
+function firstOf(response: Promise<ReceivedResponse>, settled: Promise<Settled>, deadline: number): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'timeout' }), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race<Outcome>([
+    response.then((r) => ({ kind: 'response' as const, response: r })),
+    settled,
+    timeout,
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The response as CloudFormation would take it: malformed or mismatched answers are failures. */
+function checkResponse(received: ReceivedResponse, event: { RequestId: string; StackId: string; LogicalResourceId: string }): Omit<InvocationResult, 'logs'> {
+  const failed = (reason: string): Omit<InvocationResult, 'logs'> => ({ status: 'FAILED', reason, data: {} });
+  if (received.bytes >= MAX_RESPONSE_BYTES) return failed(`Response object is too long (${received.bytes} bytes; CloudFormation takes less than ${MAX_RESPONSE_BYTES})`);
+  const body = received.body as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object') return failed(`the response is not a JSON object: ${received.raw.slice(0, 200)}`);
+  for (const key of ['RequestId', 'StackId', 'LogicalResourceId'] as const) {
+    if (body[key] !== event[key]) return failed(`the response's ${key} '${String(body[key])}' is not the request's '${event[key]}'`);
+  }
+  if (body.Status !== 'SUCCESS' && body.Status !== 'FAILED') return failed(`the response's Status '${String(body.Status)}' is neither SUCCESS nor FAILED`);
+  const physicalResourceId = body.PhysicalResourceId;
+  if (body.Status === 'FAILED') {
+    return {
+      status: 'FAILED',
+      reason: typeof body.Reason === 'string' && body.Reason !== '' ? body.Reason : 'the handler answered FAILED without a reason',
+      physicalResourceId: typeof physicalResourceId === 'string' ? physicalResourceId : undefined,
+      data: {},
+    };
+  }
+  if (typeof physicalResourceId !== 'string' || physicalResourceId === '' || physicalResourceId.length > 1024) {
+    return failed(`Invalid PhysicalResourceId ${JSON.stringify(physicalResourceId)}`);
+  }
+  const data: Record<string, string> = {};
+  if (body.Data !== undefined) {
+    if (body.Data === null || typeof body.Data !== 'object' || Array.isArray(body.Data)) return failed('the response\'s Data is not an object');
+    for (const [k, v] of Object.entries(body.Data)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return { status: 'SUCCESS', physicalResourceId, data };
+}
+
+/** Replaces the console methods with collectors of `logs`; returns what restores them. */
+function captureConsole(logs: string[], onLog: ((line: string) => void) | undefined): () => void {
+  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+  const target = console as unknown as Record<string, (...args: unknown[]) => void>;
+  const originals = Object.fromEntries(methods.map((m) => [m, target[m]]));
+  let forwarding = false;
+  for (const m of methods) {
+    target[m] = (...args: unknown[]) => {
+      // A log sink that is console.log itself reaches the original while a line is forwarded.
+      if (forwarding) return originals[m].apply(console, args);
+      const line = format(...args);
+      logs.push(line);
+      if (onLog) {
+        forwarding = true;
+        try {
+          onLog(line);
+        } finally {
+          forwarding = false;
+        }
+      }
+    };
+  }
+  return () => {
+    for (const m of methods) target[m] = originals[m];
+  };
+}
+
+/** The Lambda context a handler gets. */
+function lambdaContext(code: FunctionCode, functionArn: string, deadline: number): Record<string, unknown> {
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: code.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn,
+    memoryLimitInMB: String(code.memorySize ?? 128),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${code.functionName}`,
+    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,200 @@
+/**
+ * What a deploy or destroy runs against: the emulator (one already running at an endpoint, or one started in-process
+ * on the data directory), its account, the deployment state store, and the deployer's own server for response URLs
+ * and asset objects.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { startEmulator, RunningEmulator } from '../server';
+import { AssemblyStack, fillPlaceholders } from './assembly';
+import { DeployerServer } from './deployer-server';
+import { HandlerInvoker } from './handler';
+import { StateStore } from './state';
+import type { LocalDeployOptions } from './types';
+
+export const DEFAULT_DATA_DIR = '.emulator-data';
+export const DEFAULT_ACCOUNT = '123456789012';
+/** The region of an environment-agnostic stack. */
+export const DEFAULT_REGION = 'us-east-1';
+/** A repository name nobody uses: looking it up tells the emulator's account. */
+const ACCOUNT_PROBE = 'ecr-public-local/account-probe';
+
+export interface Session {
+  readonly endpoint: string;
+  readonly accountId: string;
+  /** Set when the emulator runs in this process. */
+  readonly emulator?: RunningEmulator;
+  readonly dataDir: string;
+  readonly state: StateStore;
+  readonly server: DeployerServer;
+  /** The S3 endpoint handlers use: the deployer's server, or AWS_ENDPOINT_URL_S3 when the environment sets it. */
+  readonly s3Endpoint: string;
+  readonly s3FromEnvironment: boolean;
+  readonly log: (line: string) => void;
+  readonly verbose: boolean;
+  /** The invoker for handlers of a stack in `region`. */
+  invoker(region: string): HandlerInvoker;
+  /** Serves the stack's file assets under their bucket and key for `region`; returns the problems (assets not served). */
+  serveAssets(stack: AssemblyStack, region: string): string[];
+  /** With AWS_ENDPOINT_URL_S3 set: the stack's file assets that endpoint does not serve. */
+  missingExternalAssets(stack: AssemblyStack, region: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function openSession(options: LocalDeployOptions): Promise<Session> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const endpointOption = options.endpoint ?? nonEmpty(process.env.AWS_ENDPOINT_URL_ECR_PUBLIC);
+  let emulator: RunningEmulator | undefined;
+  let endpoint: string;
+  let accountId: string;
+  if (endpointOption === undefined) {
+    emulator = await startInProcess(dataDir, options.port, options.accountId);
+    endpoint = emulator.endpoint;
+    accountId = emulator.accountId;
+  } else {
+    endpoint = endpointOption.replace(/\/+$/, '');
+    accountId = await emulatorAccount(endpoint, options.accountId);
+  }
+  let server: DeployerServer;
+  try {
+    server = await DeployerServer.start();
+  } catch (err) {
+    await emulator?.stop();
+    throw err;
+  }
+  const s3FromEnv = nonEmpty(process.env.AWS_ENDPOINT_URL_S3);
+  const s3Endpoint = s3FromEnv ?? server.endpoint;
+  const verbose = options.verbose ?? false;
+  return {
+    endpoint,
+    accountId,
+    emulator,
+    dataDir,
+    state: new StateStore(dataDir),
+    server,
+    s3Endpoint,
+    s3FromEnvironment: s3FromEnv !== undefined,
+    log,
+    verbose,
+    invoker: (region) => new HandlerInvoker(
+      server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
+    serveAssets: (stack, region) => {
+      const problems: string[] = [];
+      for (const asset of stack.assets) {
+        if (asset.packaging !== 'file') continue;
+        if (asset.problem) {
+          problems.push(`asset ${asset.id} is not served: ${asset.problem}`);
+          continue;
+        }
+        for (const d of asset.destinations) {
+          const bucket = fillPlaceholders(d.bucketName, accountId, region);
+          server.buckets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+        }
+      }
+      return problems;
+    },
+    missingExternalAssets: async (stack, region) => {
+      const missing: string[] = [];
+      // The template's own asset is for CloudFormation, never for a handler.
+      for (const asset of stack.assets.filter((a) => a.packaging === 'file' && a.sourcePath !== stack.templateFile)) {
+        for (const d of asset.destinations) {
+          const bucket = fillPlaceholders(d.bucketName, accountId, region);
+          const key = fillPlaceholders(d.objectKey, accountId, region);
+          const url = `${s3Endpoint.replace(/\/+$/, '')}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+          const status = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5_000) }).then((r) => r.status, () => 0);
+          if (status !== 200) missing.push(`s3://${bucket}/${key} (${status === 0 ? 'no answer' : `HTTP ${status}`})`);
+        }
+      }
+      return missing;
+    },
+    close: async () => {
+      await server.stop();
+      await emulator?.stop();
+    },
+  };
+}
+
+/**
+ * Starts the emulator on `dataDir`. Without a port, it takes the port of its previous run on this data directory when
+ * that port is free (repository URIs carry the port, so they stay the same from one deploy to the next), else any.
+ */
+async function startInProcess(dataDir: string, port: number | undefined, accountId: string | undefined): Promise<RunningEmulator> {
+  const portFile = path.join(dataDir, 'deployments', 'emulator-port');
+  const previous = port === undefined && fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8').trim()) : undefined;
+  let emulator: RunningEmulator | undefined;
+  if (previous !== undefined && Number.isInteger(previous) && previous > 0 && previous < 65536) {
+    emulator = await startEmulator({ dataDir, port: previous, accountId }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') return undefined;
+      throw err;
+    });
+  }
+  emulator ??= await startEmulator({ dataDir, port: port ?? 0, accountId });
+  if (port === undefined) {
+    fs.mkdirSync(path.dirname(portFile), { recursive: true });
+    fs.writeFileSync(portFile, `${emulator.port}\n`);
+  }
+  return emulator;
+}
+
+/**
+ * The account of the emulator at `endpoint`: its registry's id when it has a registry; before that, the registry id a
+ * lookup of an absent repository names (`... does not exist in the registry with id '<account>'`).
+ */
+async function emulatorAccount(endpoint: string, requested: string | undefined): Promise<string> {
+  const registries = await callApi(endpoint, 'DescribeRegistries', {}) as { registries?: Array<{ registryId?: string }> };
+  let account = registries.registries?.[0]?.registryId;
+  if (!account) {
+    try {
+      const out = await callApi(endpoint, 'DescribeRepositories', { repositoryNames: [ACCOUNT_PROBE] }) as { repositories?: Array<{ registryId?: string }> };
+      account = out.repositories?.[0]?.registryId;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'RepositoryNotFoundException') throw err;
+      account = /registry with id '([0-9]{12})'/.exec(err.message)?.[1];
+    }
+  }
+  if (!account) return requested ?? DEFAULT_ACCOUNT;
+  if (requested !== undefined && requested !== account) {
+    throw new Error(`The emulator at ${endpoint} serves account ${account}, not ${requested} (--account-id)`);
+  }
+  return account;
+}
+
+class ApiError extends Error {
+  constructor(public readonly code: string, message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** One ECR Public API call (awsJson1_1), signed with a placeholder: the emulator checks the credential scope only. */
+async function callApi(endpoint: string, operation: string, input: object): Promise<unknown> {
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  let res: Response;
+  try {
+    res = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'X-Amz-Target': `SpencerFrontendService.${operation}`,
+        'Authorization': `AWS4-HMAC-SHA256 Credential=local/${day}/us-east-1/ecr-public/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: JSON.stringify(input),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    throw new Error(`No ECR Public emulator answers at ${endpoint}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`${endpoint} is not an ECR Public endpoint (${operation} answered HTTP ${res.status}: ${text.slice(0, 120)})`);
+  }
+  if (!res.ok) throw new ApiError(String(body.__type ?? `HTTP ${res.status}`).split('#').pop()!, String(body.message ?? ''));
+  return body;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

@@ -1,0 +1,172 @@
+/**
+ * Deployment state: `<data dir>/deployments/<stack name>.json` records what was deployed for a stack (physical ids,
+ * resolved properties, attributes, dependencies, policies and which handler code serves each resource), so that the
+ * next deploy is an update and `destroy` knows what to delete. Written atomically after every change. The handler code
+ * each resource was deployed with is kept beside it (`handler-code/<asset hash>/`), for Deletes after the cloud assembly
+ * has changed or is gone.
+ */
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Where a resource's handler code is and how to run it. */
+export interface HandlerRef {
+  /** The AWS::Lambda::Function the ServiceToken names. */
+  readonly functionLogicalId: string;
+  /** The id (hash) of the directory asset holding the code. */
+  readonly codeHash: string;
+  /** The function's `Handler`, `<module>.<export>` (`index.handler`). */
+  readonly entry: string;
+  /** The function's timeout, in seconds. */
+  readonly timeoutSeconds: number;
+  readonly memorySize?: number;
+}
+
+export interface DeployedResource {
+  readonly type: string;
+  readonly physicalResourceId: string;
+  /** The resolved properties the resource was last created or updated with, ServiceToken included. */
+  readonly properties: Record<string, unknown>;
+  /** The attributes its handler returned. */
+  readonly data: Record<string, string>;
+  /** Our resources it depends on. */
+  readonly dependsOn: string[];
+  readonly deletionPolicy?: string;
+  readonly updateReplacePolicy?: string;
+  readonly handler: HandlerRef;
+}
+
+/** A physical resource left behind by a replacement, deleted after the deploy (kept here until it is). */
+export interface PendingDelete extends DeployedResource {
+  readonly logicalId: string;
+}
+
+export interface DeploymentState {
+  readonly version: 1;
+  readonly stackName: string;
+  /** `arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>`, stable while the state exists. */
+  readonly stackId: string;
+  readonly accountId: string;
+  readonly region: string;
+  resources: Record<string, DeployedResource>;
+  pendingDeletes: PendingDelete[];
+  /** Export name to value, from the template's Outputs, for Fn::ImportValue in other stacks. */
+  exports: Record<string, string>;
+  updatedAt: string;
+}
+
+const STATE_DIR = 'deployments';
+const CODE_DIR = 'handler-code';
+
+export class StateStore {
+  public readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = path.resolve(dataDir, STATE_DIR);
+  }
+
+  public file(stackName: string): string {
+    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(stackName)) throw new Error(`'${stackName}' is not a valid stack name`);
+    return path.join(this.dir, `${stackName}.json`);
+  }
+
+  public load(stackName: string): DeploymentState | undefined {
+    const file = this.file(stackName);
+    if (!fs.existsSync(file)) return undefined;
+    let state: DeploymentState;
+    try {
+      state = JSON.parse(fs.readFileSync(file, 'utf8')) as DeploymentState;
+    } catch (err) {
+      throw new Error(`Cannot read the deployment state ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (state.version !== 1) throw new Error(`${file}: unknown state version ${String(state.version)}`);
+    state.pendingDeletes ??= [];
+    state.exports ??= {};
+    return state;
+  }
+
+  /** The stored state, or a new one (not yet written) with a new stack id. */
+  public loadOrCreate(stackName: string, accountId: string, region: string): DeploymentState {
+    const existing = this.load(stackName);
+    if (existing) {
+      if (existing.accountId !== accountId) {
+        throw new Error(`The stack '${stackName}' was deployed to account ${existing.accountId} (${this.file(stackName)}), `
+          + `but the emulator serves account ${accountId}: use the emulator and --account-id it was deployed with, or another --data directory`);
+      }
+      return existing;
+    }
+    return {
+      version: 1,
+      stackName,
+      stackId: `arn:aws:cloudformation:${region}:${accountId}:stack/${stackName}/${randomUUID()}`,
+      accountId,
+      region,
+      resources: {},
+      pendingDeletes: [],
+      exports: {},
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /** Writes the state atomically (temporary file, fsync, rename). */
+  public save(state: DeploymentState): void {
+    state.updatedAt = new Date().toISOString();
+    fs.mkdirSync(this.dir, { recursive: true });
+    const file = this.file(state.stackName);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, JSON.stringify(state, undefined, 2) + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  }
+
+  public remove(stackName: string): void {
+    fs.rmSync(this.file(stackName), { force: true });
+  }
+
+  /** Every stored stack's exports, for Fn::ImportValue. */
+  public allExports(): Map<string, string> {
+    const exports = new Map<string, string>();
+    if (!fs.existsSync(this.dir)) return exports;
+    for (const name of fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort()) {
+      const state = this.load(name.slice(0, -'.json'.length));
+      for (const [k, v] of Object.entries(state?.exports ?? {})) exports.set(k, v);
+    }
+    return exports;
+  }
+
+  /** The stored copy of a handler's code directory. */
+  public codeDir(codeHash: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(codeHash)) throw new Error(`'${codeHash}' is not an asset hash`);
+    return path.join(this.dir, CODE_DIR, codeHash);
+  }
+
+  /** Keeps a copy of a handler's code directory (once per hash), so that it can serve Deletes later. */
+  public keepCode(codeHash: string, sourceDir: string): void {
+    const target = this.codeDir(codeHash);
+    if (fs.existsSync(target)) return;
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.cpSync(sourceDir, tmp, { recursive: true, dereference: true });
+    fs.renameSync(tmp, target);
+  }
+
+  /** Removes the stored code no stack's state refers to any longer. */
+  public collectCode(): void {
+    const codeRoot = path.join(this.dir, CODE_DIR);
+    if (!fs.existsSync(codeRoot)) return;
+    const used = new Set<string>();
+    for (const name of fs.readdirSync(this.dir).filter((n) => n.endsWith('.json'))) {
+      const state = this.load(name.slice(0, -'.json'.length));
+      for (const r of [...Object.values(state?.resources ?? {}), ...(state?.pendingDeletes ?? [])]) used.add(r.handler.codeHash);
+    }
+    for (const hash of fs.readdirSync(codeRoot)) {
+      if (!used.has(hash)) fs.rmSync(path.join(codeRoot, hash), { recursive: true, force: true });
+    }
+  }
+}

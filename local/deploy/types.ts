@@ -1,0 +1,98 @@
+/** The public shapes of `deployApp` / `destroyApp`: options, per-resource outcomes, and the error a failure throws. */
+
+/** Options shared by `deployApp` and `destroyApp`. */
+export interface LocalDeployOptions {
+  /** The cloud assembly directory (`cdk.out`) that `app.synth()` or `cdk synth` wrote. */
+  readonly assemblyDir: string;
+  /**
+   * The stack to deploy or destroy: its stack name, artifact id or display path (`Stage/Stack`).
+   * @default - every stack of the assembly (in dependency order; destroy in reverse)
+   */
+  readonly stackName?: string;
+  /**
+   * Where the deployment state is kept (`<dataDir>/deployments/<stack>.json`), and the in-process emulator's data when
+   * no endpoint is given.
+   * @default '.emulator-data'
+   */
+  readonly dataDir?: string;
+  /**
+   * A running emulator's endpoint (`ecr-public-local serve`).
+   * @default - `AWS_ENDPOINT_URL_ECR_PUBLIC` when set, else an emulator started in-process on `dataDir`
+   */
+  readonly endpoint?: string;
+  /**
+   * The emulator's account id: `AWS::AccountId`. Checked against the emulator.
+   * @default - the registry's id when the emulator has one, else '123456789012'
+   */
+  readonly accountId?: string;
+  /** Port of the in-process emulator (ignored with an endpoint). @default 0 (any free port) */
+  readonly port?: number;
+  /** Print the handlers' log lines and every skipped resource. @default false */
+  readonly verbose?: boolean;
+  /** Where progress and the summary go, one line per call. @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+/** What happened to one custom resource. */
+export type ResourceAction = 'created' | 'updated' | 'unchanged' | 'replaced' | 'deleted' | 'retained';
+
+export interface ResourceOutcome {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly type: string;
+  readonly action: ResourceAction;
+  readonly physicalResourceId: string;
+  /** The attributes the handler returned (Fn::GetAtt), for created, updated, unchanged and replaced resources. */
+  readonly data: Record<string, string>;
+  /** For `replaced`: the physical id it had before (deleted or retained after the deploy). */
+  readonly replacedPhysicalResourceId?: string;
+  /** For `deleted` and `retained`: why (`removed` from the template, `replaced` by a new physical id, stack `destroyed`). */
+  readonly reason?: 'removed' | 'replaced' | 'destroyed';
+}
+
+/** A resource of the template that is not an ECR Public custom resource: nothing is deployed for it. */
+export interface SkippedResource {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly type: string;
+}
+
+export interface StackResult {
+  readonly stackName: string;
+  readonly stackId: string;
+  /** Where the deployment state is kept. */
+  readonly stateFile: string;
+  readonly resources: ResourceOutcome[];
+  readonly skipped: SkippedResource[];
+}
+
+export interface DeployResult {
+  /** The emulator deployed to. */
+  readonly endpoint: string;
+  readonly accountId: string;
+  readonly stacks: StackResult[];
+  /** Every stack's outcomes, in the order they happened. */
+  readonly resources: ResourceOutcome[];
+  readonly skipped: SkippedResource[];
+}
+
+/**
+ * A deploy or destroy that stopped: a handler answered FAILED (or could not run). Nothing is rolled back: the state
+ * records what succeeded, and `result` lists it.
+ */
+export class LocalDeployError extends Error {
+  constructor(
+    message: string,
+    /** The handler's reason (`<ErrorName>: <message>`), when a handler answered FAILED. */
+    public readonly reason: string | undefined,
+    /** What had been done before the failure. */
+    public readonly result: DeployResult,
+    /** The failing resource, when the failure is one resource's. */
+    public readonly logicalId?: string,
+    /** The failing handler's log lines. */
+    public readonly handlerLogs: string[] = [],
+  ) {
+    super(message);
+    this.name = 'LocalDeployError';
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The `ecr-public-local deploy` / `destroy` commands as real processes (lib/local/cli.js): against a `serve` process,
+ * and with an emulator of their own on --data; exit codes, summaries and failure reasons.
+ */
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PublicRegistry, PublicRepository } from '../../../src';
+import { errorName, pushSmallImage } from '../../lambda/support';
+import { run } from '../../support/oci-tools';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
+
+let tmp: string;
+const children: ChildProcess[] = [];
+const clients: ECRPUBLICClient[] = [];
+
+/** The environment of the subprocesses: nothing that would point them elsewhere or inject faults. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ['AWS_ENDPOINT_URL_ECR_PUBLIC', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'ECR_PUBLIC_LOCAL_FAULTS']) delete env[key];
+  return env;
+}
+
+interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: tmp, env: cleanEnv(), timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `ecr-public-local serve --port 0 --data DIR` and waits for its endpoint line. */
+function serve(dataDir: string): Promise<{ child: ChildProcess; endpoint: string; host: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no endpoint within 20 s: ${stdout}`)), 20_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      const m = /^endpoint (http:\/\/\S+)$/m.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, endpoint: m[1], host: new URL(m[1]).host });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (${code}) before printing its endpoint: ${stdout}`));
+    });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function client(endpoint: string): ECRPUBLICClient {
+  const c = new ECRPUBLICClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  clients.push(c);
+  return c;
+}
+
+function synth(outdir: string): string {
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'CliStack');
+  new PublicRegistry(stack, 'Registry', { displayName: 'CLI' });
+  new PublicRepository(stack, 'Repo', { repositoryName: 'cli/app', removalPolicy: RemovalPolicy.DESTROY, description: 'From the CLI' });
+  app.synth();
+  return outdir;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-cli-'));
+  const stale = !fs.existsSync(path.join(ROOT, 'lib', 'local', 'deploy', 'deploy.js'))
+    || fs.statSync(CLI).mtimeMs < newestMtime(path.join(ROOT, 'local'));
+  if (stale) await run('npx', ['projen', 'compile:local'], { cwd: ROOT, timeoutMs: 180_000 });
+  expect(fs.existsSync(CLI)).toBe(true);
+}, 200_000);
+
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await Promise.all(children.map(stop));
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('ecr-public-local deploy / destroy', () => {
+  test('against a serve process: deploy, redeploy unchanged, a failing destroy exits 1 with the reason', async () => {
+    const dataDir = path.join(tmp, 'served');
+    const served = await serve(dataDir);
+    const outdir = synth(path.join(tmp, 'cdk.out'));
+
+    const first = await cli(['deploy', outdir, '--endpoint', served.endpoint, '--data', dataDir]);
+    expect(first).toMatchObject({ code: 0, stderr: expect.not.stringContaining('failed') });
+    expect(first.stdout).toContain(`Deploying CliStack to the emulator at ${served.endpoint}, account 123456789012, region us-east-1`);
+    expect(first.stdout).toMatch(new RegExp(`created +Repo[0-9A-F]{8} +Custom::EcrPublicRepository +cli/app +RepositoryUri=${served.host}/[a-z0-9]+/cli/app`));
+    expect(first.stdout).toMatch(/skipped +\d+ resource\(s\) that are not ECR Public custom resources/);
+    expect(first.stdout).toContain('Deployed CliStack: 3 created');
+    // Without --verbose, no handler output.
+    expect(first.stdout).not.toContain('    | ');
+    const c = client(served.endpoint);
+    const repos = await c.send(new DescribeRepositoriesCommand({}));
+    expect(repos.repositories?.map((r) => r.repositoryName)).toEqual(['cli/app']);
+    expect(fs.existsSync(path.join(dataDir, 'deployments', 'CliStack.json'))).toBe(true);
+
+    const second = await cli(['deploy', outdir, '--endpoint', served.endpoint, '--data', dataDir, '--verbose']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('Deployed CliStack: 3 unchanged');
+    expect(second.stdout).toMatch(/skipped RepoHandlerPolicy[0-9A-F]{8} \(AWS::IAM::Policy\)/);
+
+    await pushSmallImage(c, 'cli/app', 'v1');
+    const failed = await cli(['destroy', outdir, '--endpoint', served.endpoint, '--data', dataDir]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/FAILED +Repo[0-9A-F]{8} \(Custom::EcrPublicRepository\) Delete: RepositoryNotEmptyException: /);
+    expect(failed.stdout).toContain('There is no rollback');
+    expect(failed.stdout).toContain('    | ');
+    expect(failed.stderr).toMatch(/^ecr-public-local: destroy failed: .*RepositoryNotEmptyException/m);
+    expect((await c.send(new DescribeRepositoriesCommand({ repositoryNames: ['cli/app'] }))).repositories).toHaveLength(1);
+    expect(fs.existsSync(path.join(dataDir, 'deployments', 'CliStack.json'))).toBe(true);
+  });
+
+  test('without --endpoint, deploy runs an emulator of its own on --data, which serve then opens', async () => {
+    const dataDir = path.join(tmp, 'own');
+    const outdir = synth(path.join(tmp, 'cdk.out.own'));
+    const deployed = await cli(['deploy', outdir, '--data', dataDir, '--stack', 'CliStack']);
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).toContain('Deploying CliStack to the in-process emulator at http://127.0.0.1:');
+    expect(deployed.stdout).toContain('Deployed CliStack: 3 created');
+
+    const served = await serve(dataDir);
+    const c = client(served.endpoint);
+    const repos = await c.send(new DescribeRepositoriesCommand({}));
+    expect(repos.repositories?.map((r) => r.repositoryName)).toEqual(['cli/app']);
+    await stop(served.child);
+
+    const destroyed = await cli(['destroy', outdir, '--data', dataDir]);
+    expect(destroyed.code).toBe(0);
+    expect(destroyed.stdout).toContain('Destroyed CliStack: 3 deleted');
+    const again = await serve(dataDir);
+    expect(await errorName(client(again.endpoint).send(new DescribeRepositoriesCommand({ repositoryNames: ['cli/app'] }))))
+      .toBe('RepositoryNotFoundException');
+    await stop(again.child);
+  });
+
+  test('usage errors exit 1 with a message', async () => {
+    const none = await cli(['deploy']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('deploy takes one cloud assembly directory');
+    const missing = await cli(['deploy', path.join(tmp, 'nowhere'), '--data', path.join(tmp, 'unused')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/is not a cloud assembly \(no manifest\.json\)/);
+    const wrongStack = await cli(['destroy', synth(path.join(tmp, 'cdk.out.usage')), '--stack', 'Nope', '--data', path.join(tmp, 'unused')]);
+    expect(wrongStack.code).toBe(1);
+    expect(wrongStack.stderr).toContain("No stack 'Nope' in the cloud assembly; it holds: CliStack");
+  });
+});

@@ -1,0 +1,348 @@
+/**
+ * End to end: a real app of our constructs, synthesized to a cloud assembly, deployed to an emulator by running the
+ * bundled handlers in-process, then changed, renamed, trimmed and destroyed. Every check reads the emulator through the
+ * SDK, never the deployer's own account of what it did.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DescribeRegistriesCommand,
+  DescribeRepositoriesCommand,
+  ECRPUBLICClient,
+  GetRegistryCatalogDataCommand,
+  GetRepositoryCatalogDataCommand,
+  GetRepositoryPolicyCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr-public';
+import { App, RemovalPolicy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
+import { deployApp, DeployResult, destroyApp, RunningEmulator, startEmulator } from '../../../local';
+import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository } from '../../../src';
+import { errorName, pushSmallImage } from '../../lambda/support';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const LOGO = path.join(ROOT, 'test', 'fixtures', 'logo.png');
+const STACK = 'LocalDeployLifecycle';
+const PUSH_ACTIONS = ['ecr-public:BatchCheckLayerAvailability', 'ecr-public:InitiateLayerUpload', 'ecr-public:PutImage'];
+
+/** What varies between the versions of the app. */
+interface AppVersion {
+  readonly appName: string;
+  readonly appDescription?: string;
+  readonly appTags: Record<string, string>;
+  readonly appPolicyActions: string[];
+  /** A DESTROY repository that a later version removes. */
+  readonly scratch: boolean;
+  /** A RETAIN repository's name (a later version renames it, then removes it); undefined leaves it out. */
+  readonly keepName?: string;
+}
+
+const V1: AppVersion = {
+  appName: 'deploy-test/app',
+  appDescription: 'The application image',
+  appTags: { team: 'platform', owner: 'alice' },
+  appPolicyActions: ['ecr-public:BatchCheckLayerAvailability'],
+  scratch: true,
+  keepName: 'deploy-test/keep',
+};
+
+let tmp: string;
+let emu: RunningEmulator;
+let client: ECRPUBLICClient;
+let dataDir: string;
+let outdirs = 0;
+let lines: string[] = [];
+
+/** Synthesizes `version` into a new cloud assembly directory. */
+function synth(version: AppVersion): string {
+  const outdir = path.join(tmp, `cdk.out.${++outdirs}`);
+  const app = new App({ outdir });
+  const stack = new Stack(app, STACK);
+  new PublicRegistry(stack, 'Registry', { displayName: 'Local Deploy Test' });
+  const pusher = new iam.Role(stack, 'Pusher', { assumedBy: new iam.AccountRootPrincipal() });
+
+  const appRepo = new PublicRepository(stack, 'App', {
+    repositoryName: version.appName,
+    removalPolicy: RemovalPolicy.DESTROY,
+    emptyOnDelete: true,
+    description: version.appDescription,
+    architectures: [Architecture.X86_64, Architecture.ARM_64],
+    operatingSystems: [OperatingSystem.LINUX],
+    logo: Logo.fromFile(LOGO),
+    aboutText: CatalogText.fromString('# App\n\nThe **application** image.'),
+    usageText: CatalogText.fromString('```\ndocker pull app\n```'),
+  });
+  for (const [k, v] of Object.entries(version.appTags)) Tags.of(appRepo).add(k, v);
+  appRepo.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'PusherRole',
+    principals: [new iam.ArnPrincipal(pusher.roleArn)],
+    actions: version.appPolicyActions,
+  }));
+  appRepo.grantPush(pusher);
+
+  new PublicRepository(stack, 'Tools', {
+    repositoryName: 'deploy-test/tools',
+    // RETAIN by default.
+    description: 'Tools',
+    architectures: [Architecture.ARM_64],
+    operatingSystems: [OperatingSystem.LINUX, OperatingSystem.of('Plan 9')],
+    logo: Logo.fromFile(LOGO),
+    aboutText: CatalogText.fromString('## Tools\n\n- one\n- two'),
+    usageText: CatalogText.fromString('Run `tools --help`.'),
+  });
+  if (version.scratch) new PublicRepository(stack, 'Scratch', { repositoryName: 'deploy-test/scratch', removalPolicy: RemovalPolicy.DESTROY });
+  if (version.keepName) new PublicRepository(stack, 'Keep', { repositoryName: version.keepName, removalPolicy: RemovalPolicy.RETAIN });
+  app.synth();
+  return outdir;
+}
+
+async function deploy(outdir: string): Promise<DeployResult> {
+  lines = [];
+  return deployApp({ assemblyDir: outdir, dataDir, endpoint: emu.endpoint, verbose: true, log: (l) => lines.push(l) });
+}
+
+/** `logicalId prefix → action` for every outcome, e.g. `{ App: 'created' }` (logical ids carry a hash suffix). */
+function actions(result: DeployResult): Record<string, string> {
+  return Object.fromEntries(result.resources.map((r) => [`${r.logicalId.replace(/[0-9A-F]{8}$/, '')}${r.action === 'deleted' || r.action === 'retained' ? `:${r.physicalResourceId}` : ''}`, r.action]));
+}
+
+async function repositoryNames(): Promise<string[]> {
+  const out = await client.send(new DescribeRepositoriesCommand({}));
+  return (out.repositories ?? []).map((r) => r.repositoryName!).sort();
+}
+
+async function tagsOf(name: string): Promise<Record<string, string>> {
+  const out = await client.send(new ListTagsForResourceCommand({ resourceArn: `arn:aws:ecr-public::${emu.accountId}:repository/${name}` }));
+  return Object.fromEntries((out.tags ?? []).map((t) => [t.Key!, t.Value!]));
+}
+
+async function policyOf(name: string): Promise<any> {
+  const out = await client.send(new GetRepositoryPolicyCommand({ repositoryName: name }));
+  return JSON.parse(out.policyText!);
+}
+
+function stateFile(): string {
+  return path.join(dataDir, 'deployments', `${STACK}.json`);
+}
+
+function handlerLines(): string[] {
+  return lines.filter((l) => l.startsWith('    | '));
+}
+
+beforeAll(async () => {
+  for (const kind of ['repository', 'repository-catalog-data', 'repository-policy', 'registry']) {
+    if (!fs.existsSync(path.join(ROOT, 'assets', kind, 'index.js'))) throw new Error(`assets/${kind}/index.js is missing: run \`npx projen bundle\` first`);
+  }
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-'));
+  dataDir = path.join(tmp, 'data');
+  emu = await startEmulator({ dataDir: path.join(tmp, 'emulator') });
+  client = new ECRPUBLICClient({
+    region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
+  });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await emu?.stop();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('deployApp / destroyApp against the emulator', () => {
+  test('deploy creates the registry, the repositories, their catalogs, policy and tags', async () => {
+    const result = await deploy(synth(V1));
+    expect(actions(result)).toEqual({
+      App: 'created',
+      AppCatalogData: 'created',
+      AppPolicy: 'created',
+      Tools: 'created',
+      ToolsCatalogData: 'created',
+      Scratch: 'created',
+      Keep: 'created',
+      Registry: 'created',
+    });
+    // The registry is ordered after every repository (its DependsOn), the catalogs and policy after their repository.
+    const order = result.resources.map((r) => r.logicalId.replace(/[0-9A-F]{8}$/, ''));
+    expect(order.indexOf('Registry')).toBeGreaterThan(Math.max(order.indexOf('App'), order.indexOf('Tools'), order.indexOf('Keep')));
+    expect(order.indexOf('AppCatalogData')).toBeGreaterThan(order.indexOf('App'));
+    expect(order.indexOf('AppPolicy')).toBeGreaterThan(order.indexOf('App'));
+
+    // Skipped: everything that is not ours, by type, never silently.
+    const skippedTypes = new Set(result.skipped.map((s) => s.type));
+    expect(skippedTypes).toEqual(new Set(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup']));
+    expect(result.skipped.some((s) => s.logicalId.startsWith('Pusher'))).toBe(true);
+    expect(lines.some((l) => /skipped +\d+ resource\(s\).*AWS::IAM::Role x\d+/.test(l))).toBe(true);
+    expect(handlerLines().length).toBeGreaterThan(0);
+
+    expect(await repositoryNames()).toEqual(['deploy-test/app', 'deploy-test/keep', 'deploy-test/scratch', 'deploy-test/tools']);
+    const { registries } = await client.send(new DescribeRegistriesCommand({}));
+    const alias = registries![0].aliases![0].name!;
+    const app = result.resources.find((r) => r.logicalId.startsWith('App') && r.type === 'Custom::EcrPublicRepository')!;
+    expect(app.physicalResourceId).toBe('deploy-test/app');
+    expect(app.data.RepositoryUri).toBe(`${emu.host}/${alias}/deploy-test/app`);
+    expect(app.data.RepositoryArn).toBe(`arn:aws:ecr-public::${emu.accountId}:repository/deploy-test/app`);
+    const registry = result.resources.find((r) => r.type === 'Custom::EcrPublicRegistry')!;
+    expect(registry.data).toMatchObject({ RegistryId: emu.accountId, RegistryAlias: alias, RegistryUri: `${emu.host}/${alias}` });
+    expect(lines.some((l) => l.includes(`RepositoryUri=${emu.host}/${alias}/deploy-test/app`))).toBe(true);
+
+    const registryCatalog = await client.send(new GetRegistryCatalogDataCommand({}));
+    expect(registryCatalog.registryCatalogData?.displayName).toBe('Local Deploy Test');
+
+    const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/app' }))).catalogData!;
+    expect(catalog.description).toBe('The application image');
+    expect(catalog.architectures).toEqual(['x86-64', 'ARM 64']);
+    expect(catalog.operatingSystems).toEqual(['Linux']);
+    expect(catalog.aboutText).toBe('# App\n\nThe **application** image.');
+    expect(catalog.usageText).toBe('```\ndocker pull app\n```');
+    // The logo came from the asset bucket the deployer served: the bytes the emulator serves are the fixture's.
+    const logo = Buffer.from(await (await fetch(catalog.logoUrl!)).arrayBuffer());
+    expect(logo.equals(fs.readFileSync(LOGO))).toBe(true);
+    const tools = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!;
+    expect(tools.operatingSystems).toEqual(['Linux', 'Plan 9']);
+    expect(tools.logoUrl).toBeDefined();
+
+    const policy = await policyOf('deploy-test/app');
+    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement[0].Sid).toBe('PusherRole');
+    expect(policy.Statement[0].Action).toBe('ecr-public:BatchCheckLayerAvailability');
+    // The role is not deployed locally: its ARN is a stand-in in the emulator's account.
+    expect(policy.Statement[0].Principal.AWS).toMatch(new RegExp(`^arn:aws:iam::${emu.accountId}:role/${STACK}-Pusher`));
+    expect(await tagsOf('deploy-test/app')).toEqual({ team: 'platform', owner: 'alice' });
+
+    const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
+    expect(state.stackId).toMatch(new RegExp(`^arn:aws:cloudformation:us-east-1:${emu.accountId}:stack/${STACK}/[0-9a-f-]{36}$`));
+    expect(Object.keys(state.resources)).toHaveLength(8);
+  });
+
+  test('a second deploy of the same app changes nothing and runs no handler', async () => {
+    const before = fs.readFileSync(stateFile(), 'utf8');
+    const result = await deploy(synth(V1));
+    expect(new Set(result.resources.map((r) => r.action))).toEqual(new Set(['unchanged']));
+    expect(result.resources).toHaveLength(8);
+    expect(handlerLines()).toEqual([]);
+    const app = result.resources.find((r) => r.physicalResourceId === 'deploy-test/app')!;
+    expect(app.data.RepositoryUri).toMatch(/deploy-test\/app$/);
+    expect(JSON.parse(fs.readFileSync(stateFile(), 'utf8')).stackId).toBe(JSON.parse(before).stackId);
+    expect(await repositoryNames()).toEqual(['deploy-test/app', 'deploy-test/keep', 'deploy-test/scratch', 'deploy-test/tools']);
+  });
+
+  test('changed properties are Updates: description cleared, tags added and removed, policy replaced', async () => {
+    const result = await deploy(synth({
+      ...V1,
+      appDescription: undefined,
+      appTags: { team: 'platform', stage: 'beta' },
+      appPolicyActions: PUSH_ACTIONS,
+    }));
+    expect(actions(result)).toEqual({
+      App: 'updated',
+      AppCatalogData: 'updated',
+      AppPolicy: 'updated',
+      Tools: 'unchanged',
+      ToolsCatalogData: 'unchanged',
+      Scratch: 'unchanged',
+      Keep: 'unchanged',
+      Registry: 'unchanged',
+    });
+    const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/app' }))).catalogData!;
+    expect(catalog.description).toBeUndefined();
+    expect(catalog.aboutText).toBe('# App\n\nThe **application** image.');
+    expect(await tagsOf('deploy-test/app')).toEqual({ team: 'platform', stage: 'beta' });
+    expect((await policyOf('deploy-test/app')).Statement[0].Action).toEqual(PUSH_ACTIONS);
+  });
+
+  test('renaming a repository replaces it: DESTROY deletes the old one, RETAIN keeps it', async () => {
+    const result = await deploy(synth({
+      ...V1,
+      appName: 'deploy-test/app-renamed',
+      appDescription: undefined,
+      appTags: { team: 'platform', stage: 'beta' },
+      appPolicyActions: PUSH_ACTIONS,
+      keepName: 'deploy-test/keep-renamed',
+    }));
+    const app = result.resources.find((r) => r.action === 'replaced' && r.type === 'Custom::EcrPublicRepository' && r.logicalId.startsWith('App'))!;
+    expect(app.physicalResourceId).toBe('deploy-test/app-renamed');
+    expect(app.replacedPhysicalResourceId).toBe('deploy-test/app');
+    expect(actions(result)).toMatchObject({
+      'App': 'replaced',
+      'AppCatalogData': 'replaced',
+      'AppPolicy': 'replaced',
+      'Keep': 'replaced',
+      'App:deploy-test/app': 'deleted',
+      'AppCatalogData:deploy-test/app/catalog-data': 'deleted',
+      'AppPolicy:deploy-test/app/policy': 'deleted',
+      'Keep:deploy-test/keep': 'retained',
+    });
+    // The old resources go after everything else, dependants (catalog, policy) before the repository.
+    const cleanup = result.resources.filter((r) => r.action === 'deleted').map((r) => r.physicalResourceId);
+    expect(cleanup.indexOf('deploy-test/app')).toBeGreaterThan(cleanup.indexOf('deploy-test/app/catalog-data'));
+    expect(cleanup.indexOf('deploy-test/app')).toBeGreaterThan(cleanup.indexOf('deploy-test/app/policy'));
+    expect(lines.some((l) => l.includes('UpdateReplacePolicy Retain'))).toBe(true);
+
+    expect(await repositoryNames()).toEqual([
+      'deploy-test/app-renamed', 'deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/scratch', 'deploy-test/tools',
+    ]);
+    expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['deploy-test/app'] })))).toBe('RepositoryNotFoundException');
+    expect(await tagsOf('deploy-test/app-renamed')).toEqual({ team: 'platform', stage: 'beta' });
+    const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/app-renamed' }))).catalogData!;
+    expect(catalog.aboutText).toBe('# App\n\nThe **application** image.');
+    expect((await policyOf('deploy-test/app-renamed')).Statement[0].Action).toEqual(PUSH_ACTIONS);
+    const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
+    expect(state.pendingDeletes).toEqual([]);
+  });
+
+  test('repositories removed from the app are deleted (DESTROY) or kept and forgotten (RETAIN)', async () => {
+    const result = await deploy(synth({
+      ...V1,
+      appName: 'deploy-test/app-renamed',
+      appDescription: undefined,
+      appTags: { team: 'platform', stage: 'beta' },
+      appPolicyActions: PUSH_ACTIONS,
+      scratch: false,
+      keepName: undefined,
+    }));
+    expect(actions(result)).toMatchObject({
+      'Scratch:deploy-test/scratch': 'deleted',
+      'Keep:deploy-test/keep-renamed': 'retained',
+      'App': 'unchanged',
+    });
+    expect(result.resources.find((r) => r.action === 'deleted')!.reason).toBe('removed');
+    expect(lines.some((l) => /retained .*deploy-test\/keep-renamed/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes('DeletionPolicy Retain: left in place'))).toBe(true);
+    expect(await repositoryNames()).toEqual(['deploy-test/app-renamed', 'deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/tools']);
+    const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
+    expect(Object.values(state.resources).map((r: any) => r.physicalResourceId)).not.toContain('deploy-test/keep-renamed');
+    expect(Object.keys(state.resources)).toHaveLength(6);
+  });
+
+  test('destroy deletes the DESTROY repositories (images included with emptyOnDelete) and keeps the RETAIN ones', async () => {
+    await pushSmallImage(client, 'deploy-test/app-renamed', 'v1');
+    lines = [];
+    const outdir = synth({ ...V1, appName: 'deploy-test/app-renamed', scratch: false, keepName: undefined });
+    const result = await destroyApp({ assemblyDir: outdir, dataDir, endpoint: emu.endpoint, log: (l) => lines.push(l) });
+    expect(actions(result)).toEqual({
+      'App:deploy-test/app-renamed': 'deleted',
+      'AppCatalogData:deploy-test/app-renamed/catalog-data': 'deleted',
+      'AppPolicy:deploy-test/app-renamed/policy': 'deleted',
+      'Tools:deploy-test/tools': 'retained',
+      'ToolsCatalogData:deploy-test/tools/catalog-data': 'deleted',
+      [`Registry:${emu.accountId}`]: 'deleted',
+    });
+    // Reverse dependency order: the registry (which depends on the repositories) before them, a repository after its catalog.
+    const order = result.resources.map((r) => r.physicalResourceId);
+    expect(order.indexOf(emu.accountId)).toBeLessThan(order.indexOf('deploy-test/app-renamed'));
+    expect(order.indexOf(emu.accountId)).toBeLessThan(order.indexOf('deploy-test/tools'));
+    expect(order.indexOf('deploy-test/app-renamed')).toBeGreaterThan(order.indexOf('deploy-test/app-renamed/catalog-data'));
+    expect(await repositoryNames()).toEqual(['deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/tools']);
+    // A retained repository keeps its catalog (the handler leaves it when the repository is retained).
+    const tools = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!;
+    expect(tools.description).toBe('Tools');
+    expect(fs.existsSync(stateFile())).toBe(false);
+    // No state refers to the handler code any longer.
+    expect(fs.readdirSync(path.join(dataDir, 'deployments', 'handler-code'))).toEqual([]);
+
+    // Destroying again finds nothing to do.
+    lines = [];
+    const again = await destroyApp({ assemblyDir: outdir, dataDir, endpoint: emu.endpoint, log: (l) => lines.push(l) });
+    expect(again.resources).toEqual([]);
+    expect(lines.join('\n')).toMatch(/nothing deployed/);
+  });
+});
