@@ -33,10 +33,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   lambdaAutoDiscover: false,
 
   devDeps: [
+    '@aws-sdk/client-ecr@^3.1108.0',
     '@aws-sdk/client-ecr-public@^3.1108.0',
     '@aws-sdk/client-s3@^3.1108.0',
+    '@aws-sdk/client-secrets-manager@^3.1108.0',
     'esbuild@^0.28.0',
     'cdk-nag@^2.36.8',
+    '@aws-cdk/integ-runner@^2.197.0',
+    // The integ-tests release that matches cdkVersion (newer ones need a newer aws-cdk-lib).
+    '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0',
   ],
 
   bin: {
@@ -80,7 +85,8 @@ bundle.exec('rm -rf assets');
 for (const name of handlerNames) {
   bundle.exec([
     'esbuild', `lambda/${name}/index.ts`,
-    '--bundle', '--platform=node', `--target=${HANDLER_TARGET}`, '--format=cjs', '--minify', '--sourcemap=inline',
+    // Minified but with names kept: stack traces stay readable without shipping megabytes of source maps.
+    '--bundle', '--platform=node', `--target=${HANDLER_TARGET}`, '--format=cjs', '--minify', '--keep-names',
     '--legal-comments=none', `--outfile=assets/${name}/index.js`,
   ].join(' '));
 }
@@ -119,10 +125,34 @@ project.preCompileTask.spawn(bundle);
 project.preCompileTask.spawn(typecheck);
 project.postCompileTask.spawn(compileLocal);
 
-project.addTask('demo', {
-  description: 'Start the emulator, drive it with the SDK and pull the image back with skopeo',
-  exec: 'ts-node --transpile-only examples/emulator-tour.ts',
+// The SDK warns about Node 20 on every client; the demo and the benchmarks print for people.
+const quietSdk = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+const demo = project.addTask('demo', {
+  description: 'Synthesize the example app, deploy it to the emulator, summarize, and pull the image back with skopeo',
+  env: quietSdk,
 });
+demo.spawn(bundle);
+demo.exec('ts-node --transpile-only examples/demo.ts');
+
+const bench = project.addTask('bench', {
+  description: 'Measure publishing (against skopeo), memory, re-publish and synth; writes BENCHMARKS.md',
+  env: quietSdk,
+});
+bench.spawn(bundle);
+bench.spawn(compileLocal);
+bench.exec('ts-node --transpile-only bench/run.ts');
+
+// Integration tests: synthesized and compared with their committed snapshots, never deployed (no account here).
+const integ = project.addTask('integ', {
+  description: 'Compare the integration tests (test/integ.*.ts) with their snapshots',
+  exec: 'integ-runner --language typescript --dry-run --directory test',
+});
+project.addTask('integ:update', {
+  description: 'Re-record the integration test snapshots',
+  exec: 'integ-runner --language typescript --dry-run --update-on-failed --directory test',
+});
+project.testTask.spawn(integ);
 
 project.addTask('emulator', {
   description: 'Start the local ECR Public emulator on 127.0.0.1 (pass --port and --data)',

@@ -1,69 +1,38 @@
 /**
- * Reading blobs out of the staged archive in S3: one ranged GetObject per blob, streamed (never buffered whole, never
- * written to disk), reopened from the current position when the body breaks off mid-way.
+ * Where the bytes of an image's blobs come from: the staged archive in S3 (`ArchiveSource`) or a registry
+ * (`RegistryBlobSource`). The publisher only ever asks a source for one blob's bytes, as a stream: it never holds a
+ * whole blob, and it checks the digest itself while uploading.
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { withContext } from './errors';
-import { log } from './progress';
 
-/** Times a broken body is reopened (the SDK's own retries only cover getting the response started). */
-const BODY_REOPENS = 3;
-
-/** The staged, uncompressed tar of one image in S3. */
-export class ArchiveSource {
-  constructor(
-    private readonly s3: S3Client,
-    public readonly bucket: string,
-    public readonly key: string,
-  ) {}
-
-  /** `s3://bucket/key`, for messages. */
-  public get location(): string {
-    return `s3://${this.bucket}/${this.key}`;
-  }
-
-  /**
-   * The bytes [offset, offset + size) of the archive, as they arrive. Fails when the object ends early.
-   */
-  public async *read(offset: number, size: number): AsyncGenerator<Buffer> {
-    let position = offset;
-    const end = offset + size;
-    let reopens = 0;
-    while (position < end) {
-      const body = await this.open(position, end - 1);
-      try {
-        for await (const chunk of body) {
-          let bytes = chunk as Buffer;
-          // A server that ignores the upper bound must not hand out the next blob's bytes.
-          if (position + bytes.length > end) bytes = bytes.subarray(0, end - position);
-          position += bytes.length;
-          if (bytes.length > 0) yield bytes;
-          if (position >= end) break;
-        }
-      } catch (err) {
-        if (++reopens > BODY_REOPENS) throw withContext(err, `reading bytes ${offset}-${end - 1} of ${this.location}`);
-        log({ s3Reopen: this.location, position, error: String(err) });
-        continue;
-      }
-      // The body ended early without an error: reopen from where it stopped, a few times.
-      if (position < end && ++reopens > BODY_REOPENS) {
-        throw new Error(`${this.location} ended at byte ${position}, before the end of the range ${offset}-${end - 1}`);
-      }
-    }
-  }
-
-  private async open(first: number, last: number): Promise<AsyncIterable<unknown>> {
-    try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${first}-${last}` }));
-      if (!out.Body) throw new Error(`GetObject of ${this.location} returned no body`);
-      return out.Body as AsyncIterable<unknown>;
-    } catch (err) {
-      throw withContext(err, `reading bytes ${first}-${last} of ${this.location}`);
-    }
-  }
+/** A blob (config or layer) of the image to publish. */
+export interface SourceBlob {
+  /** `sha256:<hex>` of the blob's bytes. */
+  readonly digest: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** The media type a manifest gives the blob, when known. */
+  readonly mediaType?: string;
 }
 
-/** An S3 client for the asset bucket, which is in the stack's Region (taken from the Lambda environment). */
-export function assetClient(): S3Client {
-  return new S3Client({});
+/** The image as its source describes it: what the publisher resolves and pushes. */
+export interface SourcePlan {
+  /** Config and layer blobs, without duplicates. */
+  readonly blobs: readonly SourceBlob[];
+  /** Manifests in push order: every child before the index that references it; the root is last. */
+  readonly manifests: ReadonlyArray<{ readonly digest: string; readonly mediaType: string; readonly manifest: string }>;
+  /** Digest of the root manifest (the last of `manifests`). */
+  readonly rootDigest: string;
+  /** The reference the image was selected by, for messages. */
+  readonly ref?: string;
+}
+
+/** Reads blobs. */
+export interface BlobSource {
+  /** Names the source in messages: `blob X in <name> does not match its digest`. */
+  readonly name: string;
+  /**
+   * The bytes of `blob`, as they arrive. A source that breaks off mid-way is reopened from where it stopped; the
+   * stream fails when the bytes cannot all be read. The caller checks the digest.
+   */
+  read(blob: SourceBlob): AsyncIterable<Buffer>;
 }

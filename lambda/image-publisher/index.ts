@@ -1,19 +1,22 @@
 /**
- * Handler of `Custom::EcrPublicImage`: publishes an image staged in S3 into a public repository through the layered
- * upload API, moves its tags, and removes it (when asked) with the resource.
+ * Handler of `Custom::EcrPublicImage`: publishes an image staged in S3, or copied from a registry through the pull API,
+ * into a public repository through the layered upload API, moves its tags, and removes it (when asked) with the
+ * resource.
  *
  * The physical id is `<repository>@<digest>` of the published root manifest: a new image or a new repository is a new
  * id, for which CloudFormation later sends a Delete of the old one (which only deletes when DeleteOnRemove is 'true').
  */
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ArchiveSource, assetClient } from './blob-source';
+import { assetClient } from './archive-source';
 import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
+import { OpenedSource, openSource, pinned } from './image-origin';
 import { putManifest } from './manifest-push';
 import { isIndex } from './manifest-rewrite';
 import { log, PublishStats } from './progress';
 import { PublishContext, pushImage, ResolvedImage, resolveImage } from './publish';
 import { ImageSettings, parseSettings, parseTags } from './settings';
+import { formatImageReference } from '../../src/private/image-reference';
 import { ImageAttributes, ImageProperties } from '../../src/private/publish-plan';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { ecrPublicClient, isErrorNamed, withAdvice } from '../shared/ecr-public-client';
@@ -79,30 +82,42 @@ interface Published {
 /** Publishes the image of `settings` with its tags and returns the resource's id and attributes. */
 async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings): Promise<Published> {
   const repositoryUri = await describeRepositoryUri(ecr, settings.repositoryName);
-  const ctx = context(ecr, s3, settings);
+  const stats = new PublishStats();
   let image: ResolvedImage | undefined;
+  let source: OpenedSource | undefined;
   try {
+    source = await openSource(settings.source, s3);
+    const ctx = context(ecr, source, settings, stats);
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);
   } catch (err) {
-    ctx.stats.logSummary({ outcome: 'FAILED', repositoryName: settings.repositoryName, ref: settings.plan.ref });
+    stats.logSummary({ outcome: 'FAILED', repositoryName: settings.repositoryName, ref: sourceRef(settings) });
     throw err;
   }
   const digest = image.root.digest;
-  ctx.stats.logSummary({ outcome: 'PUBLISHED', repositoryName: settings.repositoryName, imageDigest: digest, ref: settings.plan.ref });
-  const data: Record<keyof ImageAttributes, string> = { ImageDigest: digest, ImageUri: `${repositoryUri}@${digest}` };
+  stats.logSummary({ outcome: 'PUBLISHED', repositoryName: settings.repositoryName, imageDigest: digest, ref: sourceRef(settings) });
+  const data: Record<keyof ImageAttributes, string> = {
+    ImageDigest: digest,
+    ImageUri: `${repositoryUri}@${digest}`,
+    SourceDigest: source.resolvedDigest,
+  };
   return { result: { physicalResourceId: physicalId(settings.repositoryName, digest), data }, image };
 }
 
-function context(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings): PublishContext {
+function context(ecr: ECRPUBLICClient, source: OpenedSource, settings: ImageSettings, stats = new PublishStats()): PublishContext {
   return {
     ecr,
-    archive: new ArchiveSource(s3, settings.bucket, settings.key),
-    plan: settings.plan,
+    blobs: source.blobs,
+    plan: source.plan,
     compressLayers: settings.compressLayers,
     concurrency: settings.concurrency,
-    stats: new PublishStats(),
+    stats,
   };
+}
+
+/** The source, for the summary line: the archive's ref, or the registry reference. */
+function sourceRef(settings: ImageSettings): string | undefined {
+  return settings.source.kind === 'archive' ? settings.source.plan.ref : formatImageReference(settings.source.reference);
 }
 
 async function describeRepositoryUri(ecr: ECRPUBLICClient, repositoryName: string): Promise<string> {
@@ -146,7 +161,7 @@ async function removeDroppedTags(
 async function restoreUntagged(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<void> {
   try {
     const settings = parseSettings(props);
-    const ctx = context(ecr, s3, settings);
+    const ctx = context(ecr, await openSource(pinned(settings.source, digest), s3), settings);
     const image = await resolveImage(ctx);
     if (image.root.digest !== digest) {
       log({ restore: digest, skipped: `the previous properties resolve to ${image.root.digest}` });
@@ -194,7 +209,8 @@ async function removeImage(ecr: ECRPUBLICClient, s3: S3Client, ref: ImageRef, pr
  */
 async function childDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
   try {
-    const image = await resolveImage(context(ecr, s3, parseSettings(props)));
+    const settings = parseSettings(props);
+    const image = await resolveImage(context(ecr, await openSource(pinned(settings.source, digest), s3), settings));
     if (image.root.digest !== digest) {
       log({ delete: digest, childrenLeft: `the properties resolve to ${image.root.digest}` });
       return [];

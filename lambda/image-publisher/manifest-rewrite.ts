@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compressedLayerType } from './layer-compression';
-import { PlanManifest, PublishPlan, UNCOMPRESSED_LAYER_TYPES } from '../../src/private/publish-plan';
+import { PlanManifest, UNCOMPRESSED_LAYER_TYPES } from '../../src/private/publish-plan';
 
 export const INDEX_TYPES: readonly string[] = [
   'application/vnd.oci.image.index.v1+json',
@@ -39,7 +39,7 @@ function isImageManifest(mediaType: string): boolean {
 }
 
 /** Digests of the blobs that some image manifest of the plan lists as an uncompressed layer. */
-export function uncompressedLayers(plan: PublishPlan): Set<string> {
+export function uncompressedLayers(plan: { readonly manifests: readonly PlanManifest[] }): Set<string> {
   const found = new Set<string>();
   for (const m of plan.manifests) {
     if (!isImageManifest(m.mediaType)) continue;

@@ -4,7 +4,7 @@
  * manifests and the tags.
  */
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { ArchiveSource } from './blob-source';
+import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
 import { uploadBlob, UploadableBlob } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
 import { DigestCounter, gzipChunks } from './layer-compression';
@@ -12,17 +12,17 @@ import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
 import { forEachConcurrent } from './pool';
 import { BlobProgress, log, PublishStats } from './progress';
-import { PlanBlob, PlanManifest, PublishPlan } from '../../src/private/publish-plan';
+import { PlanManifest } from '../../src/private/publish-plan';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */
 const AVAILABILITY_BATCH = 100;
 
-/** A blob as it will be stored: its final digest and size, and how to produce its bytes from the archive. */
+/** A blob as it will be stored: its final digest and size, and the source blob its bytes are made from. */
 export interface ResolvedBlob {
   readonly digest: string;
   readonly size: number;
-  /** Where the bytes (uncompressed, as in the plan) are in the archive. */
-  readonly source: PlanBlob;
+  /** The blob of the source (uncompressed, as in the plan). */
+  readonly source: SourceBlob;
   /** Whether the stored blob is the gzip of the source. */
   readonly gzip: boolean;
 }
@@ -38,16 +38,17 @@ export interface ResolvedImage {
 /** How to reach and read the image. */
 export interface PublishContext {
   readonly ecr: ECRPUBLICClient;
-  readonly archive: ArchiveSource;
-  readonly plan: PublishPlan;
+  /** Where the blobs' bytes come from: the archive in S3, or a registry. */
+  readonly blobs: BlobSource;
+  readonly plan: SourcePlan;
   readonly compressLayers: boolean;
   readonly concurrency: number;
   readonly stats: PublishStats;
 }
 
-/** The failure of a blob whose bytes in the archive are not what the plan says. */
-export function digestMismatch(archive: ArchiveSource, planned: string, got: string): ImagePublishError {
-  return new ImagePublishError(`blob ${planned} in ${archive.key} does not match its digest (got ${got})`);
+/** The failure of a blob whose bytes in the source are not what the plan says. */
+export function digestMismatch(blobs: BlobSource, planned: string, got: string): ImagePublishError {
+  return new ImagePublishError(`blob ${planned} in ${blobs.name} does not match its digest (got ${got})`);
 }
 
 /**
@@ -61,7 +62,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   const replacements = new Map<string, BlobReplacement>();
   await forEachConcurrent(toCompress, ctx.concurrency, async (digest) => {
     const source = planBlob(byDigest, digest);
-    replacements.set(digest, await measureCompressed(ctx.archive, source));
+    replacements.set(digest, await measureCompressed(ctx.blobs, source));
     ctx.stats.blobsCompressed++;
   });
   const manifests = replacements.size > 0 ? rewriteManifests(plan.manifests, replacements) : plan.manifests;
@@ -91,40 +92,41 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   return { blobs, manifests, root: manifests[manifests.length - 1] };
 }
 
-function planBlob(byDigest: ReadonlyMap<string, PlanBlob>, digest: string): PlanBlob {
+function planBlob(byDigest: ReadonlyMap<string, SourceBlob>, digest: string): SourceBlob {
   const blob = byDigest.get(digest);
   if (!blob) throw new ImagePublishError(`the plan's manifests refer to blob ${digest}, which is not among the plan's blobs`);
   return blob;
 }
 
-/** First pass of a compressed layer: S3 → gzip → sha256; checks the uncompressed bytes on the way. */
-async function measureCompressed(archive: ArchiveSource, source: PlanBlob): Promise<BlobReplacement> {
+/** First pass of a compressed layer: source → gzip → sha256; checks the uncompressed bytes on the way. */
+async function measureCompressed(blobs: BlobSource, source: SourceBlob): Promise<BlobReplacement> {
   const progress = new BlobProgress(source.digest, 'compress', source.size);
   const input = new DigestCounter();
   const output = new DigestCounter();
-  for await (const chunk of gzipChunks(archive.read(source.offset, source.size), (c) => {
+  for await (const chunk of gzipChunks(blobs.read(source), (c) => {
     input.update(c);
     progress.advance(c.length);
   })) {
     output.update(chunk);
   }
   const got = input.digest();
-  if (got !== source.digest) throw digestMismatch(archive, source.digest, got);
+  if (got !== source.digest) throw digestMismatch(blobs, source.digest, got);
   const replacement = { digest: output.digest(), size: output.bytes };
   progress.done('measured', { compressedDigest: replacement.digest, compressedSize: replacement.size });
   return replacement;
 }
 
 /** The bytes of `blob` as they will be stored, and the check made before its upload is completed. */
-function uploadable(archive: ArchiveSource, blob: ResolvedBlob): UploadableBlob {
+function uploadable(blobs: BlobSource, blob: ResolvedBlob): UploadableBlob {
   const { source } = blob;
   if (!blob.gzip) {
     return {
       digest: blob.digest,
       size: blob.size,
-      open: () => archive.read(source.offset, source.size),
-      verify: ({ digest }) => {
-        if (digest !== blob.digest) throw digestMismatch(archive, blob.digest, digest);
+      open: () => blobs.read(source),
+      verify: ({ digest, bytes }) => {
+        if (digest !== blob.digest) throw digestMismatch(blobs, blob.digest, digest);
+        if (bytes !== blob.size) throw new ImagePublishError(`blob ${blob.digest} in ${blobs.name} is ${bytes} bytes, not the ${blob.size} its descriptor says`);
       },
     };
   }
@@ -132,12 +134,12 @@ function uploadable(archive: ArchiveSource, blob: ResolvedBlob): UploadableBlob 
   return {
     digest: blob.digest,
     size: blob.size,
-    open: () => gzipChunks(archive.read(source.offset, source.size), (c) => input.update(c)),
+    open: () => gzipChunks(blobs.read(source), (c) => input.update(c)),
     verify: ({ digest }) => {
       const uncompressed = input.digest();
-      if (uncompressed !== source.digest) throw digestMismatch(archive, source.digest, uncompressed);
+      if (uncompressed !== source.digest) throw digestMismatch(blobs, source.digest, uncompressed);
       if (digest !== blob.digest) {
-        throw new ImagePublishError(`compressing blob ${source.digest} of ${archive.key} gave ${digest}, not the ${blob.digest} `
+        throw new ImagePublishError(`compressing blob ${source.digest} of ${blobs.name} gave ${digest}, not the ${blob.digest} `
           + 'of the first pass: gzip output is not deterministic here');
       }
     },
@@ -178,7 +180,7 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
-    const result = await uploadBlob(ecr, repositoryName, uploadable(ctx.archive, blob));
+    const result = await uploadBlob(ecr, repositoryName, uploadable(ctx.blobs, blob));
     stats.partsUploaded += result.parts;
     stats.partsResumed += result.resumed;
     if (result.outcome === 'uploaded') {

@@ -1,21 +1,42 @@
 /** The properties of `Custom::EcrPublicImage`, checked and converted (CloudFormation passes every scalar as a string). */
 import { ImagePublishError } from './errors';
 import { sha256 } from './manifest-rewrite';
-import { ImageProperties, PlanBlob, PlanManifest, PublishPlan } from '../../src/private/publish-plan';
+import { ImageReference, parseImageReference, parsePlatform, PlatformSpec } from '../../src/private/image-reference';
+import { ImageProperties, PlanBlob, PlanManifest, PublishPlan, SourceAuth } from '../../src/private/publish-plan';
 
 /** Blobs uploaded at once when `Concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 32;
 const MAX_TAG_LENGTH = 300;
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+const SOURCE_AUTHS: readonly SourceAuth[] = ['anonymous', 'ecr', 'secret'];
 
-export interface ImageSettings {
-  readonly repositoryName: string;
+/** An image archive staged in S3, with the plan made at synth. */
+export interface ArchiveSettings {
+  readonly kind: 'archive';
   readonly bucket: string;
   readonly key: string;
   readonly plan: PublishPlan;
+}
+
+/** An image in a registry, copied through the pull API. */
+export interface RegistrySettings {
+  readonly kind: 'registry';
+  readonly reference: ImageReference;
+  readonly auth: SourceAuth;
+  readonly secretArn?: string;
+  readonly ecrRegion?: string;
+  readonly platform?: PlatformSpec;
+}
+
+export type SourceSettings = ArchiveSettings | RegistrySettings;
+
+export interface ImageSettings {
+  readonly repositoryName: string;
+  readonly source: SourceSettings;
   /** Without duplicates, in the given order (the first one goes with the root's PutImage). */
   readonly tags: readonly string[];
+  /** Archive sources only: a registry image is copied byte for byte. */
   readonly compressLayers: boolean;
   readonly concurrency: number;
   readonly deleteOnRemove: boolean;
@@ -23,20 +44,53 @@ export interface ImageSettings {
 
 export function parseSettings(props: ImageProperties): ImageSettings {
   if (!props.RepositoryName) throw new ImagePublishError('RepositoryName is required');
-  if (!props.ArchiveBucket || !props.ArchiveKey) throw new ImagePublishError('ArchiveBucket and ArchiveKey are required');
+  const source = props.SourceImage !== undefined ? parseRegistrySource(props) : parseArchiveSource(props);
+  return {
+    repositoryName: props.RepositoryName,
+    source,
+    tags: parseTags(props.Tags),
+    compressLayers: source.kind === 'archive' && parseFlag(props.CompressLayers, 'CompressLayers'),
+    concurrency: parseConcurrency(props.Concurrency),
+    deleteOnRemove: parseFlag(props.DeleteOnRemove, 'DeleteOnRemove'),
+  };
+}
+
+function parseArchiveSource(props: ImageProperties): ArchiveSettings {
+  if (!props.ArchiveBucket || !props.ArchiveKey) throw new ImagePublishError('ArchiveBucket and ArchiveKey (or SourceImage) are required');
+  if (props.Plan === undefined) throw new ImagePublishError('Plan is required with ArchiveBucket and ArchiveKey');
   const plan = parsePlan(props.Plan);
   if (props.SourceDigest !== undefined && props.SourceDigest !== plan.rootDigest) {
     throw new ImagePublishError(`SourceDigest ${props.SourceDigest} is not the plan's root digest ${plan.rootDigest}`);
   }
+  return { kind: 'archive', bucket: props.ArchiveBucket, key: props.ArchiveKey, plan };
+}
+
+function parseRegistrySource(props: ImageProperties): RegistrySettings {
+  for (const archiveOnly of ['ArchiveBucket', 'ArchiveKey', 'Plan'] as const) {
+    if (props[archiveOnly] !== undefined) throw new ImagePublishError(`SourceImage and ${archiveOnly} exclude each other: an image has one source`);
+  }
+  let reference: ImageReference;
+  let platform: PlatformSpec | undefined;
+  try {
+    reference = parseImageReference(props.SourceImage!);
+    platform = props.SourcePlatform === undefined || props.SourcePlatform === '' ? undefined : parsePlatform(props.SourcePlatform);
+  } catch (err) {
+    throw new ImagePublishError((err as Error).message);
+  }
+  const given: string | undefined = props.SourceAuth;
+  const auth = (given === undefined || given === '' ? 'anonymous' : given) as SourceAuth;
+  if (!SOURCE_AUTHS.includes(auth)) {
+    throw new ImagePublishError(`SourceAuth must be one of ${SOURCE_AUTHS.join(', ')} (got ${JSON.stringify(props.SourceAuth)})`);
+  }
+  if (auth === 'secret' && !props.SourceSecretArn) throw new ImagePublishError("SourceAuth 'secret' needs SourceSecretArn");
+  if (auth === 'ecr' && !props.SourceEcrRegion) throw new ImagePublishError("SourceAuth 'ecr' needs SourceEcrRegion");
   return {
-    repositoryName: props.RepositoryName,
-    bucket: props.ArchiveBucket,
-    key: props.ArchiveKey,
-    plan,
-    tags: parseTags(props.Tags),
-    compressLayers: parseFlag(props.CompressLayers, 'CompressLayers'),
-    concurrency: parseConcurrency(props.Concurrency),
-    deleteOnRemove: parseFlag(props.DeleteOnRemove, 'DeleteOnRemove'),
+    kind: 'registry',
+    reference,
+    auth,
+    ...(auth === 'secret' ? { secretArn: props.SourceSecretArn } : {}),
+    ...(auth === 'ecr' ? { ecrRegion: props.SourceEcrRegion } : {}),
+    ...(platform ? { platform } : {}),
   };
 }
 

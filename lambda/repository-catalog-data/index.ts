@@ -75,7 +75,10 @@ async function readLogo(props: CatalogDataProperties): Promise<Uint8Array | unde
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: props.LogoBucket, Key: props.LogoKey }));
     if (!out.Body) throw new Error(`s3://${props.LogoBucket}/${props.LogoKey} has no body`);
-    return await out.Body.transformToByteArray();
+    const bytes = await out.Body.transformToByteArray();
+    // An empty blob would clear the logo: a logo that was asked for and is empty is an error, not a removal.
+    if (bytes.length === 0) throw new Error(`The logo s3://${props.LogoBucket}/${props.LogoKey} is empty`);
+    return bytes;
   } finally {
     s3.destroy();
   }

@@ -4,6 +4,7 @@ import {
   DeleteRepositoryCommand,
   DescribeRepositoriesCommand,
   ECRPUBLICClient,
+  ListTagsForResourceCommand,
   Repository,
   TagResourceCommand,
   UntagResourceCommand,
@@ -27,13 +28,13 @@ export const handler = customResourceHandler<RepositoryProperties>(async (event)
 });
 
 async function onCreate(ecr: ECRPUBLICClient, event: CreateEvent<RepositoryProperties>): Promise<HandlerResult> {
-  return createRepository(ecr, event.ResourceProperties);
+  return createRepository(ecr, event.ResourceProperties, event.RequestId);
 }
 
 async function onUpdate(ecr: ECRPUBLICClient, event: UpdateEvent<RepositoryProperties>): Promise<HandlerResult> {
   const props = event.ResourceProperties;
   // A repository cannot be renamed: create the new one; the new physical id makes CloudFormation delete the old.
-  if (props.RepositoryName !== event.PhysicalResourceId) return createRepository(ecr, props);
+  if (props.RepositoryName !== event.PhysicalResourceId) return createRepository(ecr, props, event.RequestId);
 
   const name = event.PhysicalResourceId;
   const repository = await describeRepository(ecr, name);
@@ -60,21 +61,48 @@ async function onDelete(ecr: ECRPUBLICClient, event: DeleteEvent<RepositoryPrope
   return { physicalResourceId: name };
 }
 
-async function createRepository(ecr: ECRPUBLICClient, props: RepositoryProperties): Promise<HandlerResult> {
+/**
+ * Marks a repository with the request that creates it, for as long as the create takes: when the answer to
+ * CreateRepository is lost and the SDK sends it again, the retry meets RepositoryAlreadyExistsException, and this tag
+ * tells our own repository from somebody else's.
+ */
+const CREATE_MARKER_KEY = 'cdk-ecr-public:create-request';
+/** The service's limit on tags per repository: the marker is left out when the user's tags fill it. */
+const MAX_TAGS = 50;
+
+async function createRepository(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<HandlerResult> {
   const name = props.RepositoryName;
+  const tags = [...(props.Tags ?? [])];
+  const marker = tags.length < MAX_TAGS ? { Key: CREATE_MARKER_KEY, Value: requestId } : undefined;
+  let repository: Repository;
   try {
     const out = await ecr.send(new CreateRepositoryCommand({
       repositoryName: name,
-      // Sent only when there are tags: creating with tags also needs ecr-public:TagResource.
-      tags: props.Tags && props.Tags.length > 0 ? props.Tags : undefined,
+      // Creating with tags also needs ecr-public:TagResource, which the handler has.
+      tags: marker ? [...tags, marker] : tags.length > 0 ? tags : undefined,
     }));
-    return { physicalResourceId: name, data: attributes(out.repository!) };
+    repository = out.repository!;
   } catch (err) {
-    if (isErrorNamed(err, 'RepositoryAlreadyExistsException')) {
+    if (!isErrorNamed(err, 'RepositoryAlreadyExistsException')) throw err;
+    const existing = marker ? await describeRepository(ecr, name) : undefined;
+    const ours = existing && (await ecr.send(new ListTagsForResourceCommand({ resourceArn: existing.repositoryArn! })))
+      .tags?.some((t) => t.Key === CREATE_MARKER_KEY && t.Value === requestId);
+    if (!existing || !ours) {
       throw withAdvice(err, `The repository '${name}' already exists and was not created by this resource: `
         + `import it with PublicRepository.fromRepositoryName(this, 'Repository', '${name}'), or choose another repositoryName.`);
     }
-    throw err;
+    repository = existing;
+  }
+  if (marker) await removeMarker(ecr, repository.repositoryArn!);
+  return { physicalResourceId: name, data: attributes(repository) };
+}
+
+/** Best effort: a marker left behind is a harmless extra tag, while failing here would orphan a created repository. */
+async function removeMarker(ecr: ECRPUBLICClient, arn: string): Promise<void> {
+  try {
+    await ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: [CREATE_MARKER_KEY] }));
+  } catch (err) {
+    console.log(JSON.stringify({ warning: `could not remove the tag ${CREATE_MARKER_KEY} from ${arn}`, error: String(err) }));
   }
 }
 
@@ -97,8 +125,22 @@ async function syncTags(
 ): Promise<void> {
   const desiredKeys = new Set(desired.map((t) => t.Key));
   const removed = previous.map((t) => t.Key).filter((k) => !desiredKeys.has(k));
-  if (removed.length > 0) await ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: removed }));
-  if (desired.length > 0) await ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [...desired] }));
+  const untag = async () => {
+    if (removed.length > 0) await ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: removed }));
+  };
+  const tag = async () => {
+    if (desired.length > 0) await ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [...desired] }));
+  };
+  // Setting first means a refused tag (a bad key, say) changes nothing; removing first is needed only when the old and
+  // new keys together would pass the 50-tag limit.
+  const together = new Set([...previous.map((t) => t.Key), ...desiredKeys]).size;
+  if (together > MAX_TAGS) {
+    await untag();
+    await tag();
+  } else {
+    await tag();
+    await untag();
+  }
 }
 
 function attributes(repository: Repository): Record<keyof RepositoryAttributes, string> {

@@ -46,19 +46,40 @@ export const UNCOMPRESSED_LAYER_TYPES: readonly string[] = [
   'application/vnd.docker.image.rootfs.diff.tar',
 ];
 
-/** Properties of `Custom::EcrPublicImage`. CloudFormation passes scalars as strings. */
+/** How the handler authenticates to a source registry. */
+export type SourceAuth = 'anonymous' | 'ecr' | 'secret';
+
+/**
+ * Properties of `Custom::EcrPublicImage`. CloudFormation passes scalars as strings.
+ *
+ * Two kinds of source: an archive staged in S3 (`ArchiveBucket`, `ArchiveKey`, `Plan`, `SourceDigest`), or an image in
+ * a registry (`SourceImage` and the other `Source*` properties), copied through the registry pull API.
+ */
 export interface ImageProperties {
   readonly RepositoryName: string;
-  /** S3 location of the staged, uncompressed tar. */
-  readonly ArchiveBucket: string;
-  readonly ArchiveKey: string;
-  /** The PublishPlan as JSON text. */
-  readonly Plan: string;
-  /** The source's root manifest digest: an unchanged image is an unchanged property, so no update. */
-  readonly SourceDigest: string;
+  /** S3 location of the staged, uncompressed tar (archive sources). */
+  readonly ArchiveBucket?: string;
+  readonly ArchiveKey?: string;
+  /** The PublishPlan as JSON text (archive sources). */
+  readonly Plan?: string;
+  /** The source's root manifest digest: an unchanged image is an unchanged property, so no update (archive sources). */
+  readonly SourceDigest?: string;
+  /**
+   * The image to copy from a registry (registry sources): `registry/repository[:tag][@digest]`. A tag is resolved to a
+   * digest at deploy; the `SourceDigest` attribute reports it.
+   */
+  readonly SourceImage?: string;
+  /** How to authenticate to the source registry: 'anonymous' (the default), 'ecr' or 'secret'. */
+  readonly SourceAuth?: SourceAuth;
+  /** The Secrets Manager secret holding `{"username": ..., "password": ...}` ('secret' auth). */
+  readonly SourceSecretArn?: string;
+  /** The Region whose `ecr:GetAuthorizationToken` gives the credentials ('ecr' auth). */
+  readonly SourceEcrRegion?: string;
+  /** `os/architecture[/variant]`: copy only this platform's image out of a multi-platform index. */
+  readonly SourcePlatform?: string;
   /** Tags to apply once everything else is in place. */
   readonly Tags?: string[];
-  /** 'true' to gzip uncompressed layers (deterministically) before publishing them. */
+  /** 'true' to gzip uncompressed layers (deterministically) before publishing them (archive sources only). */
   readonly CompressLayers: string;
   /** How many blobs upload at once. */
   readonly Concurrency: string;
@@ -72,4 +93,6 @@ export interface ImageAttributes {
   readonly ImageDigest: string;
   /** `<repositoryUri>@<ImageDigest>`. */
   readonly ImageUri: string;
+  /** Digest of the source's root manifest; for a registry source, what its tag resolved to at this deploy. */
+  readonly SourceDigest: string;
 }

@@ -1,5 +1,6 @@
+import * as fs from 'fs';
 import * as path from 'path';
-import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FIXTURES } from './support';
@@ -13,6 +14,8 @@ let dir: string;
 beforeAll(async () => {
   dir = makeTempDir('nag-');
   await buildImage(path.join(dir, 'layout'), { tag: 'v1', files: { '/hello.txt': 'hello\n' } });
+  fs.mkdirSync(path.join(dir, 'app'));
+  fs.writeFileSync(path.join(dir, 'app', 'Dockerfile'), 'FROM scratch\n');
 });
 afterAll(() => removeTempDir(dir));
 
@@ -39,6 +42,9 @@ test('AwsSolutions checks report no unsuppressed error or warning on a stack usi
   new PublicImage(stack, 'Image', {
     repository: repo, source: ImageSource.fromOciLayout(path.join(dir, 'layout')), tags: ['1.0'], removalPolicy: RemovalPolicy.DESTROY,
   });
+  new PublicImage(stack, 'Built', { repository: repo, source: ImageSource.fromDirectory(path.join(dir, 'app')), tags: ['built'] });
+  const credentials = secretsmanager.Secret.fromSecretNameV2(stack, 'MirrorCredentials', 'mirror-credentials');
+  new PublicImage(stack, 'Mirror', { repository: repo, source: ImageSource.fromRegistry('ghcr.io/acme/tool:2.1', { credentials }), tags: ['2.1'] });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   app.synth();
 

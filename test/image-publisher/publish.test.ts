@@ -30,7 +30,7 @@ describe('Custom::EcrPublicImage publish', () => {
     const digest = staged.plan.rootDigest;
     expect(res.PhysicalResourceId).toBe(`${repo}@${digest}`);
     const alias = await primaryRegistryAlias(h.client);
-    expect(res.Data).toEqual({ ImageDigest: digest, ImageUri: `${h.emu.host}/${alias}/${repo}@${digest}` });
+    expect(res.Data).toEqual({ ImageDigest: digest, ImageUri: `${h.emu.host}/${alias}/${repo}@${digest}`, SourceDigest: digest });
     expect((await findImage(h.client, repo, 'v1'))?.imageDigest).toBe(digest);
     expect((await findImage(h.client, repo, 'latest'))?.imageDigest).toBe(digest);
     // Config and layer, each read with exactly its own byte range.

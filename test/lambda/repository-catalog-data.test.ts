@@ -155,3 +155,15 @@ describe('Custom::EcrPublicRepositoryCatalogData', () => {
     expect(res.Reason).toMatch(/^RepositoryNotFoundException: /);
   });
 });
+
+test('an empty logo object fails the update instead of clearing the logo', async () => {
+  const name = await newRepository();
+  const props = fullProps(name);
+  await invokeOk(h, handler, createEvent(h, TYPE, props));
+  const before = await catalogOf(name);
+  fs.writeFileSync(path.join(assetDir, 'logos', 'empty.png'), Buffer.alloc(0));
+  const res = await invoke(h, handler, updateEvent(h, TYPE, `${name}/catalog-data`, { ...props, LogoKey: 'logos/empty.png' }, props));
+  expect(res.Status).toBe('FAILED');
+  expect(res.Reason).toMatch(/logo s3:\/\/assets\/logos\/empty\.png is empty/);
+  expect((await catalogOf(name)).logoUrl).toBe(before.logoUrl);
+});
