@@ -7,23 +7,18 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { RegistryAttributes, RegistryProperties } from '../../src/private/handler-contract';
 import { CustomResourceEvent, customResourceHandler, DeleteEvent, HandlerResult } from '../shared/cfn-response';
-import { ecrPublicClient } from '../shared/ecr-public-client';
+import { withEcrPublicClient } from '../shared/ecr-public-client';
 
 /** The Lambda entry point. */
-export const handler = customResourceHandler<RegistryProperties>(async (event) => {
-  const ecr = ecrPublicClient();
-  try {
-    switch (event.RequestType) {
-      case 'Create':
-      case 'Update':
-        return await onCreateOrUpdate(ecr, event);
-      case 'Delete':
-        return onDelete(event);
-    }
-  } finally {
-    ecr.destroy();
+export const handler = customResourceHandler<RegistryProperties>((event) => withEcrPublicClient(async (ecr) => {
+  switch (event.RequestType) {
+    case 'Create':
+    case 'Update':
+      return onCreateOrUpdate(ecr, event);
+    case 'Delete':
+      return onDelete(event);
   }
-});
+}));
 
 async function onCreateOrUpdate(ecr: ECRPUBLICClient, event: CustomResourceEvent<RegistryProperties>): Promise<HandlerResult> {
   const displayName = event.ResourceProperties.DisplayName;

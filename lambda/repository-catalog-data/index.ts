@@ -7,23 +7,18 @@ import {
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CatalogDataProperties } from '../../src/private/handler-contract';
 import { customResourceHandler, DeleteEvent, HandlerResult } from '../shared/cfn-response';
-import { ecrPublicClient, isErrorNamed } from '../shared/ecr-public-client';
+import { isErrorNamed, withEcrPublicClient } from '../shared/ecr-public-client';
 
 /** The Lambda entry point. */
-export const handler = customResourceHandler<CatalogDataProperties>(async (event) => {
-  const ecr = ecrPublicClient();
-  try {
-    switch (event.RequestType) {
-      case 'Create':
-      case 'Update':
-        return await onCreateOrUpdate(ecr, event.ResourceProperties);
-      case 'Delete':
-        return await onDelete(ecr, event);
-    }
-  } finally {
-    ecr.destroy();
+export const handler = customResourceHandler<CatalogDataProperties>((event) => withEcrPublicClient(async (ecr) => {
+  switch (event.RequestType) {
+    case 'Create':
+    case 'Update':
+      return onCreateOrUpdate(ecr, event.ResourceProperties);
+    case 'Delete':
+      return onDelete(ecr, event);
   }
-});
+}));
 
 /**
  * Puts the full desired catalog. The API may replace rather than merge, so every field is sent, the logo included:

@@ -6,23 +6,18 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { PolicyProperties } from '../../src/private/handler-contract';
 import { customResourceHandler, DeleteEvent, HandlerResult } from '../shared/cfn-response';
-import { ecrPublicClient, isErrorNamed } from '../shared/ecr-public-client';
+import { isErrorNamed, withEcrPublicClient } from '../shared/ecr-public-client';
 
 /** The Lambda entry point. */
-export const handler = customResourceHandler<PolicyProperties>(async (event) => {
-  const ecr = ecrPublicClient();
-  try {
-    switch (event.RequestType) {
-      case 'Create':
-      case 'Update':
-        return await onCreateOrUpdate(ecr, event.ResourceProperties);
-      case 'Delete':
-        return await onDelete(ecr, event);
-    }
-  } finally {
-    ecr.destroy();
+export const handler = customResourceHandler<PolicyProperties>((event) => withEcrPublicClient(async (ecr) => {
+  switch (event.RequestType) {
+    case 'Create':
+    case 'Update':
+      return onCreateOrUpdate(ecr, event.ResourceProperties);
+    case 'Delete':
+      return onDelete(ecr, event);
   }
-});
+}));
 
 /** SetRepositoryPolicy replaces the whole policy, so Create and Update are the same call. */
 async function onCreateOrUpdate(ecr: ECRPUBLICClient, props: PolicyProperties): Promise<HandlerResult> {

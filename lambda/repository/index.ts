@@ -11,21 +11,16 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { RepositoryAttributes, RepositoryProperties } from '../../src/private/handler-contract';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
-import { ecrPublicClient, isErrorNamed, withAdvice } from '../shared/ecr-public-client';
+import { isErrorNamed, withAdvice, withEcrPublicClient } from '../shared/ecr-public-client';
 
 /** The Lambda entry point. */
-export const handler = customResourceHandler<RepositoryProperties>(async (event) => {
-  const ecr = ecrPublicClient();
-  try {
-    switch (event.RequestType) {
-      case 'Create': return await onCreate(ecr, event);
-      case 'Update': return await onUpdate(ecr, event);
-      case 'Delete': return await onDelete(ecr, event);
-    }
-  } finally {
-    ecr.destroy();
+export const handler = customResourceHandler<RepositoryProperties>((event) => withEcrPublicClient(async (ecr) => {
+  switch (event.RequestType) {
+    case 'Create': return onCreate(ecr, event);
+    case 'Update': return onUpdate(ecr, event);
+    case 'Delete': return onDelete(ecr, event);
   }
-});
+}));
 
 async function onCreate(ecr: ECRPUBLICClient, event: CreateEvent<RepositoryProperties>): Promise<HandlerResult> {
   return createRepository(ecr, event.ResourceProperties, event.RequestId);

@@ -19,6 +19,16 @@ export function ecrPublicClient(): ECRPUBLICClient {
   return new ECRPUBLICClient({ region: ECR_PUBLIC_REGION, maxAttempts: 6 });
 }
 
+/** Runs `fn` with a new client (see `ecrPublicClient`), destroyed afterwards whatever happens. */
+export async function withEcrPublicClient<T>(fn: (ecr: ECRPUBLICClient) => Promise<T>): Promise<T> {
+  const ecr = ecrPublicClient();
+  try {
+    return await fn(ecr);
+  } finally {
+    ecr.destroy();
+  }
+}
+
 /** Whether `err` is the API error `name` (SDK errors are matched by name: the classes differ between bundles). */
 export function isErrorNamed(err: unknown, name: string): boolean {
   return err instanceof Error && err.name === name;

@@ -30,6 +30,33 @@ export interface DeletionContext {
   readonly codeFor: (item: DeletionItem) => FunctionCode;
 }
 
+/**
+ * What a cleanup or a destroy deletes: the resources replaced by an earlier deploy whose Delete is still owed, then the
+ * deployed resources named by `logicalIds` (those that left the template, or all of them).
+ */
+export function deletionItems(state: DeploymentState, logicalIds: string[], reason: 'removed' | 'destroyed'): DeletionItem[] {
+  return [
+    ...state.pendingDeletes.map((p, i): DeletionItem => ({
+      key: `replaced#${i}:${p.logicalId}`,
+      logicalId: p.logicalId,
+      resource: p,
+      reason: 'replaced',
+      forget: () => {
+        state.pendingDeletes = state.pendingDeletes.filter((x) => x !== p);
+      },
+    })),
+    ...logicalIds.map((id): DeletionItem => ({
+      key: `${reason}:${id}`,
+      logicalId: id,
+      resource: state.resources[id],
+      reason,
+      forget: () => {
+        delete state.resources[id];
+      },
+    })),
+  ];
+}
+
 const RETAIN_POLICIES = new Set(['Retain', 'RetainExceptOnCreate']);
 
 export async function deleteInReverseOrder(ctx: DeletionContext, items: DeletionItem[]): Promise<void> {

@@ -4,7 +4,7 @@
  * OldResourceProperties), leave alone what did not, then delete what was replaced or removed, in reverse dependency order.
  */
 import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
-import { DeletionItem, deleteInReverseOrder } from './deletion';
+import { deleteInReverseOrder, deletionItems } from './deletion';
 import { functionForResource, functionInTemplate, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import { Resolver, stringifyScalars, UnresolvableError } from './intrinsics';
@@ -172,26 +172,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
   progress.printSkipped();
 
   // Cleanup: what was replaced, and what left the template, in reverse dependency order.
-  const items: DeletionItem[] = [
-    ...state.pendingDeletes.map((p, i): DeletionItem => ({
-      key: `replaced#${i}:${p.logicalId}`,
-      logicalId: p.logicalId,
-      resource: p,
-      reason: 'replaced',
-      forget: () => {
-        state.pendingDeletes = state.pendingDeletes.filter((x) => x !== p);
-      },
-    })),
-    ...Object.keys(state.resources).filter((id) => !oursSet.has(id)).map((id): DeletionItem => ({
-      key: `removed:${id}`,
-      logicalId: id,
-      resource: state.resources[id],
-      reason: 'removed',
-      forget: () => {
-        delete state.resources[id];
-      },
-    })),
-  ];
+  const items = deletionItems(state, Object.keys(state.resources).filter((id) => !oursSet.has(id)), 'removed');
   await deleteInReverseOrder({
     session,
     progress,

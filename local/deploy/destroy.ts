@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import { readCloudAssembly, selectStacks } from './assembly';
-import { DeletionItem, deleteInReverseOrder } from './deletion';
+import { deleteInReverseOrder, deletionItems } from './deletion';
 import { storedFunction } from './functions';
 import { DEFAULT_REGION, openSession } from './session';
 import { Progress } from './summary';
@@ -31,26 +31,7 @@ export async function destroyApp(options: LocalDeployOptions): Promise<DeployRes
       }
       const region = state.region ?? stack.region ?? DEFAULT_REGION;
       progress.stack('Destroying', stack.stackName, state.stackId, stateFile, region);
-      const items: DeletionItem[] = [
-        ...state.pendingDeletes.map((p, i): DeletionItem => ({
-          key: `replaced#${i}:${p.logicalId}`,
-          logicalId: p.logicalId,
-          resource: p,
-          reason: 'replaced',
-          forget: () => {
-            state.pendingDeletes = state.pendingDeletes.filter((x) => x !== p);
-          },
-        })),
-        ...Object.keys(state.resources).map((id): DeletionItem => ({
-          key: `resource:${id}`,
-          logicalId: id,
-          resource: state.resources[id],
-          reason: 'destroyed',
-          forget: () => {
-            delete state.resources[id];
-          },
-        })),
-      ];
+      const items = deletionItems(state, Object.keys(state.resources), 'destroyed');
       await deleteInReverseOrder({
         session,
         progress,

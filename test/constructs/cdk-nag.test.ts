@@ -3,11 +3,8 @@ import * as path from 'path';
 import { App, Aspects, RemovalPolicy, Stack, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FIXTURES } from './support';
-import {
-  Architecture, CatalogText, ImageSource, Logo, OperatingSystem, PublicImage, PublicRegistry, PublicRepository,
-  PublicRepositoryCatalogData, PublicRepositoryPolicy,
-} from '../../src';
+import { addRegistryAndFullRepository } from './support';
+import { ImageSource, PublicImage, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
 import { buildImage, makeTempDir, removeTempDir } from '../support/oci-tools';
 
 let dir: string;
@@ -22,19 +19,7 @@ afterAll(() => removeTempDir(dir));
 test('AwsSolutions checks report no unsuppressed error or warning on a stack using every construct', () => {
   const app = new App();
   const stack = new Stack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' } });
-  new PublicRegistry(stack, 'Registry', { displayName: 'Acme Corp' });
-  const repo = new PublicRepository(stack, 'Web', {
-    repositoryName: 'acme/web',
-    description: 'The Acme web server',
-    architectures: [Architecture.X86_64, Architecture.ARM_64],
-    operatingSystems: [OperatingSystem.LINUX],
-    logo: Logo.fromFile(`${FIXTURES}/logo.png`),
-    aboutText: CatalogText.fromFile(`${FIXTURES}/ABOUT.md`),
-    usageText: CatalogText.fromString('Run `docker pull ...`'),
-    removalPolicy: RemovalPolicy.DESTROY,
-    emptyOnDelete: true,
-  });
-  repo.addToResourcePolicy(new iam.PolicyStatement({ actions: ['ecr-public:PutImage'], principals: [new iam.AccountPrincipal('111111111111')] }));
+  const repo = addRegistryAndFullRepository(stack);
   const imported = PublicRepository.fromRepositoryName(stack, 'Api', 'acme/api');
   new PublicRepositoryCatalogData(stack, 'ApiCatalog', { repository: imported, description: 'The API' });
   new PublicRepositoryPolicy(stack, 'ApiPolicy', { repository: imported }).addStatements(
