@@ -211,6 +211,7 @@ async function main(): Promise<void> {
   const ecrPublic = new ECRPUBLICClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   const rows: string[] = [];
   const targets: string[] = [];
+  let largestImageGb = 0;
   try {
     const images: Array<[string, (dir: string) => Promise<string>]> = [
       ['one 1 GiB layer of random bytes', async (dir) => randomLayout(dir, [1024 * MiB])],
@@ -239,6 +240,7 @@ async function main(): Promise<void> {
         + `${fmt((100 * ours) / ceiling, 0)} % of the ceiling (target ≥ 50 %: ${ours >= ceiling / 2 ? 'met' : 'missed'}); `
         + `peak RSS ${fmt(first.maxRssMb, 0)} MB (target ≤ 300 MB: ${first.maxRssMb <= 300 ? 'met' : 'missed'}); `
         + `re-publish ${again.summary.bytesUploaded} bytes in ${fmt(again.seconds)} s (target 0 bytes in < 2 s: ${again.summary.bytesUploaded === 0 && again.seconds < 2 ? 'met' : 'missed'})`);
+      if (i === 0) largestImageGb = (ours * 15 * 60) / 1000;
       console.error(rows[rows.length - 1]);
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(staged.archivePath, { force: true });
@@ -277,6 +279,20 @@ ${rows.join('\n')}
 Targets:
 ${targets.join('\n')}
 
+Reading the figures:
+- **Why slower than skopeo.** The ECR Public API takes layer parts as base64 inside JSON, strictly in order: each
+  10 MiB part is read from S3, base64-encoded, signed (SigV4 hashes the 14 MB body), sent, then decoded, hashed and
+  stored by the emulator, before the next part may go. skopeo streams raw bytes to a Go registry. On these 2 cores the
+  emulator (one Node.js process that also serves the S3 reads) and the publisher take turns; parallel blobs help only
+  when there are several blobs. The next part is read from S3 while the current one uploads.
+- **Why far below the sha256 + base64 ceiling.** The ceiling counts one hash and one encoding in memory; a published
+  byte is also copied through two HTTP exchanges, JSON-encoded and decoded, signed, and hashed again by the receiver.
+- **Memory** stays bounded by the part size and the concurrency (about two parts per blob in flight), not by the image.
+- **Re-publishing** an unchanged image asks BatchCheckLayerAvailability once per 100 blobs and uploads nothing.
+- **The largest image in one 15-minute run**, at the throughput measured here for the 1 GiB layer: about
+  ${fmt(largestImageGb, 0)} GB, more than the 10,000 MiB layer quota allows per layer. Real throughput from Lambda to
+  ECR Public is not measurable here and will be lower: give the function more memory (more CPU) for large images.
+
 ## Synth
 
 Median of 3 runs of \`app.synth()\` for one stack with N repositories, ours against \`CfnPublicRepository\`.
@@ -284,6 +300,10 @@ Median of 3 runs of \`app.synth()\` for one stack with N repositories, ours agai
 | repositories | ours | Lambda functions | CfnPublicRepository | Lambda functions | ratio |
 |---|---|---|---|---|---|
 ${synthRows.join('\n')}
+
+The number of functions stays at one however many repositories. The time per repository is small (a custom resource,
+its own IAM policy resource, and the checks) but several times an L1's single resource: the per-resource policy is what
+lets a removed repository still be deleted by the handler, and it is kept.
 `;
   fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
