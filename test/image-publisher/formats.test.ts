@@ -12,7 +12,7 @@ import { createRepository, imageProps, readConfig, stage, TYPE, useAssetBucket, 
 import { handler } from '../../lambda/image-publisher';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
-import { gzipFile, OciManifestJson, primaryRegistryAlias, readOciLayout, sha256Buffer, skopeoCopy, skopeoInspectRaw } from '../support/oci-tools';
+import { addAttestationManifest, buildMultiPlatformLayout, gzipFile, OciManifestJson, primaryRegistryAlias, readOciLayout, sha256Buffer, skopeoCopy, skopeoInspectRaw } from '../support/oci-tools';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);
@@ -60,7 +60,7 @@ interface Published {
   readonly pulled: ReturnType<typeof readOciLayout>;
 }
 
-async function publish(sourcePath: string, ref: string | undefined): Promise<Published> {
+async function publish(sourcePath: string, ref: string | undefined, copyFlags: string[] = []): Promise<Published> {
   const staged = await stage(bucket.dir, sourcePath, ref);
   const repo = uniqueName('formats');
   await createRepository(h.client, repo);
@@ -68,7 +68,7 @@ async function publish(sourcePath: string, ref: string | undefined): Promise<Pub
   const alias = await primaryRegistryAlias(h.client);
   const out = path.join(tempDir('formats-pulled-'), 'oci');
   const ref_ = `docker://${h.emu.host}/${alias}/${repo}:t`;
-  await skopeoCopy(ref_, `oci:${out}:t`, ['--src-tls-verify=false']);
+  await skopeoCopy(ref_, `oci:${out}:t`, ['--src-tls-verify=false', ...copyFlags]);
   const raw = await skopeoInspectRaw(ref_);
   return { digest: res.Data!.ImageDigest, raw, pulled: readOciLayout(out, 't') };
 }
@@ -116,4 +116,15 @@ describe('source formats, published and pulled back', () => {
       .map((l) => sha256Buffer(gunzipSync(fs.readFileSync(source.blobs.find((b) => b.digest === l.digest)!.path))));
     expect(config.rootfs.diff_ids).toEqual(sourceLayers);
   });
+});
+
+test('a multi-platform index with a build attestation arrives whole: every child, the attestation too', async () => {
+  const dir = path.join(tempDir('formats-attested-'), 'layout');
+  await buildMultiPlatformLayout(dir, { tag: 'multi', files: { 'hello.txt': 'hello\n' } });
+  const source = addAttestationManifest(dir, 'multi');
+  const { digest, raw, pulled } = await publish(dir, 'multi', ['--all']);
+  expect(digest).toBe(source.root.digest);
+  expect(raw.equals(source.root.bytes)).toBe(true);
+  expect(pulled.manifests.map((m) => m.digest).sort()).toEqual(source.manifests.map((m) => m.digest).sort());
+  expect(blobDigests(pulled)).toEqual(blobDigests(source));
 });
