@@ -121,10 +121,10 @@ describe('source formats, published and pulled back', () => {
 test('a multi-platform index with a build attestation arrives whole: every child, the attestation too', async () => {
   const dir = path.join(tempDir('formats-attested-'), 'layout');
   await buildMultiPlatformLayout(dir, { tag: 'multi', files: { 'hello.txt': 'hello\n' } });
-  const source = addAttestationManifest(dir, 'multi');
+  const attested = addAttestationManifest(dir, 'multi');
   const { digest, raw, pulled } = await publish(dir, 'multi', ['--all']);
-  expect(digest).toBe(source.root.digest);
-  expect(raw.equals(source.root.bytes)).toBe(true);
-  expect(pulled.manifests.map((m) => m.digest).sort()).toEqual(source.manifests.map((m) => m.digest).sort());
-  expect(blobDigests(pulled)).toEqual(blobDigests(source));
+  expect(digest).toBe(attested.root.digest);
+  expect(raw.equals(attested.root.bytes)).toBe(true);
+  expect(pulled.manifests.map((m) => m.digest).sort()).toEqual(attested.manifests.map((m) => m.digest).sort());
+  expect(blobDigests(pulled)).toEqual(blobDigests(attested));
 });
