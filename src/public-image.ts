@@ -103,6 +103,11 @@ export class PublicImage extends Construct {
    */
   public readonly sourceDigest: string;
 
+  /**
+   * @param scope the construct this one is defined in
+   * @param id the id of this construct, unique within `scope`
+   * @param props the PublicImageProps
+   */
   constructor(scope: Construct, id: string, props: PublicImageProps) {
     super(scope, id);
     const tags = props.tags ?? [];

@@ -52,6 +52,11 @@ export class PublicRegistry extends Construct {
    */
   public readonly registryUri: string;
 
+  /**
+   * @param scope the construct this one is defined in
+   * @param id the id of this construct, unique within `scope`
+   * @param props the PublicRegistryProps
+   */
   constructor(scope: Construct, id: string, props: PublicRegistryProps = {}) {
     super(scope, id);
     validateMaxLength(this, 'displayName', props.displayName, 100);

@@ -182,6 +182,11 @@ export class PublicRepository extends PublicRepositoryBase {
   private readonly removalPolicy: RemovalPolicy;
   private policy?: PublicRepositoryPolicy;
 
+  /**
+   * @param scope the construct this one is defined in
+   * @param id the id of this construct, unique within `scope`
+   * @param props the PublicRepositoryProps
+   */
   constructor(scope: Construct, id: string, props: PublicRepositoryProps = {}) {
     super(scope, id);
     const name = props.repositoryName ?? generateRepositoryName(this);

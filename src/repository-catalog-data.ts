@@ -67,6 +67,11 @@ export class PublicRepositoryCatalogData extends Construct {
   /** The URL the registry serves the logo at, when there is a logo. */
   public readonly logoUrl: string;
 
+  /**
+   * @param scope the construct this one is defined in
+   * @param id the id of this construct, unique within `scope`
+   * @param props the PublicRepositoryCatalogDataProps
+   */
   constructor(scope: Construct, id: string, props: PublicRepositoryCatalogDataProps) {
     super(scope, id);
     const architectures = props.architectures?.map((a) => a.value);

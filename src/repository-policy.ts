@@ -33,6 +33,11 @@ export class PublicRepositoryPolicy extends Construct {
   /** The policy document; add statements to it until synthesis. */
   public readonly document: iam.PolicyDocument;
 
+  /**
+   * @param scope the construct this one is defined in
+   * @param id the id of this construct, unique within `scope`
+   * @param props the PublicRepositoryPolicyProps
+   */
   constructor(scope: Construct, id: string, props: PublicRepositoryPolicyProps) {
     super(scope, id);
     this.document = props.document ?? new iam.PolicyDocument();
