@@ -1,12 +1,14 @@
 /**
  * The OCI distribution pull API (`/v2/...`), anonymous, so that skopeo and other registry clients can pull what was
- * pushed through the ECR Public API. Repository names in the path are `<alias>/<repositoryName>`, as on public.ecr.aws.
+ * pushed. Repository names in the path are `<alias>/<repositoryName>`, as on public.ecr.aws. Pushes are served by
+ * `registry-push.ts`; the `/v2/` ping here carries its Basic challenge.
  */
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
 import { sendFile, sendJson } from './http';
 import { RepositoryRecord } from './model';
 import { Context } from './operations/context';
+import { authChallenge, checkCredentials } from './registry-push';
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
@@ -17,10 +19,16 @@ export class RegistryEndpoint {
 
   public handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return this.error(res, 405, 'UNSUPPORTED', 'The emulator serves pulls only; push through the ECR Public API');
+      return this.error(res, 405, 'UNSUPPORTED', `${req.method} is not a pull`);
     }
     if (url.pathname === '/v2/' || url.pathname === '/v2') {
-      return sendJson(res, 200, {}, API_VERSION_HEADER);
+      // 200 for anonymous pulls. The challenge tells clients that read it from the ping (containers/image: skopeo,
+      // podman, buildah) to send credentials, which pushes need; credentials that are sent must be good.
+      const challenge = { 'WWW-Authenticate': authChallenge(this.ctx) };
+      if (checkCredentials(this.ctx, req.headers.authorization) === 'invalid') {
+        return this.error(res, 401, 'UNAUTHORIZED', 'the credentials are not a password issued by GetAuthorizationToken to user AWS, or it has expired', challenge);
+      }
+      return sendJson(res, 200, {}, { ...API_VERSION_HEADER, ...challenge });
     }
     const tags = TAGS_ROUTE.exec(url.pathname);
     if (tags) {
@@ -77,7 +85,7 @@ export class RegistryEndpoint {
     sendJson(res, 200, { name, tags }, API_VERSION_HEADER);
   }
 
-  private error(res: ServerResponse, status: number, code: string, message: string): void {
-    sendJson(res, status, { errors: [{ code, message, detail: null }] }, API_VERSION_HEADER);
+  private error(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+    sendJson(res, status, { errors: [{ code, message, detail: null }] }, { ...API_VERSION_HEADER, ...headers });
   }
 }

@@ -1,4 +1,7 @@
-/** Starts and stops the emulator: one HTTP server on 127.0.0.1 for the API, the pull API, logos and asset buckets. */
+/**
+ * Starts and stops the emulator: one HTTP server on 127.0.0.1 for the API, the registry pull and push APIs, logos and
+ * asset buckets.
+ */
 import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
@@ -8,6 +11,7 @@ import { sendFile, sendJson } from './http';
 import { logoContentType } from './operations/catalog-data';
 import { Context, defaultAlias, Limits } from './operations/context';
 import { RegistryEndpoint } from './registry-api';
+import { isPushRequest, RegistryPushEndpoint } from './registry-push';
 import { BucketEndpoint } from './s3-bucket';
 import { Store } from './store';
 
@@ -85,14 +89,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     baseUrl: `http://${host}`,
     aliasToAssign: alias,
     limits: { maxRepositories: options.limits?.maxRepositories ?? 10_000 },
+    authorizationTokens: new Map(),
   };
   const api = new ApiEndpoint(ctx, faults);
   const registry = new RegistryEndpoint(ctx);
+  const push = new RegistryPushEndpoint(ctx);
 
   route = async (req, res) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
     if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) return api.handle(req, res);
-    if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) return registry.handle(req, res, url);
+    if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) {
+      return isPushRequest(req.method, url.pathname) ? push.handle(req, res, url) : registry.handle(req, res, url);
+    }
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);
   };

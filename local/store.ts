@@ -84,6 +84,35 @@ export class Store {
     this.hash(uploadId).update(bytes);
   }
 
+  /**
+   * Appends the content of `file` at `offset` (a request body received into `tempPath()` first, so that the upload
+   * only changes once the whole body is in), feeding the running sha256. Returns the number of bytes appended.
+   */
+  public appendFile(uploadId: string, offset: number, file: string): number {
+    const hash = this.hash(uploadId);
+    const source = fs.openSync(file, 'r');
+    const target = fs.openSync(this.uploadPath(uploadId), 'r+');
+    let appended = 0;
+    try {
+      const chunk = Buffer.alloc(1024 * 1024);
+      let n: number;
+      while ((n = fs.readSync(source, chunk, 0, chunk.length, null)) > 0) {
+        fs.writeSync(target, chunk, 0, n, offset + appended);
+        hash.update(chunk.subarray(0, n));
+        appended += n;
+      }
+    } finally {
+      fs.closeSync(source);
+      fs.closeSync(target);
+    }
+    return appended;
+  }
+
+  /** A fresh file name under the store's `tmp/` directory (not created). */
+  public tempPath(): string {
+    return path.join(this.root, 'tmp', `body.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}`);
+  }
+
   /** The sha256 of everything appended so far. */
   public uploadDigest(uploadId: string): string {
     return `sha256:${this.hash(uploadId).copy().digest('hex')}`;

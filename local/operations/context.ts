@@ -19,6 +19,11 @@ export interface Context {
   /** The alias the registry gets at its first repository. */
   readonly aliasToAssign: string;
   readonly limits: Limits;
+  /**
+   * Passwords issued by GetAuthorizationToken, to their expiry (epoch seconds): the registry API's push credentials.
+   * In memory only, so a restart forgets them.
+   */
+  readonly authorizationTokens: Map<string, number>;
 }
 
 /** An operation: validated input in, output members out. Synchronous, so operations never interleave. */

@@ -17,7 +17,63 @@ interface Descriptor {
 export const putImage: Operation = (ctx, input) => {
   const repo = findRepositoryForPush(ctx, input);
   const text: string = input.imageManifest;
-  const bytes = Buffer.from(text, 'utf8');
+  const tag: string | undefined = input.imageTag;
+  const stored = storeImage(ctx, repo, {
+    bytes: Buffer.from(text, 'utf8'),
+    mediaType: input.imageManifestMediaType,
+    tag,
+    digest: input.imageDigest,
+  });
+  if (!stored.changed) {
+    throw new EcrPublicError('ImageAlreadyExistsException',
+      `Image with digest '${stored.digest}'${tag ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+  }
+  return {
+    image: {
+      registryId: ctx.accountId,
+      repositoryName: repo.name,
+      imageId: { imageDigest: stored.digest, imageTag: tag },
+      imageManifest: text,
+      imageManifestMediaType: stored.mediaType,
+    },
+  };
+};
+
+/** A manifest to store, as PutImage or a registry client's `PUT /v2/<name>/manifests/<reference>` gives it. */
+export interface ImageToStore {
+  /** The exact manifest bytes: the digest is their sha256. */
+  readonly bytes: Buffer;
+  /** The media type given with the request (`imageManifestMediaType`, or the registry request's Content-Type). */
+  readonly mediaType?: string;
+  /** Where the request carried `mediaType`, for error messages. @default 'imageManifestMediaType' */
+  readonly mediaTypeMember?: string;
+  readonly tag?: string;
+  /** The digest the client expects (ImageDigestDoesNotMatchException when it is not the computed one). */
+  readonly digest?: string;
+}
+
+export interface StoredImage {
+  readonly digest: string;
+  readonly mediaType: string;
+  /**
+   * False when the image was already stored and carries the tag (or no tag was given): nothing changed. PutImage
+   * refuses that with ImageAlreadyExistsException; a registry client's PUT of the same manifest succeeds, as
+   * registries make it.
+   */
+  readonly changed: boolean;
+}
+
+/**
+ * PutImage's rules, shared by the API operation and the registry API's manifest PUT: the media type (the manifest's
+ * own, else the given one; both must agree and be a manifest type), the digest (sha256 of the exact bytes), an image
+ * manifest's config and layers must be blobs of `repo` (LayersNotFoundException), an index's children images of
+ * `repo` (ReferencedImagesNotFoundException), and a tag moves from the image it was on, which stays, untagged.
+ */
+export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
+  const bytes = request.bytes;
+  const text = bytes.toString('utf8');
+  // The service stores a manifest as a string: bytes that are not UTF-8 could not round-trip.
+  if (!Buffer.from(text, 'utf8').equals(bytes)) throw invalidParameter('imageManifest', 'must be UTF-8 text');
   let manifest: any;
   try {
     manifest = JSON.parse(text);
@@ -27,13 +83,13 @@ export const putImage: Operation = (ctx, input) => {
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
     throw invalidParameter('imageManifest', 'must be a JSON object');
   }
-  const mediaType = manifestMediaType(manifest, input.imageManifestMediaType);
+  const mediaType = manifestMediaType(manifest, request.mediaType, request.mediaTypeMember ?? 'imageManifestMediaType');
 
   // The digest is over the exact bytes received: a client that re-serialises its manifest gets a different one.
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  if (input.imageDigest !== undefined && input.imageDigest !== digest) {
+  if (request.digest !== undefined && request.digest !== digest) {
     throw new EcrPublicError('ImageDigestDoesNotMatchException',
-      `The specified image digest '${input.imageDigest}' does not match the digest '${digest}' calculated for the manifest`);
+      `The specified image digest '${request.digest}' does not match the digest '${digest}' calculated for the manifest`);
   }
 
   const record: ImageRecord = { digest, manifestMediaType: mediaType, sizeInBytes: 0, pushedAt: nowSeconds() };
@@ -41,18 +97,19 @@ export const putImage: Operation = (ctx, input) => {
     const children = descriptors(manifest.manifests, 'manifests');
     const missing = children.filter((c) => !repo.images[c.digest]).map((c) => c.digest);
     if (missing.length > 0) {
-      throw new EcrPublicError('ReferencedImagesNotFoundException',
-        `Images with digests [${missing.join(', ')}] required for pushing the manifest list into repository '${repo.name}' do not exist`);
+      throw new ReferencesNotFoundError('ReferencedImagesNotFoundException',
+        `Images with digests [${missing.join(', ')}] required for pushing the manifest list into repository '${repo.name}' do not exist`,
+        [...new Set(missing)]);
     }
     record.children = [...new Set(children.map((c) => c.digest))];
     record.sizeInBytes = Math.max(0, ...record.children.map((d) => repo.images[d].sizeInBytes));
   } else {
     const { config, layers } = imageBlobs(manifest, mediaType);
     if (layers.length === 0) throw invalidParameter('imageManifest', 'Image has to have at least 1 layer');
-    const missing = [...(config ? [config] : []), ...layers].filter((d) => !repo.blobs[d.digest]).map((d) => d.digest);
+    const missing = [...new Set([...(config ? [config] : []), ...layers].filter((d) => !repo.blobs[d.digest]).map((d) => d.digest))];
     if (missing.length > 0) {
-      throw new EcrPublicError('LayersNotFoundException',
-        `The layers with digests [${[...new Set(missing)].join(', ')}] do not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`);
+      throw new ReferencesNotFoundError('LayersNotFoundException',
+        `The layers with digests [${missing.join(', ')}] do not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`, missing);
     }
     for (const d of [...(config ? [config] : []), ...layers]) {
       const blob = repo.blobs[d.digest];
@@ -62,11 +119,10 @@ export const putImage: Operation = (ctx, input) => {
     record.sizeInBytes = layers.reduce((sum, l) => sum + repo.blobs[l.digest].size, 0);
   }
 
-  const tag: string | undefined = input.imageTag;
+  const tag = request.tag;
   const existing = repo.images[digest];
   if (existing && (tag === undefined || repo.imageTags[tag]?.digest === digest)) {
-    throw new EcrPublicError('ImageAlreadyExistsException',
-      `Image with digest '${digest}'${tag ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+    return { digest, mediaType, changed: false };
   }
   if (!existing) {
     ctx.store.writeManifest(digest, bytes);
@@ -74,30 +130,29 @@ export const putImage: Operation = (ctx, input) => {
   }
   if (tag !== undefined) repo.imageTags[tag] = { digest, createdAt: nowSeconds() };
   ctx.store.commit();
-  return {
-    image: {
-      registryId: ctx.accountId,
-      repositoryName: repo.name,
-      imageId: { imageDigest: digest, imageTag: tag },
-      imageManifest: text,
-      imageManifestMediaType: mediaType,
-    },
-  };
-};
+  return { digest, mediaType, changed: true };
+}
+
+/** LayersNotFoundException or ReferencedImagesNotFoundException, with the missing digests for the registry API. */
+export class ReferencesNotFoundError extends EcrPublicError {
+  constructor(code: string, message: string, public readonly digests: readonly string[]) {
+    super(code, message);
+  }
+}
 
 /** The manifest's media type: its own `mediaType` member, else the one given with the request; they must agree. */
-function manifestMediaType(manifest: any, given: string | undefined): string {
+function manifestMediaType(manifest: any, given: string | undefined, givenMember: string): string {
   const own = manifest.mediaType;
   if (own !== undefined && typeof own !== 'string') throw invalidParameter('imageManifest', 'mediaType must be a string');
   if (own !== undefined && given !== undefined && own !== given) {
-    throw invalidParameter('imageManifestMediaType', `must match the manifest's mediaType '${own}'`);
+    throw invalidParameter(givenMember, `must match the manifest's mediaType '${own}'`);
   }
   const mediaType = own ?? given;
   if (mediaType === undefined) {
-    throw invalidParameter('imageManifestMediaType', 'must be given when the manifest has no mediaType member');
+    throw invalidParameter(givenMember, 'must be given when the manifest has no mediaType member');
   }
   if (!MANIFEST_TYPES.includes(mediaType)) {
-    throw invalidParameter('imageManifestMediaType', `must be one of ${MANIFEST_TYPES.join(', ')} (got '${mediaType}')`);
+    throw invalidParameter(givenMember, `must be one of ${MANIFEST_TYPES.join(', ')} (got '${mediaType}')`);
   }
   if (!SCHEMA1_MANIFEST_TYPES.includes(mediaType) && manifest.schemaVersion !== 2) {
     throw invalidParameter('imageManifest', 'schemaVersion must be 2');

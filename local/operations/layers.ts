@@ -1,4 +1,11 @@
-/** The blob push path: BatchCheckLayerAvailability, InitiateLayerUpload, UploadLayerPart and CompleteLayerUpload. */
+/**
+ * The blob push path: BatchCheckLayerAvailability, InitiateLayerUpload, UploadLayerPart and CompleteLayerUpload.
+ *
+ * The rules an upload follows whichever way its bytes arrive (these operations, or the registry API's
+ * `/v2/<name>/blobs/uploads/` of `../registry-push.ts`) are the exported functions below: uploads belong to one
+ * repository, bytes arrive in order, a layer has a size cap, completion checks the sha256 of what arrived, and blobs
+ * are per repository. Both paths call them; only the API's part quotas (part size, part count) are its own.
+ */
 import { randomUUID } from 'crypto';
 import { EcrPublicError } from '../errors';
 import { RepositoryRecord, UploadRecord } from '../model';
@@ -10,7 +17,8 @@ export const PART_SIZE = 10 * 1024 * 1024;
 /** Every part but the last must be at least this large (the 5 MiB quota). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PARTS = 1000;
-const MAX_LAYER_BYTES = 10_000 * 1024 * 1024;
+/** The largest layer (the 10,000 MiB quota), whichever way it is pushed. */
+export const MAX_LAYER_BYTES = 10_000 * 1024 * 1024;
 
 const WELL_FORMED_DIGEST = new RegExp(`^(?:${LAYER_DIGEST_PATTERN.source})$`);
 
@@ -35,11 +43,8 @@ export const batchCheckLayerAvailability: Operation = (ctx, input) => {
 
 export const initiateLayerUpload: Operation = (ctx, input) => {
   const repo = findRepositoryForPush(ctx, input);
-  const uploadId = randomUUID();
-  ctx.store.startUpload(uploadId);
-  ctx.store.state.uploads[uploadId] = { id: uploadId, repositoryName: repo.name, received: 0, partSizes: [] };
-  ctx.store.commit();
-  return { uploadId, partSize: PART_SIZE };
+  const upload = startUpload(ctx, repo);
+  return { uploadId: upload.id, partSize: PART_SIZE };
 };
 
 export const uploadLayerPart: Operation = (ctx, input) => {
@@ -48,78 +53,140 @@ export const uploadLayerPart: Operation = (ctx, input) => {
   const bytes: Buffer = input.layerPartBlob;
   const first: number = input.partFirstByte;
   const last: number = input.partLastByte;
-  const refusePart = (why: string) => new EcrPublicError('InvalidLayerPartException', why, {
-    registryId: ctx.accountId,
-    repositoryName: repo.name,
-    uploadId: upload.id,
-    // Nothing received yet has no valid last byte; the member is left out rather than given a value below its minimum.
-    ...(upload.received > 0 ? { lastValidByteReceived: upload.received - 1 } : {}),
-  });
-  if (first !== upload.received) {
-    throw refusePart(`The part's first byte ${first} is not consecutive to the last byte received (${upload.received - 1}); the next part must start at ${upload.received}`);
-  }
+  checkPartStart(ctx, repo, upload, first);
   if (last < first || last - first + 1 !== bytes.length) {
-    throw refusePart(`The part declares bytes ${first}-${last} (${last - first + 1} bytes) but carries ${bytes.length} bytes`);
+    throw invalidPart(ctx, repo, upload, `The part declares bytes ${first}-${last} (${last - first + 1} bytes) but carries ${bytes.length} bytes`);
   }
   if (bytes.length > PART_SIZE) {
-    throw refusePart(`The part is ${bytes.length} bytes; layer parts must be at most ${PART_SIZE} bytes`);
+    throw invalidPart(ctx, repo, upload, `The part is ${bytes.length} bytes; layer parts must be at most ${PART_SIZE} bytes`);
   }
   if (upload.partSizes.length >= MAX_PARTS) {
     throw new EcrPublicError('LimitExceededException', `An upload can have at most ${MAX_PARTS} parts`);
   }
-  if (upload.received + bytes.length > MAX_LAYER_BYTES) {
-    throw new EcrPublicError('LimitExceededException', `A layer can be at most ${MAX_LAYER_BYTES} bytes`);
-  }
+  checkLayerSize(upload, bytes.length);
   ctx.store.appendPart(upload.id, upload.received, bytes);
-  upload.received += bytes.length;
-  upload.partSizes.push(bytes.length);
-  ctx.store.commit();
+  recordPart(ctx, upload, bytes.length);
   return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: upload.id, lastByteReceived: last };
 };
 
 export const completeLayerUpload: Operation = (ctx, input) => {
   const repo = findRepositoryForPush(ctx, input);
   const upload = findUpload(ctx, repo, input.uploadId);
-  const where = `The upload with id '${upload.id}' in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`;
-  if (upload.partSizes.length === 0) {
-    throw new EcrPublicError('EmptyUploadException', `${where} cannot be completed because it does not have any parts`);
-  }
-  // From here on, every outcome ends the upload.
-  const end = () => {
-    delete ctx.store.state.uploads[upload.id];
-    ctx.store.commit();
-  };
-  const tooSmall = upload.partSizes.slice(0, -1).findIndex((size) => size < MIN_PART_SIZE);
-  if (tooSmall >= 0) {
-    ctx.store.discardUpload(upload.id);
-    end();
-    throw new EcrPublicError('LayerPartTooSmallException',
-      `Layer parts must be at least 5 MiB in size; part ${tooSmall + 1} of ${where} is ${upload.partSizes[tooSmall]} bytes`);
-  }
-  const computed = ctx.store.uploadDigest(upload.id);
-  if (!(input.layerDigests as string[]).includes(computed)) {
-    ctx.store.discardUpload(upload.id);
-    end();
-    throw new EcrPublicError('InvalidLayerException',
-      `The layer digest calculation performed by the emulator (${computed}) does not match the digest specified (${(input.layerDigests as string[]).join(', ')})`);
-  }
-  if (repo.blobs[computed]) {
-    ctx.store.discardUpload(upload.id);
-    end();
+  const { digest, existed } = completeUpload(ctx, repo, upload, input.layerDigests as string[], { minPartSize: MIN_PART_SIZE });
+  if (existed) {
     throw new EcrPublicError('LayerAlreadyExistsException',
-      `The layer with digest '${computed}' already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+      `The layer with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
   }
-  ctx.store.commitUpload(upload.id, computed);
-  repo.blobs[computed] = { size: upload.received };
-  end();
-  return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: upload.id, layerDigest: computed };
+  return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: upload.id, layerDigest: digest };
 };
 
-function findUpload(ctx: Context, repo: RepositoryRecord, uploadId: string): UploadRecord {
-  const upload = ctx.store.state.uploads[uploadId];
+// --- the rules both push paths share -----------------------------------------------------------------------------
+
+/** Opens an upload into `repo`; its bytes are appended to a file as they arrive. */
+export function startUpload(ctx: Context, repo: RepositoryRecord): UploadRecord {
+  const uploadId = randomUUID();
+  ctx.store.startUpload(uploadId);
+  const upload: UploadRecord = { id: uploadId, repositoryName: repo.name, received: 0, partSizes: [] };
+  ctx.store.state.uploads[uploadId] = upload;
+  ctx.store.commit();
+  return upload;
+}
+
+/** An upload in progress of `repo`: an upload of another repository, or one that ended, is UploadNotFoundException. */
+export function findUpload(ctx: Context, repo: RepositoryRecord, uploadId: string): UploadRecord {
+  const upload = Object.prototype.hasOwnProperty.call(ctx.store.state.uploads, uploadId) ? ctx.store.state.uploads[uploadId] : undefined;
   if (!upload || upload.repositoryName !== repo.name) {
     throw new EcrPublicError('UploadNotFoundException',
       `The upload with id '${uploadId}' does not exist in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
   }
   return upload;
+}
+
+/** Bytes arrive in order: the next ones must start where the upload stands (InvalidLayerPartException otherwise). */
+export function checkPartStart(ctx: Context, repo: RepositoryRecord, upload: UploadRecord, first: number): void {
+  if (first !== upload.received) {
+    throw invalidPart(ctx, repo, upload,
+      `The part's first byte ${first} is not consecutive to the last byte received (${upload.received - 1}); the next part must start at ${upload.received}`);
+  }
+}
+
+/** A layer cannot grow past MAX_LAYER_BYTES (LimitExceededException). */
+export function checkLayerSize(upload: UploadRecord, length: number): void {
+  if (upload.received + length > MAX_LAYER_BYTES) {
+    throw new EcrPublicError('LimitExceededException', `A layer can be at most ${MAX_LAYER_BYTES} bytes`);
+  }
+}
+
+/** Records `length` bytes the store appended at `upload.received`. */
+export function recordPart(ctx: Context, upload: UploadRecord, length: number): void {
+  upload.received += length;
+  upload.partSizes.push(length);
+  ctx.store.commit();
+}
+
+/** Ends an upload without storing anything. */
+export function cancelUpload(ctx: Context, upload: UploadRecord): void {
+  ctx.store.discardUpload(upload.id);
+  delete ctx.store.state.uploads[upload.id];
+  ctx.store.commit();
+}
+
+export interface CompletionRules {
+  /** Every part but the last must be at least this large (UploadLayerPart's quota). @default - no minimum */
+  readonly minPartSize?: number;
+}
+
+export interface Completion {
+  /** The sha256 of the bytes received. */
+  readonly digest: string;
+  /**
+   * The repository already had the blob: nothing was stored. CompleteLayerUpload refuses this with
+   * LayerAlreadyExistsException; a registry client is told the blob is there, as registries do.
+   */
+  readonly existed: boolean;
+}
+
+/**
+ * Completes an upload, checking in order: no bytes (EmptyUploadException, the upload stays open), a non-final part
+ * under `minPartSize` (LayerPartTooSmallException), none of `digests` equal to the sha256 computed as the bytes
+ * arrived (InvalidLayerException). Every outcome but the first ends the upload. The blob then belongs to `repo`.
+ */
+export function completeUpload(ctx: Context, repo: RepositoryRecord, upload: UploadRecord, digests: readonly string[],
+  rules: CompletionRules = {}): Completion {
+  const where = `The upload with id '${upload.id}' in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`;
+  if (upload.partSizes.length === 0) {
+    throw new EcrPublicError('EmptyUploadException', `${where} cannot be completed because it does not have any parts`);
+  }
+  const minPartSize = rules.minPartSize ?? 0;
+  const tooSmall = upload.partSizes.slice(0, -1).findIndex((size) => size < minPartSize);
+  if (tooSmall >= 0) {
+    cancelUpload(ctx, upload);
+    throw new EcrPublicError('LayerPartTooSmallException',
+      `Layer parts must be at least 5 MiB in size; part ${tooSmall + 1} of ${where} is ${upload.partSizes[tooSmall]} bytes`);
+  }
+  const computed = ctx.store.uploadDigest(upload.id);
+  if (!digests.includes(computed)) {
+    cancelUpload(ctx, upload);
+    throw new EcrPublicError('InvalidLayerException',
+      `The layer digest calculation performed by the emulator (${computed}) does not match the digest specified (${digests.join(', ')})`);
+  }
+  if (repo.blobs[computed]) {
+    cancelUpload(ctx, upload);
+    return { digest: computed, existed: true };
+  }
+  ctx.store.commitUpload(upload.id, computed);
+  repo.blobs[computed] = { size: upload.received };
+  delete ctx.store.state.uploads[upload.id];
+  ctx.store.commit();
+  return { digest: computed, existed: false };
+}
+
+function invalidPart(ctx: Context, repo: RepositoryRecord, upload: UploadRecord, why: string): EcrPublicError {
+  return new EcrPublicError('InvalidLayerPartException', why, {
+    registryId: ctx.accountId,
+    repositoryName: repo.name,
+    uploadId: upload.id,
+    // Nothing received yet has no valid last byte; the member is left out rather than given a value below its minimum.
+    ...(upload.received > 0 ? { lastValidByteReceived: upload.received - 1 } : {}),
+  });
 }

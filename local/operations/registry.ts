@@ -1,6 +1,6 @@
 /** The registry: GetRegistryCatalogData, PutRegistryCatalogData, DescribeRegistries and GetAuthorizationToken. */
 import { randomBytes } from 'crypto';
-import { nowSeconds, Operation, paginate } from './context';
+import { Context, nowSeconds, Operation, paginate } from './context';
 
 /** Tokens are valid for 12 hours, as the service's are. */
 const TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
@@ -31,12 +31,24 @@ export const describeRegistries: Operation = (ctx, input) => {
   return { registries: page, nextToken };
 };
 
-export const getAuthorizationToken: Operation = () => {
+export const getAuthorizationToken: Operation = (ctx) => {
   const password = randomBytes(48).toString('base64url');
+  const expiresAt = nowSeconds() + TOKEN_LIFETIME_SECONDS;
+  // The registry API's pushes authenticate with `AWS:<password>`; forget the passwords that have expired meanwhile.
+  for (const [issued, expiry] of ctx.authorizationTokens) {
+    if (expiry <= nowSeconds()) ctx.authorizationTokens.delete(issued);
+  }
+  ctx.authorizationTokens.set(password, expiresAt);
   return {
     authorizationData: {
       authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
-      expiresAt: nowSeconds() + TOKEN_LIFETIME_SECONDS,
+      expiresAt,
     },
   };
 };
+
+/** Whether `password` was issued by GetAuthorizationToken (since the emulator started) and has not expired. */
+export function isIssuedPassword(ctx: Context, password: string): boolean {
+  const expiry = ctx.authorizationTokens.get(password);
+  return expiry !== undefined && nowSeconds() < expiry;
+}

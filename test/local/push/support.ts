@@ -1,0 +1,111 @@
+/**
+ * Helpers for the registry push API tests: an emulator with repositories, push credentials from
+ * GetAuthorizationToken, raw registry requests and their error bodies.
+ */
+import { createHash } from 'node:crypto';
+import {
+  BatchCheckLayerAvailabilityCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  ECRPUBLICClient,
+  GetAuthorizationTokenCommand,
+  ImageDetail,
+  LayerAvailability,
+} from '@aws-sdk/client-ecr-public';
+import { RunningEmulator, startEmulator } from '../../../local';
+import { ecrPublicClient, primaryRegistryAlias, skopeo, ToolError } from '../../support/oci-tools';
+
+export type { RunningEmulator };
+export type EmulatorOptions = NonNullable<Parameters<typeof startEmulator>[0]>;
+
+export const MIB = 1024 * 1024;
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+export interface Harness {
+  emu: RunningEmulator;
+  client: ECRPUBLICClient;
+  alias: string;
+  /** A password issued by GetAuthorizationToken (user `AWS`). */
+  password: string;
+}
+
+/** Starts an emulator, creates `repositories` and gets push credentials. */
+export async function startHarness(repositories: readonly string[], options: EmulatorOptions = {}): Promise<Harness> {
+  const emu = await startEmulator({ port: 0, ...options });
+  const client = ecrPublicClient(emu.endpoint);
+  for (const repositoryName of repositories) await client.send(new CreateRepositoryCommand({ repositoryName }));
+  const alias = await primaryRegistryAlias(client);
+  return { emu, client, alias, password: await loginPassword(client) };
+}
+
+export async function stopHarness(h: Harness | undefined): Promise<void> {
+  h?.client.destroy();
+  await h?.emu.stop();
+}
+
+/** What `aws ecr-public get-login-password` prints: GetAuthorizationToken's token decoded, after `AWS:`. */
+export async function loginPassword(client: ECRPUBLICClient): Promise<string> {
+  const out = await client.send(new GetAuthorizationTokenCommand({}));
+  const decoded = Buffer.from(out.authorizationData?.authorizationToken ?? '', 'base64').toString('utf8');
+  if (!decoded.startsWith('AWS:')) throw new Error(`unexpected authorization token: ${decoded}`);
+  return decoded.slice('AWS:'.length);
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+export function sha256(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** The registry error codes of a response body (`{"errors": [{code, message, detail}]}`). */
+export async function errorCodes(res: Response): Promise<string[]> {
+  return (await errorBody(res)).map((e) => e.code);
+}
+
+export async function errorBody(res: Response): Promise<Array<{ code: string; message: string; detail: any }>> {
+  const text = await res.text();
+  let parsed: any;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`error body is not JSON (status ${res.status}): ${text}`);
+  }
+  if (!Array.isArray(parsed.errors) || parsed.errors.length === 0) throw new Error(`no errors in ${text}`);
+  for (const e of parsed.errors) {
+    if (typeof e.code !== 'string' || typeof e.message !== 'string') throw new Error(`malformed error in ${text}`);
+  }
+  return parsed.errors;
+}
+
+/** DescribeImages of the whole repository. */
+export async function describeImages(client: ECRPUBLICClient, repositoryName: string): Promise<ImageDetail[]> {
+  return (await client.send(new DescribeImagesCommand({ repositoryName }))).imageDetails ?? [];
+}
+
+/** BatchCheckLayerAvailability of `digests`, by digest. */
+export async function layerAvailability(client: ECRPUBLICClient, repositoryName: string, digests: string[]): Promise<Map<string, LayerAvailability>> {
+  const out = await client.send(new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests: digests }));
+  if ((out.failures ?? []).length > 0) throw new Error(`BatchCheckLayerAvailability failures: ${JSON.stringify(out.failures)}`);
+  return new Map((out.layers ?? []).map((l) => [l.layerDigest!, l.layerAvailability!]));
+}
+
+/** `skopeo copy` to or from the emulator over plain HTTP, with `--dest-creds AWS:<password>` when given. */
+export async function skopeoPush(src: string, dst: string, creds: string | undefined, extra: readonly string[] = []): Promise<void> {
+  await skopeo(['copy', '--dest-tls-verify=false', ...(creds !== undefined ? ['--dest-creds', creds] : []), ...extra, src, dst]);
+}
+
+/** The stderr of a skopeo run that must fail (the command line is left out: it carries the password). */
+export async function skopeoFailure(run: Promise<unknown>): Promise<string> {
+  try {
+    await run;
+  } catch (err) {
+    if (err instanceof ToolError) return err.stderr;
+    throw err;
+  }
+  throw new Error('skopeo succeeded where it had to fail');
+}
