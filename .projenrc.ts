@@ -39,6 +39,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager@^3.1108.0',
     'esbuild@^0.28.0',
     'cdk-nag@^2.36.8',
+    'jest-junit@^17',
     '@aws-cdk/integ-runner@^2.197.0',
     // The integ-tests release that matches cdkVersion (newer ones need a newer aws-cdk-lib).
     '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0',
@@ -50,7 +51,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   jestOptions: {
     updateSnapshot: UpdateSnapshot.NEVER,
+    // Our own junit reporter: a suite that fails to load must count as a failure in the report .ci/run reads.
+    junitReporting: false,
     jestConfig: {
+      reporters: [
+        new javascript.JestReporter('jest-junit', { outputDirectory: 'test-reports', reportTestSuiteErrors: 'true' }),
+      ],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testTimeout: 120_000,
       // The suites start emulators and real registries; two workers fit the 2-core machines.

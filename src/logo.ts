@@ -7,8 +7,8 @@ export interface LogoConfig {
   readonly bucketName: string;
   /** The object key of the logo. */
   readonly objectKey: string;
-  /** The ARN of the logo object, for read grants scoped to it. */
-  readonly objectArn: string;
+  /** The ARN of the objects of the logo's asset bucket, for read grants (the bucket holds the stack's assets only). */
+  readonly assetObjectsArn: string;
 }
 
 /**
@@ -39,7 +39,7 @@ class FileLogo extends Logo {
     return {
       bucketName: asset.s3BucketName,
       objectKey: asset.s3ObjectKey,
-      objectArn: asset.bucket.arnForObjects(asset.s3ObjectKey),
+      assetObjectsArn: asset.bucket.arnForObjects('*'),
     };
   }
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'crypto';
 import {
-  AssetHashType, CfnResource, Duration, RemovalPolicy, Size, Token, aws_lambda as lambda, aws_s3_assets as s3assets,
+  AssetHashType, CfnResource, Duration, RemovalPolicy, Size, Token, aws_iam as iam, aws_lambda as lambda, aws_s3_assets as s3assets,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ImageSource } from './image-source';
 import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
-import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
+import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { ImageSourceBinding } from './private/image-binding';
 import { ImageProperties } from './private/publish-plan';
 import { invalid } from './private/validation';
@@ -121,6 +121,12 @@ export class PublicImage extends Construct {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
       invalid(this, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
     }
+    // Each blob in flight holds about two parts plus their base64 form (measured: ~25 MB), on top of ~100 MB.
+    const memorySize = props.memorySize ?? 1024;
+    const neededMemory = 128 + 30 * concurrency;
+    if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
+      invalid(this, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 30 MiB per blob in flight)`, `${memorySize}`);
+    }
 
     let binding: ImageSourceBinding;
     try {
@@ -136,13 +142,14 @@ export class PublicImage extends Construct {
       DeleteOnRemove: String((props.removalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.DESTROY),
     };
     let properties: ImageProperties;
-    const statements = [
+    const roleStatements = [
       allow([
         'ecr-public:BatchCheckLayerAvailability', 'ecr-public:InitiateLayerUpload', 'ecr-public:UploadLayerPart',
         'ecr-public:CompleteLayerUpload', 'ecr-public:PutImage', 'ecr-public:DescribeImages',
         'ecr-public:DescribeRepositories', 'ecr-public:BatchDeleteImage',
-      ], [repositoryArnFor(this, props.repository.repositoryName)]),
+      ], [anyRepositoryArn(this)]),
     ];
+    const resourceStatements: iam.PolicyStatement[] = [];
     if (binding.kind === 'archive') {
       const { archivePath, plan } = binding;
       // The plan identifies the content: hashing it avoids reading a multi-GiB archive just to name the asset.
@@ -159,7 +166,7 @@ export class PublicImage extends Construct {
         SourceDigest: plan.rootDigest,
         CompressLayers: String(props.compressLayers ?? true),
       };
-      statements.push(allow(['s3:GetObject'], [asset.bucket.arnForObjects(asset.s3ObjectKey)]));
+      roleStatements.push(allow(['s3:GetObject'], [asset.bucket.arnForObjects('*')]));
     } else {
       if (props.compressLayers === true) {
         invalid(this, 'compressLayers', 'applies to archive sources only: images from a registry or a Dockerfile are copied byte for byte');
@@ -173,7 +180,7 @@ export class PublicImage extends Construct {
         SourcePlatform: binding.platform,
         CompressLayers: 'false',
       };
-      statements.push(...binding.statements);
+      resourceStatements.push(...binding.statements);
     }
 
     const resource = handlerResource(this, {
@@ -181,14 +188,15 @@ export class PublicImage extends Construct {
       resourceType: RESOURCE_TYPES.image,
       properties,
       functionOptions: {
-        memorySize: props.memorySize ?? 1024,
+        memorySize,
         timeout: props.timeout ?? Duration.minutes(15),
         ephemeralStorageSize: props.ephemeralStorageSize,
         architecture: props.architecture,
       },
-      statements,
+      roleStatements,
+      resourceStatements,
     });
-    if (statements.some((st) => st.resources.includes('*'))) {
+    if (resourceStatements.some((st) => st.resources.includes('*'))) {
       // For cdk-nag users: the one wildcard is ecr:GetAuthorizationToken, which IAM accepts on no narrower resource.
       (this.node.findChild('HandlerPolicy').node.defaultChild as CfnResource).addMetadata('cdk_nag', {
         rules_to_suppress: [{

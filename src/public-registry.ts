@@ -65,9 +65,9 @@ export class PublicRegistry extends Construct {
       kind: HANDLER_KINDS.registry,
       resourceType: RESOURCE_TYPES.registry,
       properties,
-      statements: [allow([
+      roleStatements: [allow([
         'ecr-public:DescribeRegistries',
-        ...(props.displayName !== undefined ? ['ecr-public:PutRegistryCatalogData', 'ecr-public:GetRegistryCatalogData'] : []),
+        ...(props.displayName !== undefined ? ['ecr-public:PutRegistryCatalogData'] : []),
       ], [registryArnFor(this)])],
     });
     this.registryId = resource.getAttString('RegistryId');

@@ -3,7 +3,8 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
-import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
+import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
+import { allowEmptyPolicy, registerOwnCatalogAndPolicy } from './private/own-children';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
 import { PublicRegistry } from './public-registry';
 import { PublicRepositoryCatalogData, RepositoryCatalogOptions } from './repository-catalog-data';
@@ -176,11 +177,11 @@ export class PublicRepository extends PublicRepositoryBase {
   /** Resource tags of the repository; use `Tags.of(repository)`. */
   public readonly tags: TagManager;
 
-  /** The catalog data, when any catalog property was given. */
-  public readonly catalogData?: PublicRepositoryCatalogData;
+  /** The repository's catalog data (empty, and so cleared in the registry, when no catalog property is given). */
+  public readonly catalogData: PublicRepositoryCatalogData;
 
   private readonly removalPolicy: RemovalPolicy;
-  private policy?: PublicRepositoryPolicy;
+  private readonly policy: PublicRepositoryPolicy;
 
   /**
    * @param scope the construct this one is defined in
@@ -207,10 +208,10 @@ export class PublicRepository extends PublicRepositoryBase {
       resourceType: RESOURCE_TYPES.repository,
       properties,
       removalPolicy: this.removalPolicy,
-      statements: [allow([
+      roleStatements: [allow([
         'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
         'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
-      ], [repositoryArnFor(this, name)])],
+      ], [anyRepositoryArn(this)])],
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
     this.repositoryName = resource.ref;
@@ -221,19 +222,22 @@ export class PublicRepository extends PublicRepositoryBase {
       validate: () => tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),
     });
 
-    if (props.description !== undefined || props.architectures || props.operatingSystems || props.logo
-      || props.aboutText || props.usageText) {
-      this.catalogData = new PublicRepositoryCatalogData(this, 'CatalogData', {
-        repository: this,
-        description: props.description,
-        architectures: props.architectures,
-        operatingSystems: props.operatingSystems,
-        logo: props.logo,
-        aboutText: props.aboutText,
-        usageText: props.usageText,
-        removalPolicy: this.retainsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      });
-    }
+    // The catalog and the policy always exist, empty when nothing is asked: a field or the last statement removed from
+    // the app is then an update that clears it, rather than a delete that a retained repository would ignore.
+    const childRemoval = this.retainsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.catalogData = new PublicRepositoryCatalogData(this, 'CatalogData', {
+      repository: this,
+      description: props.description,
+      architectures: props.architectures,
+      operatingSystems: props.operatingSystems,
+      logo: props.logo,
+      aboutText: props.aboutText,
+      usageText: props.usageText,
+      removalPolicy: childRemoval,
+    });
+    registerOwnCatalogAndPolicy(this);
+    this.policy = new PublicRepositoryPolicy(this, 'Policy', { repository: this, removalPolicy: childRemoval });
+    allowEmptyPolicy(this.policy);
     if (props.repositoryName === undefined) {
       Annotations.of(this).addInfo(`Generated repository name: ${name}`);
     }
@@ -241,10 +245,6 @@ export class PublicRepository extends PublicRepositoryBase {
 
   /** The repository's policy: statements accumulate into one policy resource. */
   public addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
-    this.policy ??= new PublicRepositoryPolicy(this, 'Policy', {
-      repository: this,
-      removalPolicy: this.retainsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
     this.policy.addStatements(statement);
     return { statementAdded: true, policyDependable: this.policy };
   }

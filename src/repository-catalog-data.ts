@@ -4,8 +4,9 @@ import { CatalogText } from './catalog-text';
 import { Architecture, OperatingSystem } from './catalog-values';
 import { Logo } from './logo';
 import { CatalogDataProperties, HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
-import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
-import { validateCatalogList, validateLogoFile, validateMaxLength } from './private/validation';
+import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
+import { keepsOwnCatalogAndPolicy } from './private/own-children';
+import { invalid, validateCatalogList, validateLogoFile, validateMaxLength } from './private/validation';
 import type { IPublicRepository } from './public-repository';
 
 /** The catalog data shown on a repository's Gallery page. Every field is optional. */
@@ -74,6 +75,10 @@ export class PublicRepositoryCatalogData extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicRepositoryCatalogDataProps) {
     super(scope, id);
+    // Two catalog resources on one repository would overwrite each other: a PublicRepository has one already.
+    if (keepsOwnCatalogAndPolicy(props.repository) && scope !== props.repository) {
+      invalid(this, 'repository', 'is a PublicRepository, which keeps its own catalog data: give the catalog properties to the PublicRepository');
+    }
     const architectures = props.architectures?.map((a) => a.value);
     const operatingSystems = props.operatingSystems?.map((o) => o.value);
     validateMaxLength(this, 'description', props.description, 1024);
@@ -100,10 +105,9 @@ export class PublicRepositoryCatalogData extends Construct {
       kind: HANDLER_KINDS.catalogData,
       resourceType: RESOURCE_TYPES.catalogData,
       properties,
-      statements: [
-        allow(['ecr-public:PutRepositoryCatalogData', 'ecr-public:GetRepositoryCatalogData'],
-          [repositoryArnFor(this, props.repository.repositoryName)]),
-        ...(logo ? [allow(['s3:GetObject'], [logo.objectArn])] : []),
+      roleStatements: [
+        allow(['ecr-public:PutRepositoryCatalogData'], [anyRepositoryArn(this)]),
+        ...(logo ? [allow(['s3:GetObject'], [logo.assetObjectsArn])] : []),
       ],
     });
     this.logoUrl = resource.getAttString('LogoUrl');

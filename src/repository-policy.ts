@@ -1,7 +1,9 @@
 import { Lazy, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
-import { allow, handlerResource, repositoryArnFor } from './private/handler-function';
+import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
+import { keepsOwnCatalogAndPolicy, mayBeEmpty } from './private/own-children';
+import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
 
 /** The service's limit on a repository policy's text. */
@@ -40,27 +42,32 @@ export class PublicRepositoryPolicy extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicRepositoryPolicyProps) {
     super(scope, id);
+    // Two policy resources on one repository would overwrite each other: a PublicRepository has one already.
+    if (keepsOwnCatalogAndPolicy(props.repository) && scope !== props.repository) {
+      invalid(this, 'repository', 'is a PublicRepository, which keeps its own policy: use repository.addToResourcePolicy(statement)');
+    }
     this.document = props.document ?? new iam.PolicyDocument();
     const stack = Stack.of(this);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const properties: PolicyProperties = {
       RepositoryName: props.repository.repositoryName,
-      PolicyText: Lazy.string({ produce: () => stack.toJsonString(this.document.toJSON()) }),
+      // Empty when there is no statement: the handler then removes the repository's policy.
+      PolicyText: Lazy.string({ produce: () => (this.document.isEmpty ? '' : stack.toJsonString(this.document.toJSON())) }),
       RetainOnDelete: String(removalPolicy === RemovalPolicy.RETAIN),
     };
     handlerResource(this, {
       kind: HANDLER_KINDS.policy,
       resourceType: RESOURCE_TYPES.policy,
       properties,
-      statements: [allow(
-        ['ecr-public:SetRepositoryPolicy', 'ecr-public:GetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'],
-        [repositoryArnFor(this, props.repository.repositoryName)])],
+      roleStatements: [allow(['ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'], [anyRepositoryArn(this)])],
     });
 
     this.node.addValidation({
       validate: () => {
-        if (this.document.isEmpty) return ['document: must have at least one statement'];
+        if (this.document.isEmpty) {
+          return mayBeEmpty(this) ? [] : ['document: must have at least one statement'];
+        }
         const errors = this.document.validateForResourcePolicy().map((e) => `document: ${e}`);
         const text = JSON.stringify(stack.resolve(this.document.toJSON()));
         // Unresolved values (ARNs of other resources) are short; the limit is checked on what is known.

@@ -19,9 +19,16 @@ export const handler = customResourceHandler<PolicyProperties>((event) => withEc
   }
 }));
 
-/** SetRepositoryPolicy replaces the whole policy, so Create and Update are the same call. */
+/**
+ * SetRepositoryPolicy replaces the whole policy, so Create and Update are the same call. An empty PolicyText means no
+ * policy: a repository whose last statement left the app loses the access it gave.
+ */
 async function onCreateOrUpdate(ecr: ECRPUBLICClient, props: PolicyProperties): Promise<HandlerResult> {
-  await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: props.RepositoryName, policyText: props.PolicyText }));
+  if (props.PolicyText === '' || props.PolicyText === undefined) {
+    await deletePolicy(ecr, props.RepositoryName, false);
+  } else {
+    await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: props.RepositoryName, policyText: props.PolicyText }));
+  }
   return { physicalResourceId: physicalId(props) };
 }
 
@@ -29,13 +36,19 @@ async function onDelete(ecr: ECRPUBLICClient, event: DeleteEvent<PolicyPropertie
   const props = event.ResourceProperties;
   // A retained repository keeps the access it was given.
   if (props.RetainOnDelete === 'true') return { physicalResourceId: event.PhysicalResourceId };
-  try {
-    await ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: props.RepositoryName }));
-  } catch (err) {
-    // Either way there is no policy left, which is what a delete wants.
-    if (!isErrorNamed(err, 'RepositoryNotFoundException') && !isErrorNamed(err, 'RepositoryPolicyNotFoundException')) throw err;
-  }
+  await deletePolicy(ecr, props.RepositoryName, true);
   return { physicalResourceId: event.PhysicalResourceId };
+}
+
+/** Removes the policy; none there is fine, and so is no repository when the resource itself is being deleted. */
+async function deletePolicy(ecr: ECRPUBLICClient, repositoryName: string, repositoryMayBeGone: boolean): Promise<void> {
+  try {
+    await ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName }));
+  } catch (err) {
+    if (isErrorNamed(err, 'RepositoryPolicyNotFoundException')) return;
+    if (repositoryMayBeGone && isErrorNamed(err, 'RepositoryNotFoundException')) return;
+    throw err;
+  }
 }
 
 /** One policy per repository, so the repository's name identifies it. */

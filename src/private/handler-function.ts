@@ -1,7 +1,7 @@
 /** The custom-resource handler functions: one per handler kind per stack, however many resources use it. */
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS } from './handler-contract';
 
@@ -53,6 +53,16 @@ export function handlerFunction(scope: Construct, kind: HandlerKind, options: Ha
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resources: [logGroup.logGroupArn],
   }));
+  // For cdk-nag users: the wildcards on this role are the account's public repositories and the stack's asset bucket.
+  const defaultPolicy = role.node.findChild('DefaultPolicy') as iam.Policy;
+  (defaultPolicy.node.defaultChild as CfnResource).addMetadata('cdk_nag', {
+    rules_to_suppress: [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'The handler acts on the public repositories its resources name, in this account (repository/*), and reads '
+        + 'the stack\'s assets (the bootstrap asset bucket\'s objects); the grant stays the same whatever resources come and go, '
+        + 'so that a removed or renamed repository can still be deleted',
+    }],
+  });
   return new lambda.SingletonFunction(stack, id, {
     role,
     logGroup,
@@ -83,33 +93,45 @@ export function registryArnFor(scope: Construct): string {
   return stack.formatArn({ service: 'ecr-public', region: '', resource: 'registry', resourceName: stack.account });
 }
 
+/** `arn:<partition>:ecr-public::<account>:repository/*`: every public repository of the account. */
+export function anyRepositoryArn(scope: Construct): string {
+  return repositoryArnFor(scope, '*');
+}
+
 export interface HandlerResourceProps {
   readonly kind: HandlerKind;
   readonly resourceType: string;
   readonly properties: object;
-  /** What the handler may do for this resource, and nothing more. */
-  readonly statements: iam.PolicyStatement[];
+  /**
+   * Permissions of the handler, granted on its role for the whole stack (identical statements are merged), so that
+   * they never change with one resource: a removed or renamed repository's delete still runs with them, and the role's
+   * inline policy stays the same size however many resources the stack has (IAM caps it at 10,240 characters).
+   */
+  readonly roleStatements: iam.PolicyStatement[];
+  /**
+   * Permissions that belong to this resource alone (a secret, another registry), in a policy of its own that the
+   * custom resource depends on, so that CloudFormation deletes it after the resource.
+   * @default - none
+   */
+  readonly resourceStatements?: iam.PolicyStatement[];
   readonly removalPolicy?: RemovalPolicy;
   readonly functionOptions?: HandlerFunctionOptions;
 }
 
-/**
- * A custom resource served by the stack's handler of its kind, with its own IAM policy on the handler's role.
- *
- * The policy is a resource of its own that the custom resource depends on: when the construct leaves the stack,
- * CloudFormation deletes the custom resource first (the handler still holds the permission it needs to clean up) and
- * the policy after it. Statements on the shared role itself would be gone before the Delete ran.
- */
+/** A custom resource served by the stack's handler of its kind. */
 export function handlerResource(scope: Construct, props: HandlerResourceProps): CustomResource {
   const fn = handlerFunction(scope, props.kind, props.functionOptions);
-  const policy = new iam.Policy(scope, 'HandlerPolicy', { statements: props.statements, roles: [fn.role!] });
+  for (const statement of props.roleStatements) fn.addToRolePolicy(statement);
   const resource = new CustomResource(scope, 'Resource', {
     serviceToken: fn.functionArn,
     resourceType: props.resourceType,
     properties: { ...props.properties },
     removalPolicy: props.removalPolicy,
   });
-  resource.node.addDependency(policy);
+  if (props.resourceStatements && props.resourceStatements.length > 0) {
+    const policy = new iam.Policy(scope, 'HandlerPolicy', { statements: props.resourceStatements, roles: [fn.role!] });
+    resource.node.addDependency(policy);
+  }
   return resource;
 }
 

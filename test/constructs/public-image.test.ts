@@ -64,17 +64,19 @@ describe('PublicImage', () => {
     expect(resource.Properties).toMatchObject({ CompressLayers: 'false', Concurrency: '8', DeleteOnRemove: 'true' });
   });
 
-  test('IAM: push actions only on the target repository, s3:GetObject only on the archive object', () => {
+  test('IAM: push actions on the account\'s public repositories, s3:GetObject on the stack\'s assets, on the role once', () => {
     const { stack } = imageStack();
     const [resource] = Object.values(resourcesOfType(stack, IMAGE));
-    const policies = resourcesOfType(stack, 'AWS::IAM::Policy');
-    const own = (resource.DependsOn as string[]).find((id) => id in policies)!;
-    const statements = policies[own].Properties.PolicyDocument.Statement;
-    const ecr = statements.find((s: any) => JSON.stringify(s.Action).includes('ecr-public:PutImage'));
-    expect(JSON.stringify(ecr.Resource)).toContain(':repository/');
-    expect(JSON.stringify(ecr.Resource)).not.toContain('*');
-    const s3 = statements.find((s: any) => s.Action === 's3:GetObject');
-    expect(JSON.stringify(s3.Resource)).toContain(resource.Properties.ArchiveKey);
+    const statements = Object.values(resourcesOfType(stack, 'AWS::IAM::Policy'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const push = statements.filter((s: any) => JSON.stringify(s.Action).includes('ecr-public:PutImage'));
+    expect(push).toHaveLength(1);
+    expect(JSON.stringify(push[0].Resource)).toMatch(/:ecr-public::",\{"Ref":"AWS::AccountId"\},":repository\/\*"/);
+    const s3 = statements.filter((s: any) => s.Action === 's3:GetObject');
+    expect(s3).toHaveLength(1);
+    expect(JSON.stringify(s3[0].Resource)).toMatch(/cdk-hnb659fds-assets-.*\/\*"/);
+    // An archive image needs nothing of its own: no per-resource policy.
+    expect(resource.DependsOn ?? []).toEqual([]);
     expect(ecrPublicStatements(stack).every((s) => s.Resource !== '*')).toBe(true);
   });
 
@@ -104,6 +106,8 @@ describe('PublicImage', () => {
     [{ tags: ['x'.repeat(129)] }, /tags\[0\] must match/],
     [{ tags: ['a', 'a'] }, /TestStack\/Image: tags must not repeat a tag/],
     [{ concurrency: 0 }, /TestStack\/Image: concurrency must be an integer from 1 to 32/],
+    [{ concurrency: 32 }, /TestStack\/Image: memorySize must be at least 1088 MiB for concurrency 32 .*\(got 1024\)/],
+    [{ memorySize: 200 }, /TestStack\/Image: memorySize must be at least 248 MiB for concurrency 4/],
   ])('bad props are refused: %j', (props, message) => {
     expect(() => imageStack(props)).toThrow(message);
   });

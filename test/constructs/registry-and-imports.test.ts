@@ -90,3 +90,17 @@ describe('imported repositories', () => {
     });
   });
 });
+
+test('a PublicRepository keeps its own policy: a second policy resource on it is refused', () => {
+  const stack = newStack();
+  const repo = new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
+  expect(() => new PublicRepositoryPolicy(stack, 'Extra', { repository: repo }))
+    .toThrow(/TestStack\/Extra: repository is a PublicRepository, which keeps its own policy: use repository.addToResourcePolicy/);
+});
+
+test('a PublicRepository keeps its own catalog data: a second catalog resource on it is refused', () => {
+  const stack = newStack();
+  const repo = new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
+  expect(() => new PublicRepositoryCatalogData(stack, 'Extra', { repository: repo, description: 'x' }))
+    .toThrow(/TestStack\/Extra: repository is a PublicRepository, which keeps its own catalog data/);
+});

@@ -71,3 +71,15 @@ describe('Custom::EcrPublicRepositoryPolicy', () => {
     expect(res.Reason).toMatch(/^InvalidParameterException: /);
   });
 });
+
+test('an empty PolicyText means no policy: an Update to it removes the access even when the repository is retained', async () => {
+  const name = await newRepository();
+  const withStatement: PolicyProperties = { RepositoryName: name, PolicyText: policy(['ecr-public:PutImage']), RetainOnDelete: 'true' };
+  await invokeOk(h, handler, createEvent(h, TYPE, withStatement));
+  await invokeOk(h, handler, updateEvent(h, TYPE, `${name}/policy`, { ...withStatement, PolicyText: '' }, withStatement));
+  expect(await errorName(policyOf(name))).toBe('RepositoryPolicyNotFoundException');
+  // Created empty: nothing to remove, and that is fine.
+  const empty = await newRepository();
+  await invokeOk(h, handler, createEvent(h, TYPE, { RepositoryName: empty, PolicyText: '', RetainOnDelete: 'true' }));
+  expect(await errorName(policyOf(empty))).toBe('RepositoryPolicyNotFoundException');
+});

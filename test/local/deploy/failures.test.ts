@@ -56,6 +56,11 @@ function state(): any {
   return JSON.parse(fs.readFileSync(path.join(dataDir, 'deployments', `${STACK}.json`), 'utf8'));
 }
 
+/** A repository's physical id and those of its catalog data and policy, which every PublicRepository has. */
+function withChildren(name: string): string[] {
+  return [name, `${name}/catalog-data`, `${name}/policy`];
+}
+
 function statePhysicalIds(): string[] {
   return Object.values(state().resources).map((r: any) => r.physicalResourceId).sort();
 }
@@ -90,24 +95,24 @@ describe('failing handlers', () => {
     expect(err.reason).toMatch(/^RepositoryAlreadyExistsException: .*fail-test\/taken/);
     expect(err.logicalId).toMatch(/^Taken/);
     expect(err.message).toContain('RepositoryAlreadyExistsException');
-    expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([['fail-test/first', 'created']]);
+    expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual(withChildren('fail-test/first').map((id) => [id, 'created']));
     expect(err.handlerLogs.some((l) => l.includes('"outcome":"FAILED"'))).toBe(true);
     // Printed: the reason, the handler's output (not verbose, so only now) and that nothing is rolled back.
     expect(lines.some((l) => l.startsWith('  FAILED') && l.includes('RepositoryAlreadyExistsException'))).toBe(true);
     expect(lines.some((l) => l.startsWith('    | ') && l.includes('"outcome":"FAILED"'))).toBe(true);
     expect(lines.some((l) => l.includes('There is no rollback'))).toBe(true);
-    expect(statePhysicalIds()).toEqual(['fail-test/first']);
+    expect(statePhysicalIds()).toEqual(withChildren('fail-test/first'));
     expect(await exists('fail-test/first')).toBe(true);
 
     await client.send(new DeleteRepositoryCommand({ repositoryName: 'fail-test/taken' }));
     const retried = await deployApp(options(outdir));
     expect(retried.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([
-      ['fail-test/first', 'unchanged'],
-      ['fail-test/taken', 'created'],
+      ...withChildren('fail-test/first').map((id) => [id, 'unchanged']),
+      ...withChildren('fail-test/taken').map((id) => [id, 'created']),
     ]);
     // Without --verbose, a successful handler's output is not printed.
     expect(lines.some((l) => l.startsWith('    | '))).toBe(false);
-    expect(statePhysicalIds()).toEqual(['fail-test/first', 'fail-test/taken']);
+    expect(statePhysicalIds()).toEqual([...withChildren('fail-test/first'), ...withChildren('fail-test/taken')]);
   });
 
   test('destroy of a repository holding images (no emptyOnDelete) fails with RepositoryNotEmptyException and keeps it', async () => {
@@ -119,7 +124,15 @@ describe('failing handlers', () => {
     expect(err.reason).toContain('emptyOnDelete');
     expect(err.logicalId).toMatch(/^First/);
     expect(lines.some((l) => l.includes('The destroy of LocalDeployFailures stopped. There is no rollback'))).toBe(true);
-    // The other repository went; the failing one is still deployed and still recorded.
+    // The other repository went, with its children; the failing one's children went before it, it is still deployed
+    // and still recorded.
+    expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([
+      ['fail-test/taken/policy', 'deleted'],
+      ['fail-test/taken/catalog-data', 'deleted'],
+      ['fail-test/taken', 'deleted'],
+      ['fail-test/first/policy', 'deleted'],
+      ['fail-test/first/catalog-data', 'deleted'],
+    ]);
     expect(await exists('fail-test/taken')).toBe(false);
     expect(await exists('fail-test/first')).toBe(true);
     expect(statePhysicalIds()).toEqual(['fail-test/first']);
@@ -129,16 +142,16 @@ describe('failing handlers', () => {
     const outdir = synth([{ id: 'Other', name: 'fail-test/other' }]);
     const err = await rejection(deployApp(options(outdir)));
     expect(err.reason).toMatch(/^RepositoryNotEmptyException: /);
-    expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([['fail-test/other', 'created']]);
-    expect(statePhysicalIds()).toEqual(['fail-test/first', 'fail-test/other']);
+    expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual(withChildren('fail-test/other').map((id) => [id, 'created']));
+    expect(statePhysicalIds()).toEqual(['fail-test/first', ...withChildren('fail-test/other')]);
 
     await client.send(new BatchDeleteImageCommand({ repositoryName: 'fail-test/first', imageIds: [{ imageTag: 'v1' }] }));
     const result = await deployApp(options(outdir));
     expect(result.resources.map((r) => [r.physicalResourceId, r.action, r.reason])).toEqual([
-      ['fail-test/other', 'unchanged', undefined],
+      ...withChildren('fail-test/other').map((id) => [id, 'unchanged', undefined]),
       ['fail-test/first', 'deleted', 'removed'],
     ]);
     expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['fail-test/first'] })))).toBe('RepositoryNotFoundException');
-    expect(statePhysicalIds()).toEqual(['fail-test/other']);
+    expect(statePhysicalIds()).toEqual(withChildren('fail-test/other'));
   });
 });

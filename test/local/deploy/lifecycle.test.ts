@@ -31,6 +31,8 @@ interface AppVersion {
   readonly appDescription?: string;
   readonly appTags: Record<string, string>;
   readonly appPolicyActions: string[];
+  /** A statement in the policy of Tools (RETAIN); a later version removes it, and with it the repository's policy. */
+  readonly toolsPolicy: boolean;
   /** A DESTROY repository that a later version removes. */
   readonly scratch: boolean;
   /** A RETAIN repository's name (a later version renames it, then removes it); undefined leaves it out. */
@@ -42,6 +44,7 @@ const V1: AppVersion = {
   appDescription: 'The application image',
   appTags: { team: 'platform', owner: 'alice' },
   appPolicyActions: ['ecr-public:BatchCheckLayerAvailability'],
+  toolsPolicy: true,
   scratch: true,
   keepName: 'deploy-test/keep',
 };
@@ -80,7 +83,7 @@ function synth(version: AppVersion): string {
   }));
   appRepo.grantPush(pusher);
 
-  new PublicRepository(stack, 'Tools', {
+  const tools = new PublicRepository(stack, 'Tools', {
     repositoryName: 'deploy-test/tools',
     // RETAIN by default.
     description: 'Tools',
@@ -90,6 +93,13 @@ function synth(version: AppVersion): string {
     aboutText: CatalogText.fromString('## Tools\n\n- one\n- two'),
     usageText: CatalogText.fromString('Run `tools --help`.'),
   });
+  if (version.toolsPolicy) {
+    tools.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'PusherTools',
+      principals: [new iam.ArnPrincipal(pusher.roleArn)],
+      actions: ['ecr-public:BatchCheckLayerAvailability'],
+    }));
+  }
   if (version.scratch) new PublicRepository(stack, 'Scratch', { repositoryName: 'deploy-test/scratch', removalPolicy: RemovalPolicy.DESTROY });
   if (version.keepName) new PublicRepository(stack, 'Keep', { repositoryName: version.keepName, removalPolicy: RemovalPolicy.RETAIN });
   app.synth();
@@ -150,26 +160,42 @@ afterAll(async () => {
 describe('deployApp / destroyApp against the emulator', () => {
   test('deploy creates the registry, the repositories, their catalogs, policy and tags', async () => {
     const result = await deploy(synth(V1));
+    // Every repository has its catalog data and its policy, empty when the app asks for none.
     expect(actions(result)).toEqual({
       App: 'created',
       AppCatalogData: 'created',
       AppPolicy: 'created',
       Tools: 'created',
       ToolsCatalogData: 'created',
+      ToolsPolicy: 'created',
       Scratch: 'created',
+      ScratchCatalogData: 'created',
+      ScratchPolicy: 'created',
       Keep: 'created',
+      KeepCatalogData: 'created',
+      KeepPolicy: 'created',
       Registry: 'created',
     });
-    // The registry is ordered after every repository (its DependsOn), the catalogs and policy after their repository.
+    // The registry is ordered after every repository (its DependsOn), the catalogs and policies after their repository.
     const order = result.resources.map((r) => r.logicalId.replace(/[0-9A-F]{8}$/, ''));
     expect(order.indexOf('Registry')).toBeGreaterThan(Math.max(order.indexOf('App'), order.indexOf('Tools'), order.indexOf('Keep')));
-    expect(order.indexOf('AppCatalogData')).toBeGreaterThan(order.indexOf('App'));
-    expect(order.indexOf('AppPolicy')).toBeGreaterThan(order.indexOf('App'));
+    for (const repo of ['App', 'Tools', 'Scratch', 'Keep']) {
+      expect(order.indexOf(`${repo}CatalogData`)).toBeGreaterThan(order.indexOf(repo));
+      expect(order.indexOf(`${repo}Policy`)).toBeGreaterThan(order.indexOf(repo));
+    }
 
     // Skipped: everything that is not ours, by type, never silently.
     const skippedTypes = new Set(result.skipped.map((s) => s.type));
     expect(skippedTypes).toEqual(new Set(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup']));
     expect(result.skipped.some((s) => s.logicalId.startsWith('Pusher'))).toBe(true);
+    // One handler function per kind (registry, repository, catalog data, policy), whatever the number of resources;
+    // their permissions are on the handlers' roles, not in a policy per resource.
+    const skippedCount = (type: string) => result.skipped.filter((s) => s.type === type).length;
+    expect(skippedCount('AWS::Lambda::Function')).toBe(4);
+    expect(skippedCount('AWS::Logs::LogGroup')).toBe(4);
+    expect(skippedCount('AWS::IAM::Role')).toBe(5);
+    expect(skippedCount('AWS::IAM::Policy')).toBe(5);
+    expect(result.skipped.some((s) => s.logicalId.includes('HandlerPolicy'))).toBe(false);
     expect(lines.some((l) => /skipped +\d+ resource\(s\).*AWS::IAM::Role x\d+/.test(l))).toBe(true);
     expect(handlerLines().length).toBeGreaterThan(0);
 
@@ -199,6 +225,11 @@ describe('deployApp / destroyApp against the emulator', () => {
     const tools = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!;
     expect(tools.operatingSystems).toEqual(['Linux', 'Plan 9']);
     expect(tools.logoUrl).toBeDefined();
+    // A repository without catalog properties has an empty catalog (put as {}), not none.
+    for (const name of ['deploy-test/scratch', 'deploy-test/keep']) {
+      const empty = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }))).catalogData!;
+      expect(empty).toEqual({ marketplaceCertified: false });
+    }
 
     const policy = await policyOf('deploy-test/app');
     expect(policy.Statement).toHaveLength(1);
@@ -207,17 +238,22 @@ describe('deployApp / destroyApp against the emulator', () => {
     // The role is not deployed locally: its ARN is a stand-in in the emulator's account.
     expect(policy.Statement[0].Principal.AWS).toMatch(new RegExp(`^arn:aws:iam::${emu.accountId}:role/${STACK}-Pusher`));
     expect(await tagsOf('deploy-test/app')).toEqual({ team: 'platform', owner: 'alice' });
+    expect((await policyOf('deploy-test/tools')).Statement.map((s: any) => s.Sid)).toEqual(['PusherTools']);
+    // An empty policy (no statement) is no policy.
+    for (const name of ['deploy-test/scratch', 'deploy-test/keep']) {
+      expect(await errorName(client.send(new GetRepositoryPolicyCommand({ repositoryName: name })))).toBe('RepositoryPolicyNotFoundException');
+    }
 
     const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
     expect(state.stackId).toMatch(new RegExp(`^arn:aws:cloudformation:us-east-1:${emu.accountId}:stack/${STACK}/[0-9a-f-]{36}$`));
-    expect(Object.keys(state.resources)).toHaveLength(8);
+    expect(Object.keys(state.resources)).toHaveLength(13);
   });
 
   test('a second deploy of the same app changes nothing and runs no handler', async () => {
     const before = fs.readFileSync(stateFile(), 'utf8');
     const result = await deploy(synth(V1));
     expect(new Set(result.resources.map((r) => r.action))).toEqual(new Set(['unchanged']));
-    expect(result.resources).toHaveLength(8);
+    expect(result.resources).toHaveLength(13);
     expect(handlerLines()).toEqual([]);
     const app = result.resources.find((r) => r.physicalResourceId === 'deploy-test/app')!;
     expect(app.data.RepositoryUri).toMatch(/deploy-test\/app$/);
@@ -225,21 +261,29 @@ describe('deployApp / destroyApp against the emulator', () => {
     expect(await repositoryNames()).toEqual(['deploy-test/app', 'deploy-test/keep', 'deploy-test/scratch', 'deploy-test/tools']);
   });
 
-  test('changed properties are Updates: description cleared, tags added and removed, policy replaced', async () => {
+  test('changed properties are Updates: description cleared, tags added and removed, policy replaced, last statement removed', async () => {
     const result = await deploy(synth({
       ...V1,
       appDescription: undefined,
       appTags: { team: 'platform', stage: 'beta' },
       appPolicyActions: PUSH_ACTIONS,
+      toolsPolicy: false,
     }));
+    // The last statement of Tools' policy left the app: an Update of its (now empty) policy, not a Delete, which a
+    // RETAIN repository's policy would ignore.
     expect(actions(result)).toEqual({
       App: 'updated',
       AppCatalogData: 'updated',
       AppPolicy: 'updated',
       Tools: 'unchanged',
       ToolsCatalogData: 'unchanged',
+      ToolsPolicy: 'updated',
       Scratch: 'unchanged',
+      ScratchCatalogData: 'unchanged',
+      ScratchPolicy: 'unchanged',
       Keep: 'unchanged',
+      KeepCatalogData: 'unchanged',
+      KeepPolicy: 'unchanged',
       Registry: 'unchanged',
     });
     const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/app' }))).catalogData!;
@@ -247,6 +291,10 @@ describe('deployApp / destroyApp against the emulator', () => {
     expect(catalog.aboutText).toBe('# App\n\nThe **application** image.');
     expect(await tagsOf('deploy-test/app')).toEqual({ team: 'platform', stage: 'beta' });
     expect((await policyOf('deploy-test/app')).Statement[0].Action).toEqual(PUSH_ACTIONS);
+    // The RETAIN repository lost the policy whose last statement was removed, and kept the rest.
+    expect(await errorName(client.send(new GetRepositoryPolicyCommand({ repositoryName: 'deploy-test/tools' })))).toBe('RepositoryPolicyNotFoundException');
+    expect(await repositoryNames()).toContain('deploy-test/tools');
+    expect((await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!.description).toBe('Tools');
   });
 
   test('renaming a repository replaces it: DESTROY deletes the old one, RETAIN keeps it', async () => {
@@ -256,25 +304,43 @@ describe('deployApp / destroyApp against the emulator', () => {
       appDescription: undefined,
       appTags: { team: 'platform', stage: 'beta' },
       appPolicyActions: PUSH_ACTIONS,
+      toolsPolicy: false,
       keepName: 'deploy-test/keep-renamed',
     }));
     const app = result.resources.find((r) => r.action === 'replaced' && r.type === 'Custom::EcrPublicRepository' && r.logicalId.startsWith('App'))!;
     expect(app.physicalResourceId).toBe('deploy-test/app-renamed');
     expect(app.replacedPhysicalResourceId).toBe('deploy-test/app');
-    expect(actions(result)).toMatchObject({
+    // A repository's catalog data and policy are replaced with it (they name it), even when empty.
+    expect(actions(result)).toEqual({
       'App': 'replaced',
       'AppCatalogData': 'replaced',
       'AppPolicy': 'replaced',
+      'Tools': 'unchanged',
+      'ToolsCatalogData': 'unchanged',
+      'ToolsPolicy': 'unchanged',
+      'Scratch': 'unchanged',
+      'ScratchCatalogData': 'unchanged',
+      'ScratchPolicy': 'unchanged',
       'Keep': 'replaced',
+      'KeepCatalogData': 'replaced',
+      'KeepPolicy': 'replaced',
+      'Registry': 'unchanged',
       'App:deploy-test/app': 'deleted',
       'AppCatalogData:deploy-test/app/catalog-data': 'deleted',
       'AppPolicy:deploy-test/app/policy': 'deleted',
       'Keep:deploy-test/keep': 'retained',
+      // Deleted as resources; their handler leaves the retained repository's catalog and policy alone.
+      'KeepCatalogData:deploy-test/keep/catalog-data': 'deleted',
+      'KeepPolicy:deploy-test/keep/policy': 'deleted',
     });
     // The old resources go after everything else, dependants (catalog, policy) before the repository.
     const cleanup = result.resources.filter((r) => r.action === 'deleted').map((r) => r.physicalResourceId);
     expect(cleanup.indexOf('deploy-test/app')).toBeGreaterThan(cleanup.indexOf('deploy-test/app/catalog-data'));
     expect(cleanup.indexOf('deploy-test/app')).toBeGreaterThan(cleanup.indexOf('deploy-test/app/policy'));
+    const retainedAt = result.resources.findIndex((r) => r.physicalResourceId === 'deploy-test/keep' && r.action === 'retained');
+    for (const child of ['deploy-test/keep/catalog-data', 'deploy-test/keep/policy']) {
+      expect(result.resources.findIndex((r) => r.physicalResourceId === child && r.action === 'deleted')).toBeLessThan(retainedAt);
+    }
     expect(lines.some((l) => l.includes('UpdateReplacePolicy Retain'))).toBe(true);
 
     expect(await repositoryNames()).toEqual([
@@ -296,27 +362,46 @@ describe('deployApp / destroyApp against the emulator', () => {
       appDescription: undefined,
       appTags: { team: 'platform', stage: 'beta' },
       appPolicyActions: PUSH_ACTIONS,
+      toolsPolicy: false,
       scratch: false,
       keepName: undefined,
     }));
-    expect(actions(result)).toMatchObject({
-      'Scratch:deploy-test/scratch': 'deleted',
-      'Keep:deploy-test/keep-renamed': 'retained',
+    expect(actions(result)).toEqual({
       'App': 'unchanged',
+      'AppCatalogData': 'unchanged',
+      'AppPolicy': 'unchanged',
+      'Tools': 'unchanged',
+      'ToolsCatalogData': 'unchanged',
+      'ToolsPolicy': 'unchanged',
+      'Registry': 'unchanged',
+      'Scratch:deploy-test/scratch': 'deleted',
+      'ScratchCatalogData:deploy-test/scratch/catalog-data': 'deleted',
+      'ScratchPolicy:deploy-test/scratch/policy': 'deleted',
+      'Keep:deploy-test/keep-renamed': 'retained',
+      'KeepCatalogData:deploy-test/keep-renamed/catalog-data': 'deleted',
+      'KeepPolicy:deploy-test/keep-renamed/policy': 'deleted',
     });
-    expect(result.resources.find((r) => r.action === 'deleted')!.reason).toBe('removed');
+    const removed = result.resources.filter((r) => r.action === 'deleted' || r.action === 'retained');
+    expect(removed).toHaveLength(6);
+    expect(new Set(removed.map((r) => r.reason))).toEqual(new Set(['removed']));
+    // A repository after its catalog data and policy.
+    const cleanup = removed.map((r) => r.physicalResourceId);
+    for (const repo of ['deploy-test/scratch', 'deploy-test/keep-renamed']) {
+      expect(cleanup.indexOf(repo)).toBeGreaterThan(cleanup.indexOf(`${repo}/catalog-data`));
+      expect(cleanup.indexOf(repo)).toBeGreaterThan(cleanup.indexOf(`${repo}/policy`));
+    }
     expect(lines.some((l) => /retained .*deploy-test\/keep-renamed/.test(l))).toBe(true);
     expect(lines.some((l) => l.includes('DeletionPolicy Retain: left in place'))).toBe(true);
     expect(await repositoryNames()).toEqual(['deploy-test/app-renamed', 'deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/tools']);
     const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
     expect(Object.values(state.resources).map((r: any) => r.physicalResourceId)).not.toContain('deploy-test/keep-renamed');
-    expect(Object.keys(state.resources)).toHaveLength(6);
+    expect(Object.keys(state.resources)).toHaveLength(7);
   });
 
   test('destroy deletes the DESTROY repositories (images included with emptyOnDelete) and keeps the RETAIN ones', async () => {
     await pushSmallImage(client, 'deploy-test/app-renamed', 'v1');
     lines = [];
-    const outdir = synth({ ...V1, appName: 'deploy-test/app-renamed', scratch: false, keepName: undefined });
+    const outdir = synth({ ...V1, appName: 'deploy-test/app-renamed', toolsPolicy: false, scratch: false, keepName: undefined });
     const result = await destroyApp({ assemblyDir: outdir, dataDir, endpoint: emu.endpoint, log: (l) => lines.push(l) });
     expect(actions(result)).toEqual({
       'App:deploy-test/app-renamed': 'deleted',
@@ -324,6 +409,7 @@ describe('deployApp / destroyApp against the emulator', () => {
       'AppPolicy:deploy-test/app-renamed/policy': 'deleted',
       'Tools:deploy-test/tools': 'retained',
       'ToolsCatalogData:deploy-test/tools/catalog-data': 'deleted',
+      'ToolsPolicy:deploy-test/tools/policy': 'deleted',
       [`Registry:${emu.accountId}`]: 'deleted',
     });
     // Reverse dependency order: the registry (which depends on the repositories) before them, a repository after its catalog.
@@ -331,6 +417,7 @@ describe('deployApp / destroyApp against the emulator', () => {
     expect(order.indexOf(emu.accountId)).toBeLessThan(order.indexOf('deploy-test/app-renamed'));
     expect(order.indexOf(emu.accountId)).toBeLessThan(order.indexOf('deploy-test/tools'));
     expect(order.indexOf('deploy-test/app-renamed')).toBeGreaterThan(order.indexOf('deploy-test/app-renamed/catalog-data'));
+    expect(order.indexOf('deploy-test/app-renamed')).toBeGreaterThan(order.indexOf('deploy-test/app-renamed/policy'));
     expect(await repositoryNames()).toEqual(['deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/tools']);
     // A retained repository keeps its catalog (the handler leaves it when the repository is retained).
     const tools = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!;

@@ -95,20 +95,31 @@ describe('resolution', () => {
       { 'Fn::If': ['Never', { Key: 'never', Value: 'x' }, { Ref: 'AWS::NoValue' }] },
     ]);
     const skipped = new PublicRepository(stack, 'Conditional', { repositoryName: 'resolution/conditional', removalPolicy: RemovalPolicy.DESTROY });
-    cfnOf(skipped).cfnOptions.condition = never;
+    // The repository and its catalog data and policy, which refer to it (as CloudFormation requires of a conditional
+    // resource's dependants).
+    const conditional = skipped.node.findAll().filter((c): c is CfnResource => c instanceof CfnResource);
+    expect(conditional.map((c) => c.cfnResourceType).sort())
+      .toEqual(['Custom::EcrPublicRepository', 'Custom::EcrPublicRepositoryCatalogData', 'Custom::EcrPublicRepositoryPolicy']);
+    for (const c of conditional) c.cfnOptions.condition = never;
     app.synth();
 
     const dataDir = path.join(tmp, 'data-resolution');
     const result = await deployApp(options(outdir, dataDir, { verbose: true }));
-    expect(result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([['resolved/eu-west-1/mapped', 'created']]);
+    expect(result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([
+      ['resolved/eu-west-1/mapped', 'created'],
+      ['resolved/eu-west-1/mapped/catalog-data', 'created'],
+      ['resolved/eu-west-1/mapped/policy', 'created'],
+    ]);
     expect(await tagsOf('resolved/eu-west-1/mapped')).toEqual({
       account: '210987654321', stack: 'Resolution', partition: 'aws.amazonaws.com', count: '3',
     });
     // The resource whose condition is false is not deployed, and said so (it is not a skipped resource of another kind).
     expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['resolution/conditional'] }))))
       .toBe('RepositoryNotFoundException');
-    expect(result.skipped.some((s) => /^Conditional[0-9A-F]{8}$/.test(s.logicalId))).toBe(false);
+    expect(result.skipped.some((s) => s.logicalId.startsWith('Conditional'))).toBe(false);
     expect(lines.some((l) => /condition +Conditional[0-9A-F]{8} +Custom::EcrPublicRepository: not deployed, its condition 'Never' is false/.test(l))).toBe(true);
+    expect(lines.some((l) => /condition +ConditionalCatalogData[0-9A-F]{8} +Custom::EcrPublicRepositoryCatalogData: not deployed, its condition 'Never' is false/.test(l))).toBe(true);
+    expect(lines.some((l) => /condition +ConditionalPolicy[0-9A-F]{8} +Custom::EcrPublicRepositoryPolicy: not deployed, its condition 'Never' is false/.test(l))).toBe(true);
     // The stack id carries the stack's region and the emulator's account; the handler saw it in its event.
     const state = JSON.parse(fs.readFileSync(path.join(dataDir, 'deployments', 'Resolution.json'), 'utf8'));
     expect(state.stackId).toMatch(/^arn:aws:cloudformation:eu-west-1:210987654321:stack\/Resolution\//);
@@ -134,9 +145,16 @@ describe('resolution', () => {
     expect(ids.findIndex((id) => /^Second[0-9A-F]{8}$/.test(id))).toBeLessThan(ids.findIndex((id) => /^First[0-9A-F]{8}$/.test(id)));
 
     const result = await deployApp(options(outdir, path.join(tmp, 'data-ordering')));
-    expect(result.resources.map((r) => r.physicalResourceId)).toEqual(['ordering/first', 'ordering/second']);
+    // Second's catalog data and policy depend on Middle too (the dependency is on the construct and all it holds).
+    expect(result.resources.map((r) => r.physicalResourceId)).toEqual([
+      'ordering/first', 'ordering/second', 'ordering/second/catalog-data', 'ordering/second/policy',
+      'ordering/first/catalog-data', 'ordering/first/policy',
+    ]);
     const destroyed = await destroyApp(options(outdir, path.join(tmp, 'data-ordering')));
-    expect(destroyed.resources.map((r) => r.physicalResourceId)).toEqual(['ordering/second', 'ordering/first']);
+    expect(destroyed.resources.map((r) => r.physicalResourceId)).toEqual([
+      'ordering/first/policy', 'ordering/first/catalog-data', 'ordering/second/policy', 'ordering/second/catalog-data',
+      'ordering/second', 'ordering/first',
+    ]);
   });
 
   test('cross-stack references: exports are recorded and imported; stacks deploy in order and destroy in reverse', async () => {
@@ -145,7 +163,9 @@ describe('resolution', () => {
     const producer = new Stack(app, 'Producer');
     const shared = new PublicRepository(producer, 'Shared', { repositoryName: 'cross/shared', removalPolicy: RemovalPolicy.DESTROY });
     const consumer = new Stack(app, 'Consumer');
-    const policy = new PublicRepositoryPolicy(consumer, 'Policy', { repository: shared });
+    // The consumer manages the policy of the producer's repository, imported by its (exported) name.
+    const imported = PublicRepository.fromRepositoryName(consumer, 'Shared', shared.repositoryName);
+    const policy = new PublicRepositoryPolicy(consumer, 'Policy', { repository: imported });
     policy.addStatements(new iam.PolicyStatement({ sid: 'Everyone', principals: [new iam.AnyPrincipal()], actions: ['ecr-public:DescribeImages'] }));
     app.synth();
     const dataDir = path.join(tmp, 'data-cross');
@@ -162,9 +182,12 @@ describe('resolution', () => {
 
     const destroyed = await destroyApp(options(outdir, dataDir));
     expect(destroyed.stacks.map((s) => s.stackName)).toEqual(['Consumer', 'Producer']);
-    expect(destroyed.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([
-      ['cross/shared/policy', 'deleted'],
-      ['cross/shared', 'deleted'],
+    // The consumer's policy, then the repository's own (empty) policy and catalog data, then the repository.
+    expect(destroyed.resources.map((r) => [r.stackName, r.logicalId.replace(/[0-9A-F]{8}$/, ''), r.physicalResourceId, r.action])).toEqual([
+      ['Consumer', 'Policy', 'cross/shared/policy', 'deleted'],
+      ['Producer', 'SharedPolicy', 'cross/shared/policy', 'deleted'],
+      ['Producer', 'SharedCatalogData', 'cross/shared/catalog-data', 'deleted'],
+      ['Producer', 'Shared', 'cross/shared', 'deleted'],
     ]);
   });
 
