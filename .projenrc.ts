@@ -70,7 +70,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'lambda', 'local', 'projenrc', '.projenrc.ts'],
   },
 
-  gitignore: ['/assets/', '/.emulator-data/'],
+  gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
 
 for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/']) {
