@@ -73,7 +73,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
 
-for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/']) {
+for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }
 
