@@ -122,10 +122,23 @@ const compileLocal = project.addTask('compile:local', { description: 'Compile th
 compileLocal.exec('tsc -p local/tsconfig.json');
 compileLocal.exec('chmod +x lib/local/cli.js');
 
+// The example app, the demo and the benchmarks run through ts-node, which only transpiles: they are type-checked too.
+new JsonFile(project, 'examples/tsconfig.json', {
+  obj: {
+    extends: '../tsconfig.json',
+    compilerOptions: { rootDir: '..', noEmit: true, types: ['node'] },
+    include: ['**/*.ts', '../bench/**/*.ts'],
+    exclude: ['node_modules'],
+  },
+  marker: false,
+});
+
 // ts-jest only transpiles (isolatedModules), so type errors in tests and handlers are caught here.
 const typecheck = project.addTask('typecheck', { description: 'Type-check handlers and tests' });
 typecheck.exec('tsc -p lambda/tsconfig.json');
 typecheck.exec('tsc -p test/tsconfig.json');
+typecheck.exec('tsc -p examples/tsconfig.json');
+typecheck.exec('tsc -p examples/tsconfig.json');
 
 project.preCompileTask.spawn(bundle);
 project.preCompileTask.spawn(typecheck);
