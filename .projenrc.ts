@@ -138,7 +138,6 @@ const typecheck = project.addTask('typecheck', { description: 'Type-check handle
 typecheck.exec('tsc -p lambda/tsconfig.json');
 typecheck.exec('tsc -p test/tsconfig.json');
 typecheck.exec('tsc -p examples/tsconfig.json');
-typecheck.exec('tsc -p examples/tsconfig.json');
 
 project.preCompileTask.spawn(bundle);
 project.preCompileTask.spawn(typecheck);
