@@ -49,13 +49,15 @@ async function onDelete(ecr: ECRPUBLICClient, event: DeleteEvent<CatalogDataProp
 }
 
 async function desiredCatalog(props: CatalogDataProperties): Promise<RepositoryCatalogDataInput> {
+  // Every field is sent, empty when not asked: whether the service replaces the catalog or merges into it (undocumented),
+  // a field removed from the app is then cleared.
   return {
-    description: props.Description,
-    architectures: props.Architectures,
-    operatingSystems: props.OperatingSystems,
-    aboutText: props.AboutText,
-    usageText: props.UsageText,
-    logoImageBlob: await readLogo(props),
+    description: props.Description ?? '',
+    architectures: props.Architectures ?? [],
+    operatingSystems: props.OperatingSystems ?? [],
+    aboutText: props.AboutText ?? '',
+    usageText: props.UsageText ?? '',
+    logoImageBlob: (await readLogo(props)) ?? new Uint8Array(0),
   };
 }
 

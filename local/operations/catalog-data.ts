@@ -21,11 +21,12 @@ export function logoContentType(fileName: string): string {
 export function setCatalogData(ctx: Context, repo: RepositoryRecord, input: any): void {
   const previousLogo = repo.catalogData?.logo;
   const record: CatalogRecord = {};
+  // An empty value clears its field, like a missing one.
   for (const field of ['description', 'aboutText', 'usageText'] as const) {
-    if (input[field] !== undefined) record[field] = input[field];
+    if (input[field] !== undefined && input[field] !== '') record[field] = input[field];
   }
-  if (input.architectures !== undefined) record.architectures = [...input.architectures];
-  if (input.operatingSystems !== undefined) record.operatingSystems = [...input.operatingSystems];
+  if (input.architectures !== undefined && input.architectures.length > 0) record.architectures = [...input.architectures];
+  if (input.operatingSystems !== undefined && input.operatingSystems.length > 0) record.operatingSystems = [...input.operatingSystems];
   const logo: Buffer | undefined = input.logoImageBlob;
   if (logo && logo.length > 0) {
     const ext = logo.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE) ? 'png'

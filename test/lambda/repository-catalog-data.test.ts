@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
+  ECRPUBLICClient,
   GetRepositoryCatalogDataCommand,
+  PutRepositoryCatalogDataCommand,
   RepositoryCatalogData,
 } from '@aws-sdk/client-ecr-public';
 import { createEvent, deleteEvent, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from './support';
@@ -166,4 +168,22 @@ test('an empty logo object fails the update instead of clearing the logo', async
   expect(res.Status).toBe('FAILED');
   expect(res.Reason).toMatch(/logo s3:\/\/assets\/logos\/empty\.png is empty/);
   expect((await catalogOf(name)).logoUrl).toBe(before.logoUrl);
+});
+
+test('every field is sent, empty when not asked, so that a merging service would clear it too', async () => {
+  const name = await newRepository();
+  const send = jest.spyOn(ECRPUBLICClient.prototype, 'send');
+  try {
+    await invokeOk(h, handler, createEvent(h, TYPE, { RepositoryName: name, Description: 'only this' }));
+    const put = send.mock.calls.map(([command]) => command).find((c) => c instanceof PutRepositoryCatalogDataCommand)!;
+    const sent = (put as InstanceType<typeof PutRepositoryCatalogDataCommand>).input.catalogData!;
+    expect(sent).toMatchObject({ description: 'only this', architectures: [], operatingSystems: [], aboutText: '', usageText: '' });
+    expect(sent.logoImageBlob).toHaveLength(0);
+  } finally {
+    send.mockRestore();
+  }
+  const catalog = await catalogOf(name);
+  expect(catalog.description).toBe('only this');
+  expect(catalog.aboutText).toBeUndefined();
+  expect(catalog.logoUrl).toBeUndefined();
 });
