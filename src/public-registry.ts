@@ -1,4 +1,5 @@
-import { Aspects, CustomResource, IAspect, Stack } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { Aspects, CfnResource, CustomResource, IAspect, Lazy, Stack } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { HANDLER_KINDS, RegistryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, handlerResource, registryArnFor } from './private/handler-function';
@@ -80,12 +81,21 @@ export class PublicRegistry extends Construct {
 
 /** Orders a registry resource after every repository of its stack, so that the default alias exists when it runs. */
 class AfterRepositories implements IAspect {
-  constructor(private readonly registry: CustomResource) {}
+  private readonly repositories = new Set<string>();
+
+  constructor(private readonly registry: CustomResource) {
+    // The registry's attributes are read at create and update: a property that changes with the stack's repositories
+    // refreshes them when repositories come or go (the first one gives the registry its alias).
+    (registry.node.defaultChild as CfnResource).addPropertyOverride('Repositories', Lazy.string({
+      produce: () => createHash('sha256').update([...this.repositories].sort().join('\n')).digest('hex').slice(0, 16),
+    }));
+  }
 
   public visit(node: IConstruct): void {
     if (node instanceof CustomResource && node !== this.registry && Stack.of(node) === Stack.of(this.registry)
       && (node.node.defaultChild as any)?.cfnResourceType === RESOURCE_TYPES.repository) {
       this.registry.node.addDependency(node);
+      this.repositories.add(node.node.path);
     }
   }
 }

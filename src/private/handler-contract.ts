@@ -65,6 +65,8 @@ export interface PolicyProperties {
 export interface RegistryProperties {
   /** The registry's display name; left out, the registry catalog is not touched (a lookup only). */
   readonly DisplayName?: string;
+  /** Changes with the stack's repositories, so that the attributes (the alias) are read again; unused otherwise. */
+  readonly Repositories?: string;
 }
 
 /** Attributes of `Custom::EcrPublicRegistry`. */

@@ -37,6 +37,18 @@ describe('PublicRegistry', () => {
     expect(t).toBeDefined();
   });
 
+  test('its attributes are read again when the stack\'s repositories change', () => {
+    const propsWith = (names: string[]) => {
+      const stack = newStack();
+      new PublicRegistry(stack, 'Registry', { displayName: 'Acme Corp' });
+      for (const n of names) new PublicRepository(stack, n, { repositoryName: `acme/${n.toLowerCase()}` });
+      return Object.values(resourcesOfType(stack, REGISTRY))[0].Properties;
+    };
+    expect(propsWith(['A']).Repositories).toEqual(propsWith(['A']).Repositories);
+    expect(propsWith(['A']).Repositories).not.toEqual(propsWith(['A', 'B']).Repositories);
+    expect(propsWith([]).Repositories).not.toEqual(propsWith(['A']).Repositories);
+  });
+
   test('without a display name it only looks the registry up', () => {
     const stack = newStack();
     new PublicRegistry(stack, 'Registry');

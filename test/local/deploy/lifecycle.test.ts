@@ -373,7 +373,8 @@ describe('deployApp / destroyApp against the emulator', () => {
       'Tools': 'unchanged',
       'ToolsCatalogData': 'unchanged',
       'ToolsPolicy': 'unchanged',
-      'Registry': 'unchanged',
+      // The registry reads its attributes again when the stack's repositories change.
+      'Registry': 'updated',
       'Scratch:deploy-test/scratch': 'deleted',
       'ScratchCatalogData:deploy-test/scratch/catalog-data': 'deleted',
       'ScratchPolicy:deploy-test/scratch/policy': 'deleted',
