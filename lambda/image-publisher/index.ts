@@ -144,13 +144,12 @@ async function removeDroppedTags(
 ): Promise<void> {
   const kept = new Set(settings.tags);
   const dropped = parseTags(oldProps.Tags).filter((t) => !kept.has(t));
-  let removed = 0;
-  for (const tag of dropped) {
-    if (await removeTagIfOn(ecr, settings.repositoryName, oldDigest, tag)) removed++;
-  }
-  if (removed === 0) return;
+  if (dropped.length === 0) return;
+  for (const tag of dropped) await removeTagIfOn(ecr, settings.repositoryName, oldDigest, tag);
+  // Whether the image went with its last tag is asked of the registry, not inferred from what the calls answered: a
+  // BatchDeleteImage whose answer was lost and that the SDK sent again reports nothing removed, yet removed it.
   if (oldDigest === image.root.digest) {
-    await putManifest(ecr, settings.repositoryName, image.root);
+    if (!(await describeImage(ecr, settings.repositoryName, oldDigest))) await putManifest(ecr, settings.repositoryName, image.root);
     return;
   }
   if (oldProps.DeleteOnRemove === 'true' || await describeImage(ecr, settings.repositoryName, oldDigest)) return;

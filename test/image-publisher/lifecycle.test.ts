@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DeleteRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr-public';
+import { BatchDeleteImageCommand, DeleteRepositoryCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { createRepository, findImage, imageProps, spyOnClients, stage, Staged, TYPE, useAssetBucket } from './support';
 import { handler } from '../../lambda/image-publisher';
 import { ImageProperties } from '../../src/private/publish-plan';
@@ -173,4 +173,31 @@ describe('Custom::EcrPublicImage deletes', () => {
     const res = await invokeOk(h, handler, deleteEvent<ImageProperties>(h, TYPE, created.PhysicalResourceId, props));
     expect(res.PhysicalResourceId).toBe(created.PhysicalResourceId);
   });
+});
+
+test('dropping the last tag of an unchanged image keeps the image, even when the removal\'s answer was lost', async () => {
+  const repo = uniqueName('last-tag');
+  await createRepository(h.client, repo);
+  const staged = await freshImage();
+  const old = imageProps(staged, repo, { Tags: ['only'] });
+  const created = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, old));
+  const digest = created.Data!.ImageDigest;
+
+  // The SDK's view of a lost answer: the BatchDeleteImage ran (the tag, and the image with it, are gone), then the
+  // retry reports ImageNotFound, so the handler cannot tell from the answer that anything was removed.
+  const original = ECRPUBLICClient.prototype.send;
+  const send = jest.spyOn(ECRPUBLICClient.prototype, 'send').mockImplementation(function (this: ECRPUBLICClient, command: any, ...rest: any[]) {
+    if (command instanceof BatchDeleteImageCommand) {
+      return (original as any).call(this, command).then(() => (original as any).call(this, command));
+    }
+    return (original as any).call(this, command, ...rest);
+  });
+  try {
+    const updated = await invokeOk(h, handler, updateEvent<ImageProperties>(h, TYPE, created.PhysicalResourceId, { ...old, Tags: [] }, old));
+    expect(updated.Data!.ImageDigest).toBe(digest);
+  } finally {
+    send.mockRestore();
+  }
+  expect(await digestOf(repo, digest)).toBe(digest);
+  expect(await digestOf(repo, 'only')).toBeUndefined();
 });
