@@ -102,6 +102,7 @@ export function useHandlerHarness(options: EmulatorOptions = {}): HandlerHarness
       await new Promise<void>((resolve) => server!.close(() => resolve()));
     }
     await h.emu?.stop();
+    for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     for (const key of ENV_KEYS) {
       if (savedEnv[key] === undefined) delete process.env[key];
       else process.env[key] = savedEnv[key];
@@ -225,8 +226,13 @@ export function uniqueName(prefix = 'handler'): string {
 
 /** A temporary directory removed by the caller. */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
+
+/** Directories made by `tempDir`, removed when the harness of the test file stops. */
+const tempDirs: string[] = [];
 
 /** A real PNG (signature, IHDR, IDAT, IEND with valid CRCs) of `size`×`size` RGB pixels in `rgb`. */
 export function makePng(size: number, rgb: [number, number, number]): Buffer {
