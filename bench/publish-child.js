@@ -1,6 +1,7 @@
 /**
  * Runs the bundled image-publisher handler once, in its own process, so that its wall time and peak RSS are its own.
- * argv: <handler.js> <event.json>. Prints one JSON line: { status, reason, seconds, maxRssMb, summary }.
+ * argv: <handler.js> <event.json>. Prints one JSON line: { seconds, maxRssMb, summary }, or { error } when the handler
+ * throws (its CloudFormation response, SUCCESS or FAILED, goes to the event's ResponseURL).
  */
 const fs = require('fs');
 

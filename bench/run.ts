@@ -134,8 +134,12 @@ interface PublishResult { seconds: number; maxRssMb: number; summary: Record<str
 
 /** Publishes through the bundled handler in a child process; the CloudFormation response goes to a local server. */
 async function publishWithHandler(emulator: Service, bucketDir: string, archivePath: string, planJson: string, rootDigest: string, repo: string): Promise<PublishResult> {
+  // The handler's CloudFormation response: a publish only counts when it says SUCCESS.
+  let response = '';
   const responses = http.createServer((req, res) => {
-    req.resume();
+    req.on('data', (chunk: Buffer) => {
+      response += chunk.toString();
+    });
     req.on('end', () => res.end());
   });
   await new Promise<void>((r) => responses.listen(0, '127.0.0.1', () => r()));
@@ -159,7 +163,8 @@ async function publishWithHandler(emulator: Service, bucketDir: string, archiveP
       maxBuffer: 64 * MiB,
     });
     const result = JSON.parse(stdout.trim().split('\n').pop()!);
-    if (result.error || !result.summary) throw new Error(`publish failed: ${stdout}`);
+    const status = response ? JSON.parse(response).Status : undefined;
+    if (result.error || !result.summary || status !== 'SUCCESS') throw new Error(`publish failed (${status}): ${response || stdout}`);
     return result;
   } finally {
     responses.close();

@@ -100,6 +100,7 @@ export class PublicImage extends Construct {
    * The digest of the source's root manifest. For an archive source it is known at synth time; for a registry source
    * (`fromRegistry`, `fromDirectory`, `fromDockerImageAsset`) it is a deploy-time value: what the reference resolved to
    * when the image was copied.
+   * @attribute
    */
   public readonly sourceDigest: string;
 
