@@ -97,41 +97,25 @@ for (const name of handlerNames) {
   ].join(' '));
 }
 
-new JsonFile(project, 'lambda/tsconfig.json', {
-  obj: {
-    extends: '../tsconfig.json',
-    compilerOptions: { rootDir: '..', noEmit: true, types: ['node'] },
-    include: ['**/*.ts', '../src/private/handler-contract.ts'],
-    exclude: ['node_modules'],
-  },
-  marker: false,
-});
+/** A tsconfig in `dir` (one level down) that extends the root one; `include` is relative to `dir`. */
+function subTsconfig(dir: string, compilerOptions: Record<string, unknown>, include: string[]): void {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: { extends: '../tsconfig.json', compilerOptions: { types: ['node'], ...compilerOptions }, include, exclude: ['node_modules'] },
+    marker: false,
+  });
+}
+
+subTsconfig('lambda', { rootDir: '..', noEmit: true }, ['**/*.ts', '../src/private/handler-contract.ts']);
 
 // ---------------------------------------------------------------------------
 // The local ECR Public emulator: compiled from `local/` into `lib/local/` and shipped with the `ecr-public-local` bin.
-new JsonFile(project, 'local/tsconfig.json', {
-  obj: {
-    extends: '../tsconfig.json',
-    compilerOptions: { rootDir: '.', outDir: '../lib/local', inlineSourceMap: false, sourceMap: true, types: ['node'] },
-    include: ['**/*.ts'],
-    exclude: ['node_modules'],
-  },
-  marker: false,
-});
+subTsconfig('local', { rootDir: '.', outDir: '../lib/local', inlineSourceMap: false, sourceMap: true }, ['**/*.ts']);
 const compileLocal = project.addTask('compile:local', { description: 'Compile the local ECR Public emulator into lib/local' });
 compileLocal.exec('tsc -p local/tsconfig.json');
 compileLocal.exec('chmod +x lib/local/cli.js');
 
 // The example app, the demo and the benchmarks run through ts-node, which only transpiles: they are type-checked too.
-new JsonFile(project, 'examples/tsconfig.json', {
-  obj: {
-    extends: '../tsconfig.json',
-    compilerOptions: { rootDir: '..', noEmit: true, types: ['node'] },
-    include: ['**/*.ts', '../bench/**/*.ts'],
-    exclude: ['node_modules'],
-  },
-  marker: false,
-});
+subTsconfig('examples', { rootDir: '..', noEmit: true }, ['**/*.ts', '../bench/**/*.ts']);
 
 // ts-jest only transpiles (isolatedModules), so type errors in tests and handlers are caught here.
 const typecheck = project.addTask('typecheck', { description: 'Type-check handlers and tests' });
