@@ -147,14 +147,8 @@ export function stackId(accountId: string): string {
   return `arn:aws:cloudformation:${LAMBDA_REGION}:${accountId}:stack/handler-test/${randomUUID()}`;
 }
 
-interface EventBase {
-  readonly ServiceToken: string;
-  readonly ResponseURL: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly ResourceType: string;
-}
+/** The fields every request carries, as the handlers' own event types declare them. */
+type EventBase = Omit<CreateEvent<unknown>, 'RequestType' | 'ResourceProperties'>;
 
 function eventBase(h: HandlerHarness, resourceType: string): EventBase {
   const requestId = randomUUID();
