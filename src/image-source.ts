@@ -96,7 +96,7 @@ export abstract class ImageSource {
    * @internal
    */
   public _rule(): string {
-    return 'must be a valid image archive or layout:';
+    return 'must be a valid image archive or layout';
   }
 }
 
@@ -168,7 +168,7 @@ class DirectorySource extends ImageSource {
   }
 
   public _rule(): string {
-    return 'must be a directory with a Dockerfile:';
+    return 'must be a directory with a Dockerfile';
   }
 }
 
@@ -196,7 +196,7 @@ class RegistrySource extends ImageSource {
   }
 
   public _rule(): string {
-    return 'must be a valid registry image:';
+    return 'must be a valid registry image';
   }
 }
 

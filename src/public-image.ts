@@ -133,7 +133,7 @@ export class PublicImage extends Construct {
     try {
       binding = props.source._bind(this);
     } catch (err) {
-      invalid(this, 'source', props.source._rule(), (err as Error).message);
+      invalid(this, 'source', `${props.source._rule()}: ${(err as Error).message}`);
     }
 
     const common = {

@@ -1,5 +1,5 @@
 import {
-  Annotations, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
+  Annotations, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
@@ -22,8 +22,24 @@ const PUSH_ACTIONS = [
   'ecr-public:PutImage',
 ];
 
-/** The actions that authenticate a push; IAM only accepts them on `*`. */
+/**
+ * The actions that authenticate a client to the registry (pushes, and pulls that are not anonymous); IAM only accepts
+ * them on `*`.
+ */
 const AUTH_ACTIONS = ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'];
+
+/** The actions that read a repository's metadata: its images, tags, catalog data, policy and resource tags. */
+const READ_ACTIONS = [
+  'ecr-public:DescribeImages',
+  'ecr-public:DescribeImageTags',
+  'ecr-public:DescribeRepositories',
+  'ecr-public:GetRepositoryCatalogData',
+  'ecr-public:GetRepositoryPolicy',
+  'ecr-public:ListTagsForResource',
+];
+
+/** `arn:<partition>:ecr-public::<12 digits>:repository/<name>` (ECR Public ARNs have no region). */
+const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr-public::(\d{12}):repository\/(.+)$/;
 
 /** A public repository, created by this app or imported. */
 export interface IPublicRepository extends IResource {
@@ -63,8 +79,25 @@ export interface IPublicRepository extends IResource {
   /** Grants `actions` on this repository. */
   grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant;
 
+  /**
+   * Grants what authenticated pulls need: `ecr-public:GetAuthorizationToken` and `sts:GetServiceBearerToken` on `*`.
+   *
+   * Anyone may pull from a public repository anonymously; authenticated pulls get 10 pulls per second instead of 1 and
+   * are not subject to the 500 GB monthly cap on anonymous data transfer.
+   */
+  grantPull(grantee: iam.IGrantable): iam.Grant;
+
   /** Grants what pushing images needs: the push actions on this repository and the two authentication actions. */
   grantPush(grantee: iam.IGrantable): iam.Grant;
+
+  /** Grants both {@link grantPull} and {@link grantPush}. */
+  grantPullPush(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * Grants reading the repository's metadata on this repository: DescribeImages, DescribeImageTags,
+   * DescribeRepositories, GetRepositoryCatalogData, GetRepositoryPolicy and ListTagsForResource.
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
 }
 
 /** What a public repository can do, whether created here or imported. */
@@ -88,9 +121,20 @@ export abstract class PublicRepositoryBase extends Resource implements IPublicRe
     return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.repositoryArn] });
   }
 
+  public grantPull(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: AUTH_ACTIONS, resourceArns: ['*'] });
+  }
+
   public grantPush(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, ...PUSH_ACTIONS)
-      .combine(iam.Grant.addToPrincipal({ grantee, actions: AUTH_ACTIONS, resourceArns: ['*'] }));
+    return this.grant(grantee, ...PUSH_ACTIONS).combine(this.grantPull(grantee));
+  }
+
+  public grantPullPush(grantee: iam.IGrantable): iam.Grant {
+    return this.grantPush(grantee);
+  }
+
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grant(grantee, ...READ_ACTIONS);
   }
 }
 
@@ -149,24 +193,33 @@ export class PublicRepository extends PublicRepositoryBase {
   /** Imports a repository from its attributes. */
   public static fromRepositoryAttributes(scope: Construct, id: string, attrs: PublicRepositoryAttributes): IPublicRepository {
     validateRepositoryName(scope, 'repositoryName', attrs.repositoryName);
-    class Import extends PublicRepositoryBase {
-      public readonly repositoryName = attrs.repositoryName;
-      public readonly repositoryArn = repositoryArnFor(scope, attrs.repositoryName);
-      public readonly registryId = attrs.registryId ?? Stack.of(scope).account;
+    return importRepository(scope, id, {
+      repositoryName: attrs.repositoryName,
+      repositoryArn: repositoryArnFor(scope, attrs.repositoryName),
+      registryId: attrs.registryId ?? Stack.of(scope).account,
+      registryAlias: attrs.registryAlias,
+    });
+  }
 
-      public get repositoryUri(): string {
-        const registryUri = attrs.registryAlias !== undefined
-          ? `public.ecr.aws/${attrs.registryAlias}`
-          : PublicRegistry.lookup(this).registryUri;
-        return `${registryUri}/${this.repositoryName}`;
-      }
-
-      public addToResourcePolicy(_statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
-        // The policy of a repository managed elsewhere is not ours to overwrite; use PublicRepositoryPolicy explicitly.
-        return { statementAdded: false };
-      }
+  /**
+   * Imports a repository by its ARN, `arn:aws:ecr-public::<account>:repository/<name>`, which may be a token (the name
+   * and account are then taken from it at deploy time). The registry alias in its URI is looked up at deploy time.
+   */
+  public static fromRepositoryArn(scope: Construct, id: string, repositoryArn: string): IPublicRepository {
+    if (Token.isUnresolved(repositoryArn)) {
+      return importRepository(scope, id, {
+        repositoryName: Fn.select(1, Fn.split(':repository/', repositoryArn)),
+        repositoryArn,
+        registryId: Fn.select(4, Fn.split(':', repositoryArn)),
+      });
     }
-    return new Import(scope, id);
+    const match = REPOSITORY_ARN.exec(repositoryArn);
+    if (!match) {
+      invalid(scope, 'repositoryArn', 'must be a public repository ARN, arn:aws:ecr-public::<account>:repository/<name>',
+        JSON.stringify(repositoryArn));
+    }
+    validateRepositoryName(scope, 'repositoryArn', match[2]);
+    return importRepository(scope, id, { repositoryName: match[2], repositoryArn, registryId: match[1] });
   }
 
   public readonly repositoryName: string;
@@ -253,6 +306,37 @@ export class PublicRepository extends PublicRepositoryBase {
   private get retainsOnDelete(): boolean {
     return this.removalPolicy !== RemovalPolicy.DESTROY;
   }
+}
+
+/** What an imported repository is known by. */
+interface ImportedRepository {
+  readonly repositoryName: string;
+  readonly repositoryArn: string;
+  readonly registryId: string;
+  /** Looked up at deploy time when absent. */
+  readonly registryAlias?: string;
+}
+
+/** A repository managed elsewhere: grants go to the grantee's identity; its policy is left alone. */
+function importRepository(scope: Construct, id: string, attrs: ImportedRepository): IPublicRepository {
+  class Import extends PublicRepositoryBase {
+    public readonly repositoryName = attrs.repositoryName;
+    public readonly repositoryArn = attrs.repositoryArn;
+    public readonly registryId = attrs.registryId;
+
+    public get repositoryUri(): string {
+      const registryUri = attrs.registryAlias !== undefined
+        ? `public.ecr.aws/${attrs.registryAlias}`
+        : PublicRegistry.lookup(this).registryUri;
+      return `${registryUri}/${this.repositoryName}`;
+    }
+
+    public addToResourcePolicy(_statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
+      // The policy of a repository managed elsewhere is not ours to overwrite; use PublicRepositoryPolicy explicitly.
+      return { statementAdded: false };
+    }
+  }
+  return new Import(scope, id);
 }
 
 /** A name that satisfies the repository-name pattern, derived from the construct path so that it is stable. */

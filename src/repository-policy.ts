@@ -3,11 +3,9 @@ import { Construct } from 'constructs';
 import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { keepsOwnCatalogAndPolicy, mayBeEmpty } from './private/own-children';
+import { repositoryPolicyProblems } from './private/policy-rules';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
-
-/** The service's limit on a repository policy's text. */
-const MAX_POLICY_CHARACTERS = 10_240;
 
 /** Properties of a {@link PublicRepositoryPolicy}. */
 export interface PublicRepositoryPolicyProps {
@@ -15,7 +13,8 @@ export interface PublicRepositoryPolicyProps {
   readonly repository: IPublicRepository;
 
   /**
-   * The policy. Statements added with `document.addStatements` later are included.
+   * The policy. Statements added with `document.addStatements` later are included. Statements name principals and
+   * actions but no resources: the policy applies to its repository, and ECR refuses a `Resource` element.
    * @default - an empty document; add statements before synthesis
    */
   readonly document?: iam.PolicyDocument;
@@ -68,13 +67,7 @@ export class PublicRepositoryPolicy extends Construct {
         if (this.document.isEmpty) {
           return mayBeEmpty(this) ? [] : ['document: must have at least one statement'];
         }
-        const errors = this.document.validateForResourcePolicy().map((e) => `document: ${e}`);
-        const text = JSON.stringify(stack.resolve(this.document.toJSON()));
-        // Unresolved values (ARNs of other resources) are short; the limit is checked on what is known.
-        if (text.length > MAX_POLICY_CHARACTERS) {
-          errors.push(`document: must be at most ${MAX_POLICY_CHARACTERS} characters as JSON (got ${text.length})`);
-        }
-        return errors;
+        return repositoryPolicyProblems(stack, this.document);
       },
     });
   }

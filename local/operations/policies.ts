@@ -5,7 +5,8 @@ import { Context, findRepository, Operation } from './context';
 /**
  * Checks that the text is an IAM resource policy in outline. The service parses policies but does not document its
  * checks; this refuses what IAM would refuse outright (not JSON, no statements, a statement without effect, principal
- * or action).
+ * or action), and a `Resource` or `NotResource` element, which ECR refuses in repository policies (the policy applies
+ * to its repository).
  */
 function checkPolicy(text: string): void {
   const refuse = (why: string) => invalidParameter('policyText', `Invalid repository policy provided: ${why}`);
@@ -23,6 +24,9 @@ function checkPolicy(text: string): void {
     if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw refuse(`Statement[${i}].Effect must be Allow or Deny`);
     if (s.Principal === undefined && s.NotPrincipal === undefined) throw refuse(`Statement[${i}] has no Principal`);
     if (s.Action === undefined && s.NotAction === undefined) throw refuse(`Statement[${i}] has no Action`);
+    for (const element of ['Resource', 'NotResource']) {
+      if (Object.prototype.hasOwnProperty.call(s, element)) throw refuse(`Statement[${i}] has a ${element} element`);
+    }
   });
 }
 

@@ -3,6 +3,7 @@
  * the service, which checks them at deploy time.
  */
 import * as fs from 'fs';
+import * as cdk from 'aws-cdk-lib';
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
@@ -14,9 +15,26 @@ const JPEG_SIGNATURE = Buffer.from([0xff, 0xd8, 0xff]);
 /** The model's limit on `logoImageBlob`. */
 const MAX_LOGO_BYTES = 512_000;
 
+/** The error code our synth-time errors carry where aws-cdk-lib records one (`ValidationError`'s name). */
+const VALIDATION_ERROR_CODE = 'EcrPublicInvalidProperty';
+
 /** Throws an error that names the construct, the property and the rule. */
 export function invalid(scope: IConstruct, prop: string, rule: string, got?: string): never {
-  throw new Error(`${scope.node.path}: ${prop} ${rule}${got !== undefined ? ` (got ${got})` : ''}`);
+  throw validationError(scope, `${scope.node.path}: ${prop} ${rule}${got !== undefined ? ` (got ${got})` : ''}`);
+}
+
+/**
+ * aws-cdk-lib's `ValidationError` where the installed aws-cdk-lib has one, so that the CLI reports it as the app's
+ * validation error (pointing at the construct, not at a stack trace into this library); a plain Error otherwise.
+ *
+ * The class is not part of aws-cdk-lib's typed API and its constructor changed within our peer range: 2.189 takes
+ * `(message, scope)`, later releases `(code, message, scope)`. Its arity tells them apart.
+ */
+export function validationError(scope: IConstruct, message: string): Error {
+  const ValidationError = (cdk as unknown as Record<string, unknown>).ValidationError;
+  if (typeof ValidationError !== 'function') return new Error(message);
+  const Ctor = ValidationError as new (...args: unknown[]) => Error;
+  return ValidationError.length >= 3 ? new Ctor(VALIDATION_ERROR_CODE, message, scope) : new Ctor(message, scope);
 }
 
 function quoted(value: string, max = 60): string {

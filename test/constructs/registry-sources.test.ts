@@ -114,7 +114,7 @@ describe('ImageSource.fromDirectory', () => {
 
   test('a directory without a Dockerfile fails synth naming the construct', () => {
     expect(() => imageIn(newStack(), ImageSource.fromDirectory(path.join(dir, 'empty'))))
-      .toThrow(/TestStack\/Image: source must be a directory with a Dockerfile: \(got .*Dockerfile/);
+      .toThrow(/TestStack\/Image: source must be a directory with a Dockerfile: [^(].*Dockerfile/);
   });
 
   test('compressLayers: true is refused: built images are copied byte for byte', () => {
@@ -195,9 +195,9 @@ describe('ImageSource.fromRegistry', () => {
   });
 
   test.each([
-    ['https://ghcr.io/acme/tool', {}, /TestStack\/Image: source must be a valid registry image: \(got "https:\/\/ghcr.io\/acme\/tool" is not an image reference: it must not have a scheme/],
+    ['https://ghcr.io/acme/tool', {}, /TestStack\/Image: source must be a valid registry image: "https:\/\/ghcr.io\/acme\/tool" is not an image reference: it must not have a scheme/],
     ['ghcr.io/Acme/tool', {}, /source must be a valid registry image: .*repository component "Acme"/],
-    ['ghcr.io/acme/tool', { platform: 'arm64' }, /source must be a valid registry image: \(got "arm64" is not a platform/],
+    ['ghcr.io/acme/tool', { platform: 'arm64' }, /source must be a valid registry image: "arm64" is not a platform/],
   ])('%s %j fails synth', (reference, options, message) => {
     expect(() => imageIn(newStack(), ImageSource.fromRegistry(reference, options))).toThrow(message);
   });

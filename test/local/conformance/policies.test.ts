@@ -70,6 +70,10 @@ describe('repository policies', () => {
     ['an empty text', ''],
     ['a Statement entry that is not an object', '{"Statement":["Allow"]}'],
     ['a Statement that is a string', '{"Statement":"Allow"}'],
+    ['a Statement with a Resource', '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr-public:*","Resource":"*"}]}'],
+    ['a Statement with a NotResource', '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr-public:*","NotResource":"*"}]}'],
+    ['a Resource in the second Statement', `{"Statement":[${JSON.stringify(JSON.parse(POLICY).Statement[0])},`
+      + '{"Effect":"Allow","Principal":"*","Action":"ecr-public:*","Resource":["arn:aws:ecr-public::123456789012:repository/x"]}]}'],
   ])('%s is InvalidParameterException (Invalid repository policy provided)', async (_what, text) => {
     const repo = await createRepo(h.client);
     await expectError(setPolicy(repo, text), 'InvalidParameterException', 'Invalid repository policy provided');
