@@ -5,11 +5,18 @@ import { deployApp, destroyApp, LocalDeployError } from './deploy';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { startEmulator } from './server';
 
-const USAGE = `Usage: ecr-public-local serve [options]
-       ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
-       ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
+// The handlers' bundled AWS SDK warns about the Node.js version on every client it creates; deploy runs them here, on
+// the user's Node.js, where that warning (meant for Lambda functions) is noise. This is the variable the SDK reads.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-Runs a local Amazon ECR Public emulator on 127.0.0.1 (ECR Public API, OCI pull API, S3 asset buckets).
+const SYNOPSIS = `Usage: ecr-public-local serve [options]
+       ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
+       ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
+       ecr-public-local <command> --help`;
+
+const SERVE_HELP = `Usage: ecr-public-local serve [options]
+
+Runs a local Amazon ECR Public emulator on 127.0.0.1 (ECR Public API, OCI pull and push API, S3 asset buckets).
 
 Options:
   --port N                 TCP port (default 5000; 0 picks a free port)
@@ -22,20 +29,41 @@ Options:
   --drop-rate R            share of API requests whose connection is dropped
   --latency-ms N           latency added to every API request
   --seed N                 seed of the fault sequence
-Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42
+  --help                   print this help
+Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42`;
 
-deploy runs the shipped handlers of the app's ECR Public custom resources (Custom::EcrPublic*) in-process against
-the emulator, as CloudFormation would (Create, Update, Delete); destroy deletes what deploy recorded. State is kept in
-<data dir>/deployments/<stack>.json, so a second deploy is an update. There is no rollback.
+function deployHelp(command: 'deploy' | 'destroy'): string {
+  const what = command === 'deploy'
+    ? `Runs the shipped handlers of the app's ECR Public custom resources (Custom::EcrPublic*) in-process against the
+emulator, as CloudFormation would (Create, Update, Delete). State is kept in <data dir>/deployments/<stack>.json, so
+a second deploy is an update. There is no rollback.`
+    : `Deletes what deploy recorded for the app's stacks, by running the shipped handlers' Delete with the properties
+deploy recorded.`;
+  return `Usage: ecr-public-local ${command} <cloud assembly dir> [options]
 
-Options of deploy and destroy:
+${what}
+
+Options:
   --stack NAME             the stack (name, artifact id or Stage/Stack path); default: every stack of the assembly
   --data DIR               deployment state, and the in-process emulator's data (default .emulator-data)
   --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else an
                            emulator started in-process on --data for the duration of the command
   --account-id ID          the emulator's account id (AWS::AccountId; default: the emulator's, 123456789012)
   --port N                 port of the in-process emulator (default: any free port)
-  --verbose                print the handlers' log lines and each skipped resource`;
+  --verbose                print the handlers' log lines and each skipped resource
+  --help                   print this help`;
+}
+
+const USAGE = `${SYNOPSIS}
+
+${SERVE_HELP.split('\n').slice(2).join('\n')}
+
+deploy and destroy: see 'ecr-public-local deploy --help'.`;
+
+/** Whether `args` ask for help: `--help` or `-h` anywhere, before any other parsing can refuse them. */
+function asksForHelp(args: string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -43,10 +71,20 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
   }
-  if (command === 'deploy' || command === 'destroy') return deployCommand(command, rest);
+  if (command === 'deploy' || command === 'destroy') {
+    if (asksForHelp(rest)) {
+      console.log(deployHelp(command));
+      return 0;
+    }
+    return deployCommand(command, rest);
+  }
   if (command !== 'serve') {
-    console.error(`Unknown command '${command}'.\n\n${USAGE}`);
+    console.error(`Unknown command '${command}'.\n\n${SYNOPSIS}`);
     return 1;
+  }
+  if (asksForHelp(rest)) {
+    console.log(SERVE_HELP);
+    return 0;
   }
   const { values } = parseArgs({
     args: rest,
@@ -118,7 +156,7 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
     },
   });
   if (positionals.length !== 1) {
-    console.error(`${command} takes one cloud assembly directory (got ${positionals.length}).\n\n${USAGE}`);
+    console.error(`${command} takes one cloud assembly directory (got ${positionals.length}).\n\n${deployHelp(command)}`);
     return 1;
   }
   const port = values.port === undefined ? undefined : Number(values.port);

@@ -97,8 +97,12 @@ export class Progress {
       this.log('             handler output:');
       for (const line of logs) this.log(`    | ${line}`);
     }
-    this.log(`The ${opts.operation} of ${opts.stackName} stopped. There is no rollback: what succeeded stays in place and is recorded in ${opts.stateFile}; `
-      + `fix the cause and run ${opts.operation} again.`);
+    // A Delete is sent with the properties recorded at the last deploy, not the app's current ones: a destroy that
+    // failed on them fails the same way until a deploy has recorded corrected ones.
+    const next = opts.operation === 'destroy'
+      ? 'destroy sends the properties recorded at the last deploy, so fix the cause in the app, run deploy, then destroy again.'
+      : `fix the cause and run ${opts.operation} again.`;
+    this.log(`The ${opts.operation} of ${opts.stackName} stopped. There is no rollback: what succeeded stays in place and is recorded in ${opts.stateFile}; ${next}`);
     return new LocalDeployError(
       opts.reason ? `${what} failed: ${opts.reason}` : opts.message,
       opts.reason,

@@ -190,4 +190,25 @@ describe('ecr-public-local deploy / destroy', () => {
     expect(wrongStack.code).toBe(1);
     expect(wrongStack.stderr).toContain("No stack 'Nope' in the cloud assembly; it holds: CliStack");
   });
+
+  test.each(['deploy', 'destroy', 'serve'])('%s --help prints its usage with every option it accepts, and exits 0', async (command) => {
+    const help = await cli([command, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toContain(`Usage: ecr-public-local ${command}`);
+    const options = command === 'serve'
+      ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed']
+      : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose'];
+    for (const option of options) expect(help.stdout).toMatch(new RegExp(`^  ${option}\\b`, 'm'));
+    expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
+  });
+
+  test('the synopsis lists every option of deploy and destroy', async () => {
+    const usage = await cli(['--help']);
+    expect(usage.code).toBe(0);
+    for (const command of ['deploy', 'destroy']) {
+      const line = usage.stdout.split('\n').find((l) => l.includes(`ecr-public-local ${command} <cloud assembly dir>`));
+      for (const option of ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose']) expect(line).toContain(option);
+    }
+  });
 });

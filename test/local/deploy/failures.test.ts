@@ -124,6 +124,9 @@ describe('failing handlers', () => {
     expect(err.reason).toContain('emptyOnDelete');
     expect(err.logicalId).toMatch(/^First/);
     expect(lines.some((l) => l.includes('The destroy of LocalDeployFailures stopped. There is no rollback'))).toBe(true);
+    // A destroy sends the recorded properties: running it again alone would fail the same way.
+    expect(lines.some((l) => l.includes('destroy sends the properties recorded at the last deploy, so fix the cause in the app, run deploy, then destroy again'))).toBe(true);
+    expect(lines.some((l) => l.includes('run destroy again'))).toBe(false);
     // The other repository went, with its children; the failing one's children went before it, it is still deployed
     // and still recorded.
     expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([
