@@ -7,7 +7,7 @@ import { execFile } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
+import { parseArgs, promisify } from 'util';
 import {
   DescribeImagesCommand, DescribeRegistriesCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetRegistryCatalogDataCommand,
   GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand,
@@ -16,10 +16,21 @@ import { buildExampleApp } from './app';
 import { deployApp, startEmulator } from '../local';
 
 const ROOT = path.resolve(__dirname, '..');
+/** One data directory for everything the demo leaves: the emulator's data, the deployment state and the assembly. */
 const DATA_DIR = path.join(ROOT, '.emulator-data', 'demo');
-const PORT = 5151;
+const DEFAULT_PORT = 5151;
+
+/** `npm run demo -- --port N`, else `DEMO_PORT`, else 5151; 0 picks a free port. */
+function demoPort(): number {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string' } } });
+  const text = values.port ?? process.env.DEMO_PORT ?? String(DEFAULT_PORT);
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`the port must be an integer from 0 to 65535 (got '${text}')`);
+  return port;
+}
 
 async function main(): Promise<void> {
+  const requestedPort = demoPort();
   const assemblyDir = path.join(DATA_DIR, 'cdk.out');
   fs.rmSync(assemblyDir, { recursive: true, force: true });
   heading('1. Synthesize the example app (examples/app.ts)');
@@ -29,8 +40,9 @@ async function main(): Promise<void> {
     console.log(`   ${stack.stackName}: ${types.length} resources, ${types.filter((t) => t.startsWith('Custom::EcrPublic')).length} of them ECR Public custom resources`);
   }
 
-  heading(`2. Start the emulator on 127.0.0.1:${PORT} (data in ${path.relative(ROOT, DATA_DIR)})`);
-  const emulator = await startEmulator({ dataDir: path.join(DATA_DIR, 'emulator'), port: PORT });
+  heading(`2. Start the emulator on 127.0.0.1:${requestedPort} (data in ${path.relative(ROOT, DATA_DIR)})`);
+  const emulator = await startEmulator({ dataDir: DATA_DIR, port: requestedPort });
+  const port = Number(new URL(emulator.endpoint).port);
   console.log(`   ${emulator.endpoint}`);
   try {
     heading('3. Deploy: each custom resource runs its bundled handler, in dependency order');
@@ -47,12 +59,15 @@ async function main(): Promise<void> {
   }
 
   heading('Look around');
-  console.log(`   The data stays in ${path.relative(ROOT, DATA_DIR)}. Serve it again and ask the AWS CLI:`);
-  console.log(`     npx ecr-public-local serve --port ${PORT} --data ${path.relative(ROOT, path.join(DATA_DIR, 'emulator'))}`);
-  console.log(`     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws ecr-public describe-repositories --endpoint-url http://127.0.0.1:${PORT} --region us-east-1`);
-  console.log(`   Deploy again (an update: nothing changes) or tear down with:`);
-  console.log(`     npx ecr-public-local deploy ${path.relative(ROOT, assemblyDir)} --data ${path.relative(ROOT, DATA_DIR)} --endpoint http://127.0.0.1:${PORT}`);
-  console.log(`     npx ecr-public-local destroy ${path.relative(ROOT, assemblyDir)} --data ${path.relative(ROOT, DATA_DIR)} --endpoint http://127.0.0.1:${PORT}`);
+  const data = path.relative(ROOT, DATA_DIR);
+  const endpoint = `http://127.0.0.1:${port}`;
+  console.log(`   Everything stays in ${data}: the emulator's data, the deployment state and the assembly. Serve it again`);
+  console.log('   (in another terminal) and ask the AWS CLI:');
+  console.log(`     npx ecr-public-local serve --port ${port} --data ${data}`);
+  console.log(`     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws ecr-public describe-repositories --endpoint-url ${endpoint} --region us-east-1`);
+  console.log('   Deploy again (an update: nothing changes) or tear down, against that emulator:');
+  console.log(`     npx ecr-public-local deploy ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint}`);
+  console.log(`     npx ecr-public-local destroy ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint}`);
 }
 
 async function summarize(endpoint: string): Promise<void> {

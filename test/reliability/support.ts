@@ -280,7 +280,7 @@ export function runHandlerInChild<P>(module: string, event: CustomResourceEvent<
     AWS_REGION: LAMBDA_REGION,
     AWS_ACCESS_KEY_ID: 'AKIDCHILD',
     AWS_SECRET_ACCESS_KEY: 'child-secret',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
   const child = spawn(process.execPath, ['-e', CHILD_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
