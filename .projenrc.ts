@@ -73,7 +73,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
 
-for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
+// The emulator ships compiled (lib/local); its sources stay out, its README (linked from ours) goes in.
+for (const pattern of ['/local/**/*.ts', '/local/tsconfig.json', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -152,6 +153,15 @@ project.addTask('integ:update', {
   exec: 'integ-runner --language typescript --dry-run --update-on-failed --directory test',
 });
 project.testTask.spawn(integ);
+
+// The library as users install it: the packed tarball in fresh projects with the newest and the oldest aws-cdk-lib of
+// the peer range (README blocks, the example app and a consumer file compiled strictly and synthesized). Run by .ci/run
+// after the build, which packs the tarball.
+project.addTask('consumer', {
+  description: 'Install the packed library into fresh projects (newest and oldest aws-cdk-lib of the peer range) and synthesize the README blocks and the example app',
+  exec: 'ts-node --transpile-only test/consumer/run.ts',
+  receiveArgs: true,
+});
 
 project.addTask('emulator', {
   description: 'Start the local ECR Public emulator on 127.0.0.1 (pass --port and --data)',
