@@ -53,7 +53,9 @@ async function main(): Promise<void> {
 
     const image = result.resources.find((r) => r.type === 'Custom::EcrPublicImage');
     heading('5. Pull the image back');
-    if (image) await pullBack(image.data.ImageUri);
+    // The URI recorded by the deploy that published the image names the emulator it ran against: on a re-run that is
+    // an update with nothing to do, on another port, pull from this emulator instead.
+    if (image) await pullBack(image.data.ImageUri.replace(/^[^/]+/, new URL(emulator.endpoint).host));
   } finally {
     await emulator.stop();
   }
