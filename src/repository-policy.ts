@@ -1,13 +1,11 @@
-import { Lazy, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
-import { keepsOwnCatalogAndPolicy, mayBeEmpty } from './private/own-children';
+import { keepsOwnCatalogAndPolicy } from './private/own-children';
+import { policyProblems, policyText } from './private/policy-document';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
-
-/** The service's limit on a repository policy's text. */
-const MAX_POLICY_CHARACTERS = 10_240;
 
 /** Properties of a {@link PublicRepositoryPolicy}. */
 export interface PublicRepositoryPolicyProps {
@@ -28,8 +26,9 @@ export interface PublicRepositoryPolicyProps {
 }
 
 /**
- * The repository policy of a public repository (SetRepositoryPolicy on create and update, DeleteRepositoryPolicy on
- * delete). Works on repositories made by {@link PublicRepository} and on imported ones.
+ * The repository policy of a repository imported with `PublicRepository.fromRepositoryName` (SetRepositoryPolicy on
+ * create and update, DeleteRepositoryPolicy on delete). A {@link PublicRepository} carries its own policy: use its
+ * `addToResourcePolicy`.
  */
 export class PublicRepositoryPolicy extends Construct {
   /** The policy document; add statements to it until synthesis. */
@@ -42,8 +41,8 @@ export class PublicRepositoryPolicy extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicRepositoryPolicyProps) {
     super(scope, id);
-    // Two policy resources on one repository would overwrite each other: a PublicRepository has one already.
-    if (keepsOwnCatalogAndPolicy(props.repository) && scope !== props.repository) {
+    // Two policies for one repository would overwrite each other: a PublicRepository carries its own.
+    if (keepsOwnCatalogAndPolicy(props.repository)) {
       invalid(this, 'repository', 'is a PublicRepository, which keeps its own policy: use repository.addToResourcePolicy(statement)');
     }
     this.document = props.document ?? new iam.PolicyDocument();
@@ -52,8 +51,7 @@ export class PublicRepositoryPolicy extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const properties: PolicyProperties = {
       RepositoryName: props.repository.repositoryName,
-      // Empty when there is no statement: the handler then removes the repository's policy.
-      PolicyText: Lazy.string({ produce: () => (this.document.isEmpty ? '' : stack.toJsonString(this.document.toJSON())) }),
+      PolicyText: policyText(stack, this.document),
       RetainOnDelete: String(removalPolicy === RemovalPolicy.RETAIN),
     };
     handlerResource(this, {
@@ -63,20 +61,7 @@ export class PublicRepositoryPolicy extends Construct {
       roleStatements: [allow(['ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'], [anyRepositoryArn(this)])],
     });
 
-    this.node.addValidation({
-      validate: () => {
-        if (this.document.isEmpty) {
-          return mayBeEmpty(this) ? [] : ['document: must have at least one statement'];
-        }
-        const errors = this.document.validateForResourcePolicy().map((e) => `document: ${e}`);
-        const text = JSON.stringify(stack.resolve(this.document.toJSON()));
-        // Unresolved values (ARNs of other resources) are short; the limit is checked on what is known.
-        if (text.length > MAX_POLICY_CHARACTERS) {
-          errors.push(`document: must be at most ${MAX_POLICY_CHARACTERS} characters as JSON (got ${text.length})`);
-        }
-        return errors;
-      },
-    });
+    this.node.addValidation({ validate: () => policyProblems(stack, 'document', this.document, false) });
   }
 
   /** Adds statements to the policy. */
