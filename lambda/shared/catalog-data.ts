@@ -6,10 +6,13 @@ import { RepositoryCatalogDataInput } from '@aws-sdk/client-ecr-public';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CatalogFields } from '../../src/private/handler-contract';
 
-/** The model's limit on `aboutText` and `usageText`, in characters; a UTF-8 character takes at most 4 bytes. */
-const MAX_TEXT_BYTES = 25_600 * 4;
-/** The model's limit on `logoImageBlob`. */
-const MAX_LOGO_BYTES = 512_000;
+/**
+ * How much of an asset is read at most: twice what the API could take (25,600 characters of up to 4 UTF-8 bytes; a
+ * logo of 512,000 bytes). Anything larger is refused unread; anything between is sent, so that the API's own error says
+ * what is wrong.
+ */
+const MAX_TEXT_BYTES = 2 * 25_600 * 4;
+const MAX_LOGO_BYTES = 2 * 512_000;
 
 /**
  * Every field, empty when not asked: whether the service replaces the catalog or merges into it (undocumented), a field
@@ -88,9 +91,9 @@ async function readObject(s3: S3Client, { bucket, key }: Location, maxBytes: num
   if (!out.Body) throw new Error(`s3://${bucket}/${key} has no body`);
   if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
     // The unread body goes with the client, which the caller destroys.
-    throw new Error(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than the ${maxBytes} the catalog can take`);
+    throw new Error(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than the ${maxBytes} the catalog could take`);
   }
   const bytes = await out.Body.transformToByteArray();
-  if (bytes.length > maxBytes) throw new Error(`s3://${bucket}/${key} is more than the ${maxBytes} bytes the catalog can take`);
+  if (bytes.length > maxBytes) throw new Error(`s3://${bucket}/${key} is more than the ${maxBytes} bytes the catalog could take`);
   return bytes;
 }
