@@ -123,9 +123,10 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     });
 
     if (previous && previous.type === resource.Type && sameJson(previous.properties, properties)) {
-      // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them.
+      // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them
+      // (saved only then: hundreds of unchanged resources need no write each).
       state.resources[id] = record(previous.physicalResourceId, previous.data);
-      session.state.save(state);
+      if (!sameJson(state.resources[id], previous)) session.state.save(state);
       return () => progress.outcome({
         stackName: stack.stackName,
         logicalId: id,
