@@ -15,6 +15,7 @@ import { App, Stack, aws_ecr as ecr } from 'aws-cdk-lib';
 import { PublicRepository } from '../src';
 import { inspectImageArchive } from '../src/private/archive/inspect';
 import { ImageProperties } from '../src/private/publish-plan';
+import { scaleSection } from './scale';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -325,7 +326,8 @@ ${synthRows.join('\n')}
 The number of functions stays the same however many repositories (one per handler kind). The time per repository is
 small but several times an L1's single resource: a repository is three custom resources (itself, its catalog data and
 its policy, always present so that removing them from the app clears them in the registry), plus the checks.
-`;
+
+${await scaleSection()}`;
   fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(md);

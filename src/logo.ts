@@ -1,5 +1,5 @@
-import { aws_s3_assets as s3assets } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { stageFileAsset } from './private/file-asset';
 
 /** The S3 location of a logo, as bound into a stack. */
 export interface LogoConfig {
@@ -34,12 +34,9 @@ class FileLogo extends Logo {
   }
 
   public bind(scope: Construct): LogoConfig {
-    // One asset per binding scope: a logo shared by repositories in several stacks is published to each stack.
-    const asset = new s3assets.Asset(scope, 'Logo', { path: this.filePath });
-    return {
-      bucketName: asset.s3BucketName,
-      objectKey: asset.s3ObjectKey,
-      assetObjectsArn: asset.bucket.arnForObjects('*'),
-    };
+    // One asset per stack and content: a logo shared by repositories of one stack is published once, and to each stack
+    // that uses it.
+    const asset = stageFileAsset(scope, this.filePath);
+    return { bucketName: asset.bucketName, objectKey: asset.objectKey, assetObjectsArn: asset.objectsArn };
   }
 }

@@ -1,14 +1,15 @@
 import {
-  Annotations, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
+  Annotations, CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { bindCatalog } from './private/catalog-binding';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
-import { allowEmptyPolicy, registerOwnCatalogAndPolicy } from './private/own-children';
+import { registerOwnCatalogAndPolicy } from './private/own-children';
+import { policyProblems, policyText } from './private/policy-document';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
 import { PublicRegistry } from './public-registry';
-import { PublicRepositoryCatalogData, RepositoryCatalogOptions } from './repository-catalog-data';
-import { PublicRepositoryPolicy } from './repository-policy';
+import { RepositoryCatalogOptions } from './repository-catalog-data';
 
 /**
  * The actions a push needs on the repository.
@@ -20,6 +21,13 @@ const PUSH_ACTIONS = [
   'ecr-public:UploadLayerPart',
   'ecr-public:CompleteLayerUpload',
   'ecr-public:PutImage',
+];
+
+/** What the repository handler does: the repository, its tags, its catalog and its policy. */
+const REPOSITORY_HANDLER_ACTIONS = [
+  'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
+  'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
+  'ecr-public:PutRepositoryCatalogData', 'ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy',
 ];
 
 /**
@@ -179,7 +187,8 @@ export interface PublicRepositoryProps extends RepositoryCatalogOptions {
 }
 
 /**
- * An Amazon ECR Public repository, with its catalog data and policy.
+ * An Amazon ECR Public repository, with its catalog data and policy: one custom resource carries all three, so that a
+ * stack holds hundreds of repositories. The catalog texts and the logo travel as S3 assets, never in the template.
  *
  * The repository is managed by a custom resource whose API client always targets us-east-1 (the only home of the ECR
  * Public API), so it can live in a stack of any region. Tag it with `Tags.of(repository).add(key, value)`.
@@ -230,11 +239,15 @@ export class PublicRepository extends PublicRepositoryBase {
   /** Resource tags of the repository; use `Tags.of(repository)`. */
   public readonly tags: TagManager;
 
-  /** The repository's catalog data (empty, and so cleared in the registry, when no catalog property is given). */
-  public readonly catalogData: PublicRepositoryCatalogData;
+  /**
+   * The URL the registry serves the repository's logo at; empty without a logo.
+   * @attribute
+   */
+  public readonly logoUrl: string;
 
-  private readonly removalPolicy: RemovalPolicy;
-  private readonly policy: PublicRepositoryPolicy;
+  /** The repository policy: statements accumulate here until synthesis. An empty policy means none. */
+  private readonly policyDocument = new iam.PolicyDocument();
+  private readonly resource: CustomResource;
 
   /**
    * @param scope the construct this one is defined in
@@ -245,66 +258,52 @@ export class PublicRepository extends PublicRepositoryBase {
     super(scope, id);
     const name = props.repositoryName ?? generateRepositoryName(this);
     validateRepositoryName(this, 'repositoryName', name);
-    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (props.emptyOnDelete && this.removalPolicy !== RemovalPolicy.DESTROY) {
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (props.emptyOnDelete && removalPolicy !== RemovalPolicy.DESTROY) {
       invalid(this, 'emptyOnDelete', 'requires removalPolicy: RemovalPolicy.DESTROY');
     }
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPES.repository);
+    const stack = Stack.of(this);
 
+    // One resource carries the repository, its catalog and its policy, always in full: a field or the last statement
+    // removed from the app is an update that clears it, and a retained repository keeps both (nothing else is deleted).
+    const catalog = bindCatalog(this, props);
+    registerOwnCatalogAndPolicy(this);
     const properties: RepositoryProperties = {
       RepositoryName: name,
       Tags: this.tags.renderedTags as any,
       EmptyOnDelete: String(props.emptyOnDelete ?? false),
+      ...catalog.properties,
+      PolicyText: policyText(stack, this.policyDocument),
     };
-    const resource = handlerResource(this, {
+    this.resource = handlerResource(this, {
       kind: HANDLER_KINDS.repository,
       resourceType: RESOURCE_TYPES.repository,
       properties,
-      removalPolicy: this.removalPolicy,
-      roleStatements: [allow([
-        'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
-        'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
-      ], [anyRepositoryArn(this)])],
+      removalPolicy,
+      roleStatements: [allow(REPOSITORY_HANDLER_ACTIONS, [anyRepositoryArn(this)]), ...catalog.roleStatements],
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
-    this.repositoryName = resource.ref;
-    this.repositoryArn = resource.getAttString('RepositoryArn');
-    this.repositoryUri = resource.getAttString('RepositoryUri');
-    this.registryId = resource.getAttString('RegistryId');
+    this.repositoryName = this.resource.ref;
+    this.repositoryArn = this.resource.getAttString('RepositoryArn');
+    this.repositoryUri = this.resource.getAttString('RepositoryUri');
+    this.registryId = this.resource.getAttString('RegistryId');
+    this.logoUrl = this.resource.getAttString('LogoUrl');
     this.node.addValidation({
-      validate: () => tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),
+      validate: () => [
+        ...tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),
+        ...policyProblems(stack, 'policy', this.policyDocument, true),
+      ],
     });
-
-    // The catalog and the policy always exist, empty when nothing is asked: a field or the last statement removed from
-    // the app is then an update that clears it, rather than a delete that a retained repository would ignore.
-    const childRemoval = this.retainsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    this.catalogData = new PublicRepositoryCatalogData(this, 'CatalogData', {
-      repository: this,
-      description: props.description,
-      architectures: props.architectures,
-      operatingSystems: props.operatingSystems,
-      logo: props.logo,
-      aboutText: props.aboutText,
-      usageText: props.usageText,
-      removalPolicy: childRemoval,
-    });
-    registerOwnCatalogAndPolicy(this);
-    this.policy = new PublicRepositoryPolicy(this, 'Policy', { repository: this, removalPolicy: childRemoval });
-    allowEmptyPolicy(this.policy);
     if (props.repositoryName === undefined) {
       Annotations.of(this).addInfo(`Generated repository name: ${name}`);
     }
   }
 
-  /** The repository's policy: statements accumulate into one policy resource. */
+  /** Adds a statement to the repository's policy, which the repository resource carries. */
   public addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
-    this.policy.addStatements(statement);
-    return { statementAdded: true, policyDependable: this.policy };
-  }
-
-  /** A retained repository keeps its catalog and policy too: removing them would strip a repository that stays. */
-  private get retainsOnDelete(): boolean {
-    return this.removalPolicy !== RemovalPolicy.DESTROY;
+    this.policyDocument.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.resource };
   }
 }
 

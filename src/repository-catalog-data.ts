@@ -3,10 +3,11 @@ import { Construct } from 'constructs';
 import { CatalogText } from './catalog-text';
 import { Architecture, OperatingSystem } from './catalog-values';
 import { Logo } from './logo';
+import { bindCatalog } from './private/catalog-binding';
 import { CatalogDataProperties, HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { keepsOwnCatalogAndPolicy } from './private/own-children';
-import { invalid, validateCatalogList, validateLogoFile, validateMaxLength } from './private/validation';
+import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
 
 /** The catalog data shown on a repository's Gallery page. Every field is optional. */
@@ -61,7 +62,8 @@ export interface PublicRepositoryCatalogDataProps extends RepositoryCatalogOptio
 }
 
 /**
- * A public repository's catalog data. Each deploy sends the full desired state (PutRepositoryCatalogData), so a field
+ * The catalog data of a repository imported with `PublicRepository.fromRepositoryName` (a `PublicRepository` carries
+ * its own: give it the catalog properties). The texts and the logo travel as S3 assets. Each deploy sends the full desired state (PutRepositoryCatalogData), so a field
  * removed from the props is cleared in the registry.
  */
 export class PublicRepositoryCatalogData extends Construct {
@@ -75,40 +77,21 @@ export class PublicRepositoryCatalogData extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicRepositoryCatalogDataProps) {
     super(scope, id);
-    // Two catalog resources on one repository would overwrite each other: a PublicRepository has one already.
-    if (keepsOwnCatalogAndPolicy(props.repository) && scope !== props.repository) {
+    // Two catalogs for one repository would overwrite each other: a PublicRepository carries its own.
+    if (keepsOwnCatalogAndPolicy(props.repository)) {
       invalid(this, 'repository', 'is a PublicRepository, which keeps its own catalog data: give the catalog properties to the PublicRepository');
     }
-    const architectures = props.architectures?.map((a) => a.value);
-    const operatingSystems = props.operatingSystems?.map((o) => o.value);
-    validateMaxLength(this, 'description', props.description, 1024);
-    validateMaxLength(this, 'aboutText', props.aboutText?.text, 25_600);
-    validateMaxLength(this, 'usageText', props.usageText?.text, 25_600);
-    validateCatalogList(this, 'architectures', architectures);
-    validateCatalogList(this, 'operatingSystems', operatingSystems);
-    if (props.logo) validateLogoFile(this, 'logo', props.logo.filePath);
-
-    const logo = props.logo?.bind(this);
-
+    const catalog = bindCatalog(this, props);
     const properties: CatalogDataProperties = {
       RepositoryName: props.repository.repositoryName,
-      Description: props.description,
-      Architectures: architectures,
-      OperatingSystems: operatingSystems,
-      AboutText: props.aboutText?.text,
-      UsageText: props.usageText?.text,
-      LogoBucket: logo?.bucketName,
-      LogoKey: logo?.objectKey,
+      ...catalog.properties,
       RetainOnDelete: String((props.removalPolicy ?? RemovalPolicy.DESTROY) === RemovalPolicy.RETAIN),
     };
     const resource = handlerResource(this, {
       kind: HANDLER_KINDS.catalogData,
       resourceType: RESOURCE_TYPES.catalogData,
       properties,
-      roleStatements: [
-        allow(['ecr-public:PutRepositoryCatalogData'], [anyRepositoryArn(this)]),
-        ...(logo ? [allow(['s3:GetObject'], [logo.assetObjectsArn])] : []),
-      ],
+      roleStatements: [allow(['ecr-public:PutRepositoryCatalogData'], [anyRepositoryArn(this)]), ...catalog.roleStatements],
     });
     this.logoUrl = resource.getAttString('LogoUrl');
   }

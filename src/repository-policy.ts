@@ -1,9 +1,9 @@
-import { Lazy, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
-import { keepsOwnCatalogAndPolicy, mayBeEmpty } from './private/own-children';
-import { repositoryPolicyProblems } from './private/policy-rules';
+import { keepsOwnCatalogAndPolicy } from './private/own-children';
+import { policyProblems, policyText } from './private/policy-document';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
 
@@ -27,8 +27,9 @@ export interface PublicRepositoryPolicyProps {
 }
 
 /**
- * The repository policy of a public repository (SetRepositoryPolicy on create and update, DeleteRepositoryPolicy on
- * delete). Works on repositories made by {@link PublicRepository} and on imported ones.
+ * The repository policy of a repository imported with `PublicRepository.fromRepositoryName` (SetRepositoryPolicy on
+ * create and update, DeleteRepositoryPolicy on delete). A {@link PublicRepository} carries its own policy: use its
+ * `addToResourcePolicy`.
  */
 export class PublicRepositoryPolicy extends Construct {
   /** The policy document; add statements to it until synthesis. */
@@ -41,8 +42,8 @@ export class PublicRepositoryPolicy extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicRepositoryPolicyProps) {
     super(scope, id);
-    // Two policy resources on one repository would overwrite each other: a PublicRepository has one already.
-    if (keepsOwnCatalogAndPolicy(props.repository) && scope !== props.repository) {
+    // Two policies for one repository would overwrite each other: a PublicRepository carries its own.
+    if (keepsOwnCatalogAndPolicy(props.repository)) {
       invalid(this, 'repository', 'is a PublicRepository, which keeps its own policy: use repository.addToResourcePolicy(statement)');
     }
     this.document = props.document ?? new iam.PolicyDocument();
@@ -51,8 +52,7 @@ export class PublicRepositoryPolicy extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const properties: PolicyProperties = {
       RepositoryName: props.repository.repositoryName,
-      // Empty when there is no statement: the handler then removes the repository's policy.
-      PolicyText: Lazy.string({ produce: () => (this.document.isEmpty ? '' : stack.toJsonString(this.document.toJSON())) }),
+      PolicyText: policyText(stack, this.document),
       RetainOnDelete: String(removalPolicy === RemovalPolicy.RETAIN),
     };
     handlerResource(this, {
@@ -62,14 +62,7 @@ export class PublicRepositoryPolicy extends Construct {
       roleStatements: [allow(['ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'], [anyRepositoryArn(this)])],
     });
 
-    this.node.addValidation({
-      validate: () => {
-        if (this.document.isEmpty) {
-          return mayBeEmpty(this) ? [] : ['document: must have at least one statement'];
-        }
-        return repositoryPolicyProblems(stack, this.document);
-      },
-    });
+    this.node.addValidation({ validate: () => policyProblems(stack, 'document', this.document, false) });
   }
 
   /** Adds statements to the policy. */

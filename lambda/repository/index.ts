@@ -1,17 +1,25 @@
-/** Handler of `Custom::EcrPublicRepository`: creates, tags, renames (by replacement) and deletes a public repository. */
+/**
+ * Handler of `Custom::EcrPublicRepository`: creates, tags, renames (by replacement) and deletes a public repository,
+ * and keeps its catalog data and policy equal to the template's. One call per repository does it all, so that a stack
+ * holds one resource per repository.
+ */
 import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
   DescribeRepositoriesCommand,
   ECRPUBLICClient,
   ListTagsForResourceCommand,
+  PutRepositoryCatalogDataCommand,
   Repository,
+  RepositoryCatalogDataInput,
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
 import { RepositoryAttributes, RepositoryProperties } from '../../src/private/handler-contract';
+import { desiredCatalog, isEmptyCatalog } from '../shared/catalog-data';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { isErrorNamed, withAdvice, withEcrPublicClient } from '../shared/ecr-public-client';
+import { applyPolicy } from '../shared/repository-policy';
 
 /** The Lambda entry point. */
 export const handler = customResourceHandler<RepositoryProperties>((event) => withEcrPublicClient(async (ecr) => {
@@ -23,18 +31,49 @@ export const handler = customResourceHandler<RepositoryProperties>((event) => wi
 }));
 
 async function onCreate(ecr: ECRPUBLICClient, event: CreateEvent<RepositoryProperties>): Promise<HandlerResult> {
-  return createRepository(ecr, event.ResourceProperties, event.RequestId);
+  return createWithContents(ecr, event.ResourceProperties, event.RequestId);
 }
 
 async function onUpdate(ecr: ECRPUBLICClient, event: UpdateEvent<RepositoryProperties>): Promise<HandlerResult> {
   const props = event.ResourceProperties;
   // A repository cannot be renamed: create the new one; the new physical id makes CloudFormation delete the old.
-  if (props.RepositoryName !== event.PhysicalResourceId) return createRepository(ecr, props, event.RequestId);
+  if (props.RepositoryName !== event.PhysicalResourceId) return createWithContents(ecr, props, event.RequestId);
 
   const name = event.PhysicalResourceId;
+  // The full desired state, read before anything changes: a missing asset changes nothing.
+  const catalog = await desiredCatalog(props);
   const repository = await describeRepository(ecr, name);
   await syncTags(ecr, repository.repositoryArn!, event.OldResourceProperties.Tags ?? [], props.Tags ?? []);
-  return { physicalResourceId: name, data: attributes(repository) };
+  const logoUrl = await putCatalog(ecr, name, catalog);
+  await applyPolicy(ecr, name, props.PolicyText);
+  return { physicalResourceId: name, data: attributes(repository, logoUrl) };
+}
+
+/**
+ * Creates the repository with its catalog and policy. A new repository has neither, so empty ones cost no call. When
+ * the catalog or the policy is refused, the repository this request created is deleted again before the failure is
+ * reported: nothing half-made stays behind, and a retry does not meet a repository it cannot tell for its own.
+ */
+async function createWithContents(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<HandlerResult> {
+  const catalog = isEmptyCatalog(props) ? undefined : await desiredCatalog(props);
+  const repository = await createRepository(ecr, props, requestId);
+  const name = repository.repositoryName!;
+  try {
+    const logoUrl = catalog ? await putCatalog(ecr, name, catalog) : '';
+    if (props.PolicyText) await applyPolicy(ecr, name, props.PolicyText);
+    return { physicalResourceId: name, data: attributes(repository, logoUrl) };
+  } catch (err) {
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: name })).catch((cleanup: unknown) => {
+      console.log(JSON.stringify({ warning: `could not delete the repository ${name} whose create failed`, error: String(cleanup) }));
+    });
+    throw err;
+  }
+}
+
+/** Puts the full catalog; returns the logo URL ('' without a logo). */
+async function putCatalog(ecr: ECRPUBLICClient, name: string, catalog: RepositoryCatalogDataInput): Promise<string> {
+  const out = await ecr.send(new PutRepositoryCatalogDataCommand({ repositoryName: name, catalogData: catalog }));
+  return out.catalogData?.logoUrl ?? '';
 }
 
 async function onDelete(ecr: ECRPUBLICClient, event: DeleteEvent<RepositoryProperties>): Promise<HandlerResult> {
@@ -65,7 +104,7 @@ const CREATE_MARKER_KEY = 'cdk-ecr-public:create-request';
 /** The service's limit on tags per repository: the marker is left out when the user's tags fill it. */
 const MAX_TAGS = 50;
 
-async function createRepository(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<HandlerResult> {
+async function createRepository(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<Repository> {
   const name = props.RepositoryName;
   const tags = [...(props.Tags ?? [])];
   const marker = tags.length < MAX_TAGS ? { Key: CREATE_MARKER_KEY, Value: requestId } : undefined;
@@ -89,7 +128,7 @@ async function createRepository(ecr: ECRPUBLICClient, props: RepositoryPropertie
     repository = existing;
   }
   if (marker) await removeMarker(ecr, repository.repositoryArn!);
-  return { physicalResourceId: name, data: attributes(repository) };
+  return repository;
 }
 
 /** Best effort: a marker left behind is a harmless extra tag, while failing here would orphan a created repository. */
@@ -138,8 +177,10 @@ async function syncTags(
   }
 }
 
-function attributes(repository: Repository): Record<keyof RepositoryAttributes, string> {
+function attributes(repository: Repository, logoUrl: string): Record<keyof RepositoryAttributes, string> {
   return {
+    // Always present, so that Fn::GetAtt LogoUrl resolves (to an empty string) on a repository without a logo.
+    LogoUrl: logoUrl,
     RepositoryName: repository.repositoryName!,
     RepositoryArn: repository.repositoryArn!,
     RepositoryUri: repository.repositoryUri!,

@@ -8,6 +8,7 @@ import { deleteInReverseOrder, deletionItems } from './deletion';
 import { functionForResource, functionInTemplate, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import { Resolver, stringifyScalars, UnresolvableError } from './intrinsics';
+import { deployConcurrently, DeployOne } from './scheduler';
 import { DEFAULT_REGION, openSession, Session } from './session';
 import type { DeployedResource, DeploymentState } from './state';
 import { Progress } from './summary';
@@ -97,7 +98,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
   progress.skipped(skipped);
 
   const invoker = session.invoker(region);
-  for (const id of order) {
+  const deployOne: DeployOne = async (id) => {
     const resource = resources[id];
     const where = `resource '${id}' (${resource.Type})`;
     let properties: Record<string, unknown>;
@@ -122,10 +123,11 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     });
 
     if (previous && previous.type === resource.Type && sameJson(previous.properties, properties)) {
-      // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them.
+      // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them
+      // (saved only then: hundreds of unchanged resources need no write each).
       state.resources[id] = record(previous.physicalResourceId, previous.data);
-      session.state.save(state);
-      progress.outcome({
+      if (!sameJson(state.resources[id], previous)) session.state.save(state);
+      return () => progress.outcome({
         stackName: stack.stackName,
         logicalId: id,
         type: resource.Type,
@@ -133,7 +135,6 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
         physicalResourceId: previous.physicalResourceId,
         data: previous.data,
       });
-      continue;
     }
 
     const isUpdate = previous !== undefined && previous.type === resource.Type;
@@ -159,16 +160,18 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     }
     state.resources[id] = record(response.physicalResourceId, response.data);
     session.state.save(state);
-    progress.outcome({
+    return () => progress.outcome({
       stackName: stack.stackName,
       logicalId: id,
       type: resource.Type,
       action: previous === undefined ? 'created' : replaced ? 'replaced' : 'updated',
-      physicalResourceId: response.physicalResourceId,
+      physicalResourceId: state.resources[id].physicalResourceId,
       data: response.data,
       ...(replaced ? { replacedPhysicalResourceId: previous!.physicalResourceId } : {}),
     });
-  }
+  };
+  // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
+  await deployConcurrently(order, (id) => dependencies.get(id) ?? [], deployOne);
   progress.printSkipped();
 
   // Cleanup: what was replaced, and what left the template, in reverse dependency order.

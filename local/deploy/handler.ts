@@ -2,8 +2,11 @@
  * Running a custom resource's shipped handler in-process, as Lambda would: the bundled `index.js` of the function's
  * code asset is `require()`d and its exported handler is called with a CloudFormation-shaped event and a Lambda-shaped
  * context, with the environment a handler sees (endpoints, region, credentials) set for the call and restored after it.
- * The outcome is whatever the handler PUT to its response URL.
+ * The outcome is whatever the handler PUT to its response URL. Invocations of one invoker may overlap (the deployer runs
+ * independent resources at once): they share the environment, set while any of them runs, and each one's console lines
+ * are told apart by the asynchronous context they are written from.
  */
+import { AsyncLocalStorage } from 'async_hooks';
 import { randomBytes, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -59,6 +62,10 @@ const LATE_RESPONSE_GRACE_MS = 500;
 const DUMMY_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDLOCALDEPLOY', AWS_SECRET_ACCESS_KEY: 'local-deploy-secret' };
 
 export class HandlerInvoker {
+  /** Invocations running now, and what puts the environment and the console back when the last one ends. */
+  private running = 0;
+  private restore?: () => void;
+
   constructor(
     private readonly server: DeployerServer,
     private readonly environment: HandlerEnvironment,
@@ -66,7 +73,10 @@ export class HandlerInvoker {
     private readonly onLog?: (line: string) => void,
   ) {}
 
-  /** Runs the handler for `request` and returns its response. Invocations must not overlap (they share process.env). */
+  /**
+   * Runs the handler for `request` and returns its response. Invocations of this invoker may overlap; those of two
+   * invokers (two environments) must not.
+   */
   public async invoke(code: FunctionCode, request: CustomResourceRequest): Promise<InvocationResult> {
     const requestId = randomUUID();
     const expected = this.server.expectResponse(requestId);
@@ -80,10 +90,17 @@ export class HandlerInvoker {
       return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs };
     }
     const deadline = Date.now() + code.timeoutSeconds * 1000;
-    const restoreEnv = this.setEnvironment();
-    const restoreConsole = captureConsole(logs, this.onLog);
+    if (this.running++ === 0) {
+      const restoreEnv = this.setEnvironment();
+      const restoreConsole = routeConsole();
+      this.restore = () => {
+        restoreConsole();
+        restoreEnv();
+      };
+    }
     try {
-      const settled = runHandler(handler, event, lambdaContext(code, request.ServiceToken, deadline));
+      const sink: LogSink = { logs, onLog: this.onLog };
+      const settled = consoleSinks.run(sink, () => runHandler(handler, event, lambdaContext(code, request.ServiceToken, deadline)));
       const outcome = await firstOf(expected.response, settled, deadline);
       if (outcome.kind === 'response') {
         // The handler PUTs its answer last; let it finish (its clients close) before the environment changes back.
@@ -101,8 +118,7 @@ export class HandlerInvoker {
       return { status: 'FAILED', reason: `the handler sent no response within its timeout (${code.timeoutSeconds} s)`, data: {}, logs };
     } finally {
       expected.cancel();
-      restoreConsole();
-      restoreEnv();
+      if (--this.running === 0) this.restore?.();
     }
   }
 
@@ -216,22 +232,35 @@ function checkResponse(received: ReceivedResponse, event: { RequestId: string; S
   return { status: 'SUCCESS', physicalResourceId, data };
 }
 
-/** Replaces the console methods with collectors of `logs`; returns what restores them. */
-function captureConsole(logs: string[], onLog: ((line: string) => void) | undefined): () => void {
+/** Where the console lines of one invocation go. */
+interface LogSink {
+  readonly logs: string[];
+  readonly onLog?: (line: string) => void;
+}
+
+/** The invocation a console line is written from: the asynchronous context carries it through the handler's awaits. */
+const consoleSinks = new AsyncLocalStorage<LogSink>();
+
+/**
+ * Replaces the console methods with a router to the sink of the invocation that writes (lines written outside any
+ * invocation go to the console as before); returns what restores them.
+ */
+function routeConsole(): () => void {
   const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
   const target = console as unknown as Record<string, (...args: unknown[]) => void>;
   const originals = Object.fromEntries(methods.map((m) => [m, target[m]]));
   let forwarding = false;
   for (const m of methods) {
     target[m] = (...args: unknown[]) => {
+      const sink = consoleSinks.getStore();
       // A log sink that is console.log itself reaches the original while a line is forwarded.
-      if (forwarding) return originals[m].apply(console, args);
+      if (!sink || forwarding) return originals[m].apply(console, args);
       const line = format(...args);
-      logs.push(line);
-      if (onLog) {
+      sink.logs.push(line);
+      if (sink.onLog) {
         forwarding = true;
         try {
-          onLog(line);
+          sink.onLog(line);
         } finally {
           forwarding = false;
         }

@@ -20,13 +20,39 @@ export const RESOURCE_TYPES = {
   image: 'Custom::EcrPublicImage',
 } as const;
 
-/** Properties of `Custom::EcrPublicRepository`. */
-export interface RepositoryProperties {
+/**
+ * The catalog fields of a resource, the full desired catalog. Texts and the logo travel as S3 assets (content-addressed
+ * keys, so a changed text is a changed property); a text is inline only when it holds deploy-time values, which no asset
+ * can carry.
+ */
+export interface CatalogFields {
+  readonly Description?: string;
+  readonly Architectures?: string[];
+  readonly OperatingSystems?: string[];
+  /** Inline "About" markdown (only a text with deploy-time values). */
+  readonly AboutText?: string;
+  /** S3 location of the "About" markdown asset. */
+  readonly AboutTextBucket?: string;
+  readonly AboutTextKey?: string;
+  /** Inline "Usage" markdown (only a text with deploy-time values). */
+  readonly UsageText?: string;
+  /** S3 location of the "Usage" markdown asset. */
+  readonly UsageTextBucket?: string;
+  readonly UsageTextKey?: string;
+  /** S3 location of the logo asset. */
+  readonly LogoBucket?: string;
+  readonly LogoKey?: string;
+}
+
+/** Properties of `Custom::EcrPublicRepository`: the repository with its full desired catalog and policy. */
+export interface RepositoryProperties extends CatalogFields {
   readonly RepositoryName: string;
   /** Resource tags, as CloudFormation tags. */
   readonly Tags?: Array<{ Key: string; Value: string }>;
   /** 'true' to delete the repository's images with it (DeleteRepository force). */
   readonly EmptyOnDelete?: string;
+  /** The policy document as JSON text; empty or absent means no policy. */
+  readonly PolicyText?: string;
 }
 
 /** Attributes of `Custom::EcrPublicRepository` (Fn::GetAtt names). */
@@ -35,19 +61,13 @@ export interface RepositoryAttributes {
   readonly RepositoryArn: string;
   readonly RepositoryUri: string;
   readonly RegistryId: string;
+  /** The URL the registry serves the logo at; empty without a logo. */
+  readonly LogoUrl: string;
 }
 
-/** Properties of `Custom::EcrPublicRepositoryCatalogData`: the full desired catalog. */
-export interface CatalogDataProperties {
+/** Properties of `Custom::EcrPublicRepositoryCatalogData`: the full desired catalog of an imported repository. */
+export interface CatalogDataProperties extends CatalogFields {
   readonly RepositoryName: string;
-  readonly Description?: string;
-  readonly Architectures?: string[];
-  readonly OperatingSystems?: string[];
-  readonly AboutText?: string;
-  readonly UsageText?: string;
-  /** S3 location of the logo asset. */
-  readonly LogoBucket?: string;
-  readonly LogoKey?: string;
   /** 'true' when the repository is retained on delete: the catalog is then left in place. */
   readonly RetainOnDelete?: string;
 }

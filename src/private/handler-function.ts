@@ -4,6 +4,7 @@ import * as path from 'path';
 import { CfnResource, CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HANDLER_KINDS } from './handler-contract';
+import { checkStackLimits } from './stack-limits';
 
 type HandlerKind = typeof HANDLER_KINDS[keyof typeof HANDLER_KINDS];
 
@@ -118,10 +119,23 @@ export interface HandlerResourceProps {
   readonly functionOptions?: HandlerFunctionOptions;
 }
 
+/** The statements already on each handler's role, as resolved JSON. */
+const statementsOnRole = new WeakMap<lambda.SingletonFunction, Set<string>>();
+
 /** A custom resource served by the stack's handler of its kind. */
 export function handlerResource(scope: Construct, props: HandlerResourceProps): CustomResource {
   const fn = handlerFunction(scope, props.kind, props.functionOptions);
-  for (const statement of props.roleStatements) fn.addToRolePolicy(statement);
+  checkStackLimits(Stack.of(scope));
+  // Each statement once: CDK sizes (and splits into managed policies) the role's policy before it merges duplicates,
+  // so hundreds of resources adding the same statement would overflow it.
+  const added = statementsOnRole.get(fn) ?? new Set<string>();
+  statementsOnRole.set(fn, added);
+  for (const statement of props.roleStatements) {
+    const key = JSON.stringify(Stack.of(scope).resolve(statement.toStatementJson()));
+    if (added.has(key)) continue;
+    added.add(key);
+    fn.addToRolePolicy(statement);
+  }
   const resource = new CustomResource(scope, 'Resource', {
     serviceToken: fn.functionArn,
     resourceType: props.resourceType,

@@ -1,28 +1,17 @@
 /**
- * The catalog data and policy a `PublicRepository` keeps for itself. Its policy may be empty, meaning "no policy", so
- * removing the last statement from the app removes the access it gave; and it is the repository's only policy resource.
+ * The repositories that carry their own catalog data and policy (every `PublicRepository`): no separate catalog-data or
+ * policy resource may set them, or the two would overwrite each other.
  */
 import { IConstruct } from 'constructs';
 
-const policies = new WeakSet<IConstruct>();
 const repositories = new WeakSet<IConstruct>();
 
-/** Marks `repository` as keeping its own catalog-data and policy resources. */
+/** Marks `repository` as carrying its own catalog data and policy. */
 export function registerOwnCatalogAndPolicy(repository: IConstruct): void {
   repositories.add(repository);
 }
 
-/** Whether `repository` keeps its own catalog-data and policy resources (then no other may set them). */
+/** Whether `repository` carries its own catalog data and policy (then no other resource may set them). */
 export function keepsOwnCatalogAndPolicy(repository: IConstruct): boolean {
   return repositories.has(repository);
-}
-
-/** Lets `policy` be empty. */
-export function allowEmptyPolicy(policy: IConstruct): void {
-  policies.add(policy);
-}
-
-/** Whether `policy` may be empty. */
-export function mayBeEmpty(policy: IConstruct): boolean {
-  return policies.has(policy);
 }

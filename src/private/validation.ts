@@ -54,7 +54,8 @@ export function validateRepositoryName(scope: IConstruct, prop: string, name: st
 }
 
 export function validateMaxLength(scope: IConstruct, prop: string, value: string | undefined, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
+  // Code points never outnumber UTF-16 units: a short string needs no counting (catalog texts run to 25,600).
+  if (value === undefined || value.length <= max || Token.isUnresolved(value)) return;
   if (length(value) > max) invalid(scope, prop, `must be at most ${max} characters`, `${length(value)} characters`);
 }
 

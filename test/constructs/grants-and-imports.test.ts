@@ -124,9 +124,9 @@ describe('repository policies: no resources', () => {
     const stack = newStack();
     const repo = new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
     repo.addToResourcePolicy(new iam.PolicyStatement({ principals, actions: ['ecr-public:PutImage'] }));
-    const [policy] = Object.values(resourcesOfType(stack, 'Custom::EcrPublicRepositoryPolicy'));
-    expect(JSON.stringify(policy.Properties.PolicyText)).toContain('ecr-public:PutImage');
-    expect(JSON.stringify(policy.Properties.PolicyText)).not.toContain('Resource');
+    const [repository] = Object.values(resourcesOfType(stack, 'Custom::EcrPublicRepository'));
+    expect(JSON.stringify(repository.Properties.PolicyText)).toContain('ecr-public:PutImage');
+    expect(JSON.stringify(repository.Properties.PolicyText)).not.toContain('Resource');
   });
 
   test.each([
@@ -138,7 +138,7 @@ describe('repository policies: no resources', () => {
     const repo = new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
     repo.addToResourcePolicy(new iam.PolicyStatement({ principals, actions: ['ecr-public:PutImage'], ...extra }));
     expect(() => app.synth()).toThrow(new RegExp(
-      `TestStack/Web/Policy\\] document: statement 0 has a ${element} element, which ECR refuses in repository policies`));
+      `TestStack/Web\\] policy: statement 0 has a ${element} element, which ECR refuses in repository policies`));
   });
 
   test('a statement without principals fails synth on an imported repository\'s policy too', () => {

@@ -6,6 +6,11 @@ import { Architecture, CatalogText, Logo, OperatingSystem, PublicRepository } fr
 const REPOSITORY = 'Custom::EcrPublicRepository';
 const CATALOG = 'Custom::EcrPublicRepositoryCatalogData';
 const POLICY = 'Custom::EcrPublicRepositoryPolicy';
+const ECR_ACTIONS = [
+  'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
+  'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
+  'ecr-public:PutRepositoryCatalogData', 'ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy',
+];
 
 describe('PublicRepository', () => {
   test('creates one repository resource, retained by default, with the name given', () => {
@@ -18,11 +23,13 @@ describe('PublicRepository', () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
-    // The catalog and the policy exist even when empty, so that removing them later is an update that clears them.
-    t.hasResourceProperties(CATALOG, { RepositoryName: { Ref: Match.stringLikeRegexp('^Web') }, RetainOnDelete: 'true' });
-    const [catalog] = Object.values(resourcesOfType(stack, CATALOG));
-    expect(Object.keys(catalog.Properties).sort()).toEqual(['RepositoryName', 'RetainOnDelete', 'ServiceToken']);
-    t.hasResourceProperties(POLICY, { PolicyText: '', RetainOnDelete: 'true' });
+    // The repository resource carries its catalog and policy: no other resource may set them, and an empty policy text
+    // is sent, so that removing the last statement later is an update that clears it.
+    t.resourceCountIs(CATALOG, 0);
+    t.resourceCountIs(POLICY, 0);
+    const [repository] = Object.values(resourcesOfType(stack, REPOSITORY));
+    expect(Object.keys(repository.Properties).sort()).toEqual(['EmptyOnDelete', 'PolicyText', 'RepositoryName', 'ServiceToken']);
+    expect(repository.Properties.PolicyText).toBe('');
   });
 
   test('generates a valid, stable name when none is given', () => {
@@ -43,8 +50,10 @@ describe('PublicRepository', () => {
     for (let i = 0; i < 100; i++) new PublicRepository(stack, `Repo${i}`, { repositoryName: `acme/repo-${i}` });
     const t = template(stack);
     t.resourceCountIs(REPOSITORY, 100);
-    // One function per handler kind (repository, catalog data, policy), however many repositories.
-    t.resourceCountIs('AWS::Lambda::Function', 3);
+    // One function, however many repositories: the repository handler also sets the catalog and the policy.
+    t.resourceCountIs('AWS::Lambda::Function', 1);
+    // A stack of 100 repositories is 100 resources and the handler's four (function, role, policy, log group).
+    expect(Object.keys(t.toJSON().Resources)).toHaveLength(104);
     t.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Handler: 'index.handler' });
     const tokens = new Set(Object.values(resourcesOfType(stack, REPOSITORY)).map((r) => JSON.stringify(r.Properties.ServiceToken)));
     expect(tokens.size).toBe(1);
@@ -60,10 +69,7 @@ describe('PublicRepository', () => {
     const one = policyOf(1);
     expect(one.filter((st) => JSON.stringify(st.Action).includes('CreateRepository'))).toEqual([{
       Effect: 'Allow',
-      Action: [
-        'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
-        'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
-      ],
+      Action: ECR_ACTIONS,
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr-public::123456789012:repository/*']] },
     }]);
     // The same policy for 100 repositories: the role's inline policies stay far below IAM's 10,240 characters, and
@@ -77,8 +83,7 @@ describe('PublicRepository', () => {
       repositoryName: 'acme/web', removalPolicy: RemovalPolicy.DESTROY, emptyOnDelete: true, description: 'x',
     });
     const t = template(stack);
-    t.hasResource(REPOSITORY, { Properties: { EmptyOnDelete: 'true' }, DeletionPolicy: 'Delete' });
-    t.hasResourceProperties(CATALOG, { RetainOnDelete: 'false' });
+    t.hasResource(REPOSITORY, { Properties: { EmptyOnDelete: 'true', Description: 'x' }, DeletionPolicy: 'Delete' });
   });
 
   test('emptyOnDelete without removalPolicy DESTROY is refused with the path and the property', () => {
@@ -99,19 +104,25 @@ describe('PublicRepository', () => {
       usageText: CatalogText.fromString('Run `docker pull ...`'),
     });
     const t = template(stack);
-    t.hasResourceProperties(CATALOG, {
-      RepositoryName: { Ref: Match.stringLikeRegexp('^Web[0-9A-F]{8}$') },
+    const asset = (extension: string) => Match.stringLikeRegexp(`^[0-9a-f]{64}\\${extension}$`);
+    t.hasResourceProperties(REPOSITORY, {
+      RepositoryName: 'acme/web',
       Description: 'The Acme web server',
       Architectures: ['x86-64', 'ARM 64', 'riscv64'],
       OperatingSystems: ['Linux'],
-      AboutText: Match.stringLikeRegexp('^# Acme web'),
-      UsageText: 'Run `docker pull ...`',
+      AboutTextBucket: Match.anyValue(),
+      AboutTextKey: asset('.md'),
+      UsageTextBucket: Match.anyValue(),
+      UsageTextKey: asset('.md'),
       LogoBucket: Match.anyValue(),
-      LogoKey: Match.stringLikeRegexp('\\.png$'),
-      RetainOnDelete: 'true',
+      LogoKey: asset('.png'),
     });
-    expect(JSON.stringify(t.toJSON())).not.toContain('iVBORw0KGgo'); // base64 of the PNG signature
-    expect(repo.catalogData).toBeDefined();
+    // Texts and logo travel as assets: neither the markdown nor the PNG's bytes are in the template.
+    const json = JSON.stringify(t.toJSON());
+    expect(json).not.toContain('iVBORw0KGgo'); // base64 of the PNG signature
+    expect(json).not.toContain('# Acme web');
+    expect(json).not.toContain('docker pull');
+    expect(stack.resolve(repo.logoUrl)).toEqual({ 'Fn::GetAtt': [Object.keys(resourcesOfType(stack, REPOSITORY))[0], 'LogoUrl'] });
     // The catalog handler may read the stack's assets (the bootstrap asset bucket's objects), nothing else of S3.
     const statements = Object.values(resourcesOfType(stack, 'AWS::IAM::Policy'))
       .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
@@ -158,12 +169,12 @@ describe('PublicRepository', () => {
     }));
     expect(first.statementAdded).toBe(true);
     const t = template(stack);
-    t.resourceCountIs(POLICY, 1);
-    const [policy] = Object.values(resourcesOfType(stack, POLICY));
-    const text = JSON.stringify(policy.Properties.PolicyText);
+    t.resourceCountIs(POLICY, 0);
+    const [id, repository] = Object.entries(resourcesOfType(stack, REPOSITORY))[0];
+    const text = JSON.stringify(repository.Properties.PolicyText);
     expect(text).toContain('111111111111');
     expect(text).toContain('222222222222');
-    expect(policy.Properties.RetainOnDelete).toBe('false');
+    expect(stack.resolve((first.policyDependable as any).node.defaultChild.logicalId)).toBe(id);
   });
 
   test('grantPush grants exactly the push actions on the repository and the auth actions on *', () => {
@@ -201,10 +212,10 @@ test('handler roles carry no managed policy and write only to their own log grou
   const stack = newStack();
   new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
   const roles = Object.values(resourcesOfType(stack, 'AWS::IAM::Role'));
-  expect(roles).toHaveLength(3);
+  expect(roles).toHaveLength(1);
   for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   const logGroupIds = Object.keys(resourcesOfType(stack, 'AWS::Logs::LogGroup'));
-  expect(logGroupIds).toHaveLength(3);
+  expect(logGroupIds).toHaveLength(1);
   const logStatements = Object.values(resourcesOfType(stack, 'AWS::IAM::Policy'))
     .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
     .filter((s: any) => JSON.stringify(s.Action).includes('logs:'));
@@ -228,7 +239,9 @@ test('a handler role\'s inline policy stays under IAM\'s 10,240 characters with 
       byRole.set(key, (byRole.get(key) ?? 0) + JSON.stringify(policy.Properties.PolicyDocument).length);
     }
   }
-  expect(byRole.size).toBeGreaterThanOrEqual(2);
+  // One handler role, whose statements are added once however many repositories use them (no managed-policy overflow).
+  expect(byRole.size).toBe(1);
   for (const size of byRole.values()) expect(size).toBeLessThan(2000);
+  template(stack).resourceCountIs('AWS::IAM::ManagedPolicy', 0);
 });
 

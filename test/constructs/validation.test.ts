@@ -47,7 +47,7 @@ describe('synth-time validation names the construct path, the property and the r
 
   test('description longer than 1,024 characters', () => {
     expect(repo({ repositoryName: 'acme/web', description: 'd'.repeat(1025) }))
-      .toThrow(/TestStack\/Repo\/CatalogData: description must be at most 1024 characters \(got 1025 characters\)/);
+      .toThrow(/TestStack\/Repo: description must be at most 1024 characters \(got 1025 characters\)/);
     expect(repo({ repositoryName: 'acme/web', description: 'd'.repeat(1024) })).not.toThrow();
   });
 
@@ -73,7 +73,7 @@ describe('synth-time validation names the construct path, the property and the r
 
   test('a logo must be a PNG or JPEG by signature', () => {
     expect(repo({ repositoryName: 'acme/web', logo: Logo.fromFile(`${FIXTURES}/not-a-logo.gif`) }))
-      .toThrow(/TestStack\/Repo\/CatalogData: logo must be a PNG or JPEG image/);
+      .toThrow(/TestStack\/Repo: logo must be a PNG or JPEG image/);
     const jpeg = tmpFile('logo.jpg', Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(100)]));
     expect(repo({ repositoryName: 'acme/web', logo: Logo.fromFile(jpeg) })).not.toThrow();
   });
@@ -114,7 +114,7 @@ describe('synth-time validation names the construct path, the property and the r
     const stack = newStack();
     const r = new PublicRepository(stack, 'Repo', { repositoryName: 'acme/web' });
     r.addToResourcePolicy(new iam.PolicyStatement({ actions: ['ecr-public:PutImage'] }));
-    expect(() => synth(stack)).toThrow(/\[TestStack\/Repo\/Policy\] document: statement 0 must name principals/);
+    expect(() => synth(stack)).toThrow(/\[TestStack\/Repo\] policy: statement 0 must name principals/);
   });
 
   test('a policy over 10,240 characters fails synthesis', () => {
@@ -125,7 +125,7 @@ describe('synth-time validation names the construct path, the property and the r
         sid: `Statement${i}`, actions: ['ecr-public:PutImage'], principals: [new iam.AccountPrincipal(String(100000000000 + i))],
       }));
     }
-    expect(() => synth(stack)).toThrow(/\[TestStack\/Repo\/Policy\] document: must be at most 10240 characters as JSON/);
+    expect(() => synth(stack)).toThrow(/\[TestStack\/Repo\] policy: must be at most 10240 characters as JSON/);
   });
 
   test('display name longer than 100 characters', () => {

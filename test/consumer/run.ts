@@ -292,7 +292,7 @@ function checkConsumer(consumer: Consumer, tarball: string, snippets: Snippet[])
   record(label, 'a policy statement with resources and an invalid name fail synth as ValidationErrors naming the construct', () => {
     const out = run(process.execPath, [path.join('dist', 'refused-policy.js')], dir);
     const { policy, name } = JSON.parse(out.trim().split('\n').pop()!);
-    if (!policy || !/Refused\/Web\/Policy\] document: statement 0 has a Resource element, which ECR refuses/.test(policy.message)) {
+    if (!policy || !/Refused\/Web\] policy: statement 0 has a Resource element, which ECR refuses/.test(policy.message)) {
       throw new Error(`policy with resources: ${JSON.stringify(policy)}`);
     }
     if (!name || !name.validation || !/Refused\/Web: repositoryName must be lower-case/.test(name.message)) {

@@ -80,6 +80,8 @@ describe('Custom::EcrPublicRepository', () => {
       RepositoryArn: arnOf(name),
       RepositoryUri: `${h.emu.host}/${await alias()}/${name}`,
       RegistryId: h.accountId,
+      // No logo asked: empty, so that Fn::GetAtt LogoUrl still resolves.
+      LogoUrl: '',
     });
     expect(await tagsOf(name)).toEqual({ 'team': 'platform', 'cost-centre': '42' });
   });

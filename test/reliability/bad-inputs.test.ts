@@ -283,7 +283,7 @@ const CATALOGUE: Array<[string, BadInput]> = [
   ['synth: description of 1,025 characters', {
     at: 'synth',
     act: () => synthFailure(repo({ repositoryName: 'acme/web', description: 'd'.repeat(1025) })),
-    cause: /BadStack\/Repo\/CatalogData: description must be at most 1024 characters \(got 1025 characters\)/,
+    cause: /BadStack\/Repo: description must be at most 1024 characters \(got 1025 characters\)/,
   }],
   ['synth: about text of 25,601 characters', {
     at: 'synth',
@@ -318,7 +318,7 @@ const CATALOGUE: Array<[string, BadInput]> = [
   ['synth: a GIF logo', {
     at: 'synth',
     act: () => synthFailure(repo({ repositoryName: 'acme/web', logo: Logo.fromFile(path.join(FIXTURES, 'not-a-logo.gif')) })),
-    cause: /BadStack\/Repo\/CatalogData: logo must be a PNG or JPEG image \(checked by its signature\)/,
+    cause: /BadStack\/Repo: logo must be a PNG or JPEG image \(checked by its signature\)/,
   }],
   ['synth: an empty logo', {
     at: 'synth',
@@ -367,7 +367,7 @@ const CATALOGUE: Array<[string, BadInput]> = [
     at: 'synth',
     act: () => synthFailure((s) => new PublicRepository(s, 'Repo', { repositoryName: 'acme/web' })
       .addToResourcePolicy(new iam.PolicyStatement({ actions: ['ecr-public:PutImage'] }))),
-    cause: /\[BadStack\/Repo\/Policy\] document: statement 0 must name principals/,
+    cause: /\[BadStack\/Repo\] policy: statement 0 must name principals/,
   }],
   ['synth: a policy without statements', {
     at: 'synth',
@@ -384,7 +384,7 @@ const CATALOGUE: Array<[string, BadInput]> = [
         }));
       }
     }),
-    cause: /\[BadStack\/Repo\/Policy\] document: must be at most 10240 characters as JSON \(got \d+\)/,
+    cause: /\[BadStack\/Repo\] policy: must be at most 10240 characters as JSON \(got \d+\)/,
   }],
   ['synth: an image with a duplicate tag', {
     at: 'synth',

@@ -119,13 +119,12 @@ describe('ecr-public-local deploy / destroy', () => {
     expect(first).toMatchObject({ code: 0, stderr: expect.not.stringContaining('failed') });
     expect(first.stdout).toContain(`Deploying CliStack to the emulator at ${served.endpoint}, account 123456789012, region us-east-1`);
     expect(first.stdout).toMatch(new RegExp(`created +Repo[0-9A-F]{8} +Custom::EcrPublicRepository +cli/app +RepositoryUri=${served.host}/[a-z0-9]+/cli/app`));
-    // The repository's catalog data and its policy (empty: no statement) are created with it.
-    expect(first.stdout).toMatch(/created +RepoCatalogData[0-9A-F]{8} +Custom::EcrPublicRepositoryCatalogData +cli\/app\/catalog-data/);
-    expect(first.stdout).toMatch(/created +RepoPolicy[0-9A-F]{8} +Custom::EcrPublicRepositoryPolicy +cli\/app\/policy/);
-    // One handler function (with its log group, role and role policy) per kind: registry, repository, catalog data, policy.
-    expect(first.stdout).toMatch(new RegExp('skipped +16 resource\\(s\\) that are not ECR Public custom resources \\(nothing deployed locally\\): '
-      + 'AWS::Logs::LogGroup x4, AWS::IAM::Role x4, AWS::IAM::Policy x4, AWS::Lambda::Function x4$', 'm'));
-    expect(first.stdout).toContain('Deployed CliStack: 4 created');
+    // The repository resource carries its catalog data and its policy: no other resource for them.
+    expect(first.stdout).not.toMatch(/Custom::EcrPublicRepositoryCatalogData|Custom::EcrPublicRepositoryPolicy/);
+    // One handler function (with its log group, role and role policy) per kind: registry, repository.
+    expect(first.stdout).toMatch(new RegExp('skipped +8 resource\\(s\\) that are not ECR Public custom resources \\(nothing deployed locally\\): '
+      + 'AWS::Logs::LogGroup x2, AWS::IAM::Role x2, AWS::IAM::Policy x2, AWS::Lambda::Function x2$', 'm'));
+    expect(first.stdout).toContain('Deployed CliStack: 2 created');
     // Without --verbose, no handler output.
     expect(first.stdout).not.toContain('    | ');
     const c = client(served.endpoint);
@@ -135,10 +134,10 @@ describe('ecr-public-local deploy / destroy', () => {
 
     const second = await cli(['deploy', outdir, '--endpoint', served.endpoint, '--data', dataDir, '--verbose']);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('Deployed CliStack: 4 unchanged');
+    expect(second.stdout).toContain('Deployed CliStack: 2 unchanged');
     // With --verbose, each skipped resource: the handlers' role policies, and no policy per resource.
-    expect(second.stdout.match(/^ +skipped \S+ \(AWS::IAM::Policy\)$/gm)).toHaveLength(4);
-    for (const kind of ['registry', 'repository', 'repositorycatalogdata', 'repositorypolicy']) {
+    expect(second.stdout.match(/^ +skipped \S+ \(AWS::IAM::Policy\)$/gm)).toHaveLength(2);
+    for (const kind of ['registry', 'repository']) {
       expect(second.stdout).toMatch(new RegExp(`^ +skipped EcrPublicHandler${kind}RoleDefaultPolicy[0-9A-F]{8} \\(AWS::IAM::Policy\\)$`, 'm'));
     }
     expect(second.stdout).not.toMatch(/skipped Repo\S*HandlerPolicy/);
@@ -147,8 +146,8 @@ describe('ecr-public-local deploy / destroy', () => {
     const failed = await cli(['destroy', outdir, '--endpoint', served.endpoint, '--data', dataDir]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/FAILED +Repo[0-9A-F]{8} \(Custom::EcrPublicRepository\) Delete: RepositoryNotEmptyException: /);
-    // Its catalog data and policy, which depend on it, were deleted before it.
-    expect(failed.stdout).toMatch(/deleted +RepoPolicy[0-9A-F]{8} +Custom::EcrPublicRepositoryPolicy +cli\/app\/policy\n +deleted +RepoCatalogData[0-9A-F]{8} +Custom::EcrPublicRepositoryCatalogData +cli\/app\/catalog-data\n/);
+    // The registry, which depends on the repository, was deleted before it.
+    expect(failed.stdout).toMatch(/deleted +Registry[0-9A-F]{8} +Custom::EcrPublicRegistry/);
     expect(failed.stdout).toContain('There is no rollback');
     expect(failed.stdout).toContain('    | ');
     expect(failed.stderr).toMatch(/^ecr-public-local: destroy failed: .*RepositoryNotEmptyException/m);
@@ -162,7 +161,7 @@ describe('ecr-public-local deploy / destroy', () => {
     const deployed = await cli(['deploy', outdir, '--data', dataDir, '--stack', 'CliStack']);
     expect(deployed.code).toBe(0);
     expect(deployed.stdout).toContain('Deploying CliStack to the in-process emulator at http://127.0.0.1:');
-    expect(deployed.stdout).toContain('Deployed CliStack: 4 created');
+    expect(deployed.stdout).toContain('Deployed CliStack: 2 created');
 
     const served = await serve(dataDir);
     const c = client(served.endpoint);
@@ -172,7 +171,7 @@ describe('ecr-public-local deploy / destroy', () => {
 
     const destroyed = await cli(['destroy', outdir, '--data', dataDir]);
     expect(destroyed.code).toBe(0);
-    expect(destroyed.stdout).toContain('Destroyed CliStack: 4 deleted');
+    expect(destroyed.stdout).toContain('Destroyed CliStack: 2 deleted');
     const again = await serve(dataDir);
     expect(await errorName(client(again.endpoint).send(new DescribeRepositoriesCommand({ repositoryNames: ['cli/app'] }))))
       .toBe('RepositoryNotFoundException');

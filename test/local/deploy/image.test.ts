@@ -75,11 +75,9 @@ test('a PublicImage is published by its bundled handler and pulls back byte for 
   expect(pulled.blobs.map((b) => b.digest)).toEqual(image.blobs.map((b) => b.digest));
   for (const blob of pulled.blobs) expect(await sha256File(blob.path)).toBe(blob.digest);
 
-  // The repository's catalog data and policy (empty) were created with it.
+  // The repository (carrying its catalog data and policy), then the image.
   expect(result.resources.map((r) => [r.type, r.physicalResourceId, r.action])).toEqual([
     ['Custom::EcrPublicRepository', 'image-test/app', 'created'],
-    ['Custom::EcrPublicRepositoryCatalogData', 'image-test/app/catalog-data', 'created'],
-    ['Custom::EcrPublicRepositoryPolicy', 'image-test/app/policy', 'created'],
     ['Custom::EcrPublicImage', `image-test/app@${image.root.digest}`, 'created'],
   ]);
   // Only an image with a secret or a private ECR source has a policy of its own: this one's permissions are the handler role's.
@@ -89,8 +87,6 @@ test('a PublicImage is published by its bundled handler and pulls back byte for 
   const updated = await deployApp({ assemblyDir: synth(path.join(tmp, 'cdk.out.2'), ['v1']), dataDir, endpoint: emu.endpoint, log: () => undefined });
   expect(updated.resources.map((r) => [r.type, r.action])).toEqual([
     ['Custom::EcrPublicRepository', 'unchanged'],
-    ['Custom::EcrPublicRepositoryCatalogData', 'unchanged'],
-    ['Custom::EcrPublicRepositoryPolicy', 'unchanged'],
     ['Custom::EcrPublicImage', 'updated'],
   ]);
   const after = await client.send(new DescribeImagesCommand({ repositoryName: 'image-test/app' }));
@@ -99,8 +95,6 @@ test('a PublicImage is published by its bundled handler and pulls back byte for 
   const destroyed = await destroyApp({ assemblyDir: path.join(tmp, 'cdk.out.2'), dataDir, endpoint: emu.endpoint, log: () => undefined });
   expect(destroyed.resources.map((r) => [r.type, r.action])).toEqual([
     ['Custom::EcrPublicImage', 'deleted'],
-    ['Custom::EcrPublicRepositoryPolicy', 'deleted'],
-    ['Custom::EcrPublicRepositoryCatalogData', 'deleted'],
     ['Custom::EcrPublicRepository', 'deleted'],
   ]);
   expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['image-test/app'] })))).toBe('RepositoryNotFoundException');

@@ -160,41 +160,32 @@ afterAll(async () => {
 describe('deployApp / destroyApp against the emulator', () => {
   test('deploy creates the registry, the repositories, their catalogs, policy and tags', async () => {
     const result = await deploy(synth(V1));
-    // Every repository has its catalog data and its policy, empty when the app asks for none.
+    // One resource per repository: it carries the catalog data and the policy.
     expect(actions(result)).toEqual({
       App: 'created',
-      AppCatalogData: 'created',
-      AppPolicy: 'created',
       Tools: 'created',
-      ToolsCatalogData: 'created',
-      ToolsPolicy: 'created',
       Scratch: 'created',
-      ScratchCatalogData: 'created',
-      ScratchPolicy: 'created',
       Keep: 'created',
-      KeepCatalogData: 'created',
-      KeepPolicy: 'created',
       Registry: 'created',
     });
-    // The registry is ordered after every repository (its DependsOn), the catalogs and policies after their repository.
+    // The registry is ordered after every repository (its DependsOn).
     const order = result.resources.map((r) => r.logicalId.replace(/[0-9A-F]{8}$/, ''));
     expect(order.indexOf('Registry')).toBeGreaterThan(Math.max(order.indexOf('App'), order.indexOf('Tools'), order.indexOf('Keep')));
     for (const repo of ['App', 'Tools', 'Scratch', 'Keep']) {
-      expect(order.indexOf(`${repo}CatalogData`)).toBeGreaterThan(order.indexOf(repo));
-      expect(order.indexOf(`${repo}Policy`)).toBeGreaterThan(order.indexOf(repo));
+      expect(order).toContain(repo);
     }
 
     // Skipped: everything that is not ours, by type, never silently.
     const skippedTypes = new Set(result.skipped.map((s) => s.type));
     expect(skippedTypes).toEqual(new Set(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup']));
     expect(result.skipped.some((s) => s.logicalId.startsWith('Pusher'))).toBe(true);
-    // One handler function per kind (registry, repository, catalog data, policy), whatever the number of resources;
+    // One handler function per kind (registry, repository), whatever the number of resources;
     // their permissions are on the handlers' roles, not in a policy per resource.
     const skippedCount = (type: string) => result.skipped.filter((s) => s.type === type).length;
-    expect(skippedCount('AWS::Lambda::Function')).toBe(4);
-    expect(skippedCount('AWS::Logs::LogGroup')).toBe(4);
-    expect(skippedCount('AWS::IAM::Role')).toBe(5);
-    expect(skippedCount('AWS::IAM::Policy')).toBe(5);
+    expect(skippedCount('AWS::Lambda::Function')).toBe(2);
+    expect(skippedCount('AWS::Logs::LogGroup')).toBe(2);
+    expect(skippedCount('AWS::IAM::Role')).toBe(3);
+    expect(skippedCount('AWS::IAM::Policy')).toBe(3);
     expect(result.skipped.some((s) => s.logicalId.includes('HandlerPolicy'))).toBe(false);
     expect(lines.some((l) => /skipped +\d+ resource\(s\).*AWS::IAM::Role x\d+/.test(l))).toBe(true);
     expect(handlerLines().length).toBeGreaterThan(0);
@@ -225,10 +216,9 @@ describe('deployApp / destroyApp against the emulator', () => {
     const tools = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!;
     expect(tools.operatingSystems).toEqual(['Linux', 'Plan 9']);
     expect(tools.logoUrl).toBeDefined();
-    // A repository without catalog properties has an empty catalog (put as {}), not none.
+    // A repository without catalog properties gets no catalog put: a new repository has none.
     for (const name of ['deploy-test/scratch', 'deploy-test/keep']) {
-      const empty = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }))).catalogData!;
-      expect(empty).toEqual({ marketplaceCertified: false });
+      expect(await errorName(client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name })))).toBe('RepositoryCatalogDataNotFoundException');
     }
 
     const policy = await policyOf('deploy-test/app');
@@ -246,14 +236,14 @@ describe('deployApp / destroyApp against the emulator', () => {
 
     const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
     expect(state.stackId).toMatch(new RegExp(`^arn:aws:cloudformation:us-east-1:${emu.accountId}:stack/${STACK}/[0-9a-f-]{36}$`));
-    expect(Object.keys(state.resources)).toHaveLength(13);
+    expect(Object.keys(state.resources)).toHaveLength(5);
   });
 
   test('a second deploy of the same app changes nothing and runs no handler', async () => {
     const before = fs.readFileSync(stateFile(), 'utf8');
     const result = await deploy(synth(V1));
     expect(new Set(result.resources.map((r) => r.action))).toEqual(new Set(['unchanged']));
-    expect(result.resources).toHaveLength(13);
+    expect(result.resources).toHaveLength(5);
     expect(handlerLines()).toEqual([]);
     const app = result.resources.find((r) => r.physicalResourceId === 'deploy-test/app')!;
     expect(app.data.RepositoryUri).toMatch(/deploy-test\/app$/);
@@ -273,17 +263,9 @@ describe('deployApp / destroyApp against the emulator', () => {
     // RETAIN repository's policy would ignore.
     expect(actions(result)).toEqual({
       App: 'updated',
-      AppCatalogData: 'updated',
-      AppPolicy: 'updated',
-      Tools: 'unchanged',
-      ToolsCatalogData: 'unchanged',
-      ToolsPolicy: 'updated',
+      Tools: 'updated',
       Scratch: 'unchanged',
-      ScratchCatalogData: 'unchanged',
-      ScratchPolicy: 'unchanged',
       Keep: 'unchanged',
-      KeepCatalogData: 'unchanged',
-      KeepPolicy: 'unchanged',
       Registry: 'unchanged',
     });
     const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/app' }))).catalogData!;
@@ -310,37 +292,20 @@ describe('deployApp / destroyApp against the emulator', () => {
     const app = result.resources.find((r) => r.action === 'replaced' && r.type === 'Custom::EcrPublicRepository' && r.logicalId.startsWith('App'))!;
     expect(app.physicalResourceId).toBe('deploy-test/app-renamed');
     expect(app.replacedPhysicalResourceId).toBe('deploy-test/app');
-    // A repository's catalog data and policy are replaced with it (they name it), even when empty.
     expect(actions(result)).toEqual({
       'App': 'replaced',
-      'AppCatalogData': 'replaced',
-      'AppPolicy': 'replaced',
       'Tools': 'unchanged',
-      'ToolsCatalogData': 'unchanged',
-      'ToolsPolicy': 'unchanged',
       'Scratch': 'unchanged',
-      'ScratchCatalogData': 'unchanged',
-      'ScratchPolicy': 'unchanged',
       'Keep': 'replaced',
-      'KeepCatalogData': 'replaced',
-      'KeepPolicy': 'replaced',
       'Registry': 'unchanged',
       'App:deploy-test/app': 'deleted',
-      'AppCatalogData:deploy-test/app/catalog-data': 'deleted',
-      'AppPolicy:deploy-test/app/policy': 'deleted',
       'Keep:deploy-test/keep': 'retained',
-      // Deleted as resources; their handler leaves the retained repository's catalog and policy alone.
-      'KeepCatalogData:deploy-test/keep/catalog-data': 'deleted',
-      'KeepPolicy:deploy-test/keep/policy': 'deleted',
     });
-    // The old resources go after everything else, dependants (catalog, policy) before the repository.
-    const cleanup = result.resources.filter((r) => r.action === 'deleted').map((r) => r.physicalResourceId);
-    expect(cleanup.indexOf('deploy-test/app')).toBeGreaterThan(cleanup.indexOf('deploy-test/app/catalog-data'));
-    expect(cleanup.indexOf('deploy-test/app')).toBeGreaterThan(cleanup.indexOf('deploy-test/app/policy'));
+    // The old resources go after everything else.
+    const lastNew = Math.max(...result.resources.map((r, i) => (r.action === 'replaced' || r.action === 'unchanged' ? i : -1)));
     const retainedAt = result.resources.findIndex((r) => r.physicalResourceId === 'deploy-test/keep' && r.action === 'retained');
-    for (const child of ['deploy-test/keep/catalog-data', 'deploy-test/keep/policy']) {
-      expect(result.resources.findIndex((r) => r.physicalResourceId === child && r.action === 'deleted')).toBeLessThan(retainedAt);
-    }
+    const deletedAt = result.resources.findIndex((r) => r.physicalResourceId === 'deploy-test/app' && r.action === 'deleted');
+    expect(Math.min(retainedAt, deletedAt)).toBeGreaterThan(lastNew);
     expect(lines.some((l) => l.includes('UpdateReplacePolicy Retain'))).toBe(true);
 
     expect(await repositoryNames()).toEqual([
@@ -368,35 +333,21 @@ describe('deployApp / destroyApp against the emulator', () => {
     }));
     expect(actions(result)).toEqual({
       'App': 'unchanged',
-      'AppCatalogData': 'unchanged',
-      'AppPolicy': 'unchanged',
       'Tools': 'unchanged',
-      'ToolsCatalogData': 'unchanged',
-      'ToolsPolicy': 'unchanged',
       // The registry reads its attributes again when the stack's repositories change.
       'Registry': 'updated',
       'Scratch:deploy-test/scratch': 'deleted',
-      'ScratchCatalogData:deploy-test/scratch/catalog-data': 'deleted',
-      'ScratchPolicy:deploy-test/scratch/policy': 'deleted',
       'Keep:deploy-test/keep-renamed': 'retained',
-      'KeepCatalogData:deploy-test/keep-renamed/catalog-data': 'deleted',
-      'KeepPolicy:deploy-test/keep-renamed/policy': 'deleted',
     });
     const removed = result.resources.filter((r) => r.action === 'deleted' || r.action === 'retained');
-    expect(removed).toHaveLength(6);
+    expect(removed).toHaveLength(2);
     expect(new Set(removed.map((r) => r.reason))).toEqual(new Set(['removed']));
-    // A repository after its catalog data and policy.
-    const cleanup = removed.map((r) => r.physicalResourceId);
-    for (const repo of ['deploy-test/scratch', 'deploy-test/keep-renamed']) {
-      expect(cleanup.indexOf(repo)).toBeGreaterThan(cleanup.indexOf(`${repo}/catalog-data`));
-      expect(cleanup.indexOf(repo)).toBeGreaterThan(cleanup.indexOf(`${repo}/policy`));
-    }
     expect(lines.some((l) => /retained .*deploy-test\/keep-renamed/.test(l))).toBe(true);
     expect(lines.some((l) => l.includes('DeletionPolicy Retain: left in place'))).toBe(true);
     expect(await repositoryNames()).toEqual(['deploy-test/app-renamed', 'deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/tools']);
     const state = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
     expect(Object.values(state.resources).map((r: any) => r.physicalResourceId)).not.toContain('deploy-test/keep-renamed');
-    expect(Object.keys(state.resources)).toHaveLength(7);
+    expect(Object.keys(state.resources)).toHaveLength(3);
   });
 
   test('destroy deletes the DESTROY repositories (images included with emptyOnDelete) and keeps the RETAIN ones', async () => {
@@ -406,21 +357,15 @@ describe('deployApp / destroyApp against the emulator', () => {
     const result = await destroyApp({ assemblyDir: outdir, dataDir, endpoint: emu.endpoint, log: (l) => lines.push(l) });
     expect(actions(result)).toEqual({
       'App:deploy-test/app-renamed': 'deleted',
-      'AppCatalogData:deploy-test/app-renamed/catalog-data': 'deleted',
-      'AppPolicy:deploy-test/app-renamed/policy': 'deleted',
       'Tools:deploy-test/tools': 'retained',
-      'ToolsCatalogData:deploy-test/tools/catalog-data': 'deleted',
-      'ToolsPolicy:deploy-test/tools/policy': 'deleted',
       [`Registry:${emu.accountId}`]: 'deleted',
     });
-    // Reverse dependency order: the registry (which depends on the repositories) before them, a repository after its catalog.
+    // Reverse dependency order: the registry (which depends on the repositories) before them.
     const order = result.resources.map((r) => r.physicalResourceId);
     expect(order.indexOf(emu.accountId)).toBeLessThan(order.indexOf('deploy-test/app-renamed'));
     expect(order.indexOf(emu.accountId)).toBeLessThan(order.indexOf('deploy-test/tools'));
-    expect(order.indexOf('deploy-test/app-renamed')).toBeGreaterThan(order.indexOf('deploy-test/app-renamed/catalog-data'));
-    expect(order.indexOf('deploy-test/app-renamed')).toBeGreaterThan(order.indexOf('deploy-test/app-renamed/policy'));
     expect(await repositoryNames()).toEqual(['deploy-test/keep', 'deploy-test/keep-renamed', 'deploy-test/tools']);
-    // A retained repository keeps its catalog (the handler leaves it when the repository is retained).
+    // A retained repository keeps its catalog (no Delete is sent for it).
     const tools = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'deploy-test/tools' }))).catalogData!;
     expect(tools.description).toBe('Tools');
     expect(fs.existsSync(stateFile())).toBe(false);

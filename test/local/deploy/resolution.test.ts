@@ -95,11 +95,9 @@ describe('resolution', () => {
       { 'Fn::If': ['Never', { Key: 'never', Value: 'x' }, { Ref: 'AWS::NoValue' }] },
     ]);
     const skipped = new PublicRepository(stack, 'Conditional', { repositoryName: 'resolution/conditional', removalPolicy: RemovalPolicy.DESTROY });
-    // The repository and its catalog data and policy, which refer to it (as CloudFormation requires of a conditional
-    // resource's dependants).
+    // The repository, which carries its catalog data and policy.
     const conditional = skipped.node.findAll().filter((c): c is CfnResource => c instanceof CfnResource);
-    expect(conditional.map((c) => c.cfnResourceType).sort())
-      .toEqual(['Custom::EcrPublicRepository', 'Custom::EcrPublicRepositoryCatalogData', 'Custom::EcrPublicRepositoryPolicy']);
+    expect(conditional.map((c) => c.cfnResourceType).sort()).toEqual(['Custom::EcrPublicRepository']);
     for (const c of conditional) c.cfnOptions.condition = never;
     app.synth();
 
@@ -107,8 +105,6 @@ describe('resolution', () => {
     const result = await deployApp(options(outdir, dataDir, { verbose: true }));
     expect(result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual([
       ['resolved/eu-west-1/mapped', 'created'],
-      ['resolved/eu-west-1/mapped/catalog-data', 'created'],
-      ['resolved/eu-west-1/mapped/policy', 'created'],
     ]);
     expect(await tagsOf('resolved/eu-west-1/mapped')).toEqual({
       account: '210987654321', stack: 'Resolution', partition: 'aws.amazonaws.com', count: '3',
@@ -118,8 +114,6 @@ describe('resolution', () => {
       .toBe('RepositoryNotFoundException');
     expect(result.skipped.some((s) => s.logicalId.startsWith('Conditional'))).toBe(false);
     expect(lines.some((l) => /condition +Conditional[0-9A-F]{8} +Custom::EcrPublicRepository: not deployed, its condition 'Never' is false/.test(l))).toBe(true);
-    expect(lines.some((l) => /condition +ConditionalCatalogData[0-9A-F]{8} +Custom::EcrPublicRepositoryCatalogData: not deployed, its condition 'Never' is false/.test(l))).toBe(true);
-    expect(lines.some((l) => /condition +ConditionalPolicy[0-9A-F]{8} +Custom::EcrPublicRepositoryPolicy: not deployed, its condition 'Never' is false/.test(l))).toBe(true);
     // The stack id carries the stack's region and the emulator's account; the handler saw it in its event.
     const state = JSON.parse(fs.readFileSync(path.join(dataDir, 'deployments', 'Resolution.json'), 'utf8'));
     expect(state.stackId).toMatch(/^arn:aws:cloudformation:eu-west-1:210987654321:stack\/Resolution\//);
@@ -145,16 +139,9 @@ describe('resolution', () => {
     expect(ids.findIndex((id) => /^Second[0-9A-F]{8}$/.test(id))).toBeLessThan(ids.findIndex((id) => /^First[0-9A-F]{8}$/.test(id)));
 
     const result = await deployApp(options(outdir, path.join(tmp, 'data-ordering')));
-    // Second's catalog data and policy depend on Middle too (the dependency is on the construct and all it holds).
-    expect(result.resources.map((r) => r.physicalResourceId)).toEqual([
-      'ordering/first', 'ordering/second', 'ordering/second/catalog-data', 'ordering/second/policy',
-      'ordering/first/catalog-data', 'ordering/first/policy',
-    ]);
+    expect(result.resources.map((r) => r.physicalResourceId)).toEqual(['ordering/first', 'ordering/second']);
     const destroyed = await destroyApp(options(outdir, path.join(tmp, 'data-ordering')));
-    expect(destroyed.resources.map((r) => r.physicalResourceId)).toEqual([
-      'ordering/first/policy', 'ordering/first/catalog-data', 'ordering/second/policy', 'ordering/second/catalog-data',
-      'ordering/second', 'ordering/first',
-    ]);
+    expect(destroyed.resources.map((r) => r.physicalResourceId)).toEqual(['ordering/second', 'ordering/first']);
   });
 
   test('cross-stack references: exports are recorded and imported; stacks deploy in order and destroy in reverse', async () => {
@@ -182,11 +169,9 @@ describe('resolution', () => {
 
     const destroyed = await destroyApp(options(outdir, dataDir));
     expect(destroyed.stacks.map((s) => s.stackName)).toEqual(['Consumer', 'Producer']);
-    // The consumer's policy, then the repository's own (empty) policy and catalog data, then the repository.
+    // The consumer's policy, then the repository.
     expect(destroyed.resources.map((r) => [r.stackName, r.logicalId.replace(/[0-9A-F]{8}$/, ''), r.physicalResourceId, r.action])).toEqual([
       ['Consumer', 'Policy', 'cross/shared/policy', 'deleted'],
-      ['Producer', 'SharedPolicy', 'cross/shared/policy', 'deleted'],
-      ['Producer', 'SharedCatalogData', 'cross/shared/catalog-data', 'deleted'],
       ['Producer', 'Shared', 'cross/shared', 'deleted'],
     ]);
   });
@@ -276,9 +261,9 @@ describe('resolution', () => {
       const dataDir = path.join(tmp, `data-assets-${trick.replace(' ', '-')}`);
       const err = await rejection(deployApp(options(outdir, dataDir)));
       expect(lines.some((l) => l.includes(`warning: asset ${id} is not served`) && l.includes('lies outside the cloud assembly'))).toBe(true);
-      // The catalog handler asked the deployer's S3 endpoint for the logo and was refused.
+      // The repository handler asked the deployer's S3 endpoint for the logo and was refused.
       expect(err.reason).toMatch(/^NoSuchKey: /);
-      expect(err.logicalId).toMatch(/^RepoCatalogData/);
+      expect(err.logicalId).toMatch(/^Repo[0-9A-F]{8}$/);
       await destroyApp(options(outdir, dataDir));
     }
     // And served, the same file inside the assembly works.

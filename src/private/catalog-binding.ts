@@ -1,0 +1,55 @@
+/**
+ * The catalog properties of a resource (synth side), shared by `PublicRepository` and `PublicRepositoryCatalogData`:
+ * checked against the API's limits, with the texts and the logo staged as S3 assets so that the template carries their
+ * locations, never their content.
+ */
+import { aws_iam as iam, Token } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { stageContentAsset } from './file-asset';
+import { CatalogFields } from './handler-contract';
+import { allow } from './handler-function';
+import { validateCatalogList, validateLogoFile, validateMaxLength } from './validation';
+import type { CatalogText } from '../catalog-text';
+import type { RepositoryCatalogOptions } from '../repository-catalog-data';
+
+/** What a resource carries for its catalog, and what its handler needs to read the assets. */
+export interface CatalogBinding {
+  readonly properties: CatalogFields;
+  /** `s3:GetObject` on the asset bucket's objects, when there is an asset. */
+  readonly roleStatements: iam.PolicyStatement[];
+}
+
+/** Checks `options` and binds its assets into `scope`'s stack. Errors name `scope`'s path and the property. */
+export function bindCatalog(scope: Construct, options: RepositoryCatalogOptions): CatalogBinding {
+  const architectures = options.architectures?.map((a) => a.value);
+  const operatingSystems = options.operatingSystems?.map((o) => o.value);
+  validateMaxLength(scope, 'description', options.description, 1024);
+  validateMaxLength(scope, 'aboutText', options.aboutText?.text, 25_600);
+  validateMaxLength(scope, 'usageText', options.usageText?.text, 25_600);
+  validateCatalogList(scope, 'architectures', architectures);
+  validateCatalogList(scope, 'operatingSystems', operatingSystems);
+  if (options.logo) validateLogoFile(scope, 'logo', options.logo.filePath);
+
+  const objectArns = new Set<string>();
+  const text = (value: CatalogText | undefined, field: 'AboutText' | 'UsageText'): CatalogFields => {
+    if (value === undefined) return {};
+    // Deploy-time values cannot be in an asset, which is made at synth: such a text is the one thing sent inline.
+    if (Token.isUnresolved(value.text)) return { [field]: value.text };
+    const asset = stageContentAsset(scope, Buffer.from(value.text, 'utf8'), '.md');
+    objectArns.add(asset.objectsArn);
+    return { [`${field}Bucket`]: asset.bucketName, [`${field}Key`]: asset.objectKey };
+  };
+  const logo = options.logo?.bind(scope);
+  if (logo) objectArns.add(logo.assetObjectsArn);
+
+  const properties: CatalogFields = {
+    Description: options.description,
+    Architectures: architectures,
+    OperatingSystems: operatingSystems,
+    ...text(options.aboutText, 'AboutText'),
+    ...text(options.usageText, 'UsageText'),
+    LogoBucket: logo?.bucketName,
+    LogoKey: logo?.objectKey,
+  };
+  return { properties, roleStatements: [...objectArns].map((arn) => allow(['s3:GetObject'], [arn])) };
+}
