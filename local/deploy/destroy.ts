@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import { readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
-import { completeInFlight } from './in-flight';
 import { storedFunction } from './functions';
+import { completeInFlight } from './in-flight';
 import { DEFAULT_REGION, openSession } from './session';
 import { Progress } from './summary';
 import { DeployResult, LocalDeployOptions } from './types';

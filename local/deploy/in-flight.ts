@@ -108,7 +108,12 @@ export async function completeInFlight(session: Session, progress: Progress, sta
       applyDeletion(state, request);
       session.state.save(state);
       progress.outcome({
-        stackName: state.stackName, logicalId, type, action: 'deleted', physicalResourceId: request.request.PhysicalResourceId!, data: {},
+        stackName: state.stackName,
+        logicalId,
+        type,
+        action: 'deleted',
+        physicalResourceId: request.request.PhysicalResourceId!,
+        data: {},
         reason: request.deletion,
       });
     } else if (request.resource && result.physicalResourceId !== undefined) {

@@ -47,7 +47,7 @@ test.each(HOSTILE_STACKS)('a stack named %s with prototype-named logical ids dep
     logicalIds: HOSTILE_IDS,
     extraProperty: { ['__proto__']: 'p', constructor: 'c' },
   });
-  const template = JSON.parse(fs.readFileSync(path.join(outdir, "Stack.template.json"), 'utf8'));
+  const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Stack.template.json'), 'utf8'));
   for (const id of HOSTILE_IDS) expect(Object.prototype.hasOwnProperty.call(template.Resources, id)).toBe(true);
   const dataDir = path.join(tmp, `data.${stackName}`);
   const log: string[] = [];

@@ -56,7 +56,9 @@ async function deploy(outdir: string, endpoint: string, dataDir: string): Promis
 }
 
 /** Deploys `outdir`, holds the first request `holdWhen` picks, and SIGKILLs the deployer while it waits for it. */
-async function deployAndKill(outdir: string, proxy: ApiProxy, dataDir: string, holdWhen: (call: ProxiedCall, seen: ProxiedCall[]) => boolean): Promise<ProxiedCall> {
+type KillPoint = (call: ProxiedCall, seen: ProxiedCall[]) => boolean;
+
+async function deployAndKill(outdir: string, proxy: ApiProxy, dataDir: string, holdWhen: KillPoint): Promise<ProxiedCall> {
   const first = proxy.calls.length;
   let holding = false;
   proxy.decide = (call) => {
@@ -89,11 +91,11 @@ async function reference(outdirs: string[]): Promise<{ snapshot: unknown; ids: R
   return { snapshot: await comparableSnapshot(env.client), ids: physicalIds(readState(env.dataDir, V1.stackName)) };
 }
 
-const nth = (operation: string, n: number) => (call: ProxiedCall, seen: ProxiedCall[]) =>
+const nth = (operation: string, n: number): KillPoint => (call, seen) =>
   call.operation === operation && seen.filter((c) => c.operation === operation).length === n;
 
 /** Kill points of a first deploy: the request held, by operation and occurrence. */
-const FIRST_DEPLOY_POINTS: Array<[string, (call: ProxiedCall, seen: ProxiedCall[]) => boolean]> = [
+const FIRST_DEPLOY_POINTS: Array<[string, KillPoint]> = [
   ['the account check', nth('DescribeRegistries', 1)],
   ['the first CreateRepository, before it reaches the emulator', nth('CreateRepository', 1)],
   ['the removal of the create marker, after CreateRepository succeeded', nth('UntagResource', 1)],
@@ -126,7 +128,7 @@ describe('an update killed and run again ends as an uninterrupted update', () =>
     expected = await reference([v1, v2]);
   }, 120_000);
 
-  test.each<[string, (call: ProxiedCall, seen: ProxiedCall[]) => boolean]>([
+  test.each<[string, KillPoint]>([
     ['the CreateRepository of the renamed repository', nth('CreateRepository', 1)],
     ['the removal of its create marker', nth('UntagResource', 1)],
     ['the DeleteRepository of the replaced repository', nth('DeleteRepository', 1)],
