@@ -42,7 +42,8 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
     skip(/[\s,]/);
     const scheme = token();
     if (!scheme) break;
-    const params: Record<string, string> = {};
+    // Parameter names are the registry's: no prototype, so that `__proto__=...` is kept and `constructor` is absent.
+    const params = Object.create(null) as Record<string, string>;
     // Parameters follow, separated by commas, until a token not followed by '=' starts the next challenge.
     for (;;) {
       skip(/[\s,]/);

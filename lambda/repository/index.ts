@@ -56,12 +56,12 @@ async function onUpdate(ecr: ECRPUBLICClient, event: UpdateEvent<RepositoryPrope
  */
 async function createWithContents(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<HandlerResult> {
   const catalog = isEmptyCatalog(props) ? undefined : await desiredCatalog(props);
-  const repository = await createRepository(ecr, props, requestId);
+  const { repository, afterResponse } = await createRepository(ecr, props, requestId);
   const name = repository.repositoryName!;
   try {
     const logoUrl = catalog ? await putCatalog(ecr, name, catalog) : '';
     if (props.PolicyText) await applyPolicy(ecr, name, props.PolicyText);
-    return { physicalResourceId: name, data: attributes(repository, logoUrl) };
+    return { physicalResourceId: name, data: attributes(repository, logoUrl), afterResponse };
   } catch (err) {
     await ecr.send(new DeleteRepositoryCommand({ repositoryName: name })).catch((cleanup: unknown) => {
       console.log(JSON.stringify({ warning: `could not delete the repository ${name} whose create failed`, error: String(cleanup) }));
@@ -96,15 +96,22 @@ async function onDelete(ecr: ECRPUBLICClient, event: DeleteEvent<RepositoryPrope
 }
 
 /**
- * Marks a repository with the request that creates it, for as long as the create takes: when the answer to
- * CreateRepository is lost and the SDK sends it again, the retry meets RepositoryAlreadyExistsException, and this tag
- * tells our own repository from somebody else's.
+ * Marks a repository with the request that creates it, until CloudFormation has the response: when the answer to
+ * CreateRepository is lost and the SDK sends it again, or the whole request is sent again because its response never
+ * arrived (a deployer killed midway re-sends it under the same RequestId), the retry meets
+ * RepositoryAlreadyExistsException, and this tag tells our own repository from somebody else's.
  */
 const CREATE_MARKER_KEY = 'cdk-ecr-public:create-request';
 /** The service's limit on tags per repository: the marker is left out when the user's tags fill it. */
 const MAX_TAGS = 50;
 
-async function createRepository(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<Repository> {
+/** The repository created (or recognised as this request's), and what to do once the response is delivered. */
+interface Created {
+  readonly repository: Repository;
+  readonly afterResponse?: () => Promise<void>;
+}
+
+async function createRepository(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<Created> {
   const name = props.RepositoryName;
   const tags = [...(props.Tags ?? [])];
   const marker = tags.length < MAX_TAGS ? { Key: CREATE_MARKER_KEY, Value: requestId } : undefined;
@@ -127,14 +134,18 @@ async function createRepository(ecr: ECRPUBLICClient, props: RepositoryPropertie
     }
     repository = existing;
   }
-  if (marker) await removeMarker(ecr, repository.repositoryArn!);
-  return repository;
+  const arn = repository.repositoryArn!;
+  // Only once the response is delivered: removed earlier, a re-sent request could no longer recognise the repository.
+  return { repository, afterResponse: marker ? () => removeMarker(arn) : undefined };
 }
 
-/** Best effort: a marker left behind is a harmless extra tag, while failing here would orphan a created repository. */
-async function removeMarker(ecr: ECRPUBLICClient, arn: string): Promise<void> {
+/**
+ * Best effort, with a client of its own (the request's is closed by then): a marker left behind is a harmless extra
+ * tag, while failing here would orphan a created repository.
+ */
+async function removeMarker(arn: string): Promise<void> {
   try {
-    await ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: [CREATE_MARKER_KEY] }));
+    await withEcrPublicClient((ecr) => ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: [CREATE_MARKER_KEY] })));
   } catch (err) {
     console.log(JSON.stringify({ warning: `could not remove the tag ${CREATE_MARKER_KEY} from ${arn}`, error: String(err) }));
   }

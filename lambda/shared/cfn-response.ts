@@ -45,6 +45,12 @@ export interface HandlerResult {
   readonly physicalResourceId: string;
   /** Attributes for `Fn::GetAtt`. */
   readonly data?: Record<string, string>;
+  /**
+   * Work that must wait until CloudFormation has the response, e.g. removing the mark by which a re-sent request
+   * recognises what this one did. Best effort: its failure is logged, the response stands.
+   * @default nothing
+   */
+  readonly afterResponse?: () => Promise<void>;
 }
 
 /** The JSON document PUT to `ResponseURL`. */
@@ -79,11 +85,13 @@ export function customResourceHandler<P>(
   return async (event) => {
     log({ event: redact(event) });
     let response: CustomResourceResponse;
+    let afterResponse: (() => Promise<void>) | undefined;
     try {
-      const result = isDeleteOfFailedCreate(event)
+      const result: HandlerResult = isDeleteOfFailedCreate(event)
         ? { physicalResourceId: event.PhysicalResourceId }
         : await fn(event);
       response = buildResponse(event, 'SUCCESS', result.physicalResourceId, undefined, result.data);
+      afterResponse = result.afterResponse;
     } catch (err) {
       const physicalResourceId = event.RequestType === 'Create' ? CREATE_FAILED_MARKER : event.PhysicalResourceId;
       response = buildResponse(event, 'FAILED', physicalResourceId, describeError(err));
@@ -96,6 +104,13 @@ export function customResourceHandler<P>(
       data: response.Data,
     });
     await putResponse(event.ResponseURL, JSON.stringify(response));
+    if (afterResponse) {
+      try {
+        await afterResponse();
+      } catch (err) {
+        log({ warning: 'the work after the response failed', error: describeError(err) });
+      }
+    }
   };
 }
 

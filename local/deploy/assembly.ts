@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseJsonData } from './json-data';
 
 /** A CloudFormation template, as far as the deployer reads it. */
 export interface Template {
@@ -42,6 +43,8 @@ export interface FileAsset {
 }
 
 export interface AssemblyStack {
+  /** The real path of the cloud assembly the stack is part of (of the top-level assembly, for a nested one). */
+  readonly assemblyDir: string;
   /** Unique in the whole assembly: the artifact id, prefixed with the nested assembly's directory. */
   readonly key: string;
   readonly artifactId: string;
@@ -79,6 +82,7 @@ export function readCloudAssembly(dir: string): CloudAssembly {
     throw new Error(`'${dir}' is not a cloud assembly (no manifest.json): synthesize the app first (app.synth() or cdk synth)`);
   }
   const root = fs.realpathSync(dir);
+  if (!inside(root, path.join(root, 'manifest.json'))) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
   const stacks: AssemblyStack[] = [];
   readAssembly(root, root, '', stacks);
   return { dir: root, stacks: dependencyOrder(stacks) };
@@ -105,7 +109,9 @@ export function fillPlaceholders(text: string, account: string, region: string):
 }
 
 function readAssembly(root: string, dir: string, prefix: string, out: AssemblyStack[]): void {
-  const manifest = readJson(path.join(dir, 'manifest.json')) as { artifacts?: Record<string, ManifestArtifact> };
+  const manifestFile = inside(root, path.join(dir, 'manifest.json'));
+  if (!manifestFile) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
+  const manifest = readJson(manifestFile) as { artifacts?: Record<string, ManifestArtifact> };
   const artifacts = manifest.artifacts ?? {};
   for (const [id, artifact] of Object.entries(artifacts)) {
     if (artifact.type === 'cdk:cloud-assembly') {
@@ -121,6 +127,7 @@ function readAssembly(root: string, dir: string, prefix: string, out: AssemblySt
     const { account, region } = parseEnvironment(artifact.environment);
     const deps = artifact.dependencies ?? [];
     out.push({
+      assemblyDir: root,
       key: `${prefix}${id}`,
       artifactId: id,
       stackName: String(props.stackName ?? id),
@@ -141,8 +148,10 @@ function readAssets(root: string, dir: string, stackId: string, manifestFiles: s
   const files = manifestFiles.length > 0 ? manifestFiles : [`${stackId}.assets.json`];
   const assets: FileAsset[] = [];
   for (const file of files) {
-    const full = path.join(dir, file);
-    if (!fs.existsSync(full)) continue;
+    const given = path.join(dir, file);
+    if (!fs.existsSync(given)) continue;
+    const full = inside(root, given);
+    if (!full) throw new Error(`The asset manifest '${file}' of stack '${stackId}' lies outside the cloud assembly '${root}'`);
     const manifest = readJson(full) as { files?: Record<string, any> };
     for (const [id, entry] of Object.entries(manifest.files ?? {})) {
       const source = entry.source ?? {};
@@ -170,7 +179,7 @@ function readAssets(root: string, dir: string, stackId: string, manifestFiles: s
 }
 
 /** The real path of `p` when it is `root` or inside it, else undefined (symbolic links followed). */
-function inside(root: string, p: string): string | undefined {
+export function inside(root: string, p: string): string | undefined {
   if (!fs.existsSync(p)) return undefined;
   const real = fs.realpathSync(p);
   return real === root || real.startsWith(root + path.sep) ? real : undefined;
@@ -210,7 +219,7 @@ function dependencyOrder(stacks: AssemblyStack[]): AssemblyStack[] {
 
 function readJson(file: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return parseJsonData(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`Cannot read '${file}': ${err instanceof Error ? err.message : String(err)}`);
   }

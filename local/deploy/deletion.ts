@@ -5,6 +5,7 @@
  */
 import { dependencyOrder } from './graph';
 import type { FunctionCode } from './handler';
+import { newRequest, sendRecorded } from './in-flight';
 import type { Session } from './session';
 import type { DeployedResource, DeploymentState } from './state';
 import type { Progress } from './summary';
@@ -48,10 +49,10 @@ export function deletionItems(state: DeploymentState, logicalIds: string[], reas
     ...logicalIds.map((id): DeletionItem => ({
       key: `${reason}:${id}`,
       logicalId: id,
-      resource: state.resources[id],
+      resource: state.resources.get(id)!,
       reason,
       forget: () => {
-        delete state.resources[id];
+        state.resources.delete(id);
       },
     })),
   ];
@@ -102,15 +103,20 @@ export async function deleteInReverseOrder(ctx: DeletionContext, items: Deletion
       });
     }
     const serviceToken = typeof r.properties.ServiceToken === 'string' ? r.properties.ServiceToken : '';
-    const response = await invoker.invoke(code, {
-      RequestType: 'Delete',
-      ServiceToken: serviceToken,
-      StackId: state.stackId,
-      LogicalResourceId: item.logicalId,
-      ResourceType: r.type,
-      ResourceProperties: r.properties,
-      PhysicalResourceId: r.physicalResourceId,
+    const request = newRequest({
+      request: {
+        RequestType: 'Delete',
+        ServiceToken: serviceToken,
+        StackId: state.stackId,
+        LogicalResourceId: item.logicalId,
+        ResourceType: r.type,
+        ResourceProperties: r.properties,
+        PhysicalResourceId: r.physicalResourceId,
+      },
+      handler: r.handler,
+      deletion: item.reason,
     });
+    const response = await sendRecorded(session, state, invoker, code, request);
     if (response.status !== 'SUCCESS') {
       throw progress.failure({
         operation: ctx.operation,

@@ -7,10 +7,11 @@ import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
 import { functionForResource, functionInTemplate, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
+import { applyOutcome, completeInFlight, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars, UnresolvableError } from './intrinsics';
 import { deployConcurrently, DeployOne } from './scheduler';
 import { DEFAULT_REGION, openSession, Session } from './session';
-import type { DeployedResource, DeploymentState } from './state';
+import type { DeploymentState } from './state';
 import { Progress } from './summary';
 import { DeployResult, LocalDeployError, LocalDeployOptions, SkippedResource } from './types';
 
@@ -46,7 +47,7 @@ export function stackResolver(
     region,
     template: stack.template,
     isOurs: ours,
-    deployed: (id) => state.resources[id],
+    deployed: (id) => state.resources.get(id),
     importValue: (name) => (exports ??= session.state.allExports()).get(name),
   });
 }
@@ -98,6 +99,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
   progress.skipped(skipped);
 
   const invoker = session.invoker(region);
+  await completeInFlight(session, progress, state, invoker);
   const deployOne: DeployOne = async (id) => {
     const resource = resources[id];
     const where = `resource '${id}' (${resource.Type})`;
@@ -110,23 +112,22 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     } catch (err) {
       throw fail(errorMessage(err), { logicalId: id, type: resource.Type });
     }
-    const previous = state.resources[id];
-    const record = (physicalResourceId: string, data: Record<string, string>): DeployedResource => ({
+    const previous = state.resources.get(id);
+    const recorded = {
       type: resource.Type,
-      physicalResourceId,
       properties,
-      data,
       dependsOn: dependencies.get(id) ?? [],
       deletionPolicy: resource.DeletionPolicy,
       updateReplacePolicy: resource.UpdateReplacePolicy,
       handler: fn.ref,
-    });
+    };
 
     if (previous && previous.type === resource.Type && sameJson(previous.properties, properties)) {
       // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them
       // (saved only then: hundreds of unchanged resources need no write each).
-      state.resources[id] = record(previous.physicalResourceId, previous.data);
-      if (!sameJson(state.resources[id], previous)) session.state.save(state);
+      const unchanged = { ...recorded, physicalResourceId: previous.physicalResourceId, data: previous.data };
+      state.resources.set(id, unchanged);
+      if (!sameJson(unchanged, previous)) session.state.save(state);
       return () => progress.outcome({
         stackName: stack.stackName,
         logicalId: id,
@@ -138,36 +139,35 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     }
 
     const isUpdate = previous !== undefined && previous.type === resource.Type;
-    const response = await invoker.invoke(fn.code, {
-      RequestType: isUpdate ? 'Update' : 'Create',
-      ServiceToken: String(properties.ServiceToken ?? ''),
-      StackId: state.stackId,
-      LogicalResourceId: id,
-      ResourceType: resource.Type,
-      ResourceProperties: properties,
-      ...(isUpdate ? { OldResourceProperties: previous.properties, PhysicalResourceId: previous.physicalResourceId } : {}),
+    const request = newRequest({
+      request: {
+        RequestType: isUpdate ? 'Update' : 'Create',
+        ServiceToken: String(properties.ServiceToken ?? ''),
+        StackId: state.stackId,
+        LogicalResourceId: id,
+        ResourceType: resource.Type,
+        ResourceProperties: properties,
+        ...(isUpdate ? { OldResourceProperties: previous.properties, PhysicalResourceId: previous.physicalResourceId } : {}),
+      },
+      handler: fn.ref,
+      resource: recorded,
     });
+    const response = await sendRecorded(session, state, invoker, fn.code, request);
     if (response.status !== 'SUCCESS' || response.physicalResourceId === undefined) {
       throw fail(response.reason ?? 'FAILED', {
         logicalId: id, type: resource.Type, requestType: isUpdate ? 'Update' : 'Create', reason: response.reason, logs: response.logs,
       });
     }
-    // A new physical id (or a new type) is a replacement.
-    const replaced = previous !== undefined && (!isUpdate || previous.physicalResourceId !== response.physicalResourceId);
-    if (replaced) {
-      // The old physical resource goes in the cleanup after the deploy (kept in the state until it is gone).
-      state.pendingDeletes.push({ ...previous!, logicalId: id, updateReplacePolicy: resource.UpdateReplacePolicy });
-    }
-    state.resources[id] = record(response.physicalResourceId, response.data);
+    const physicalResourceId = response.physicalResourceId;
+    const applied = applyOutcome(state, id, recorded, physicalResourceId, response.data);
     session.state.save(state);
     return () => progress.outcome({
       stackName: stack.stackName,
       logicalId: id,
       type: resource.Type,
-      action: previous === undefined ? 'created' : replaced ? 'replaced' : 'updated',
-      physicalResourceId: state.resources[id].physicalResourceId,
+      physicalResourceId,
       data: response.data,
-      ...(replaced ? { replacedPhysicalResourceId: previous!.physicalResourceId } : {}),
+      ...applied,
     });
   };
   // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
@@ -175,7 +175,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
   progress.printSkipped();
 
   // Cleanup: what was replaced, and what left the template, in reverse dependency order.
-  const items = deletionItems(state, Object.keys(state.resources).filter((id) => !oursSet.has(id)), 'removed');
+  const items = deletionItems(state, [...state.resources.keys()].filter((id) => !oursSet.has(id)), 'removed');
   await deleteInReverseOrder({
     session,
     progress,
@@ -198,15 +198,15 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
 }
 
 /** The stack's exported outputs that can be resolved here, for Fn::ImportValue in other stacks. */
-function stackExports(stack: AssemblyStack, resolver: Resolver, note: (line: string) => void): Record<string, string> {
-  const exports: Record<string, string> = {};
+function stackExports(stack: AssemblyStack, resolver: Resolver, note: (line: string) => void): Map<string, string> {
+  const exports = new Map<string, string>();
   for (const [name, output] of Object.entries(stack.template.Outputs ?? {})) {
     if (output.Export?.Name === undefined) continue;
     try {
       if (output.Condition !== undefined && !resolver.condition(output.Condition, `output '${name}'`)) continue;
       const exportName = resolver.resolve(output.Export.Name, `output '${name}'`);
       const value = resolver.resolve(output.Value, `output '${name}'`);
-      if (typeof exportName === 'string') exports[exportName] = typeof value === 'string' ? value : JSON.stringify(value);
+      if (typeof exportName === 'string') exports.set(exportName, typeof value === 'string' ? value : JSON.stringify(value));
     } catch (err) {
       if (!(err instanceof UnresolvableError)) throw err;
       note(`export of output '${name}' not recorded: ${err.message}`);

@@ -6,6 +6,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { BucketEndpoint } from '../s3-bucket';
+import { parseJsonData } from './json-data';
 
 /** Path prefix of the response URLs: `_` cannot start a bucket name, so no asset key is shadowed. */
 const RESPONSE_PREFIX = '/_cfn-response/';
@@ -23,6 +24,7 @@ export interface ReceivedResponse {
 
 interface Waiter {
   readonly resolve: (response: ReceivedResponse) => void;
+  readonly onFirst?: (response: ReceivedResponse) => void;
   received?: ReceivedResponse;
 }
 
@@ -56,11 +58,16 @@ export class DeployerServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** A fresh response URL for `requestId`, and a promise of the first response PUT to it. */
-  public expectResponse(requestId: string): { url: string; response: Promise<ReceivedResponse>; cancel: () => void } {
+  /**
+   * A fresh response URL for `requestId`, and a promise of the first response PUT to it. `onFirst` is called with that
+   * response before the PUT is answered: what it records is recorded before the handler goes on.
+   */
+  public expectResponse(requestId: string, onFirst?: (response: ReceivedResponse) => void): {
+    url: string; response: Promise<ReceivedResponse>; cancel: () => void;
+  } {
     let waiter!: Waiter;
     const response = new Promise<ReceivedResponse>((resolve) => {
-      waiter = { resolve };
+      waiter = { resolve, onFirst };
     });
     this.waiters.set(requestId, waiter);
     return {
@@ -93,8 +100,13 @@ export class DeployerServer {
 
   /** A PUT on a response URL: the first one counts (as with CloudFormation); an unknown URL is refused like S3 would. */
   private receive(requestId: string, req: IncomingMessage, res: ServerResponse): void {
+    // Only what CloudFormation would accept is kept: a longer body is counted (to be refused), not buffered.
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let bytes = 0;
+    req.on('data', (c: Buffer) => {
+      if (bytes < MAX_RESPONSE_BYTES) chunks.push(c);
+      bytes += c.length;
+    });
     req.on('end', () => {
       const waiter = this.waiters.get(requestId);
       if (req.method !== 'PUT' || !waiter) {
@@ -105,12 +117,20 @@ export class DeployerServer {
         const raw = Buffer.concat(chunks);
         let body: unknown;
         try {
-          body = JSON.parse(raw.toString('utf8'));
+          body = bytes === raw.length ? parseJsonData(raw.toString('utf8')) : undefined;
         } catch {
           body = undefined;
         }
-        waiter.received = { body, raw: raw.toString('utf8'), bytes: raw.length };
-        waiter.resolve(waiter.received);
+        const received: ReceivedResponse = { body, raw: raw.toString('utf8'), bytes };
+        try {
+          waiter.onFirst?.(received);
+        } catch (err) {
+          // Not recorded: the handler retries its PUT, as it would against S3.
+          res.writeHead(500).end(String(err));
+          return;
+        }
+        waiter.received = received;
+        waiter.resolve(received);
       }
       res.writeHead(200, { 'Content-Length': '0' }).end();
     });

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import { readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
 import { storedFunction } from './functions';
+import { completeInFlight } from './in-flight';
 import { DEFAULT_REGION, openSession } from './session';
 import { Progress } from './summary';
 import { DeployResult, LocalDeployOptions } from './types';
@@ -31,7 +32,9 @@ export async function destroyApp(options: LocalDeployOptions): Promise<DeployRes
       }
       const region = state.region ?? stack.region ?? DEFAULT_REGION;
       progress.stack('Destroying', stack.stackName, state.stackId, stateFile, region);
-      const items = deletionItems(state, Object.keys(state.resources), 'destroyed');
+      const invoker = session.invoker(region);
+      await completeInFlight(session, progress, state, invoker);
+      const items = deletionItems(state, [...state.resources.keys()], 'destroyed');
       await deleteInReverseOrder({
         session,
         progress,

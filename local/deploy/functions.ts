@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import type { AssemblyStack, TemplateResource } from './assembly';
 import { fillPlaceholders } from './assembly';
+import { codeAssetProblem } from './code-trust';
 import type { FunctionCode } from './handler';
 import { plausibleName, Resolver, UnresolvableError } from './intrinsics';
 import type { HandlerRef, StateStore } from './state';
@@ -80,6 +81,8 @@ function functionCode(
   if (asset.packaging !== 'zip' || !fs.statSync(asset.sourcePath).isDirectory()) {
     throw new UnresolvableError(`${fnWhere}: its code asset '${asset.manifestPath}' is not a directory; the local deployer runs unzipped code only`);
   }
+  const untrusted = codeAssetProblem(stack.assemblyDir, asset);
+  if (untrusted) throw new UnresolvableError(`${fnWhere}: its code asset '${asset.manifestPath}' is not run: ${untrusted}`);
   const entry = String(resolver.resolve(props.Handler ?? 'index.handler', fnWhere));
   const timeoutSeconds = Number(resolver.resolve(props.Timeout ?? DEFAULT_TIMEOUT_SECONDS, fnWhere));
   const memory = props.MemorySize === undefined ? undefined : Number(resolver.resolve(props.MemorySize, fnWhere));

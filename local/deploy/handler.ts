@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { format } from 'util';
 import { DeployerServer, MAX_RESPONSE_BYTES, ReceivedResponse } from './deployer-server';
+import { dataRecord } from './json-data';
 
 /** A custom-resource request without the two fields the invoker fills in (`RequestId`, `ResponseURL`). */
 export interface CustomResourceRequest {
@@ -53,6 +54,14 @@ export interface InvocationResult {
   readonly logs: string[];
 }
 
+/** How a request is delivered (see `HandlerInvoker.invoke`). */
+export interface Delivery {
+  /** The RequestId to send: the one a request had when it is sent again. @default a new one */
+  readonly requestId?: string;
+  /** Called with the first response, checked, before the handler's PUT is answered. @default nothing */
+  readonly onResponse?: (response: Omit<InvocationResult, 'logs'>) => void;
+}
+
 type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
@@ -75,12 +84,14 @@ export class HandlerInvoker {
 
   /**
    * Runs the handler for `request` and returns its response. Invocations of this invoker may overlap; those of two
-   * invokers (two environments) must not.
+   * invokers (two environments) must not. `delivery.requestId` sends a request again under the id it had;
+   * `delivery.onResponse` sees the response as it arrives, before the handler learns it was received.
    */
-  public async invoke(code: FunctionCode, request: CustomResourceRequest): Promise<InvocationResult> {
-    const requestId = randomUUID();
-    const expected = this.server.expectResponse(requestId);
-    const event = { ...request, RequestId: requestId, ResponseURL: expected.url };
+  public async invoke(code: FunctionCode, request: CustomResourceRequest, delivery: Delivery = {}): Promise<InvocationResult> {
+    const requestId = delivery.requestId ?? randomUUID();
+    const event = { ...request, RequestId: requestId, ResponseURL: '' };
+    const expected = this.server.expectResponse(requestId, delivery.onResponse && ((r) => delivery.onResponse!(checkResponse(r, event))));
+    event.ResponseURL = expected.url;
     const logs: string[] = [];
     let handler: LambdaHandler;
     try {
@@ -100,11 +111,13 @@ export class HandlerInvoker {
     }
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
-      const settled = consoleSinks.run(sink, () => runHandler(handler, event, lambdaContext(code, request.ServiceToken, deadline)));
+      // Lambda hands the handler an event parsed from JSON: plain objects, whatever the deployer's own are.
+      const settled = consoleSinks.run(sink, () => runHandler(handler, JSON.parse(JSON.stringify(event)), lambdaContext(code, request.ServiceToken, deadline)));
       const outcome = await firstOf(expected.response, settled, deadline);
       if (outcome.kind === 'response') {
-        // The handler PUTs its answer last; let it finish (its clients close) before the environment changes back.
-        await firstOf(new Promise<never>(() => undefined), settled, Math.min(deadline, Date.now() + LATE_RESPONSE_GRACE_MS));
+        // As Lambda does, the function runs on until it returns or times out: work after the response (removing a
+        // create marker) and its clients closing still need the environment, which changes back only then.
+        await firstOf(new Promise<never>(() => undefined), settled, deadline);
         return { ...checkResponse(outcome.response, event), logs };
       }
       if (outcome.kind === 'settled') {
@@ -156,10 +169,13 @@ export function loadHandler(codeDir: string, entry: string): LambdaHandler {
   const exportName = entry.slice(dot + 1);
   const root = fs.realpathSync(codeDir);
   const candidates = ['.js', '.cjs'].map((ext) => path.resolve(root, modulePath + ext));
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (!file || !(file === root || file.startsWith(root + path.sep))) {
+  const given = candidates.find((f) => fs.existsSync(f));
+  // The module's real path: a symbolic link must not lead require() out of the code directory.
+  const file = given === undefined ? undefined : fs.realpathSync(given);
+  if (!file || !file.startsWith(root + path.sep)) {
     const esm = fs.existsSync(path.resolve(root, `${modulePath}.mjs`)) ? ' (an ES module handler cannot be run in-process)' : '';
-    throw new Error(`no ${modulePath}.js in ${codeDir}${esm}`);
+    const outside = given !== undefined ? ` (${path.relative(root, given)} leads outside it, to ${file})` : esm;
+    throw new Error(`no ${modulePath}.js in ${codeDir}${outside}`);
   }
   // The bundle is plain CommonJS outside any TypeScript build: it can only be required.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -203,7 +219,7 @@ function firstOf(response: Promise<ReceivedResponse>, settled: Promise<Settled>,
 }
 
 /** The response as CloudFormation would take it: malformed or mismatched answers are failures. */
-function checkResponse(received: ReceivedResponse, event: { RequestId: string; StackId: string; LogicalResourceId: string }): Omit<InvocationResult, 'logs'> {
+export function checkResponse(received: ReceivedResponse, event: { RequestId: string; StackId: string; LogicalResourceId: string }): Omit<InvocationResult, 'logs'> {
   const failed = (reason: string): Omit<InvocationResult, 'logs'> => ({ status: 'FAILED', reason, data: {} });
   if (received.bytes >= MAX_RESPONSE_BYTES) return failed(`Response object is too long (${received.bytes} bytes; CloudFormation takes less than ${MAX_RESPONSE_BYTES})`);
   const body = received.body as Record<string, unknown> | undefined;
@@ -224,7 +240,7 @@ function checkResponse(received: ReceivedResponse, event: { RequestId: string; S
   if (typeof physicalResourceId !== 'string' || physicalResourceId === '' || physicalResourceId.length > 1024) {
     return failed(`Invalid PhysicalResourceId ${JSON.stringify(physicalResourceId)}`);
   }
-  const data: Record<string, string> = {};
+  const data = dataRecord<string>();
   if (body.Data !== undefined) {
     if (body.Data === null || typeof body.Data !== 'object' || Array.isArray(body.Data)) return failed('the response\'s Data is not an object');
     for (const [k, v] of Object.entries(body.Data)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);

@@ -9,6 +9,7 @@ import { startEmulator, RunningEmulator } from '../server';
 import { AssemblyStack, fillPlaceholders } from './assembly';
 import { DeployerServer } from './deployer-server';
 import { HandlerInvoker } from './handler';
+import { withRetries } from './retry';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
 
@@ -161,13 +162,27 @@ async function emulatorAccount(endpoint: string, requested: string | undefined):
 }
 
 class ApiError extends Error {
-  constructor(public readonly code: string, message: string) {
+  constructor(public readonly code: string, message: string, public readonly status: number) {
     super(`${code}: ${message}`);
   }
 }
 
+/** No answer: the connection failed, dropped or timed out. */
+class NoAnswerError extends Error {}
+
+/** What the handlers' SDK clients retry: throttling, server errors, and calls that got no answer. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof NoAnswerError) return true;
+  return err instanceof ApiError && (err.status >= 500 || err.status === 429 || /Throttl|TooManyRequests|RequestLimitExceeded/.test(err.code));
+}
+
+/** One ECR Public API call, retried as the handlers retry theirs. */
+function callApi(endpoint: string, operation: string, input: object): Promise<unknown> {
+  return withRetries(() => callApiOnce(endpoint, operation, input), isTransient);
+}
+
 /** One ECR Public API call (awsJson1_1), signed with a placeholder: the emulator checks the credential scope only. */
-async function callApi(endpoint: string, operation: string, input: object): Promise<unknown> {
+async function callApiOnce(endpoint: string, operation: string, input: object): Promise<unknown> {
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
   let res: Response;
   try {
@@ -182,16 +197,23 @@ async function callApi(endpoint: string, operation: string, input: object): Prom
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    throw new Error(`No ECR Public emulator answers at ${endpoint}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+    throw new NoAnswerError(`No ECR Public emulator answers at ${endpoint}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
   }
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    throw new NoAnswerError(`The answer of ${endpoint} to ${operation} broke off: ${err instanceof Error ? err.message : String(err)}`);
+  }
   let body: any;
   try {
     body = JSON.parse(text);
   } catch {
+    // A server error answered without a JSON body is still a server error (retried); anything else is not the API.
+    if (res.status >= 500) throw new ApiError(`HTTP ${res.status}`, text.slice(0, 120), res.status);
     throw new Error(`${endpoint} is not an ECR Public endpoint (${operation} answered HTTP ${res.status}: ${text.slice(0, 120)})`);
   }
-  if (!res.ok) throw new ApiError(String(body.__type ?? `HTTP ${res.status}`).split('#').pop()!, String(body.message ?? ''));
+  if (!res.ok) throw new ApiError(String(body.__type ?? `HTTP ${res.status}`).split('#').pop()!, String(body.message ?? ''), res.status);
   return body;
 }
 

@@ -1,13 +1,19 @@
 /**
  * Deployment state: `<data dir>/deployments/<stack name>.json` records what was deployed for a stack (physical ids,
  * resolved properties, attributes, dependencies, policies and which handler code serves each resource), so that the
- * next deploy is an update and `destroy` knows what to delete. Written atomically after every change. The handler code
- * each resource was deployed with is kept beside it (`handler-code/<asset hash>/`), for Deletes after the cloud assembly
- * has changed or is gone.
+ * next deploy is an update and `destroy` knows what to delete, and the requests sent to handlers whose outcome is not
+ * recorded yet (re-sent by the next run). Written atomically after every change. The handler code each resource was
+ * deployed with is kept beside it (`handler-code/<asset hash>/`), for Deletes after the cloud assembly has changed or
+ * is gone.
+ *
+ * Logical ids, export names, property names and attribute names are the user's: in memory they are `Map` keys, and the
+ * file is read into objects without a prototype, so that `__proto__` or `constructor` is data like any other name.
  */
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { CustomResourceRequest } from './handler';
+import { parseJsonData } from './json-data';
 
 /** Where a resource's handler code is and how to run it. */
 export interface HandlerRef {
@@ -41,6 +47,37 @@ export interface PendingDelete extends DeployedResource {
   readonly logicalId: string;
 }
 
+/** What a handler answered, as far as the deploy needs it. */
+export interface RecordedResponse {
+  readonly status: 'SUCCESS' | 'FAILED';
+  readonly reason?: string;
+  readonly physicalResourceId?: string;
+  readonly data: Record<string, string>;
+}
+
+/**
+ * A request sent to a handler whose outcome is not applied to the state yet: written before the handler runs, and
+ * removed in the same write that applies its outcome. A run that finds one was interrupted (killed) while the handler
+ * ran, and sends the same request again (same RequestId), as CloudFormation re-sends a request: the handlers recognise
+ * a request they already carried out. One per resource, so that resources deployed side by side each have theirs.
+ */
+export interface InFlightRequest {
+  readonly requestId: string;
+  /** The request as sent, without its ResponseURL (each delivery gets a fresh one). */
+  readonly request: CustomResourceRequest;
+  /** The code that serves it (its stored copy serves the re-sent request). */
+  readonly handler: HandlerRef;
+  /** For Create and Update: the resource as it is recorded once the handler succeeds (physical id and data aside). */
+  readonly resource?: Omit<DeployedResource, 'physicalResourceId' | 'data'>;
+  /** For Delete: why the resource is deleted (which record the Delete removes). */
+  readonly deletion?: 'removed' | 'replaced' | 'destroyed';
+  /**
+   * The first response the handler sent, recorded as it arrived: as with CloudFormation, the first response counts,
+   * also when the request is sent again after a kill.
+   */
+  response?: RecordedResponse;
+}
+
 export interface DeploymentState {
   readonly version: 1;
   readonly stackName: string;
@@ -48,12 +85,21 @@ export interface DeploymentState {
   readonly stackId: string;
   readonly accountId: string;
   readonly region: string;
-  resources: Record<string, DeployedResource>;
+  /** By logical id. */
+  readonly resources: Map<string, DeployedResource>;
   pendingDeletes: PendingDelete[];
+  /** Requests sent and not yet applied (see InFlightRequest). */
+  inFlight: InFlightRequest[];
   /** Export name to value, from the template's Outputs, for Fn::ImportValue in other stacks. */
-  exports: Record<string, string>;
+  exports: Map<string, string>;
   updatedAt: string;
 }
+
+/** The state as the file holds it: maps as JSON objects. */
+type StateFile = Omit<DeploymentState, 'resources' | 'exports'> & {
+  readonly resources: Record<string, DeployedResource>;
+  readonly exports?: Record<string, string>;
+};
 
 const STATE_DIR = 'deployments';
 const CODE_DIR = 'handler-code';
@@ -73,16 +119,20 @@ export class StateStore {
   public load(stackName: string): DeploymentState | undefined {
     const file = this.file(stackName);
     if (!fs.existsSync(file)) return undefined;
-    let state: DeploymentState;
+    let stored: StateFile;
     try {
-      state = JSON.parse(fs.readFileSync(file, 'utf8')) as DeploymentState;
+      stored = parseJsonData(fs.readFileSync(file, 'utf8')) as StateFile;
     } catch (err) {
       throw new Error(`Cannot read the deployment state ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (state.version !== 1) throw new Error(`${file}: unknown state version ${String(state.version)}`);
-    state.pendingDeletes ??= [];
-    state.exports ??= {};
-    return state;
+    if (stored.version !== 1) throw new Error(`${file}: unknown state version ${String(stored.version)}`);
+    return {
+      ...stored,
+      resources: new Map(Object.entries(stored.resources ?? {})),
+      pendingDeletes: stored.pendingDeletes ?? [],
+      inFlight: stored.inFlight ?? [],
+      exports: new Map(Object.entries(stored.exports ?? {})),
+    };
   }
 
   /** The stored state, or a new one (not yet written) with a new stack id. */
@@ -101,9 +151,10 @@ export class StateStore {
       stackId: `arn:aws:cloudformation:${region}:${accountId}:stack/${stackName}/${randomUUID()}`,
       accountId,
       region,
-      resources: {},
+      resources: new Map(),
       pendingDeletes: [],
-      exports: {},
+      inFlight: [],
+      exports: new Map(),
       updatedAt: new Date().toISOString(),
     };
   }
@@ -116,7 +167,9 @@ export class StateStore {
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, JSON.stringify(state, undefined, 2) + '\n');
+      // Object.fromEntries defines each key as an own property, `__proto__` included.
+      const stored: StateFile = { ...state, resources: Object.fromEntries(state.resources), exports: Object.fromEntries(state.exports) };
+      fs.writeSync(fd, JSON.stringify(stored, undefined, 2) + '\n');
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -134,7 +187,7 @@ export class StateStore {
     if (!fs.existsSync(this.dir)) return exports;
     for (const name of fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort()) {
       const state = this.load(name.slice(0, -'.json'.length));
-      for (const [k, v] of Object.entries(state?.exports ?? {})) exports.set(k, v);
+      for (const [k, v] of state?.exports ?? []) exports.set(k, v);
     }
     return exports;
   }
@@ -163,7 +216,8 @@ export class StateStore {
     const used = new Set<string>();
     for (const name of fs.readdirSync(this.dir).filter((n) => n.endsWith('.json'))) {
       const state = this.load(name.slice(0, -'.json'.length));
-      for (const r of [...Object.values(state?.resources ?? {}), ...(state?.pendingDeletes ?? [])]) used.add(r.handler.codeHash);
+      if (!state) continue;
+      for (const r of [...state.resources.values(), ...state.pendingDeletes, ...state.inFlight]) used.add(r.handler.codeHash);
     }
     for (const hash of fs.readdirSync(codeRoot)) {
       if (!used.has(hash)) fs.rmSync(path.join(codeRoot, hash), { recursive: true, force: true });

@@ -104,7 +104,8 @@ export function formatPlatform(p: { os?: string; architecture?: string; variant?
 }
 
 /** The variant an architecture has when none is written (`linux/arm64` is `v8`, `linux/arm` is `v7`). */
-const DEFAULT_VARIANTS: Record<string, string> = { arm64: 'v8', arm: 'v7' };
+/** By architecture (a user's string: a Map, so that `constructor` finds nothing). */
+const DEFAULT_VARIANTS = new Map<string, string>([['arm64', 'v8'], ['arm', 'v7']]);
 
 /**
  * Whether the platform of a manifest (from an index entry, or an image config) is `wanted`. A wanted platform without a
@@ -113,7 +114,7 @@ const DEFAULT_VARIANTS: Record<string, string> = { arm64: 'v8', arm: 'v7' };
 export function platformMatches(wanted: PlatformSpec, actual: { os?: string; architecture?: string; variant?: string }): boolean {
   if (actual.os !== wanted.os || actual.architecture !== wanted.architecture) return false;
   if (wanted.variant === undefined) return true;
-  const normal = (v: string | undefined): string | undefined => v ?? DEFAULT_VARIANTS[wanted.architecture];
+  const normal = (v: string | undefined): string | undefined => v ?? DEFAULT_VARIANTS.get(wanted.architecture);
   return normal(actual.variant) === normal(wanted.variant);
 }
 
@@ -122,6 +123,6 @@ export function platformMatches(wanted: PlatformSpec, actual: { os?: string; arc
  * else the first.
  */
 export function preferredPlatform<T extends { platform?: { variant?: string } }>(wanted: PlatformSpec, matching: readonly T[]): T | undefined {
-  const preferred = wanted.variant ?? DEFAULT_VARIANTS[wanted.architecture];
-  return matching.find((m) => (m.platform?.variant ?? DEFAULT_VARIANTS[wanted.architecture]) === preferred) ?? matching[0];
+  const preferred = wanted.variant ?? DEFAULT_VARIANTS.get(wanted.architecture);
+  return matching.find((m) => (m.platform?.variant ?? DEFAULT_VARIANTS.get(wanted.architecture)) === preferred) ?? matching[0];
 }
