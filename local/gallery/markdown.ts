@@ -15,12 +15,15 @@ export const MAX_MARKDOWN_CHARS = 100_000;
 /** Links may be relative (no scheme) or use one of these schemes; anything else (javascript:, data:, file:) is dropped. */
 const ALLOWED_SCHEMES = new Set(['http', 'https', 'mailto']);
 
+/** markdown-it's default nesting limit: past it, markdown-it renders nothing more of the document. */
+const MAX_NESTING = 100;
+
 const renderer = new MarkdownIt('default', {
   html: false,
   linkify: true,
   typographer: false,
-  // Deeply nested lists or quotes stop nesting instead of pushing the text off the page.
-  maxNesting: 20,
+  // The style sheet stops indenting far sooner, so deep nesting never pushes text off the page.
+  maxNesting: MAX_NESTING,
 });
 
 renderer.validateLink = isSafeLink;
@@ -48,10 +51,21 @@ export function isSafeLink(url: string): boolean {
   return scheme === null || ALLOWED_SCHEMES.has(scheme[1].toLowerCase());
 }
 
-/** Renders catalog markdown; text past `MAX_MARKDOWN_CHARS` is left out, with a note saying so. */
+/**
+ * Renders catalog markdown. Text past `MAX_MARKDOWN_CHARS`, and whatever follows nesting deeper than markdown-it
+ * follows, is left out, with a note saying so.
+ */
 export function renderMarkdown(text: string): Html {
-  if (text.length <= MAX_MARKDOWN_CHARS) return new Html(renderer.render(text));
-  const shown = renderer.render(text.slice(0, MAX_MARKDOWN_CHARS));
-  return new Html(`${shown}<p class="note">The preview shows the first ${MAX_MARKDOWN_CHARS.toLocaleString('en-US')} `
-    + `of ${text.length.toLocaleString('en-US')} characters.</p>`);
+  const source = text.length <= MAX_MARKDOWN_CHARS ? text : text.slice(0, MAX_MARKDOWN_CHARS);
+  const env = {};
+  const tokens = renderer.parse(source, env);
+  let shown = renderer.renderer.render(tokens, renderer.options, env);
+  if (tokens.some((t) => t.level >= MAX_NESTING - 1)) {
+    shown += `<p class="note">Nesting deeper than ${MAX_NESTING} levels ends the rendering here.</p>`;
+  }
+  if (source.length < text.length) {
+    shown += `<p class="note">The preview shows the first ${MAX_MARKDOWN_CHARS.toLocaleString('en-US')} `
+      + `of ${text.length.toLocaleString('en-US')} characters.</p>`;
+  }
+  return new Html(shown);
 }

@@ -6,7 +6,7 @@ import { INDEX_TYPES } from '../media-types';
 import { GALLERY_ARCHITECTURES, GALLERY_OPERATING_SYSTEMS } from './catalog-values';
 import { Html, html } from './html';
 import { renderMarkdown } from './markdown';
-import { GALLERY_CSS } from './styles';
+import { GALLERY_CSS, GALLERY_ICON } from './styles';
 import { GALLERY_PATH, registryPagePath, RegistryView, RepositorySummary, RepositoryView, TagView } from './view';
 
 export function registryPage(registry: RegistryView): Html {
@@ -95,6 +95,7 @@ function layout(title: string, body: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ECR Public Gallery preview</title>
+<link rel="icon" href="${GALLERY_ICON}">
 <style>${new Html(GALLERY_CSS)}</style>
 </head>
 <body>

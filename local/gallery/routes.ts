@@ -13,7 +13,8 @@ import { Context } from '../operations/context';
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   `style-src ${GALLERY_CSS_SOURCE}`,
-  "img-src 'self'",
+  // The emulator's logos, and the inline page icon.
+  "img-src 'self' data:",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",

@@ -46,6 +46,7 @@ section:first-of-type > h2.label { border-top: none; padding-top: 0; margin-top:
 .markdown table { border-collapse: collapse; display: block; overflow-x: auto; }
 .markdown th, .markdown td { border: 1px solid #d5dbdb; padding: 4px 8px; }
 .markdown blockquote { margin: 0 0 12px; padding: 0 12px; border-left: 4px solid #d5dbdb; color: #545b64; }
+.markdown :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote) { padding-left: 8px; margin-left: 0; }
 .markdown .md-image { border: 1px dashed #aab7b8; border-radius: 4px; padding: 0 6px; color: #545b64; }
 .empty, .note { color: #687078; font-style: italic; }
 .pull pre { background: #16191f; color: #fff; border-radius: 4px; padding: 10px 12px; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -64,6 +65,12 @@ table.tags td.digest code, table.tags td.size, table.tags td.pushed { white-spac
 footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 24px; color: #687078; font-size: 12px; }
 @media (max-width: 860px) { .layout { grid-template-columns: minmax(0, 1fr); } }
 `;
+
+/**
+ * The page icon, inline: without one the browser asks the emulator for `/favicon.ico`, which it does not serve.
+ */
+export const GALLERY_ICON = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#ff9900"/></svg>')}`;
 
 /** The CSP source that allows `GALLERY_CSS` in a `<style>` element and nothing else. */
 export const GALLERY_CSS_SOURCE = `'sha256-${createHash('sha256').update(GALLERY_CSS).digest('base64')}'`;
