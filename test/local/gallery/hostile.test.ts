@@ -184,9 +184,16 @@ test('hostile names are inert on the registry page', async () => {
   await repo.page.context().close();
 });
 
+interface Answer {
+  readonly status: number;
+  readonly type: string | null;
+  readonly csp: string | null;
+  readonly location: string | null;
+}
+
 describe('requests the preview does not serve', () => {
-  async function status(path: string, init?: RequestInit): Promise<{ status: number; type: string | null; csp: string | null; location: string | null }> {
-    const response = await fetch(`${emu.endpoint}${path}`, { redirect: 'manual', ...init });
+  async function status(path: string): Promise<Answer> {
+    const response = await fetch(`${emu.endpoint}${path}`, { redirect: 'manual' });
     await response.arrayBuffer();
     return {
       status: response.status,
