@@ -56,8 +56,8 @@ section:first-of-type > h2.label { border-top: none; padding-top: 0; margin-top:
 .side dl { margin: 0; } .side dt { color: #545b64; font-size: 12px; } .side dd { margin: 0 0 8px; }
 table.tags { width: 100%; border-collapse: collapse; }
 table.tags th { white-space: nowrap; text-align: left; font-size: 12px; color: #545b64; border-bottom: 1px solid #eaeded; padding: 6px 8px; }
-table.tags td { border-bottom: 1px solid #eaeded; padding: 8px; vertical-align: top; }
-table.tags td.digest code, table.tags td.size, table.tags td.pushed { white-space: nowrap; font-size: 12px; }
+table.tags td { border-bottom: 1px solid #eaeded; padding: 8px; vertical-align: top; font-size: 13px; }
+table.tags td.digest, table.tags td.size, table.tags td.pushed { white-space: nowrap; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; margin: 0; padding: 0; list-style: none; }
 .card { display: flex; gap: 14px; background: #fff; border-radius: 8px; padding: 16px; box-shadow: 0 1px 1px 0 rgba(0,28,36,.3), 1px 1px 1px 0 rgba(0,28,36,.15); }
 .card h2 { font-size: 16px; margin: 0 0 4px; }
