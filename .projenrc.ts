@@ -79,7 +79,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
 
-for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
+for (const pattern of ['/local/', '/lambda/', '/examples/', '/.ci/', '/bench/', '/docs/', '/.emulator-data/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }
 
