@@ -7,7 +7,7 @@ import { GALLERY_ARCHITECTURES, GALLERY_OPERATING_SYSTEMS } from './catalog-valu
 import { Html, html } from './html';
 import { renderMarkdown } from './markdown';
 import { GALLERY_CSS, GALLERY_ICON } from './styles';
-import { GALLERY_PATH, registryPagePath, RegistryView, RepositorySummary, RepositoryView, TagView } from './view';
+import { GALLERY_PATH, RegistryView, RepositorySummary, RepositoryView, TagView } from './view';
 
 export function registryPage(registry: RegistryView): Html {
   const title = registry.displayName ?? registry.alias ?? 'Registry';
@@ -35,12 +35,12 @@ export function registryPage(registry: RegistryView): Html {
 export function repositoryPage(repo: RepositoryView): Html {
   const registryName = repo.registry.displayName ?? repo.registry.alias ?? '';
   return layout(repo.name, html`
-    <nav class="crumbs"><a href="${GALLERY_PATH}/">Gallery</a> / <a href="${registryPagePath(repo.registry.alias ?? '')}">${registryName}</a> / ${repo.name}</nav>
+    <nav class="crumbs"><a href="${GALLERY_PATH}/">Gallery</a> / <a href="${repo.registry.pagePath}">${registryName}</a> / ${repo.name}</nav>
     <div class="panel hero">
       ${logo(repo, 'large')}
       <div>
         <h1>${repo.name}</h1>
-        <p class="by">by <a class="registry" href="${registryPagePath(repo.registry.alias ?? '')}">${registryName}</a></p>
+        <p class="by">by <a class="registry" href="${repo.registry.pagePath}">${registryName}</a></p>
         ${repo.description !== undefined ? html`<p class="description">${repo.description}</p>` : html`<p class="description empty">No description</p>`}
         ${badges(repo)}
       </div>
@@ -109,7 +109,11 @@ function layout(title: string, body: Html): Html {
 
 function logo(repo: RepositorySummary, size: 'small' | 'large'): Html {
   const cls = size === 'small' ? 'logo small' : 'logo';
-  if (repo.logoUrl === undefined) return html`<div class="${cls} none" aria-hidden="true">${repo.name.slice(repo.name.lastIndexOf('/') + 1, repo.name.lastIndexOf('/') + 2).toUpperCase()}</div>`;
+  if (repo.logoUrl === undefined) {
+    // No logo: the first letter of the name's last segment, as a placeholder of the logo's size.
+    const initial = repo.name.slice(repo.name.lastIndexOf('/') + 1).charAt(0).toUpperCase();
+    return html`<div class="${cls} none" aria-hidden="true">${initial}</div>`;
+  }
   return html`<img class="${cls}" src="${repo.logoUrl}" alt="${repo.name} logo">`;
 }
 

@@ -11,6 +11,8 @@ export interface RegistryView {
   /** Undefined until the first repository is created (the registry has no alias before). */
   readonly alias?: string;
   readonly displayName?: string;
+  /** Path of the registry's preview page. */
+  readonly pagePath: string;
   readonly repositories: readonly RepositorySummary[];
 }
 
@@ -51,7 +53,8 @@ export const GALLERY_PATH = '/gallery';
 export function registryView(ctx: Context): RegistryView {
   const { alias, displayName } = ctx.store.state.registry;
   const names = Object.keys(ctx.store.state.repositories).sort();
-  return { alias, displayName, repositories: names.map((name) => repositorySummary(ctx, alias, name)) };
+  const pagePath = alias === undefined ? `${GALLERY_PATH}/` : `${GALLERY_PATH}/${encodeURIComponent(alias)}`;
+  return { alias, displayName, pagePath, repositories: names.map((name) => repositorySummary(ctx, pagePath, name)) };
 }
 
 /** The repository `name` of the registry `alias`, or undefined when there is none. */
@@ -69,7 +72,7 @@ export function repositoryView(ctx: Context, alias: string, name: string): Repos
   }
   tags.sort((a, b) => b.pushedAt - a.pushedAt || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
   return {
-    ...repositorySummary(ctx, alias, name),
+    ...repositorySummary(ctx, registry.pagePath, name),
     registry,
     repositoryUri: repositoryUri(ctx, name),
     aboutText: repo.catalogData?.aboutText,
@@ -77,11 +80,6 @@ export function repositoryView(ctx: Context, alias: string, name: string): Repos
     tags,
     pullTag: tags.some((t) => t.tag === 'latest') ? 'latest' : tags[0]?.tag,
   };
-}
-
-/** Path of a registry's preview page. */
-export function registryPagePath(alias: string): string {
-  return `${GALLERY_PATH}/${encodeURIComponent(alias)}`;
 }
 
 /**
@@ -92,12 +90,12 @@ function logoPath(logoUrl: string | undefined): string | undefined {
   return logoUrl === undefined ? undefined : new URL(logoUrl).pathname;
 }
 
-function repositorySummary(ctx: Context, alias: string | undefined, name: string): RepositorySummary {
+function repositorySummary(ctx: Context, registryPagePath: string, name: string): RepositorySummary {
   const catalog = ctx.store.state.repositories[name].catalogData;
   return {
     name,
     // Repository names may hold `/`: each segment is encoded on its own.
-    pagePath: `${registryPagePath(alias ?? '')}/${name.split('/').map(encodeURIComponent).join('/')}`,
+    pagePath: `${registryPagePath}/${name.split('/').map(encodeURIComponent).join('/')}`,
     description: catalog?.description,
     logoUrl: logoPath(catalogDataOutput(ctx, catalog).logoUrl as string | undefined),
     architectures: catalog?.architectures ?? [],
