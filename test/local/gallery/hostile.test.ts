@@ -229,6 +229,20 @@ describe('requests the preview does not serve', () => {
     expect(await status('/gallery')).toMatchObject({ status: 301, location: '/gallery/' });
   });
 
+  test('an emulator with nothing in it answers /gallery/ with an empty registry page', async () => {
+    const empty = await startEmulator({});
+    try {
+      const response = await fetch(`${empty.endpoint}/gallery/`);
+      const page = await response.text();
+      expect(response.status).toBe(200);
+      expect(page).toContain('The registry has no alias until its first repository is created');
+      expect(page).toContain('<p class="empty">No repositories yet.</p>');
+      expect((await fetch(`${empty.endpoint}/gallery/anything/repo`)).status).toBe(404);
+    } finally {
+      await empty.stop();
+    }
+  });
+
   test('HEAD answers the headers only; other methods answer 405 with Allow', async () => {
     const head = await fetch(`${emu.endpoint}/gallery/${alias}/hostile/page`, { method: 'HEAD' });
     expect(head.status).toBe(200);
