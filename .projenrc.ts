@@ -43,7 +43,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-runner@^2.197.0',
     // The integ-tests release that matches cdkVersion (newer ones need a newer aws-cdk-lib).
     '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0',
+    // Drives the system's Chromium (/usr/bin/chromium) in the Gallery preview tests; it downloads no browser.
+    'playwright-core@^1.65.1',
   ],
+
+  // The emulator (lib/local, the `ecr-public-local` bin) renders catalog markdown for its Gallery preview. jsii
+  // accepts a dependency that is not a jsii module only when it ships inside the package.
+  bundledDeps: ['markdown-it@^15.0.3'],
 
   bin: {
     'ecr-public-local': 'lib/local/cli.js',
@@ -73,7 +79,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
 
-// The emulator ships compiled (lib/local); its sources stay out, its README (linked from ours) goes in.
+// The emulator ships compiled (lib/local); its sources stay out, its README (linked from ours) goes in,
+// as does docs/ (the README's pictures).
 for (const pattern of ['/local/**/*.ts', '/local/tsconfig.json', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole library, offline. Synthesizes the example app, starts the local ECR Public emulator,
  * deploys the app's custom resources to it with their shipped handlers, prints what the registry now holds, and pulls
- * the published image back with skopeo when skopeo is installed. The data directory is left for inspection.
+ * the published image back with skopeo when skopeo is installed. The data directory is left for inspection, and the
+ * closing lines say how to serve it again and where its Gallery preview pages are.
  */
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
@@ -44,12 +45,13 @@ async function main(): Promise<void> {
   const emulator = await startEmulator({ dataDir: DATA_DIR, port: requestedPort });
   const port = Number(new URL(emulator.endpoint).port);
   console.log(`   ${emulator.endpoint}`);
+  let galleryPages: string[] = [];
   try {
     heading('3. Deploy: each custom resource runs its bundled handler, in dependency order');
     const result = await deployApp({ assemblyDir, endpoint: emulator.endpoint, dataDir: DATA_DIR, log: (line) => console.log(`   ${line}`) });
 
     heading('4. What the registry holds now');
-    await summarize(emulator.endpoint);
+    galleryPages = await summarize(emulator.endpoint);
 
     const image = result.resources.find((r) => r.type === 'Custom::EcrPublicImage');
     heading('5. Pull the image back');
@@ -64,23 +66,30 @@ async function main(): Promise<void> {
   const data = path.relative(ROOT, DATA_DIR);
   const endpoint = `http://127.0.0.1:${port}`;
   console.log(`   Everything stays in ${data}: the emulator's data, the deployment state and the assembly. Serve it again`);
-  console.log('   (in another terminal) and ask the AWS CLI:');
+  console.log('   (in another terminal):');
   console.log(`     npx ecr-public-local serve --port ${port} --data ${data}`);
+  console.log('   then open the Gallery preview of the catalog (the pages the ECR Public Gallery shows after a deploy):');
+  for (const page of galleryPages) console.log(`     ${page}`);
+  console.log('   or ask the AWS CLI:');
   console.log(`     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws ecr-public describe-repositories --endpoint-url ${endpoint} --region us-east-1`);
   console.log('   Deploy again (an update: nothing changes) or tear down, against that emulator:');
   console.log(`     npx ecr-public-local deploy ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint}`);
   console.log(`     npx ecr-public-local destroy ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint}`);
 }
 
-async function summarize(endpoint: string): Promise<void> {
+/** Prints what the registry holds; returns the Gallery preview's pages (the registry's, then each repository's). */
+async function summarize(endpoint: string): Promise<string[]> {
   const client = new ECRPUBLICClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const { registries } = await client.send(new DescribeRegistriesCommand({}));
   const { registryCatalogData } = await client.send(new GetRegistryCatalogDataCommand({}));
   console.log(`   Registry ${registries![0].registryUri}  display name "${registryCatalogData!.displayName}"`);
+  const pages = [`${endpoint}/gallery/`];
   const { repositories } = await client.send(new DescribeRepositoriesCommand({}));
   for (const repo of repositories ?? []) {
     const name = repo.repositoryName!;
     console.log(`\n   Repository ${name}\n     URI          ${repo.repositoryUri}\n     ARN          ${repo.repositoryArn}`);
+    // The repository URI is `host/alias/name`; its preview page is `/gallery/alias/name` on the emulator.
+    pages.push(`${endpoint}/gallery/${repo.repositoryUri!.slice(repo.repositoryUri!.indexOf('/') + 1)}`);
     const { catalogData: c } = await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }));
     console.log(`     description  ${c?.description}`);
     console.log(`     platforms    ${c?.architectures?.join(', ')} / ${c?.operatingSystems?.join(', ')}`);
@@ -98,6 +107,7 @@ async function summarize(endpoint: string): Promise<void> {
     }
   }
   client.destroy();
+  return pages;
 }
 
 async function pullBack(imageUri: string): Promise<void> {

@@ -132,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
     buckets,
   });
   console.log(`endpoint ${emulator.endpoint}`);
+  console.log(`gallery ${emulator.endpoint}/gallery/`);
   console.log(values.data ? `data ${emulator.root}` : 'data in memory (use --data DIR to keep it)');
   const stop = () => {
     void emulator.stop().then(() => process.exit(0));

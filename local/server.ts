@@ -7,6 +7,7 @@ import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { ApiEndpoint } from './api';
 import { FaultInjector, FaultOptions } from './faults';
+import { isGalleryPath, serveGallery } from './gallery/routes';
 import { sendFile, sendJson } from './http';
 import { logoContentType } from './operations/catalog-data';
 import { Context, defaultAlias, Limits } from './operations/context';
@@ -101,6 +102,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) {
       return isPushRequest(req.method, url.pathname) ? push.handle(req, res, url) : registry.handle(req, res, url);
     }
+    if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);
   };
