@@ -148,20 +148,22 @@ export class RegistryPushEndpoint {
     if ((match = UPLOAD_ROUTE.exec(path))) {
       const [, name, segment] = match;
       const id = decodeSegment(segment) ?? segment;
+      const repo = this.repository(name);
       const upload = () => asRegistry(() => findUpload(this.ctx, this.repository(name), id));
-      this.repository(name);
       switch (method) {
         case 'PATCH': {
           upload();
           const body = await spool(req, this.ctx.store.tempPath(), MAX_LAYER_BYTES);
-          return withBody(body, layerTooLarge, (file, length) => send(res, 202, uploadHeaders(name, this.append(name, id, file, length, req.headers['content-range']))));
+          return withBody(body, layerTooLarge, (file, length) => {
+            send(res, 202, uploadHeaders(name, this.append(name, repo, id, file, length, req.headers['content-range'])));
+          });
         }
         case 'PUT': {
           upload();
           const body = await spool(req, this.ctx.store.tempPath(), MAX_LAYER_BYTES);
           return withBody(body, layerTooLarge, (file, length) => {
-            this.append(name, id, file, length, req.headers['content-range']);
-            send(res, 201, blobHeaders(name, this.complete(name, id, url.searchParams.getAll('digest'))));
+            this.append(name, repo, id, file, length, req.headers['content-range']);
+            send(res, 201, blobHeaders(name, this.complete(name, repo, id, url.searchParams.getAll('digest'))));
           });
         }
         case 'GET':
@@ -192,13 +194,21 @@ export class RegistryPushEndpoint {
     throw unsupported(`${method} is not supported on ${path}`);
   }
 
-  /** The repository `<alias>/<repositoryName>` names; NAME_UNKNOWN when it does not exist (pushes create none). */
-  private repository(name: string): RepositoryRecord {
+  /**
+   * The repository `<alias>/<repositoryName>` names; NAME_UNKNOWN when it does not exist (pushes create none). With
+   * `sameAs` (the repository the request found when it arrived), NAME_UNKNOWN also when that one was deleted
+   * meanwhile, even if another of the same name was created since: a push never lands in a repository it did not start in.
+   */
+  private repository(name: string, sameAs?: RepositoryRecord): RepositoryRecord {
     const alias = this.ctx.store.state.registry.alias;
     if (!alias || !name.startsWith(`${alias}/`)) {
       throw new RegistryError(404, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`);
     }
-    return asRegistry(() => findRepository(this.ctx, { repositoryName: name.slice(alias.length + 1) }));
+    const repo = asRegistry(() => findRepository(this.ctx, { repositoryName: name.slice(alias.length + 1) }));
+    if (sameAs !== undefined && repo !== sameAs) {
+      throw new RegistryError(404, 'NAME_UNKNOWN', `the repository ${name} was deleted while the request was received`);
+    }
+    return repo;
   }
 
   /**
@@ -206,7 +216,7 @@ export class RegistryPushEndpoint {
    * once its body is in, so that nothing is left behind whatever goes wrong.
    */
   private async startUpload(req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {
-    this.repository(name);
+    const repo = this.repository(name);
     const digests = url.searchParams.getAll('digest');
     if (digests.length === 0) {
       // `?mount=<digest>&from=<name>` starts an ordinary upload too: ECR does not mount blobs across repositories.
@@ -219,10 +229,10 @@ export class RegistryPushEndpoint {
     }
     const body = await spool(req, this.ctx.store.tempPath(), MAX_LAYER_BYTES);
     return withBody(body, layerTooLarge, (file, length) => {
-      const upload = startUpload(this.ctx, this.repository(name));
+      const upload = startUpload(this.ctx, this.repository(name, repo));
       try {
-        this.append(name, upload.id, file, length, undefined);
-        send(res, 201, blobHeaders(name, this.complete(name, upload.id, digests)));
+        this.append(name, repo, upload.id, file, length, undefined);
+        send(res, 201, blobHeaders(name, this.complete(name, repo, upload.id, digests)));
       } finally {
         // The client never learnt this upload's URL: whatever went wrong, it cannot continue it.
         const left = has(this.ctx.store.state.uploads, upload.id) ? this.ctx.store.state.uploads[upload.id] : undefined;
@@ -236,8 +246,9 @@ export class RegistryPushEndpoint {
    * same step: the bytes must start where the upload stands (416 otherwise, with its Range) and keep the layer under
    * its size cap. An empty body changes nothing.
    */
-  private append(name: string, uploadId: string, file: string, length: number, contentRange: string | undefined): UploadRecord {
-    const repo = this.repository(name);
+  private append(name: string, started: RepositoryRecord, uploadId: string, file: string, length: number,
+    contentRange: string | undefined): UploadRecord {
+    const repo = this.repository(name, started);
     const upload = asRegistry(() => findUpload(this.ctx, repo, uploadId));
     const headers = uploadHeaders(name, upload);
     if (contentRange !== undefined) {
@@ -261,8 +272,8 @@ export class RegistryPushEndpoint {
   }
 
   /** Completes an upload with the `digest` parameters; the shared rules end it on a mismatch. */
-  private complete(name: string, uploadId: string, digests: string[]): string {
-    const repo = this.repository(name);
+  private complete(name: string, started: RepositoryRecord, uploadId: string, digests: string[]): string {
+    const repo = this.repository(name, started);
     const upload = asRegistry(() => findUpload(this.ctx, repo, uploadId));
     if (digests.length === 0 || !digests.every((d) => WELL_FORMED_DIGEST.test(d))) {
       // As a CompleteLayerUpload refused for a malformed digest: the upload stays open for a PUT with a good one.
@@ -278,7 +289,7 @@ export class RegistryPushEndpoint {
    * received to a file, then read, checked and stored in one step with the repository's lookup.
    */
   private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, segment: string): Promise<void> {
-    this.repository(name);
+    const repo = this.repository(name);
     const reference = decodeSegment(segment);
     if (reference === undefined) throw new RegistryError(400, 'TAG_INVALID', `malformed percent-encoding in the reference '${segment}'`);
     const byDigest = reference.includes(':');
@@ -290,7 +301,7 @@ export class RegistryPushEndpoint {
     const tooLarge = () => new RegistryError(413, 'SIZE_INVALID', `a manifest can be at most ${MAX_MANIFEST_BYTES} bytes`);
     return withBody(body, tooLarge, (file) => {
       const bytes = fs.readFileSync(file);
-      const stored = asRegistry(() => storeImage(this.ctx, this.repository(name), {
+      const stored = asRegistry(() => storeImage(this.ctx, this.repository(name, repo), {
         bytes,
         mediaType: contentType === '' ? undefined : contentType,
         mediaTypeMember: 'Content-Type',
