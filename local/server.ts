@@ -34,7 +34,7 @@ export interface EmulatorOptions {
   readonly limits?: Partial<Limits>;
   /**
    * Bytes of ECR Public API request bodies held in memory at once, across all requests; a body that does not fit is
-   * answered `ThrottlingException`. @default 134217728 (128 MiB)
+   * answered `ThrottlingException`. @default 100663296 (96 MiB)
    */
   readonly maxBufferedBytes?: number;
   /** Seconds added to the real time on the emulator's clock (see `setClockOffset`). @default 0 */
@@ -66,8 +66,8 @@ export interface RunningEmulator {
 
 /** An upload untouched for a day expires (the service documents no expiry of its own). */
 export const DEFAULT_UPLOAD_EXPIRY_SECONDS = 24 * 60 * 60;
-/** Room for a few maximum-size UploadLayerPart bodies at once, far from the memory of a small machine. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
+/** Room for six 10 MiB UploadLayerPart bodies (about 14 MB of JSON each) at once, far from the memory of a small machine. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 96 * 1024 * 1024;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const accountId = options.accountId ?? '123456789012';
