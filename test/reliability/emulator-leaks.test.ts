@@ -103,7 +103,7 @@ test('uploads untouched past the expiry are gone through both APIs; a recent one
   expect(uploadFiles()).toEqual([]);
   const status = await fetch(`${served!.endpoint}${location}`, { headers: { Authorization: basicAuth(password) } });
   expect(status.status).toBe(404);
-  expect((await status.json()).errors[0].code).toBe('BLOB_UPLOAD_UNKNOWN');
+  expect(((await status.json()) as { errors: Array<{ code: string }> }).errors[0].code).toBe('BLOB_UPLOAD_UNKNOWN');
   expect(await errorOf(c.send(new UploadLayerPartCommand({
     repositoryName: 'leaks/expiry', uploadId: apiUpload, partFirstByte: part.length, partLastByte: 2 * part.length - 1, layerPartBlob: part,
   })))).toBe('UploadNotFoundException');
