@@ -42,11 +42,15 @@ export class ApiEndpoint {
     }
     // A body of undeclared length could only be held by reading it all: the API takes declared lengths only (the SDKs
     // and the AWS CLI always declare one), so the budget is taken at once, before a byte is read.
-    if (!(target instanceof EcrPublicError) && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
-      target = new EcrPublicError('LengthRequiredException', 'The ECR Public API needs a Content-Length: request bodies of undeclared length are not accepted');
+    const undeclared = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined;
+    if (!(target instanceof EcrPublicError) && undeclared) {
+      target = new EcrPublicError('LengthRequiredException',
+        'The ECR Public API needs a Content-Length: request bodies of undeclared length are not accepted');
     }
     // Undefined: refused from the headers, the body is not read.
-    const read = target instanceof EcrPublicError ? undefined : await readBoundedBody(req, MAX_REQUEST_BYTES, this.budget);
+    const read = target instanceof EcrPublicError
+      ? undefined
+      : await readBoundedBody(req, MAX_REQUEST_BYTES, this.budget);
     if (read?.outcome === 'aborted') return;
     try {
       await this.answer(req, res, requestId, target, read);

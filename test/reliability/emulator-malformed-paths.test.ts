@@ -41,7 +41,7 @@ const cases = (): Array<[string, string, Record<string, string>?]> => [
   ['HEAD', `/v2/${alias}/paths/app/manifests/${BAD}`],
   ['GET', `/v2/${alias}/paths/app/blobs/${BAD}`],
   ['GET', `/v2/${BAD}/paths/app/manifests/latest`],
-  ['PUT', `/v2/${alias}/paths/app/manifests/${BAD}`, { Authorization: basicAuth(password), 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }],
+  ['PUT', `/v2/${alias}/paths/app/manifests/${BAD}`, { 'Authorization': basicAuth(password), 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }],
   ['PATCH', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuth(password) }],
   ['GET', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuth(password) }],
   ['DELETE', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuth(password) }],

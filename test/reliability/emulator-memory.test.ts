@@ -85,7 +85,7 @@ async function flood(headers: string[], limit: number, declared: boolean): Promi
 
 test(`${CONNECTIONS} endless chunked bodies and ${CONNECTIONS} large declared ones: peak memory under 400 MB, each answered with a 4xx, memory reused`, async () => {
   const pid = served.child.pid!;
-  
+
   // Endless chunked bodies: a length the API cannot know is refused from the headers.
   const endless = await flood([`Authorization: ${SIGV4_AUTHORIZATION}`, 'Transfer-Encoding: chunked'], GIVE_UP_BYTES, false);
   expect(endless.filter((k) => k !== 'LengthRequiredException')).toEqual([]);

@@ -129,8 +129,7 @@ test('hostile repository names, image tags, resource-tag keys and catalog text a
   for (const name of HOSTILE_REPOSITORIES) {
     await pushOciLayout(c, name, image.layoutDir, { tag: 'constructor', layoutTag: 'v1' });
     for (const tag of HOSTILE_TAGS.filter((t) => t !== 'constructor' && !SKOPEO_TAGS.includes(t))) {
-      const put = await c.send(new PutImageCommand({ repositoryName: name, imageManifest: image.root.bytes.toString('utf8'), imageManifestMediaType: image.root.mediaType, imageTag: tag,
-      }));
+      const put = await c.send(new PutImageCommand({ repositoryName: name, imageManifest: image.root.bytes.toString('utf8'), imageManifestMediaType: image.root.mediaType, imageTag: tag }));
       expect(put.image?.imageId).toEqual({ imageDigest: image.root.digest, imageTag: tag });
     }
     for (const tag of SKOPEO_TAGS) {
