@@ -59,7 +59,8 @@ export class ApiEndpoint {
     }
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse, requestId: string, target: Target | EcrPublicError, read: BodyRead | undefined): Promise<void> {
+  private async answer(req: IncomingMessage, res: ServerResponse, requestId: string, target: Target | EcrPublicError,
+    read: BodyRead | undefined): Promise<void> {
     if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
     const fault = this.faults.decide();
     if (fault === 'drop-before') {
