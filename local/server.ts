@@ -94,6 +94,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       else res.destroy();
     });
   });
+  // An idle keep-alive connection is closed by the server after this long; a client that reuses it at that moment
+  // sees a reset. Node's 5 s default makes that race likely for any client pausing between calls (a test building
+  // an image, a deployer between resources); a minute makes it rare. stop() closes every connection regardless.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
