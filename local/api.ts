@@ -6,8 +6,8 @@ import { randomUUID } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
 import { EcrPublicError, serializationError } from './errors';
 import { FaultInjector } from './faults';
-import { readBody } from './http';
-import { Context } from './operations/context';
+import { BodyBudget, BodyRead, discardBody, readBoundedBody } from './http';
+import { Context, Operation } from './operations/context';
 import { OPERATIONS } from './operations/index';
 import { OPERATION_INPUTS } from './shapes';
 import { validate } from './validation';
@@ -15,15 +15,52 @@ import { validate } from './validation';
 const TARGET_PREFIX = 'SpencerFrontendService.';
 /** The only region that serves the whole ECR Public API. */
 const API_REGION = 'us-east-1';
-/** A 20 MiB part is about 28 MB as base64; anything much larger cannot be a valid request. */
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/**
+ * The largest legal request, with room to spare: UploadLayerPart with a 20,971,520-byte part is 27,962,028 characters
+ * of base64 plus a few hundred of other members. A larger body cannot be a valid request.
+ */
+export const MAX_REQUEST_BYTES = 28 * 1024 * 1024;
+
+/** The operation a request's headers name, checked before its body is read. */
+interface Target {
+  readonly name: string;
+  readonly operation: Operation;
+}
 
 export class ApiEndpoint {
-  constructor(private readonly ctx: Context, private readonly faults: FaultInjector) {}
+  constructor(private readonly ctx: Context, private readonly faults: FaultInjector, private readonly budget: BodyBudget) {}
 
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    const body = await readBody(req, MAX_BODY_BYTES);
+    // Authentication and routing need the headers only: a request refused by them is answered without reading its body.
+    let target: Target | EcrPublicError;
+    try {
+      target = this.route(req);
+    } catch (err) {
+      if (!(err instanceof EcrPublicError)) throw err;
+      target = err;
+    }
+    // A body of undeclared length could only be held by reading it all: the API takes declared lengths only (the SDKs
+    // and the AWS CLI always declare one), so the budget is taken at once, before a byte is read.
+    const undeclared = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined;
+    if (!(target instanceof EcrPublicError) && undeclared) {
+      target = new EcrPublicError('LengthRequiredException',
+        'The ECR Public API needs a Content-Length: request bodies of undeclared length are not accepted');
+    }
+    // Undefined: refused from the headers, the body is not read.
+    const read = target instanceof EcrPublicError
+      ? undefined
+      : await readBoundedBody(req, MAX_REQUEST_BYTES, this.budget);
+    if (read?.outcome === 'aborted') return;
+    try {
+      await this.answer(req, res, requestId, target, read);
+    } finally {
+      if (read?.outcome === 'read') read.release();
+    }
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, requestId: string, target: Target | EcrPublicError,
+    read: BodyRead | undefined): Promise<void> {
     if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
     const fault = this.faults.decide();
     if (fault === 'drop-before') {
@@ -35,8 +72,13 @@ export class ApiEndpoint {
     try {
       if (fault === 'throttle') throw new EcrPublicError('ThrottlingException', 'Rate exceeded');
       if (fault === 'server-error') throw new EcrPublicError('ServerException', 'The emulator injected a server-side fault');
-      if (body === undefined) throw serializationError(`The request body is larger than ${MAX_BODY_BYTES} bytes`);
-      answer = this.dispatch(req, body);
+      if (target instanceof EcrPublicError || read === undefined) throw target;
+      if (read.outcome === 'too-large') throw serializationError(`The request body is larger than ${MAX_REQUEST_BYTES} bytes, the largest valid request`);
+      if (read.outcome !== 'read') {
+        throw new EcrPublicError('ThrottlingException',
+          `Rate exceeded: the emulator holds at most ${this.budget.totalBytes} bytes of request bodies at once; retry later`);
+      }
+      answer = this.dispatch(target, read.body);
     } catch (err) {
       const error = err instanceof EcrPublicError ? err : new EcrPublicError('ServerException', `Internal error: ${(err as Error).message}`);
       if (!(err instanceof EcrPublicError)) console.error(err);
@@ -55,9 +97,11 @@ export class ApiEndpoint {
       ...(status !== 200 ? { 'x-amzn-ErrorType': String(answer.__type) } : {}),
     });
     res.end(bytes);
+    if (read?.outcome !== 'read') discardBody(req);
   }
 
-  private dispatch(req: IncomingMessage, body: Buffer): Record<string, unknown> {
+  /** Authentication, operation and region, from the headers alone. */
+  private route(req: IncomingMessage): Target {
     const authorization = req.headers.authorization;
     if (!authorization) {
       throw new EcrPublicError('MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -76,6 +120,10 @@ export class ApiEndpoint {
       throw new EcrPublicError('UnsupportedCommandException',
         `The action isn't supported in this Region (${region}); the ECR Public API is served from ${API_REGION}`);
     }
+    return { name, operation };
+  }
+
+  private dispatch(target: Target, body: Buffer): Record<string, unknown> {
     let parsed: unknown = {};
     if (body.length > 0) {
       try {
@@ -84,8 +132,8 @@ export class ApiEndpoint {
         throw serializationError('The request body is not valid JSON');
       }
     }
-    const input = validate(OPERATION_INPUTS[name], parsed, '');
-    return withoutUndefined(operation(this.ctx, input));
+    const input = validate(OPERATION_INPUTS[target.name], parsed, '');
+    return withoutUndefined(target.operation(this.ctx, input));
   }
 }
 

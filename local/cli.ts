@@ -29,6 +29,8 @@ Options:
   --drop-rate R            share of API requests whose connection is dropped
   --latency-ms N           latency added to every API request
   --seed N                 seed of the fault sequence
+  --upload-expiry S        seconds after which an untouched, unfinished upload expires (default 86400)
+  --clock-offset S         seconds added to the emulator's clock (to test age-based rules; default 0)
   --help                   print this help
 Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42`;
 
@@ -99,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       'drop-rate': { type: 'string' },
       'latency-ms': { type: 'string' },
       'seed': { type: 'string' },
+      'upload-expiry': { type: 'string' },
+      'clock-offset': { type: 'string' },
     },
   });
   const number = (name: string, value: string | undefined) => {
@@ -117,7 +121,8 @@ async function main(argv: string[]): Promise<number> {
       seed: number('seed', values.seed),
     }),
   };
-  const buckets: Record<string, string> = {};
+  // Bucket names are the user's: a prototype-less object keeps `__proto__` and `constructor` as names like others.
+  const buckets: Record<string, string> = Object.create(null);
   for (const spec of values.bucket ?? []) {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new Error(`--bucket must be NAME=DIR (got '${spec}')`);
@@ -130,6 +135,8 @@ async function main(argv: string[]): Promise<number> {
     registryAlias: values['registry-alias'],
     faults,
     buckets,
+    limits: definedOnly({ uploadExpirySeconds: number('upload-expiry', values['upload-expiry']) }),
+    clockOffsetSeconds: number('clock-offset', values['clock-offset']),
   });
   console.log(`endpoint ${emulator.endpoint}`);
   console.log(`gallery ${emulator.endpoint}/gallery/`);

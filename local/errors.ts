@@ -6,6 +6,8 @@
 /** HTTP status per error code: every modelled client error is 400, the model's only server fault is 500. */
 const STATUS: Record<string, number> = {
   ServerException: 500,
+  // Not a modelled error: the front end's answer to a body of undeclared length.
+  LengthRequiredException: 411,
 };
 
 /** An error answered to the client as `{"__type": code, "message": message, ...extra}`. */

@@ -2,16 +2,129 @@
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
 
-/** Reads a request body, refusing more than `limit` bytes. Returns undefined when the limit is passed. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
+/**
+ * The bytes of request bodies held in memory at once, across all requests. A body is only buffered while it fits;
+ * the emulator's memory therefore stays bounded however many clients send large or endless bodies.
+ */
+export class BodyBudget {
+  private used = 0;
+
+  constructor(public readonly totalBytes: number) {}
+
+  /** Takes `bytes` from the budget; false (and nothing taken) when they do not fit. */
+  public tryTake(bytes: number): boolean {
+    if (this.used + bytes > this.totalBytes) return false;
+    this.used += bytes;
+    return true;
   }
-  return Buffer.concat(chunks);
+
+  public give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+
+  public get inUse(): number {
+    return this.used;
+  }
+}
+
+/**
+ * What became of a request body: `read` (the raw bytes; call `release` once done with them), `too-large` (over the
+ * limit, declared or counted), `busy` (the budget cannot hold it now), or `aborted` (the client went away).
+ * Unless `read`, the body was not read to its end: answer, then {@link discardBody}.
+ */
+export type BodyRead =
+  | { readonly outcome: 'read'; readonly body: Buffer; readonly release: () => void }
+  | { readonly outcome: 'too-large' | 'busy' | 'aborted' };
+
+/**
+ * Reads a request body into memory, bounded twice: at most `limit` bytes for this request (a declared
+ * `Content-Length` over it is refused before a byte is read), and within `budget` across all requests (taken for the
+ * declared length at once, or chunk by chunk for a chunked body). Reading stops at the first byte over either bound.
+ * This is the one place the emulator buffers a body: it returns the raw bytes for the caller to decode.
+ */
+export function readBoundedBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<BodyRead> {
+  // Node's parser refuses a malformed Content-Length; anything else non-numeric is read as chunked.
+  const declaredNumber = Number(req.headers['content-length'] ?? NaN);
+  const declared = Number.isSafeInteger(declaredNumber) && declaredNumber >= 0 ? declaredNumber : undefined;
+  if (declared !== undefined && declared > limit) return Promise.resolve({ outcome: 'too-large' });
+  if (declared !== undefined && !budget.tryTake(declared)) return Promise.resolve({ outcome: 'busy' });
+  let taken = declared ?? 0;
+  const release = () => {
+    budget.give(taken);
+    taken = 0;
+  };
+  return new Promise<BodyRead>((resolve) => {
+    // A declared length is received into one buffer of that size: no chunk list, no copy at the end.
+    const whole = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (result: BodyRead) => {
+      if (done) return;
+      done = true;
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onAborted);
+      req.removeListener('close', onClose);
+      if (result.outcome !== 'read') {
+        // Nothing more is read until the answer is sent.
+        req.pause();
+        release();
+      }
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length > limit) return finish({ outcome: 'too-large' });
+      if (whole) {
+        chunk.copy(whole, size);
+      } else {
+        if (!budget.tryTake(chunk.length)) return finish({ outcome: 'busy' });
+        taken += chunk.length;
+        chunks.push(chunk);
+      }
+      size += chunk.length;
+    };
+    const onEnd = () => finish({ outcome: 'read', body: whole ?? Buffer.concat(chunks, size), release });
+    const onAborted = () => finish({ outcome: 'aborted' });
+    const onClose = () => {
+      if (!req.complete) finish({ outcome: 'aborted' });
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAborted);
+    req.on('close', onClose);
+  });
+}
+
+/** How much of a refused body is read and thrown away after the answer before the connection is closed. */
+export const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Throws away the rest of a body that was refused (call it once the answer is sent), so that a client still sending
+ * reads its answer rather than a reset connection, and the connection can serve the next request. Nothing is held;
+ * past {@link MAX_DISCARDED_BYTES} (a client that sends without end) the connection is closed.
+ */
+export function discardBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
+  });
+  req.on('error', () => undefined);
+  req.resume();
+}
+
+/**
+ * Decodes one percent-encoded path segment; undefined when an escape is malformed (`%E0%A4%A`), for the caller to
+ * answer with a 4xx.
+ */
+export function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

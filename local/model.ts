@@ -1,10 +1,32 @@
-/** The emulator's state: one registry (the emulator's account) and its repositories. Plain JSON, persisted as is. */
+/**
+ * The emulator's state: one registry (the emulator's account) and its repositories. Plain JSON, persisted as is.
+ *
+ * Every collection keyed by a name a client chooses (repositories, blobs, images, image tags, uploads) is a
+ * {@link Dict}: an object without a prototype, so that `__proto__`, `constructor`, `toString` and the like are keys like
+ * any other. A plain `{}` would answer `constructor` with `Object` and swallow a write to `__proto__`.
+ */
+
+/** An object without a prototype, keyed by client-chosen strings. Create one with {@link dict} only. */
+export type Dict<T> = Record<string, T>;
+
+/** A new, empty {@link Dict}, or one holding the own entries of `entries` (a parsed JSON object). */
+export function dict<T>(entries?: Record<string, T>): Dict<T> {
+  const out = Object.create(null) as Dict<T>;
+  // Assignment on a prototype-less object makes `__proto__` an own key, as JSON.parse made it.
+  for (const key of Object.keys(entries ?? {})) out[key] = entries![key];
+  return out;
+}
+
+/** Whether `key` is an own entry of `d` (also safe on a plain object). */
+export function has(d: Dict<unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(d, key);
+}
 
 export interface State {
   readonly version: 1;
   registry: RegistryRecord;
-  repositories: Record<string, RepositoryRecord>;
-  uploads: Record<string, UploadRecord>;
+  repositories: Dict<RepositoryRecord>;
+  uploads: Dict<UploadRecord>;
 }
 
 export interface RegistryRecord {
@@ -22,10 +44,10 @@ export interface RepositoryRecord {
   policyText?: string;
   resourceTags: Array<{ Key: string; Value: string }>;
   /** Blobs (layers and configs) completed in this repository. */
-  blobs: Record<string, BlobRecord>;
-  images: Record<string, ImageRecord>;
+  blobs: Dict<BlobRecord>;
+  images: Dict<ImageRecord>;
   /** Image tag to the image it points at. */
-  imageTags: Record<string, ImageTagRecord>;
+  imageTags: Dict<ImageTagRecord>;
 }
 
 export interface CatalogRecord {
@@ -49,7 +71,7 @@ export interface ImageRecord {
   manifestMediaType: string;
   artifactMediaType?: string;
   sizeInBytes: number;
-  /** Epoch seconds. */
+  /** Epoch seconds (the emulator's clock), persisted: age-based rules read it. */
   pushedAt: number;
   /** Digests of the manifests an index or manifest list references. */
   children?: string[];
@@ -68,8 +90,32 @@ export interface UploadRecord {
   received: number;
   /** Size of each part received, in order. */
   partSizes: number[];
+  /** Epoch seconds (the emulator's clock) of its start or last part: it expires this long after. */
+  touchedAt: number;
 }
 
 export function emptyState(): State {
-  return { version: 1, registry: {}, repositories: {}, uploads: {} };
+  return { version: 1, registry: {}, repositories: dict(), uploads: dict() };
+}
+
+/** A repository with nothing in it yet. */
+export function emptyRepository(name: string, createdAt: number): RepositoryRecord {
+  return { name, createdAt, resourceTags: [], blobs: dict(), images: dict(), imageTags: dict() };
+}
+
+/**
+ * The state read back from its JSON document, every {@link Dict} made prototype-less again. JSON.parse keeps a
+ * `__proto__` key as an own property, so copying the own entries round-trips every name. An upload written before
+ * uploads expired gets `now` as its last touch.
+ */
+export function reviveState(parsed: any, now: number): State {
+  const repositories = dict<RepositoryRecord>();
+  for (const [name, repo] of Object.entries<RepositoryRecord>(parsed.repositories ?? {})) {
+    repositories[name] = { ...repo, blobs: dict(repo.blobs), images: dict(repo.images), imageTags: dict(repo.imageTags) };
+  }
+  const uploads = dict<UploadRecord>();
+  for (const [id, upload] of Object.entries<UploadRecord>(parsed.uploads ?? {})) {
+    uploads[id] = { ...upload, touchedAt: upload.touchedAt ?? now };
+  }
+  return { version: 1, registry: { ...parsed.registry }, repositories, uploads };
 }

@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
-import { sendFile, sendJson } from './http';
-import { RepositoryRecord } from './model';
+import { decodeSegment, sendFile, sendJson } from './http';
+import { has, RepositoryRecord } from './model';
 import { Context } from './operations/context';
 import { authChallenge, checkCredentials } from './registry-push';
 
@@ -41,14 +41,20 @@ export class RegistryEndpoint {
     const [, name, kind, reference] = route;
     const repo = this.repository(name);
     if (!repo) return this.error(res, 404, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`);
-    if (kind === 'manifests') return this.manifest(req, res, repo, decodeURIComponent(reference));
-    return this.blob(req, res, repo, decodeURIComponent(reference));
+    const decoded = decodeSegment(reference);
+    if (decoded === undefined) {
+      return this.error(res, 400, kind === 'manifests' ? 'MANIFEST_INVALID' : 'DIGEST_INVALID', `malformed percent-encoding in '${reference}'`);
+    }
+    if (kind === 'manifests') return this.manifest(req, res, repo, decoded);
+    return this.blob(req, res, repo, decoded);
   }
 
   private repository(name: string): RepositoryRecord | undefined {
     const alias = this.ctx.store.state.registry.alias;
     if (!alias || !name.startsWith(`${alias}/`)) return undefined;
-    return this.ctx.store.state.repositories[name.slice(alias.length + 1)];
+    const { repositories } = this.ctx.store.state;
+    const repositoryName = name.slice(alias.length + 1);
+    return has(repositories, repositoryName) ? repositories[repositoryName] : undefined;
   }
 
   private manifest(req: IncomingMessage, res: ServerResponse, repo: RepositoryRecord, reference: string): void {

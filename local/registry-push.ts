@@ -15,7 +15,8 @@
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
 import { EcrPublicError } from './errors';
-import { RepositoryRecord, UploadRecord } from './model';
+import { decodeSegment, discardBody } from './http';
+import { has, RepositoryRecord, UploadRecord } from './model';
 import { Context, findRepository } from './operations/context';
 import { ReferencesNotFoundError, storeImage } from './operations/images';
 import {
@@ -115,15 +116,20 @@ export class RegistryPushEndpoint {
       await this.route(req, res, url);
     } catch (err) {
       // A client that went away in the middle of its body cannot be answered; its upload is as it was.
-      if (req.destroyed && !req.complete) return;
+      if (err instanceof ClientGone || (req.destroyed && !req.complete)) return;
       const error = err instanceof EcrPublicError ? translate(err) : err;
       if (!(error instanceof RegistryError)) throw err;
-      // Read what the client still sends, so that it gets the answer rather than a reset connection.
-      await drain(req);
       this.sendError(res, error);
+      // Answered before the body was read to its end (refused from the headers, or too large): throw the rest away.
+      discardBody(req);
     }
   }
 
+  /**
+   * Authenticates and routes from the headers, and refuses early what is known to fail (an unknown repository or
+   * upload) before a body is read. Everything that changes the state then looks the repository and the upload up
+   * again, in the same synchronous step as the change, once the body is in.
+   */
   private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const credentials = checkCredentials(this.ctx, req.headers.authorization);
     if (credentials !== 'valid') {
@@ -140,28 +146,40 @@ export class RegistryPushEndpoint {
       return this.startUpload(req, res, url, match[1]);
     }
     if ((match = UPLOAD_ROUTE.exec(path))) {
-      const [, name, id] = match;
+      const [, name, segment] = match;
+      const id = decodeSegment(segment) ?? segment;
       const repo = this.repository(name);
-      const upload = () => asRegistry(() => findUpload(this.ctx, repo, decode(id)));
+      const upload = () => asRegistry(() => findUpload(this.ctx, this.repository(name), id));
       switch (method) {
-        case 'PATCH':
-          return this.patchUpload(req, res, name, repo, upload());
-        case 'PUT':
-          return this.closeUpload(req, res, url, name, repo, upload());
+        case 'PATCH': {
+          upload();
+          const body = await spool(req, this.ctx.store.tempPath(), MAX_LAYER_BYTES);
+          return withBody(body, layerTooLarge, (file, length) => {
+            send(res, 202, uploadHeaders(name, this.append(name, repo, id, file, length, req.headers['content-range'])));
+          });
+        }
+        case 'PUT': {
+          upload();
+          const body = await spool(req, this.ctx.store.tempPath(), MAX_LAYER_BYTES);
+          return withBody(body, layerTooLarge, (file, length) => {
+            this.append(name, repo, id, file, length, req.headers['content-range']);
+            send(res, 201, blobHeaders(name, this.complete(name, repo, id, url.searchParams.getAll('digest'))));
+          });
+        }
         case 'GET':
         case 'HEAD':
-          await drain(req);
-          return send(res, 204, uploadHeaders(name, upload()));
+          send(res, 204, uploadHeaders(name, upload()));
+          return discardBody(req);
         case 'DELETE':
-          await drain(req);
           cancelUpload(this.ctx, upload());
-          return send(res, 204, {});
+          send(res, 204, {});
+          return discardBody(req);
         default:
           throw unsupported(`${method} is not supported on an upload`);
       }
     }
     if ((match = MANIFEST_ROUTE.exec(path))) {
-      if (method === 'PUT') return this.putManifest(req, res, match[1], decode(match[2]));
+      if (method === 'PUT') return this.putManifest(req, res, match[1], match[2]);
       this.repository(match[1]);
       throw unsupported(method === 'DELETE'
         ? 'the emulator does not delete images through the registry API: use BatchDeleteImage'
@@ -176,92 +194,86 @@ export class RegistryPushEndpoint {
     throw unsupported(`${method} is not supported on ${path}`);
   }
 
-  /** The repository `<alias>/<repositoryName>` names; NAME_UNKNOWN when it does not exist (pushes create none). */
-  private repository(name: string): RepositoryRecord {
+  /**
+   * The repository `<alias>/<repositoryName>` names; NAME_UNKNOWN when it does not exist (pushes create none). With
+   * `sameAs` (the repository the request found when it arrived), NAME_UNKNOWN also when that one was deleted
+   * meanwhile, even if another of the same name was created since: a push never lands in a repository it did not start in.
+   */
+  private repository(name: string, sameAs?: RepositoryRecord): RepositoryRecord {
     const alias = this.ctx.store.state.registry.alias;
     if (!alias || !name.startsWith(`${alias}/`)) {
       throw new RegistryError(404, 'NAME_UNKNOWN', `repository name not known to registry: ${name}`);
     }
-    return asRegistry(() => findRepository(this.ctx, { repositoryName: name.slice(alias.length + 1) }));
+    const repo = asRegistry(() => findRepository(this.ctx, { repositoryName: name.slice(alias.length + 1) }));
+    if (sameAs !== undefined && repo !== sameAs) {
+      throw new RegistryError(404, 'NAME_UNKNOWN', `the repository ${name} was deleted while the request was received`);
+    }
+    return repo;
   }
 
-  /** `POST .../blobs/uploads/`: a new upload (202), or with `?digest=` a monolithic upload (201). */
+  /**
+   * `POST .../blobs/uploads/`: a new upload (202), or with `?digest=` a monolithic upload (201), which only starts
+   * once its body is in, so that nothing is left behind whatever goes wrong.
+   */
   private async startUpload(req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {
     const repo = this.repository(name);
     const digests = url.searchParams.getAll('digest');
     if (digests.length === 0) {
       // `?mount=<digest>&from=<name>` starts an ordinary upload too: ECR does not mount blobs across repositories.
-      if (await drain(req) > 0) {
+      if (!isEmptyBody(req)) {
         throw new RegistryError(400, 'BLOB_UPLOAD_INVALID', 'a POST without ?digest= starts an upload and carries no body');
       }
-      const upload = startUpload(this.ctx, repo);
-      return send(res, 202, uploadHeaders(name, upload));
+      const upload = startUpload(this.ctx, this.repository(name));
+      send(res, 202, uploadHeaders(name, upload));
+      return discardBody(req);
     }
-    const upload = startUpload(this.ctx, repo);
-    try {
-      await this.receive(req, name, repo, upload.id, undefined);
-      const blob = this.complete(name, repo, upload.id, digests);
-      return send(res, 201, blobHeaders(name, blob));
-    } finally {
-      // The client never learnt this upload's URL: whatever went wrong, it cannot continue it.
-      const left = this.ctx.store.state.uploads[upload.id];
-      if (left) cancelUpload(this.ctx, left);
-    }
-  }
-
-  /** `PATCH <upload URL>`: a chunk (with `Content-Range: <first>-<last>`) or the rest of the blob streamed. */
-  private async patchUpload(req: IncomingMessage, res: ServerResponse, name: string, repo: RepositoryRecord,
-    upload: UploadRecord): Promise<void> {
-    const after = await this.receive(req, name, repo, upload.id, req.headers['content-range']);
-    send(res, 202, uploadHeaders(name, after));
-  }
-
-  /** `PUT <upload URL>?digest=<digest>`: the last chunk, if any, then the blob is checked and stored (201). */
-  private async closeUpload(req: IncomingMessage, res: ServerResponse, url: URL, name: string, repo: RepositoryRecord,
-    upload: UploadRecord): Promise<void> {
-    await this.receive(req, name, repo, upload.id, req.headers['content-range']);
-    const blob = this.complete(name, repo, upload.id, url.searchParams.getAll('digest'));
-    send(res, 201, blobHeaders(name, blob));
+    const body = await spool(req, this.ctx.store.tempPath(), MAX_LAYER_BYTES);
+    return withBody(body, layerTooLarge, (file, length) => {
+      const upload = startUpload(this.ctx, this.repository(name, repo));
+      try {
+        this.append(name, repo, upload.id, file, length, undefined);
+        send(res, 201, blobHeaders(name, this.complete(name, repo, upload.id, digests)));
+      } finally {
+        // The client never learnt this upload's URL: whatever went wrong, it cannot continue it.
+        const left = has(this.ctx.store.state.uploads, upload.id) ? this.ctx.store.state.uploads[upload.id] : undefined;
+        if (left) cancelUpload(this.ctx, left);
+      }
+    });
   }
 
   /**
-   * Receives a request body into the upload: the body goes to a temporary file, then (synchronously) the upload is
-   * looked up again, the bytes must start where it stands (416 otherwise, with its Range) and keep the layer under its
-   * size cap, and they are appended. An empty body changes nothing.
+   * Appends a received body (`file`, `length` bytes) to the upload, looking the repository and the upload up in this
+   * same step: the bytes must start where the upload stands (416 otherwise, with its Range) and keep the layer under
+   * its size cap. An empty body changes nothing.
    */
-  private async receive(req: IncomingMessage, name: string, repo: RepositoryRecord, uploadId: string,
-    contentRange: string | undefined): Promise<UploadRecord> {
-    const file = this.ctx.store.tempPath();
-    try {
-      const length = await spool(req, file, MAX_LAYER_BYTES);
-      const upload = asRegistry(() => findUpload(this.ctx, repo, uploadId));
-      const headers = uploadHeaders(name, upload);
-      let first = upload.received;
-      if (contentRange !== undefined) {
-        const range = /^([0-9]+)-([0-9]+)$/.exec(contentRange.trim());
-        if (!range || Number(range[2]) < Number(range[1])) {
-          throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `Content-Range must be <first>-<last> (got '${contentRange}')`, headers);
-        }
-        first = Number(range[1]);
-        asRegistry(() => checkPartStart(this.ctx, repo, upload, first), headers);
-        const declared = Number(range[2]) - first + 1;
-        if (length !== 'too-large' && declared !== length) {
-          throw new RegistryError(416, 'BLOB_UPLOAD_INVALID',
-            `Content-Range ${contentRange} declares ${declared} bytes but the body carries ${length}`, headers);
-        }
+  private append(name: string, started: RepositoryRecord, uploadId: string, file: string, length: number,
+    contentRange: string | undefined): UploadRecord {
+    const repo = this.repository(name, started);
+    const upload = asRegistry(() => findUpload(this.ctx, repo, uploadId));
+    const headers = uploadHeaders(name, upload);
+    if (contentRange !== undefined) {
+      const range = /^([0-9]+)-([0-9]+)$/.exec(contentRange.trim());
+      if (!range || Number(range[2]) < Number(range[1])) {
+        throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `Content-Range must be <first>-<last> (got '${contentRange}')`, headers);
       }
-      asRegistry(() => checkLayerSize(upload, length === 'too-large' ? MAX_LAYER_BYTES + 1 : length), headers);
-      if (length === 'too-large' || length === 0) return upload;
-      this.ctx.store.appendFile(upload.id, upload.received, file);
-      recordPart(this.ctx, upload, length);
-      return upload;
-    } finally {
-      fs.rmSync(file, { force: true });
+      const first = Number(range[1]);
+      asRegistry(() => checkPartStart(this.ctx, repo, upload, first), headers);
+      const declared = Number(range[2]) - first + 1;
+      if (declared !== length) {
+        throw new RegistryError(416, 'BLOB_UPLOAD_INVALID',
+          `Content-Range ${contentRange} declares ${declared} bytes but the body carries ${length}`, headers);
+      }
     }
+    asRegistry(() => checkLayerSize(upload, length), headers);
+    if (length === 0) return upload;
+    this.ctx.store.appendFile(upload.id, upload.received, file);
+    recordPart(this.ctx, upload, length);
+    return upload;
   }
 
   /** Completes an upload with the `digest` parameters; the shared rules end it on a mismatch. */
-  private complete(name: string, repo: RepositoryRecord, uploadId: string, digests: string[]): string {
+  private complete(name: string, started: RepositoryRecord, uploadId: string, digests: string[]): string {
+    const repo = this.repository(name, started);
     const upload = asRegistry(() => findUpload(this.ctx, repo, uploadId));
     if (digests.length === 0 || !digests.every((d) => WELL_FORMED_DIGEST.test(d))) {
       // As a CompleteLayerUpload refused for a malformed digest: the upload stays open for a PUT with a good one.
@@ -272,28 +284,34 @@ export class RegistryPushEndpoint {
     return asRegistry(() => completeUpload(this.ctx, repo, upload, digests)).digest;
   }
 
-  /** `PUT .../manifests/<tag or digest>`: PutImage's rules; pushing what is already there succeeds. */
-  private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
+  /**
+   * `PUT .../manifests/<tag or digest>`: PutImage's rules; pushing what is already there succeeds. The body is
+   * received to a file, then read, checked and stored in one step with the repository's lookup.
+   */
+  private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, segment: string): Promise<void> {
     const repo = this.repository(name);
-    const body = await readLimited(req, MAX_MANIFEST_BYTES);
-    if (body === undefined) {
-      throw new RegistryError(413, 'SIZE_INVALID', `a manifest can be at most ${MAX_MANIFEST_BYTES} bytes`);
-    }
+    const reference = decodeSegment(segment);
+    if (reference === undefined) throw new RegistryError(400, 'TAG_INVALID', `malformed percent-encoding in the reference '${segment}'`);
     const byDigest = reference.includes(':');
     if (!byDigest && !TAG.test(reference)) {
       throw new RegistryError(400, 'TAG_INVALID', `'${reference}' is not a valid tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
     }
+    const body = await spool(req, this.ctx.store.tempPath(), MAX_MANIFEST_BYTES);
     const contentType = req.headers['content-type']?.split(';')[0].trim();
-    const stored = asRegistry(() => storeImage(this.ctx, repo, {
-      bytes: body,
-      mediaType: contentType === '' ? undefined : contentType,
-      mediaTypeMember: 'Content-Type',
-      tag: byDigest ? undefined : reference,
-      digest: byDigest ? reference : undefined,
-    }));
-    send(res, 201, {
-      'Location': `/v2/${name}/manifests/${stored.digest}`,
-      'Docker-Content-Digest': stored.digest,
+    const tooLarge = () => new RegistryError(413, 'SIZE_INVALID', `a manifest can be at most ${MAX_MANIFEST_BYTES} bytes`);
+    return withBody(body, tooLarge, (file) => {
+      const bytes = fs.readFileSync(file);
+      const stored = asRegistry(() => storeImage(this.ctx, this.repository(name, repo), {
+        bytes,
+        mediaType: contentType === '' ? undefined : contentType,
+        mediaTypeMember: 'Content-Type',
+        tag: byDigest ? undefined : reference,
+        digest: byDigest ? reference : undefined,
+      }));
+      send(res, 201, {
+        'Location': `/v2/${name}/manifests/${stored.digest}`,
+        'Docker-Content-Digest': stored.digest,
+      });
     });
   }
 
@@ -321,15 +339,6 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end();
 }
 
-/** A path segment, percent-decoded; a malformed escape is kept as is (and then names nothing). */
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 /** Where an upload stands: its URL, and `Range: 0-<last byte received>` (`0-0` while empty, as registries send). */
 function uploadHeaders(name: string, upload: UploadRecord): Record<string, string> {
   return {
@@ -344,40 +353,82 @@ function blobHeaders(name: string, digest: string): Record<string, string> {
   return { 'Location': `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest };
 }
 
-/** Reads the rest of the request and throws it away; returns how many bytes that was. */
-async function drain(req: IncomingMessage): Promise<number> {
-  let size = 0;
-  if (req.readableEnded) return size;
-  try {
-    for await (const chunk of req) size += (chunk as Buffer).length;
-  } catch {
-    // The client went away: nothing to answer.
-  }
-  return size;
+/** A blob body over the layer size cap (LimitExceededException, 413 SIZE_INVALID). */
+function layerTooLarge(): Error {
+  return new EcrPublicError('LimitExceededException', `A layer can be at most ${MAX_LAYER_BYTES} bytes`);
 }
 
-/** The request body, or undefined past `limit` bytes (the rest is read and thrown away). */
-async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size <= limit) chunks.push(chunk as Buffer);
-  }
-  return size > limit ? undefined : Buffer.concat(chunks);
+/** The client went away before its body was in: there is nobody to answer. */
+class ClientGone extends Error {}
+
+/** A body received into a file: its length, or too large (not read to its end). */
+type Spooled = { readonly outcome: 'spooled'; readonly file: string; readonly length: number } | { readonly outcome: 'too-large'; readonly file: string };
+
+/** Whether the request declares no body (a chunked body counts as one). */
+function isEmptyBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
 }
 
-/** Receives the request body into `file`: its length, or 'too-large' past `limit` bytes (the rest is thrown away). */
-async function spool(req: IncomingMessage, file: string, limit: number): Promise<number | 'too-large'> {
-  const handle = await fs.promises.open(file, 'w');
-  let size = 0;
+/**
+ * Receives the request body into `file` (never into memory): its length, or 'too-large' as soon as it passes `limit`
+ * bytes (a declared Content-Length over it is refused before a byte is read). Throws ClientGone when the client goes
+ * away first.
+ */
+function spool(req: IncomingMessage, file: string, limit: number): Promise<Spooled> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve({ outcome: 'too-large', file });
+  const out = fs.createWriteStream(file);
+  return new Promise<Spooled>((resolve, reject) => {
+    let size = 0;
+    let done = false;
+    const finish = (result: Spooled | ClientGone) => {
+      if (done) return;
+      done = true;
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('close', onClose);
+      req.pause();
+      out.end(() => {
+        if (!(result instanceof ClientGone)) return resolve(result);
+        // Nobody will run the change: the partial body goes now.
+        fs.rmSync(file, { force: true });
+        reject(result);
+      });
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return finish({ outcome: 'too-large', file });
+      if (!out.write(chunk)) {
+        req.pause();
+        out.once('drain', () => {
+          if (!done) req.resume();
+        });
+      }
+    };
+    const onEnd = () => finish({ outcome: 'spooled', file, length: size });
+    const onClose = () => {
+      if (!req.complete) finish(new ClientGone());
+    };
+    out.on('error', (err) => {
+      done = true;
+      fs.rmSync(file, { force: true });
+      reject(err);
+    });
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', () => finish(new ClientGone()));
+  });
+}
+
+/**
+ * Runs `change` (synchronously: the lookups and the change it makes happen in one step) on a spooled body, refusing
+ * one that was too large, and deletes the file whatever happens.
+ */
+function withBody(body: Spooled, tooLarge: () => Error, change: (file: string, length: number) => void): void {
   try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size <= limit) await handle.write(chunk as Buffer);
-    }
+    if (body.outcome === 'too-large') throw tooLarge();
+    change(body.file, body.length);
   } finally {
-    await handle.close();
+    fs.rmSync(body.file, { force: true });
   }
-  return size > limit ? 'too-large' : size;
 }

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
 import * as path from 'path';
-import { sendFile } from './http';
+import { decodeSegment, sendFile } from './http';
 
 export class BucketEndpoint {
   private readonly buckets = new Map<string, string>();
@@ -29,11 +29,15 @@ export class BucketEndpoint {
 
   public handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
     const [, bucket, ...keyParts] = url.pathname.split('/');
-    const key = keyParts.map(decodeURIComponent).join('/');
+    const decoded = [bucket ?? '', ...keyParts].map(decodeSegment);
+    if (decoded.includes(undefined)) {
+      return this.error(req, res, 400, 'InvalidURI', "Couldn't parse the specified URI.", url.pathname);
+    }
+    const [name, ...keySegments] = decoded as string[];
+    const key = keySegments.join('/');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return this.error(req, res, 405, 'MethodNotAllowed', 'The emulator serves GetObject and HeadObject only', key);
     }
-    const name = decodeURIComponent(bucket ?? '');
     const root = this.buckets.get(name);
     const objects = this.objects.get(name);
     if (!root && !objects) return this.error(req, res, 404, 'NoSuchBucket', 'The specified bucket does not exist', key);

@@ -6,11 +6,13 @@ import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { ApiEndpoint } from './api';
+import { Clock } from './clock';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
-import { sendFile, sendJson } from './http';
+import { BodyBudget, decodeSegment, sendFile, sendJson } from './http';
 import { logoContentType } from './operations/catalog-data';
 import { Context, defaultAlias, Limits } from './operations/context';
+import { expireUploads } from './operations/layers';
 import { RegistryEndpoint } from './registry-api';
 import { isPushRequest, RegistryPushEndpoint } from './registry-push';
 import { BucketEndpoint } from './s3-bucket';
@@ -29,8 +31,15 @@ export interface EmulatorOptions {
   readonly faults?: FaultOptions;
   /** S3 buckets to serve: bucket name to directory. @default - none */
   readonly buckets?: Record<string, string>;
-  /** Service quotas. @default - the service's defaults */
+  /** Service quotas, and how long an abandoned upload lives. @default - the service's defaults, uploads expire after 24 hours */
   readonly limits?: Partial<Limits>;
+  /**
+   * Bytes of ECR Public API request bodies held in memory at once, across all requests; a body that does not fit is
+   * answered `ThrottlingException`. @default 100663296 (96 MiB)
+   */
+  readonly maxBufferedBytes?: number;
+  /** Seconds added to the real time on the emulator's clock (see `setClockOffset`). @default 0 */
+  readonly clockOffsetSeconds?: number;
 }
 
 export interface RunningEmulator {
@@ -46,8 +55,20 @@ export interface RunningEmulator {
   setFaults(faults: FaultOptions): void;
   /** Serves `dir` as the S3 bucket `name`. */
   addBucket(name: string, dir: string): void;
+  /**
+   * Moves the emulator's clock to real time plus `seconds`: push and tag times recorded from now on, token and upload
+   * expiry all follow it, so that age-based rules can be tested without waiting.
+   */
+  setClockOffset(seconds: number): void;
+  /** Epoch seconds on the emulator's clock. */
+  now(): number;
   stop(): Promise<void>;
 }
+
+/** An upload untouched for a day expires (the service documents no expiry of its own). */
+export const DEFAULT_UPLOAD_EXPIRY_SECONDS = 24 * 60 * 60;
+/** Room for six 10 MiB UploadLayerPart bodies (about 14 MB of JSON each) at once, far from the memory of a small machine. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 96 * 1024 * 1024;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const accountId = options.accountId ?? '123456789012';
@@ -56,7 +77,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (!/^[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(alias) || alias.length > 50) {
     throw new Error(`registryAlias '${alias}' must be 2-50 characters matching [a-z][a-z0-9]+(?:[._-][a-z0-9]+)*`);
   }
-  const store = Store.open(options.dataDir);
+  const clock = new Clock(options.clockOffsetSeconds ?? 0);
+  const uploadExpirySeconds = options.limits?.uploadExpirySeconds ?? DEFAULT_UPLOAD_EXPIRY_SECONDS;
+  if (!(uploadExpirySeconds > 0)) throw new Error(`limits.uploadExpirySeconds must be positive (got ${uploadExpirySeconds})`);
+  const store = Store.open(options.dataDir, clock.now());
   const faults = new FaultInjector(options.faults);
   const buckets = new BucketEndpoint();
   for (const [name, dir] of Object.entries(options.buckets ?? {})) buckets.addBucket(name, dir);
@@ -71,6 +95,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       else res.destroy();
     });
   });
+  // An idle keep-alive connection is closed by the server after this long; a client that reuses it at that moment
+  // sees a reset. Node's 5 s default makes that race likely for any client pausing between calls (a test building
+  // an image, a deployer between resources); a minute makes it rare. stop() closes every connection regardless.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -89,15 +118,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     host,
     baseUrl: `http://${host}`,
     aliasToAssign: alias,
-    limits: { maxRepositories: options.limits?.maxRepositories ?? 10_000 },
+    limits: { maxRepositories: options.limits?.maxRepositories ?? 10_000, uploadExpirySeconds },
     authorizationTokens: new Map(),
+    clock,
   };
-  const api = new ApiEndpoint(ctx, faults);
+  const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES));
   const registry = new RegistryEndpoint(ctx);
   const push = new RegistryPushEndpoint(ctx);
 
+  // Abandoned uploads also expire while nobody asks: their bytes are deleted even on an idle emulator.
+  expireUploads(ctx);
+  const sweeper = setInterval(() => {
+    try {
+      expireUploads(ctx);
+    } catch (err) {
+      console.error(err);
+    }
+  }, Math.min(uploadExpirySeconds * 1000 / 4, 60_000));
+  sweeper.unref();
+
   route = async (req, res) => {
-    const url = new URL(req.url ?? '/', `http://${host}`);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://${host}`);
+    } catch {
+      return sendJson(res, 400, { message: `Malformed request target: ${req.url}` });
+    }
     if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) return api.handle(req, res);
     if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) {
       return isPushRequest(req.method, url.pathname) ? push.handle(req, res, url) : registry.handle(req, res, url);
@@ -115,7 +161,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     root: store.root,
     setFaults: (f) => faults.configure(f),
     addBucket: (name, dir) => buckets.addBucket(name, dir),
+    setClockOffset: (seconds) => clock.setOffset(seconds),
+    now: () => clock.now(),
     stop: async () => {
+      clearInterval(sweeper);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
@@ -125,8 +174,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 }
 
-function serveLogo(req: IncomingMessage, res: ServerResponse, store: Store, name: string): void {
-  const file = store.logoPath(decodeURIComponent(name));
-  if (!fs.existsSync(file)) return sendJson(res, 404, { message: 'No such logo' });
+/** Logos are stored as `<uuid>.png` or `<uuid>.jpg`: any other name (`.`, `..`, `a/..`, a bad escape) names none. */
+const LOGO_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:png|jpg)$/;
+
+function serveLogo(req: IncomingMessage, res: ServerResponse, store: Store, segment: string): void {
+  const name = decodeSegment(segment);
+  if (name === undefined) return sendJson(res, 400, { message: `Malformed percent-encoding in the logo name '${segment}'` });
+  const file = LOGO_NAME.test(name) ? store.logoPath(name) : undefined;
+  if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) return sendJson(res, 404, { message: 'No such logo' });
   sendFile(req, res, file, fs.statSync(file).size, { 'Content-Type': logoContentType(file) });
 }

@@ -9,24 +9,30 @@ import { createHash, Hash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { emptyState, State } from './model';
+import { emptyState, has, reviveState, State } from './model';
 
 export class Store {
-  /** Opens (or creates) the store; without `dataDir`, metadata lives in memory only. */
-  public static open(dataDir?: string): Store {
+  /**
+   * Opens (or creates) the store; without `dataDir`, metadata lives in memory only. `now` (epoch seconds) is the last
+   * touch given to uploads recorded before uploads had one.
+   */
+  public static open(dataDir: string | undefined, now: number): Store {
     const root = dataDir ? path.resolve(dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-local-'));
     for (const dir of ['blobs/sha256', 'manifests/sha256', 'uploads', 'logos', 'tmp']) {
       fs.mkdirSync(path.join(root, dir), { recursive: true });
     }
-    return new Store(root, dataDir !== undefined);
+    // `tmp/` only holds request bodies being received and documents being written: whatever is there belongs to a
+    // run that was killed, and nothing refers to it.
+    for (const name of fs.readdirSync(path.join(root, 'tmp'))) fs.rmSync(path.join(root, 'tmp', name), { recursive: true, force: true });
+    return new Store(root, dataDir !== undefined, now);
   }
 
   public readonly state: State;
   private readonly hashes = new Map<string, Hash>();
 
-  private constructor(public readonly root: string, private readonly persistent: boolean) {
+  private constructor(public readonly root: string, private readonly persistent: boolean, now: number) {
     const statePath = path.join(root, 'state.json');
-    this.state = persistent && fs.existsSync(statePath) ? JSON.parse(fs.readFileSync(statePath, 'utf8')) : emptyState();
+    this.state = persistent && fs.existsSync(statePath) ? reviveState(JSON.parse(fs.readFileSync(statePath, 'utf8')), now) : emptyState();
     this.recoverUploads();
   }
 
@@ -163,6 +169,10 @@ export class Store {
    * may have left a part written but not recorded) and its digest is rebuilt once.
    */
   private recoverUploads(): void {
+    // A file no upload record names was left by a kill between writing it and recording the upload (or its end).
+    for (const name of fs.readdirSync(path.join(this.root, 'uploads'))) {
+      if (!has(this.state.uploads, name)) fs.rmSync(this.uploadPath(name), { recursive: true, force: true });
+    }
     for (const [id, upload] of Object.entries(this.state.uploads)) {
       const file = this.uploadPath(id);
       if (!fs.existsSync(file) || fs.statSync(file).size < upload.received) {

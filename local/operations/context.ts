@@ -1,12 +1,18 @@
 /** What every operation works with, and the lookups they share. */
 import { createHash } from 'crypto';
+import { Clock } from '../clock';
 import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
-import { RepositoryRecord } from '../model';
+import { has, RepositoryRecord } from '../model';
 import { Store } from '../store';
 
 export interface Limits {
   /** Registered repositories per registry. @default 10000 */
   readonly maxRepositories: number;
+  /**
+   * Seconds after its start or its last part at which an upload left unfinished expires (both APIs then answer
+   * upload-not-found, and its bytes are deleted). The service does not document its own expiry. @default 86400
+   */
+  readonly uploadExpirySeconds: number;
 }
 
 export interface Context {
@@ -24,6 +30,8 @@ export interface Context {
    * In memory only, so a restart forgets them.
    */
   readonly authorizationTokens: Map<string, number>;
+  /** Every time the emulator records or compares comes from this clock, which tests can move. */
+  readonly clock: Clock;
 }
 
 /** An operation: validated input in, output members out. Synchronous, so operations never interleave. */
@@ -42,7 +50,8 @@ export function defaultAlias(accountId: string): string {
 /** Looks up a repository for operations whose `registryId` is a `RegistryId` (the account id only). */
 export function findRepository(ctx: Context, input: { registryId?: string; repositoryName: string }): RepositoryRecord {
   const registryId = input.registryId ?? ctx.accountId;
-  const repo = registryId === ctx.accountId ? ctx.store.state.repositories[input.repositoryName] : undefined;
+  const { repositories } = ctx.store.state;
+  const repo = registryId === ctx.accountId && has(repositories, input.repositoryName) ? repositories[input.repositoryName] : undefined;
   if (!repo) throw repositoryNotFound(input.repositoryName, registryId);
   return repo;
 }
@@ -74,8 +83,9 @@ export function repositoryOutput(ctx: Context, repo: RepositoryRecord): Record<s
   };
 }
 
-export function nowSeconds(): number {
-  return Date.now() / 1000;
+/** Epoch seconds on the emulator's clock. */
+export function nowSeconds(ctx: Context): number {
+  return ctx.clock.now();
 }
 
 /**

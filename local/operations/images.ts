@@ -92,7 +92,7 @@ export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageT
       `The specified image digest '${request.digest}' does not match the digest '${digest}' calculated for the manifest`);
   }
 
-  const record: ImageRecord = { digest, manifestMediaType: mediaType, sizeInBytes: 0, pushedAt: nowSeconds() };
+  const record: ImageRecord = { digest, manifestMediaType: mediaType, sizeInBytes: 0, pushedAt: nowSeconds(ctx) };
   if (INDEX_TYPES.includes(mediaType)) {
     const children = descriptors(manifest.manifests, 'manifests');
     const missing = children.filter((c) => !repo.images[c.digest]).map((c) => c.digest);
@@ -128,7 +128,7 @@ export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageT
     ctx.store.writeManifest(digest, bytes);
     repo.images[digest] = record;
   }
-  if (tag !== undefined) repo.imageTags[tag] = { digest, createdAt: nowSeconds() };
+  if (tag !== undefined) repo.imageTags[tag] = { digest, createdAt: nowSeconds(ctx) };
   ctx.store.commit();
   return { digest, mediaType, changed: true };
 }

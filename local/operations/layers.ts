@@ -8,9 +8,9 @@
  */
 import { randomUUID } from 'crypto';
 import { EcrPublicError } from '../errors';
-import { RepositoryRecord, UploadRecord } from '../model';
+import { has, RepositoryRecord, UploadRecord } from '../model';
 import { LAYER_DIGEST_PATTERN } from '../shapes';
-import { Context, findRepositoryForPush, Operation } from './context';
+import { Context, findRepositoryForPush, nowSeconds, Operation } from './context';
 
 /** The part size InitiateLayerUpload announces, and the largest part UploadLayerPart takes (the 10 MiB quota). */
 export const PART_SIZE = 10 * 1024 * 1024;
@@ -84,17 +84,22 @@ export const completeLayerUpload: Operation = (ctx, input) => {
 
 /** Opens an upload into `repo`; its bytes are appended to a file as they arrive. */
 export function startUpload(ctx: Context, repo: RepositoryRecord): UploadRecord {
+  expireUploads(ctx);
   const uploadId = randomUUID();
   ctx.store.startUpload(uploadId);
-  const upload: UploadRecord = { id: uploadId, repositoryName: repo.name, received: 0, partSizes: [] };
+  const upload: UploadRecord = { id: uploadId, repositoryName: repo.name, received: 0, partSizes: [], touchedAt: nowSeconds(ctx) };
   ctx.store.state.uploads[uploadId] = upload;
   ctx.store.commit();
   return upload;
 }
 
-/** An upload in progress of `repo`: an upload of another repository, or one that ended, is UploadNotFoundException. */
+/**
+ * An upload in progress of `repo`: an upload of another repository, one that ended, or one that expired is
+ * UploadNotFoundException.
+ */
 export function findUpload(ctx: Context, repo: RepositoryRecord, uploadId: string): UploadRecord {
-  const upload = Object.prototype.hasOwnProperty.call(ctx.store.state.uploads, uploadId) ? ctx.store.state.uploads[uploadId] : undefined;
+  expireUploads(ctx);
+  const upload = has(ctx.store.state.uploads, uploadId) ? ctx.store.state.uploads[uploadId] : undefined;
   if (!upload || upload.repositoryName !== repo.name) {
     throw new EcrPublicError('UploadNotFoundException',
       `The upload with id '${uploadId}' does not exist in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
@@ -121,7 +126,24 @@ export function checkLayerSize(upload: UploadRecord, length: number): void {
 export function recordPart(ctx: Context, upload: UploadRecord, length: number): void {
   upload.received += length;
   upload.partSizes.push(length);
+  upload.touchedAt = nowSeconds(ctx);
   ctx.store.commit();
+}
+
+/**
+ * Ends every upload untouched (no start, no part) for `limits.uploadExpirySeconds`, deleting its bytes: an abandoned
+ * upload would otherwise hold its disk space forever. Runs before every upload lookup and on a timer.
+ */
+export function expireUploads(ctx: Context): void {
+  const cutoff = nowSeconds(ctx) - ctx.limits.uploadExpirySeconds;
+  let expired = false;
+  for (const [id, upload] of Object.entries(ctx.store.state.uploads)) {
+    if (upload.touchedAt > cutoff) continue;
+    ctx.store.discardUpload(id);
+    delete ctx.store.state.uploads[id];
+    expired = true;
+  }
+  if (expired) ctx.store.commit();
 }
 
 /** Ends an upload without storing anything. */

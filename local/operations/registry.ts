@@ -33,10 +33,10 @@ export const describeRegistries: Operation = (ctx, input) => {
 
 export const getAuthorizationToken: Operation = (ctx) => {
   const password = randomBytes(48).toString('base64url');
-  const expiresAt = nowSeconds() + TOKEN_LIFETIME_SECONDS;
+  const expiresAt = nowSeconds(ctx) + TOKEN_LIFETIME_SECONDS;
   // The registry API's pushes authenticate with `AWS:<password>`; forget the passwords that have expired meanwhile.
   for (const [issued, expiry] of ctx.authorizationTokens) {
-    if (expiry <= nowSeconds()) ctx.authorizationTokens.delete(issued);
+    if (expiry <= nowSeconds(ctx)) ctx.authorizationTokens.delete(issued);
   }
   ctx.authorizationTokens.set(password, expiresAt);
   return {
@@ -50,5 +50,5 @@ export const getAuthorizationToken: Operation = (ctx) => {
 /** Whether `password` was issued by GetAuthorizationToken (since the emulator started) and has not expired. */
 export function isIssuedPassword(ctx: Context, password: string): boolean {
   const expiry = ctx.authorizationTokens.get(password);
-  return expiry !== undefined && nowSeconds() < expiry;
+  return expiry !== undefined && nowSeconds(ctx) < expiry;
 }

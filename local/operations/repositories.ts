@@ -1,6 +1,6 @@
 /** CreateRepository, DeleteRepository and DescribeRepositories. */
 import { EcrPublicError } from '../errors';
-import { RepositoryRecord } from '../model';
+import { emptyRepository, has } from '../model';
 import { catalogDataOutput, setCatalogData } from './catalog-data';
 import { findRepository, nowSeconds, Operation, paginate, refusePaginationWith, repositoryOutput } from './context';
 import { applyTags, checkTags } from './tags';
@@ -8,7 +8,7 @@ import { applyTags, checkTags } from './tags';
 export const createRepository: Operation = (ctx, input) => {
   const { state } = ctx.store;
   const name: string = input.repositoryName;
-  if (state.repositories[name]) {
+  if (has(state.repositories, name)) {
     throw new EcrPublicError('RepositoryAlreadyExistsException',
       `The repository with name '${name}' already exists in the registry with id '${ctx.accountId}'`);
   }
@@ -16,9 +16,7 @@ export const createRepository: Operation = (ctx, input) => {
     throw new EcrPublicError('LimitExceededException',
       `The registry with id '${ctx.accountId}' already has the maximum of ${ctx.limits.maxRepositories} repositories`);
   }
-  const repo: RepositoryRecord = {
-    name, createdAt: nowSeconds(), resourceTags: [], blobs: {}, images: {}, imageTags: {},
-  };
+  const repo = emptyRepository(name, nowSeconds(ctx));
   // Every check runs before anything is stored: a refused request leaves no trace.
   if (input.tags) applyTags(repo, checkTags(input.tags));
   if (input.catalogData) setCatalogData(ctx, repo, input.catalogData);

@@ -1,7 +1,7 @@
 /** TagResource, UntagResource and ListTagsForResource, and the tag rules CreateRepository shares. */
 import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
 import { RepositoryRecord } from '../model';
-import { Context, Operation } from './context';
+import { Context, findRepository, Operation } from './context';
 
 /** Tags per repository (the TooManyTagsException limit). */
 const MAX_TAGS = 50;
@@ -40,9 +40,8 @@ function repositoryFromArn(ctx: Context, arn: string): RepositoryRecord {
     throw invalidParameter('resourceArn', "must be a repository ARN of the form 'arn:aws:ecr-public::<account>:repository/<name>'");
   }
   const [, account, name] = match;
-  const repo = account === ctx.accountId ? ctx.store.state.repositories[name] : undefined;
-  if (!repo) throw repositoryNotFound(name, account);
-  return repo;
+  if (account !== ctx.accountId) throw repositoryNotFound(name, account);
+  return findRepository(ctx, { repositoryName: name });
 }
 
 export const tagResource: Operation = (ctx, input) => {

@@ -1,0 +1,162 @@
+/**
+ * The emulator as a real process (`node lib/local/cli.js serve`), for the emulator's hardening tests: started on a
+ * data directory, killed with SIGKILL, restarted; its memory read from /proc; raw HTTP requests whose path is sent
+ * exactly as written and whose body can be held back or sent without end.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { request } from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { ECRPUBLICClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
+import { run } from '../support/oci-tools';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
+
+export interface ServedEmulator {
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  /** `127.0.0.1:PORT`. */
+  readonly host: string;
+  readonly port: number;
+  /** What the process printed so far. */
+  readonly output: () => string;
+}
+
+/** Compiles the emulator into lib/local when it is missing or older than its sources. */
+export async function ensureCompiledEmulator(): Promise<void> {
+  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = path.join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
+  }, 0);
+  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < newest(path.join(ROOT, 'local'))) {
+    await run('npx', ['projen', 'compile:local'], { cwd: ROOT, timeoutMs: 180_000 });
+  }
+}
+
+/** Starts `ecr-public-local serve --port 0 --data DIR ...extra` and waits for its endpoint line. */
+export function serveEmulator(dataDir: string, extra: readonly string[] = []): Promise<ServedEmulator> {
+  const env = { ...process.env };
+  delete env.ECR_PUBLIC_LOCAL_FAULTS;
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, ...extra], {
+    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const output = (): string => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`;
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      const m = /^endpoint (http:\/\/\S+)$/m.exec(stdout);
+      if (m) {
+        const url = new URL(m[1]);
+        resolve({ child, endpoint: m[1], host: url.host, port: Number(url.port), output });
+      }
+    });
+    child.on('exit', (code, signal) => reject(new Error(`the emulator exited (${code ?? signal}) before printing its endpoint\n${output()}`)));
+  });
+}
+
+/** SIGKILL, and wait for the process to be gone. */
+export function killEmulator(served: ServedEmulator | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!served || served.child.exitCode !== null || served.child.signalCode !== null) return resolve();
+    served.child.once('exit', () => resolve());
+    served.child.kill('SIGKILL');
+  });
+}
+
+/** Resident memory of a process from /proc: now (`VmRSS`) and its peak so far (`VmHWM`), in bytes. */
+export function residentMemory(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+/** An answer read off a raw socket. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+/**
+ * One HTTP request with `path` sent byte for byte (no normalisation of `.` segments or escapes, as fetch would do).
+ * Rejects when the connection closes without an answer.
+ */
+export function rawRequest(port: number, method: string, requestPath: string, headers: Record<string, string> = {},
+  body?: Buffer | string): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path: requestPath, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A request over a plain socket whose body the test writes when it chooses (or without end). */
+export interface HeldRequest {
+  readonly socket: net.Socket;
+  /** Resolves with the raw answer text once a complete answer (headers and Content-Length bytes) arrived. */
+  readonly answer: Promise<{ status: number; head: string; body: string }>;
+  /** Whether the server closed the connection before a complete answer. */
+  readonly closedEarly: () => boolean;
+}
+
+/** Sends `head` (request line and headers, without the blank line) and returns the open socket. */
+export function holdRequest(port: number, head: string): Promise<HeldRequest> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    let answered = false;
+    let closedEarly = false;
+    const answer = new Promise<{ status: number; head: string; body: string }>((ok, fail) => {
+      const tryParse = () => {
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const headText = received.subarray(0, end).toString('latin1');
+        const length = Number(/^content-length:\s*(\d+)/im.exec(headText)?.[1] ?? 0);
+        if (received.length - end - 4 < length) return;
+        answered = true;
+        ok({ status: Number(headText.split(' ')[1]), head: headText, body: received.subarray(end + 4, end + 4 + length).toString('utf8') });
+      };
+      socket.on('data', (c: Buffer) => {
+        received = Buffer.concat([received, c]);
+        if (!answered) tryParse();
+      });
+      socket.on('close', () => {
+        if (!answered) {
+          closedEarly = true;
+          fail(new Error(`connection closed without an answer (got ${JSON.stringify(received.toString('latin1').slice(0, 200))})`));
+        }
+      });
+    });
+    answer.catch(() => undefined);
+    socket.on('error', () => undefined);
+    socket.once('connect', () => {
+      socket.write(`${head}\r\n\r\n`);
+      resolve({ socket, answer, closedEarly: () => closedEarly });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** The password `aws ecr-public get-login-password` prints (GetAuthorizationToken, after `AWS:`). */
+export async function pushPassword(client: ECRPUBLICClient): Promise<string> {
+  const out = await client.send(new GetAuthorizationTokenCommand({}));
+  return Buffer.from(out.authorizationData!.authorizationToken!, 'base64').toString('utf8').slice('AWS:'.length);
+}
+
+/** `Authorization: Basic` for the registry push API. */
+export function basicAuth(password: string): string {
+  return `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
+}
+
+/** A SigV4-shaped Authorization header as the SDK sends it (the emulator checks the scope, not the signature). */
+export const SIGV4_AUTHORIZATION = 'AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20260101/us-east-1/ecr-public/aws4_request, SignedHeaders=host, Signature=00';
