@@ -25,11 +25,16 @@ export class PartReader {
     this.queuedBytes += bytes.length;
   }
 
-  /** The next part: `partSize` bytes, fewer only at the end of the stream; undefined once the stream is exhausted. */
-  public async next(): Promise<Buffer | undefined> {
+  /**
+   * The next part: `partSize` bytes, fewer only at the end of the stream; undefined once the stream is exhausted.
+   * With `into` (at least `partSize` bytes), the part is a view of it: a caller done with each part before asking for
+   * the next one reuses one buffer instead of leaving one per part to the garbage collector.
+   */
+  public async next(into?: Buffer): Promise<Buffer | undefined> {
     await this.filling;
     if (this.fillError !== undefined) throw this.fillError;
-    const part = Buffer.allocUnsafe(this.partSize);
+    if (into && into.length < this.partSize) throw new Error(`a part of ${this.partSize} bytes does not fit in ${into.length}`);
+    const part = into ?? Buffer.allocUnsafe(this.partSize);
     let filled = 0;
     // Bytes put back or left over from the last chunk come first; then chunks are copied in as they arrive.
     while (filled < this.partSize) {
