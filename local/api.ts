@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
+import { parseUploadPartBody } from './api/upload-part-body';
 import { EcrPublicError, serializationError } from './errors';
 import { FaultInjector } from './faults';
 import { readBody } from './http';
@@ -78,8 +79,10 @@ export class ApiEndpoint {
     }
     let parsed: unknown = {};
     if (body.length > 0) {
+      // A layer part is read from the bytes (most of the emulator's work is parts); what that reader declines, as usual.
+      const part = name === 'UploadLayerPart' ? parseUploadPartBody(body) : undefined;
       try {
-        parsed = JSON.parse(body.toString('utf8'));
+        parsed = part ?? JSON.parse(body.toString('utf8'));
       } catch {
         throw serializationError('The request body is not valid JSON');
       }
