@@ -33,8 +33,9 @@ export interface PublicImageProps {
 
   /**
    * gzip-compress uncompressed layers (as `docker save` writes them) before publishing: smaller pulls. Compression is
-   * deterministic, so the same input gives the same digests on every deploy. Archive sources only: images from a
-   * registry or built from a Dockerfile are copied byte for byte (same digests as their source).
+   * deterministic, so the same input gives the same digests on every deploy with the same Node.js zlib (a Lambda
+   * runtime whose zlib compresses differently gives new digests, and the image is published again). Archive sources
+   * only: images from a registry or built from a Dockerfile are copied byte for byte (same digests as their source).
    * @default true for archive sources
    */
   readonly compressLayers?: boolean;
@@ -65,7 +66,8 @@ export interface PublicImageProps {
   readonly timeout?: Duration;
 
   /**
-   * Ephemeral storage of the publishing function (the image is never written to disk).
+   * Ephemeral storage of the publishing function. Only layers compressed at deploy are written there, between
+   * compressing and uploading; a layer that does not fit is compressed a second time to upload instead.
    * @default - Lambda's default, 512 MiB
    */
   readonly ephemeralStorageSize?: Size;
