@@ -10,6 +10,7 @@ import { FaultInjector } from './faults';
 import { readBody } from './http';
 import { Context } from './operations/context';
 import { OPERATIONS } from './operations/index';
+import { RateQuotas } from './rate-quotas';
 import { OPERATION_INPUTS } from './shapes';
 import { validate } from './validation';
 
@@ -20,7 +21,12 @@ const API_REGION = 'us-east-1';
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export class ApiEndpoint {
-  constructor(private readonly ctx: Context, private readonly faults: FaultInjector) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly faults: FaultInjector,
+    /** The service's rate quotas, when enforced. @default - no rate limits */
+    private readonly quotas?: RateQuotas,
+  ) {}
 
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
@@ -77,6 +83,8 @@ export class ApiEndpoint {
       throw new EcrPublicError('UnsupportedCommandException',
         `The action isn't supported in this Region (${region}); the ECR Public API is served from ${API_REGION}`);
     }
+    // The service throttles at its front door: a throttled call is not looked at further.
+    if (this.quotas && !this.quotas.admit(name)) throw new EcrPublicError('ThrottlingException', 'Rate exceeded');
     let parsed: unknown = {};
     if (body.length > 0) {
       // A layer part is read from the bytes (most of the emulator's work is parts); what that reader declines, as usual.

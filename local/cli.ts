@@ -22,6 +22,8 @@ Options:
   --drop-rate R            share of API requests whose connection is dropped
   --latency-ms N           latency added to every API request
   --seed N                 seed of the fault sequence
+  --rate-quotas            answer calls beyond ECR Public's documented rates (e.g. InitiateLayerUpload 10/s,
+                           UploadLayerPart 260/s) with ThrottlingException
 Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42
 
 deploy runs the shipped handlers of the app's ECR Public custom resources (Custom::EcrPublic*) in-process against
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       'drop-rate': { type: 'string' },
       'latency-ms': { type: 'string' },
       'seed': { type: 'string' },
+      'rate-quotas': { type: 'boolean' },
     },
   });
   const number = (name: string, value: string | undefined) => {
@@ -92,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     registryAlias: values['registry-alias'],
     faults,
     buckets,
+    rateQuotas: values['rate-quotas'],
   });
   console.log(`endpoint ${emulator.endpoint}`);
   console.log(values.data ? `data ${emulator.root}` : 'data in memory (use --data DIR to keep it)');

@@ -11,6 +11,7 @@ import { sendFile, sendJson } from './http';
 import { logoContentType } from './operations/catalog-data';
 import { Context, defaultAlias, Limits } from './operations/context';
 import { RegistryEndpoint } from './registry-api';
+import { RateQuotas } from './rate-quotas';
 import { isPushRequest, RegistryPushEndpoint } from './registry-push';
 import { BucketEndpoint } from './s3-bucket';
 import { Store } from './store';
@@ -30,6 +31,8 @@ export interface EmulatorOptions {
   readonly buckets?: Record<string, string>;
   /** Service quotas. @default - the service's defaults */
   readonly limits?: Partial<Limits>;
+  /** Answer calls beyond the service's documented rate quotas with ThrottlingException. @default false */
+  readonly rateQuotas?: boolean;
 }
 
 export interface RunningEmulator {
@@ -91,7 +94,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     limits: { maxRepositories: options.limits?.maxRepositories ?? 10_000 },
     authorizationTokens: new Map(),
   };
-  const api = new ApiEndpoint(ctx, faults);
+  const api = new ApiEndpoint(ctx, faults, options.rateQuotas ? new RateQuotas() : undefined);
   const registry = new RegistryEndpoint(ctx);
   const push = new RegistryPushEndpoint(ctx);
 
