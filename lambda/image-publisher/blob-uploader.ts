@@ -55,7 +55,8 @@ export async function uploadBlob(ecr: ECRPUBLICClient, repositoryName: string, b
 
   const progress = new BlobProgress(blob.digest, 'upload', blob.size);
   let counter = new DigestCounter();
-  const reader = new PartReader(blob.open(), partSize);
+  // The next part is read while this one is in flight (below): the reader need not read further ahead.
+  const reader = new PartReader(blob.open(), partSize, false);
   const buffers = new PartBodyBuffers();
   // Each part is done with once its body is prepared (a part taken only in part is decoded back from its body).
   const partBuffer = Buffer.allocUnsafeSlow(partSize);
