@@ -124,11 +124,12 @@ export class PublicImage extends Construct {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
       invalid(this, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
     }
-    // Each blob in flight holds about two parts plus their base64 form (measured: ~25 MB), on top of ~100 MB.
+    // Each blob in flight holds one part and two request bodies (the part in flight and the next one, in base64):
+    // about 38 MiB with 10 MiB parts, on top of ~100 MB.
     const memorySize = props.memorySize ?? 1024;
-    const neededMemory = 128 + 30 * concurrency;
+    const neededMemory = 128 + 40 * concurrency;
     if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
-      invalid(this, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 30 MiB per blob in flight)`, `${memorySize}`);
+      invalid(this, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 40 MiB per blob in flight)`, `${memorySize}`);
     }
 
     let binding: ImageSourceBinding;
