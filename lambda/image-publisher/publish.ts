@@ -113,7 +113,9 @@ function planBlob(byDigest: ReadonlyMap<string, SourceBlob>, digest: string): So
  * First pass of a compressed layer: source → gzip → sha256, and into a file of the scratch space when the output fits;
  * checks the uncompressed bytes on the way.
  */
-async function compressLayer(blobs: BlobSource, source: SourceBlob, scratch: ScratchSpace | undefined): Promise<{ replacement: BlobReplacement; file?: string }> {
+async function compressLayer(
+  blobs: BlobSource, source: SourceBlob, scratch: ScratchSpace | undefined,
+): Promise<{ replacement: BlobReplacement; file?: string }> {
   const progress = new BlobProgress(source.digest, 'compress', source.size);
   const input = new DigestCounter();
   const output = new DigestCounter();

@@ -1,5 +1,5 @@
-import { RATE_QUOTAS, RateQuotas } from '../../../local/rate-quotas';
 import { createRepo, expectRawError, rawCall, start, stop } from './support';
+import { RATE_QUOTAS, RateQuotas } from '../../../local/rate-quotas';
 
 describe('rate quotas', () => {
   test('at most the documented number of calls in any one-second window, per operation; others unlimited', () => {

@@ -1,14 +1,14 @@
 import { CompleteLayerUploadCommand, InitiateLayerUploadCommand } from '@aws-sdk/client-ecr-public';
-import { parseUploadPartBody } from '../../../local/api/upload-part-body';
 import { createRepo, expectRawError, MIB, rawCall, randomBytes, sha256, useEmulator } from './support';
+import { parseUploadPartBody } from '../../../local/api/upload-part-body';
 
 describe('reading UploadLayerPart bodies from the bytes', () => {
   const blob = randomBytes(3000).toString('base64');
   const plain = [
     `{"repositoryName":"a/b","uploadId":"u","partFirstByte":0,"partLastByte":2999,"layerPartBlob":"${blob}"}`,
     ` {\n "layerPartBlob" : "${blob}" ,\t"partFirstByte": 1e3, "ok": true, "none": null, "n": -0.5 }\r\n`,
-    `{"layerPartBlob":"","x":"\u00e9t\u00e9"}`,
-    `{"layerPartBlob":"not base64 at all!"}`,
+    '{"layerPartBlob":"","x":"\u00e9t\u00e9"}',
+    '{"layerPartBlob":"not base64 at all!"}',
   ];
   test.each(plain)('a plain body gives what JSON.parse gives (%#)', (text) => {
     expect(parseUploadPartBody(Buffer.from(text))).toEqual(JSON.parse(text));
@@ -24,8 +24,8 @@ describe('reading UploadLayerPart bodies from the bytes', () => {
     `{"layerPartBlob":"${blob}",}`,
     `{"layerPartBlob":"${blob}","n":01}`, // not a JSON number
     `{"layerPartBlob":"${blob}`,
-    `["layerPartBlob"]`,
-    `{"partFirstByte":0}`, // no blob
+    '["layerPartBlob"]',
+    '{"partFirstByte":0}', // no blob
     '',
     '{',
   ];
