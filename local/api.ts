@@ -4,11 +4,13 @@
  */
 import { randomUUID } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
+import { parseUploadPartBody } from './api/upload-part-body';
 import { EcrPublicError, serializationError } from './errors';
 import { FaultInjector } from './faults';
 import { BodyBudget, BodyRead, discardBody, readBoundedBody } from './http';
 import { Context, Operation } from './operations/context';
 import { OPERATIONS } from './operations/index';
+import { RateQuotas } from './rate-quotas';
 import { OPERATION_INPUTS } from './shapes';
 import { validate } from './validation';
 
@@ -28,7 +30,13 @@ interface Target {
 }
 
 export class ApiEndpoint {
-  constructor(private readonly ctx: Context, private readonly faults: FaultInjector, private readonly budget: BodyBudget) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly faults: FaultInjector,
+    private readonly budget: BodyBudget,
+    /** The service's rate quotas, when enforced. @default - no rate limits */
+    private readonly quotas?: RateQuotas,
+  ) {}
 
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
@@ -120,14 +128,18 @@ export class ApiEndpoint {
       throw new EcrPublicError('UnsupportedCommandException',
         `The action isn't supported in this Region (${region}); the ECR Public API is served from ${API_REGION}`);
     }
+    // The service throttles at its front door: a throttled call is not looked at further (its body is not read).
+    if (this.quotas && !this.quotas.admit(name)) throw new EcrPublicError('ThrottlingException', 'Rate exceeded');
     return { name, operation };
   }
 
   private dispatch(target: Target, body: Buffer): Record<string, unknown> {
     let parsed: unknown = {};
     if (body.length > 0) {
+      // A layer part is read from the bytes (most of the emulator's work is parts); what that reader declines, as usual.
+      const part = target.name === 'UploadLayerPart' ? parseUploadPartBody(body) : undefined;
       try {
-        parsed = JSON.parse(body.toString('utf8'));
+        parsed = part ?? JSON.parse(body.toString('utf8'));
       } catch {
         throw serializationError('The request body is not valid JSON');
       }

@@ -31,6 +31,8 @@ Options:
   --seed N                 seed of the fault sequence
   --upload-expiry S        seconds after which an untouched, unfinished upload expires (default 86400)
   --clock-offset S         seconds added to the emulator's clock (to test age-based rules; default 0)
+  --rate-quotas            answer calls beyond ECR Public's documented rates (e.g. InitiateLayerUpload 10/s,
+                           UploadLayerPart 260/s) with ThrottlingException
   --help                   print this help
 Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42`;
 
@@ -103,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       'seed': { type: 'string' },
       'upload-expiry': { type: 'string' },
       'clock-offset': { type: 'string' },
+      'rate-quotas': { type: 'boolean' },
     },
   });
   const number = (name: string, value: string | undefined) => {
@@ -137,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
     buckets,
     limits: definedOnly({ uploadExpirySeconds: number('upload-expiry', values['upload-expiry']) }),
     clockOffsetSeconds: number('clock-offset', values['clock-offset']),
+    rateQuotas: values['rate-quotas'],
   });
   console.log(`endpoint ${emulator.endpoint}`);
   console.log(`gallery ${emulator.endpoint}/gallery/`);

@@ -13,6 +13,7 @@ import { BodyBudget, decodeSegment, sendFile, sendJson } from './http';
 import { logoContentType } from './operations/catalog-data';
 import { Context, defaultAlias, Limits } from './operations/context';
 import { expireUploads } from './operations/layers';
+import { RateQuotas } from './rate-quotas';
 import { RegistryEndpoint } from './registry-api';
 import { isPushRequest, RegistryPushEndpoint } from './registry-push';
 import { BucketEndpoint } from './s3-bucket';
@@ -40,6 +41,8 @@ export interface EmulatorOptions {
   readonly maxBufferedBytes?: number;
   /** Seconds added to the real time on the emulator's clock (see `setClockOffset`). @default 0 */
   readonly clockOffsetSeconds?: number;
+  /** Answer calls beyond the service's documented rate quotas with ThrottlingException. @default false */
+  readonly rateQuotas?: boolean;
 }
 
 export interface RunningEmulator {
@@ -122,7 +125,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     authorizationTokens: new Map(),
     clock,
   };
-  const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES));
+  const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
+    options.rateQuotas ? new RateQuotas() : undefined);
   const registry = new RegistryEndpoint(ctx);
   const push = new RegistryPushEndpoint(ctx);
 

@@ -33,8 +33,9 @@ export interface PublicImageProps {
 
   /**
    * gzip-compress uncompressed layers (as `docker save` writes them) before publishing: smaller pulls. Compression is
-   * deterministic, so the same input gives the same digests on every deploy. Archive sources only: images from a
-   * registry or built from a Dockerfile are copied byte for byte (same digests as their source).
+   * deterministic, so the same input gives the same digests on every deploy with the same Node.js zlib (a Lambda
+   * runtime whose zlib compresses differently gives new digests, and the image is published again). Archive sources
+   * only: images from a registry or built from a Dockerfile are copied byte for byte (same digests as their source).
    * @default true for archive sources
    */
   readonly compressLayers?: boolean;
@@ -65,7 +66,8 @@ export interface PublicImageProps {
   readonly timeout?: Duration;
 
   /**
-   * Ephemeral storage of the publishing function (the image is never written to disk).
+   * Ephemeral storage of the publishing function. Only layers compressed at deploy are written there, between
+   * compressing and uploading; a layer that does not fit is compressed a second time to upload instead.
    * @default - Lambda's default, 512 MiB
    */
   readonly ephemeralStorageSize?: Size;
@@ -122,11 +124,12 @@ export class PublicImage extends Construct {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
       invalid(this, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
     }
-    // Each blob in flight holds about two parts plus their base64 form (measured: ~25 MB), on top of ~100 MB.
+    // Each blob in flight holds one part and two request bodies (the part in flight and the next one, in base64):
+    // about 38 MiB with 10 MiB parts, on top of ~100 MB.
     const memorySize = props.memorySize ?? 1024;
-    const neededMemory = 128 + 30 * concurrency;
+    const neededMemory = 128 + 40 * concurrency;
     if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
-      invalid(this, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 30 MiB per blob in flight)`, `${memorySize}`);
+      invalid(this, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 40 MiB per blob in flight)`, `${memorySize}`);
     }
 
     let binding: ImageSourceBinding;

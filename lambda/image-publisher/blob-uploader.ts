@@ -1,16 +1,17 @@
 /**
  * Uploads one blob through InitiateLayerUpload → UploadLayerPart (contiguous, strictly sequential parts of the
- * returned part size) → CompleteLayerUpload, hashing the bytes as they go, one part in memory at a time.
+ * returned part size) → CompleteLayerUpload, hashing the bytes as they go. While one part is in flight the next one
+ * is read and prepared (`part-body.ts`), so at most two parts' bodies are held at a time.
  */
 import {
   BatchCheckLayerAvailabilityCommand,
   CompleteLayerUploadCommand,
   ECRPUBLICClient,
   InitiateLayerUploadCommand,
-  UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
 import { withContext } from './errors';
 import { DigestCounter } from './layer-compression';
+import { PartBodyBuffers, partBytes, PreparedPart, preparePart, uploadPartCommand } from './part-body';
 import { PartReader } from './part-reader';
 import { BlobProgress, log } from './progress';
 import { isErrorNamed } from '../shared/ecr-public-client';
@@ -53,28 +54,50 @@ export async function uploadBlob(ecr: ECRPUBLICClient, repositoryName: string, b
   const partSize = init.partSize && init.partSize > 0 ? Math.min(init.partSize, MAX_PART_SIZE) : DEFAULT_PART_SIZE;
 
   const progress = new BlobProgress(blob.digest, 'upload', blob.size);
-  const counter = new DigestCounter();
-  const reader = new PartReader(blob.open(), partSize);
+  let counter = new DigestCounter();
+  // The next part is read while this one is in flight (below): the reader need not read further ahead.
+  const reader = new PartReader(blob.open(), partSize, false);
+  const buffers = new PartBodyBuffers();
+  // Each part is done with once its body is prepared (a part taken only in part is decoded back from its body).
+  const partBuffer = Buffer.allocUnsafeSlow(partSize);
+  const prepare = async (first: number): Promise<PreparedPart | undefined> => {
+    const part = await reader.next(partBuffer);
+    if (!part) return undefined;
+    return preparePart({ repositoryName, uploadId, partFirstByte: first, partLastByte: first + part.length - 1 }, part, counter, buffers);
+  };
   let parts = 0;
   let resumed = 0;
+  let next = settledLater(prepare(0));
   try {
-    for (let part = await reader.next(); part; part = await reader.next()) {
-      const first = counter.bytes;
-      const last = first + part.length - 1;
-      const { received, lost } = await sendPart(ecr, repositoryName, uploadId, part, first, last, blob.digest);
-      // `received` is the last byte the registry holds: normally `last`, or less when it took only the head of a
-      // part (the rest is sent again as the start of the next part).
+    for (let current = await next; current; current = await next) {
+      const first = current.members.partFirstByte;
+      const sending = sendPart(ecr, current, blob.digest);
+      // The next part is read, encoded and hashed while this one is on the wire.
+      next = settledLater(prepare(current.members.partLastByte + 1));
+      const { received, lost } = await sending;
+      // `received` is the last byte the registry holds: normally the part's last, or less when it took only the head
+      // of a part (the rest is sent again as the start of the next part).
       const accepted = received - first + 1;
-      if (accepted <= 0 || accepted > part.length) {
-        throw new Error(`UploadLayerPart of ${what} (bytes ${first}-${last}) left the registry at byte ${received}`);
+      if (accepted <= 0 || accepted > current.length) {
+        throw new Error(`UploadLayerPart of ${what} (bytes ${first}-${current.members.partLastByte}) left the registry at byte ${received}`);
       }
-      counter.update(part.subarray(0, accepted));
-      reader.unread(part.subarray(accepted));
+      if (accepted < current.length) {
+        // The part prepared meanwhile starts after the whole of this one: its bytes go back, behind this part's rest,
+        // and the digest goes back to the bytes the registry holds.
+        const ahead = await next;
+        if (ahead) reader.unread(partBytes(ahead, 0, ahead.length));
+        reader.unread(partBytes(current, accepted, current.length));
+        counter = current.digestBefore;
+        counter.update(partBytes(current, 0, accepted));
+        next = settledLater(prepare(received + 1));
+      }
       progress.advance(accepted);
       parts++;
       if (lost) resumed++;
     }
   } finally {
+    // The reader is released only once nothing reads it any more.
+    await next.catch(() => undefined);
     await reader.close();
   }
   // Before completing: a blob whose bytes are not what the plan says is never stored.
@@ -90,14 +113,11 @@ export async function uploadBlob(ecr: ECRPUBLICClient, repositoryName: string, b
  * again is refused with `InvalidLayerPartException`; its `lastValidByteReceived` then tells that the bytes arrived, and
  * the upload goes on from the byte after it.
  */
-async function sendPart(
-  ecr: ECRPUBLICClient, repositoryName: string, uploadId: string, part: Buffer, first: number, last: number, digest: string,
-): Promise<{ received: number; lost: boolean }> {
+async function sendPart(ecr: ECRPUBLICClient, part: PreparedPart, digest: string): Promise<{ received: number; lost: boolean }> {
+  const { partFirstByte: first, partLastByte: last } = part.members;
   const what = `blob ${digest}`;
   try {
-    const out = await ecr.send(new UploadLayerPartCommand({
-      repositoryName, uploadId, partFirstByte: first, partLastByte: last, layerPartBlob: part,
-    }));
+    const out = await ecr.send(uploadPartCommand(part));
     if (out.lastByteReceived !== last) {
       throw new Error(`UploadLayerPart of ${what} (bytes ${first}-${last}) returned lastByteReceived ${out.lastByteReceived}`);
     }
@@ -113,6 +133,12 @@ async function sendPart(
     }
     throw withContext(err, `UploadLayerPart of ${what} (bytes ${first}-${last})`);
   }
+}
+
+/** `promise`, marked as handled: its failure surfaces where it is awaited, even if that comes after it failed. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** Completes the upload; an already stored blob, or an answer lost after the blob was stored, is a success. */

@@ -15,6 +15,7 @@ import { putManifest } from './manifest-push';
 import { isIndex } from './manifest-rewrite';
 import { log, PublishStats } from './progress';
 import { PublishContext, pushImage, ResolvedImage, resolveImage } from './publish';
+import { ScratchSpace } from './scratch-space';
 import { ImageSettings, parseSettings, parseTags } from './settings';
 import { formatImageReference } from '../../src/private/image-reference';
 import { ImageAttributes, ImageProperties } from '../../src/private/publish-plan';
@@ -85,14 +86,18 @@ async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettin
   const stats = new PublishStats();
   let image: ResolvedImage | undefined;
   let source: OpenedSource | undefined;
+  // Only layers compressed here need a scratch space.
+  const scratch = settings.compressLayers ? ScratchSpace.open() : undefined;
   try {
     source = await openSource(settings.source, s3);
-    const ctx = context(ecr, source, settings, stats);
+    const ctx = { ...context(ecr, source, settings, stats), scratch };
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);
   } catch (err) {
     stats.logSummary({ outcome: 'FAILED', repositoryName: settings.repositoryName, ref: sourceRef(settings) });
     throw err;
+  } finally {
+    scratch?.dispose();
   }
   const digest = image.root.digest;
   stats.logSummary({ outcome: 'PUBLISHED', repositoryName: settings.repositoryName, imageDigest: digest, ref: sourceRef(settings) });

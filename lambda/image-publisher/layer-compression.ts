@@ -22,12 +22,20 @@ export function compressedLayerType(manifestMediaType: string): string {
 
 /** Counts and hashes the bytes that pass through it. */
 export class DigestCounter {
-  private readonly hash: Hash = createHash('sha256');
   public bytes = 0;
+
+  constructor(private readonly hash: Hash = createHash('sha256')) {}
 
   public update(chunk: Buffer): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+  }
+
+  /** An independent counter that has seen what this one has. */
+  public copy(): DigestCounter {
+    const copy = new DigestCounter(this.hash.copy());
+    copy.bytes = this.bytes;
+    return copy;
   }
 
   /** `sha256:<hex>` of everything seen; call once. */

@@ -1,6 +1,7 @@
 /**
- * Cuts a stream of chunks into layer parts of a fixed size. While a part is being uploaded, the next one is read ahead
- * (the source's latency then overlaps the upload), so at most two parts (plus one chunk) are held at a time.
+ * Cuts a stream of chunks into layer parts of a fixed size. Unless told otherwise, while a part is being uploaded the
+ * next one is read ahead (the source's latency then overlaps the upload), so at most two parts (plus one chunk) are
+ * held at a time.
  */
 
 export class PartReader {
@@ -13,7 +14,16 @@ export class PartReader {
   private filling?: Promise<void>;
   private fillError?: unknown;
 
-  constructor(source: AsyncIterable<Buffer>, private readonly partSize: number) {
+  constructor(
+    source: AsyncIterable<Buffer>,
+    private readonly partSize: number,
+    /**
+     * Read the next part in the background after handing one out. A caller that asks for the next part while the
+     * previous one is still in flight overlaps the source's latency already, and holds one part less without it.
+     * @default true
+     */
+    private readonly readsAhead = true,
+  ) {
     if (!(partSize > 0)) throw new Error(`part size must be positive (got ${partSize})`);
     this.iterator = source[Symbol.asyncIterator]();
   }
@@ -25,11 +35,16 @@ export class PartReader {
     this.queuedBytes += bytes.length;
   }
 
-  /** The next part: `partSize` bytes, fewer only at the end of the stream; undefined once the stream is exhausted. */
-  public async next(): Promise<Buffer | undefined> {
+  /**
+   * The next part: `partSize` bytes, fewer only at the end of the stream; undefined once the stream is exhausted.
+   * With `into` (at least `partSize` bytes), the part is a view of it: a caller done with each part before asking for
+   * the next one reuses one buffer instead of leaving one per part to the garbage collector.
+   */
+  public async next(into?: Buffer): Promise<Buffer | undefined> {
     await this.filling;
     if (this.fillError !== undefined) throw this.fillError;
-    const part = Buffer.allocUnsafe(this.partSize);
+    if (into && into.length < this.partSize) throw new Error(`a part of ${this.partSize} bytes does not fit in ${into.length}`);
+    const part = into ?? Buffer.allocUnsafe(this.partSize);
     let filled = 0;
     // Bytes put back or left over from the last chunk come first; then chunks are copied in as they arrive.
     while (filled < this.partSize) {
@@ -54,7 +69,7 @@ export class PartReader {
       }
     }
     if (filled === 0) return undefined;
-    this.readAhead();
+    if (this.readsAhead) this.readAhead();
     return filled === this.partSize ? part : part.subarray(0, filled);
   }
 

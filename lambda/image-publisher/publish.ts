@@ -1,8 +1,10 @@
 /**
- * Publishing one image: resolve what will be pushed (compressing uncompressed layers when asked: a first streaming
- * pass learns their digests), check which blobs the repository lacks, upload those in parallel, then put the
- * manifests and the tags.
+ * Publishing one image: resolve what will be pushed (compressing uncompressed layers when asked, several at once: the
+ * pass that learns their digests also writes them to the scratch space when they fit, and they are uploaded from
+ * there), check which blobs the repository lacks, upload those in parallel, then put the manifests and the tags.
  */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
 import { uploadBlob, UploadableBlob } from './blob-uploader';
@@ -12,6 +14,7 @@ import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
 import { forEachConcurrent } from './pool';
 import { BlobProgress, log, PublishStats } from './progress';
+import { gzipBound, ScratchSpace } from './scratch-space';
 import { PlanManifest } from '../../src/private/publish-plan';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */
@@ -25,6 +28,8 @@ export interface ResolvedBlob {
   readonly source: SourceBlob;
   /** Whether the stored blob is the gzip of the source. */
   readonly gzip: boolean;
+  /** For a gzip blob: the file the first pass wrote it to, when it fitted in the scratch space. */
+  readonly file?: string;
 }
 
 /** The image as it will be stored. */
@@ -44,6 +49,8 @@ export interface PublishContext {
   readonly compressLayers: boolean;
   readonly concurrency: number;
   readonly stats: PublishStats;
+  /** Where compressed layers are kept between their two uses. @default - none: they are compressed twice */
+  readonly scratch?: ScratchSpace;
 }
 
 /** The failure of a blob whose bytes in the source are not what the plan says. */
@@ -53,16 +60,20 @@ export function digestMismatch(blobs: BlobSource, planned: string, got: string):
 
 /**
  * What will be pushed. Without compression, the plan as it is. With it, every uncompressed layer is streamed once
- * through gzip to learn its compressed digest and size (nothing is uploaded), and the manifests are rewritten.
+ * through gzip to learn its compressed digest and size (nothing is uploaded; the output is kept in the scratch space
+ * when it fits), and the manifests are rewritten.
  */
 export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> {
   const { plan } = ctx;
   const byDigest = new Map(plan.blobs.map((b) => [b.digest, b]));
   const toCompress = ctx.compressLayers ? [...uncompressedLayers(plan)] : [];
   const replacements = new Map<string, BlobReplacement>();
+  const files = new Map<string, string>();
   await forEachConcurrent(toCompress, ctx.concurrency, async (digest) => {
     const source = planBlob(byDigest, digest);
-    replacements.set(digest, await measureCompressed(ctx.blobs, source));
+    const compressed = await compressLayer(ctx.blobs, source, ctx.scratch);
+    replacements.set(digest, compressed.replacement);
+    if (compressed.file) files.set(compressed.replacement.digest, compressed.file);
     ctx.stats.blobsCompressed++;
   });
   const manifests = replacements.size > 0 ? rewriteManifests(plan.manifests, replacements) : plan.manifests;
@@ -78,7 +89,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   for (const digest of referencedBlobs(manifests)) {
     const compressed = compressedSources.get(digest);
     if (compressed) {
-      add({ digest, size: compressed.replacement.size, source: compressed.source, gzip: true });
+      add({ digest, size: compressed.replacement.size, source: compressed.source, gzip: true, file: files.get(digest) });
     } else {
       const source = planBlob(byDigest, digest);
       add({ digest, size: source.size, source, gzip: false });
@@ -98,27 +109,55 @@ function planBlob(byDigest: ReadonlyMap<string, SourceBlob>, digest: string): So
   return blob;
 }
 
-/** First pass of a compressed layer: source → gzip → sha256; checks the uncompressed bytes on the way. */
-async function measureCompressed(blobs: BlobSource, source: SourceBlob): Promise<BlobReplacement> {
+/**
+ * First pass of a compressed layer: source → gzip → sha256, and into a file of the scratch space when the output fits;
+ * checks the uncompressed bytes on the way.
+ */
+async function compressLayer(
+  blobs: BlobSource, source: SourceBlob, scratch: ScratchSpace | undefined,
+): Promise<{ replacement: BlobReplacement; file?: string }> {
   const progress = new BlobProgress(source.digest, 'compress', source.size);
   const input = new DigestCounter();
   const output = new DigestCounter();
-  for await (const chunk of gzipChunks(blobs.read(source), (c) => {
-    input.update(c);
-    progress.advance(c.length);
-  })) {
-    output.update(chunk);
+  const room = gzipBound(source.size);
+  const file = scratch?.reserve(room);
+  const handle = file === undefined ? undefined : await open(file, 'w');
+  try {
+    for await (const chunk of gzipChunks(blobs.read(source), (c) => {
+      input.update(c);
+      progress.advance(c.length);
+    })) {
+      output.update(chunk);
+      if (handle) await handle.write(chunk);
+    }
+  } finally {
+    await handle?.close();
+    if (file !== undefined) scratch!.release(room);
   }
   const got = input.digest();
   if (got !== source.digest) throw digestMismatch(blobs, source.digest, got);
   const replacement = { digest: output.digest(), size: output.bytes };
-  progress.done('measured', { compressedDigest: replacement.digest, compressedSize: replacement.size });
-  return replacement;
+  progress.done('measured', { compressedDigest: replacement.digest, compressedSize: replacement.size, kept: file !== undefined });
+  return { replacement, file };
 }
 
 /** The bytes of `blob` as they will be stored, and the check made before its upload is completed. */
 function uploadable(blobs: BlobSource, blob: ResolvedBlob): UploadableBlob {
-  const { source } = blob;
+  const { source, file } = blob;
+  if (file !== undefined) {
+    return {
+      digest: blob.digest,
+      size: blob.size,
+      // Read in 1 MiB chunks: a part is then a few copies, not a hundred and sixty.
+      open: () => createReadStream(file, { highWaterMark: 1024 * 1024 }),
+      verify: ({ digest, bytes }) => {
+        if (digest !== blob.digest || bytes !== blob.size) {
+          throw new ImagePublishError(`the compressed copy of blob ${source.digest} in ${file} changed: it is ${bytes} bytes `
+            + `with digest ${digest}, not the ${blob.size} bytes with digest ${blob.digest} written`);
+        }
+      },
+    };
+  }
   if (!blob.gzip) {
     return {
       digest: blob.digest,

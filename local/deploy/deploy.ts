@@ -65,7 +65,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     progress.note(`note: the stack targets account ${stack.account}; it is deployed to the emulator's account ${session.accountId}`);
   }
   if (state.region !== region) progress.note(`note: the stack was deployed for region ${state.region} before; it is now ${region}`);
-  for (const problem of session.serveAssets(stack, region)) progress.note(`warning: ${problem}`);
+  for (const problem of await session.serveAssets(stack, region)) progress.note(`warning: ${problem}`);
   if (session.s3FromEnvironment) {
     progress.note(`assets: handlers read them from AWS_ENDPOINT_URL_S3=${session.s3Endpoint}, not from the deployer`);
     for (const missing of await session.missingExternalAssets(stack, region)) {

@@ -1,14 +1,12 @@
 /**
  * The deployer's own HTTP server on 127.0.0.1: CloudFormation's side of the pre-signed response URLs (one URL per
- * request; the handler PUTs its JSON answer there) and the read-only S3 endpoint serving the assembly's file assets under
- * their bucket and key (the emulator's `BucketEndpoint`).
+ * request; the handler PUTs its JSON answer there). The assembly's file assets are served by `asset-server.ts`.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
-import { BucketEndpoint } from '../s3-bucket';
 import { parseJsonData } from './json-data';
 
-/** Path prefix of the response URLs: `_` cannot start a bucket name, so no asset key is shadowed. */
+/** Path prefix of the response URLs. */
 const RESPONSE_PREFIX = '/_cfn-response/';
 
 /** CloudFormation refuses response bodies of 4096 bytes and more. */
@@ -39,8 +37,6 @@ export class DeployerServer {
     return server;
   }
 
-  /** The asset bucket endpoint: add the assembly's objects to it. */
-  public readonly buckets = new BucketEndpoint();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly waiters = new Map<string, Waiter>();
@@ -53,7 +49,7 @@ export class DeployerServer {
     });
   }
 
-  /** `http://127.0.0.1:PORT`: the S3 endpoint handlers reach through AWS_ENDPOINT_URL_S3. */
+  /** `http://127.0.0.1:PORT`. */
   public get endpoint(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
@@ -90,12 +86,8 @@ export class DeployerServer {
       this.receive(decodeURIComponent(url.pathname.slice(RESPONSE_PREFIX.length)), req, res);
       return;
     }
-    try {
-      this.buckets.handle(req, res, url);
-    } catch (err) {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(err));
-    }
+    req.resume();
+    res.writeHead(404, { 'Content-Length': '0' }).end();
   }
 
   /** A PUT on a response URL: the first one counts (as with CloudFormation); an unknown URL is refused like S3 would. */

@@ -1,12 +1,13 @@
 /**
  * What a deploy or destroy runs against: the emulator (one already running at an endpoint, or one started in-process
- * on the data directory), its account, the deployment state store, and the deployer's own server for response URLs
- * and asset objects.
+ * on the data directory), its account, the deployment state store, the deployer's own server for response URLs, and
+ * the endpoint serving asset objects.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { startEmulator, RunningEmulator } from '../server';
 import { AssemblyStack, fillPlaceholders } from './assembly';
+import { AssetServer, startAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
 import { HandlerInvoker } from './handler';
 import { withRetries } from './retry';
@@ -28,7 +29,7 @@ export interface Session {
   readonly dataDir: string;
   readonly state: StateStore;
   readonly server: DeployerServer;
-  /** The S3 endpoint handlers use: the deployer's server, or AWS_ENDPOINT_URL_S3 when the environment sets it. */
+  /** The S3 endpoint handlers use: the deployer's asset server, or AWS_ENDPOINT_URL_S3 when the environment sets it. */
   readonly s3Endpoint: string;
   readonly s3FromEnvironment: boolean;
   readonly log: (line: string) => void;
@@ -36,7 +37,7 @@ export interface Session {
   /** The invoker for handlers of a stack in `region`. */
   invoker(region: string): HandlerInvoker;
   /** Serves the stack's file assets under their bucket and key for `region`; returns the problems (assets not served). */
-  serveAssets(stack: AssemblyStack, region: string): string[];
+  serveAssets(stack: AssemblyStack, region: string): Promise<string[]>;
   /** With AWS_ENDPOINT_URL_S3 set: the stack's file assets that endpoint does not serve. */
   missingExternalAssets(stack: AssemblyStack, region: string): Promise<string[]>;
   close(): Promise<void>;
@@ -65,7 +66,15 @@ export async function openSession(options: LocalDeployOptions): Promise<Session>
     throw err;
   }
   const s3FromEnv = nonEmpty(process.env.AWS_ENDPOINT_URL_S3);
-  const s3Endpoint = s3FromEnv ?? server.endpoint;
+  let assets: AssetServer | undefined;
+  try {
+    if (s3FromEnv === undefined) assets = await startAssetServer();
+  } catch (err) {
+    await server.stop();
+    await emulator?.stop();
+    throw err;
+  }
+  const s3Endpoint = s3FromEnv ?? assets!.endpoint;
   const verbose = options.verbose ?? false;
   return {
     endpoint,
@@ -80,7 +89,7 @@ export async function openSession(options: LocalDeployOptions): Promise<Session>
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
-    serveAssets: (stack, region) => {
+    serveAssets: async (stack, region) => {
       const problems: string[] = [];
       for (const asset of stack.assets) {
         if (asset.packaging !== 'file') continue;
@@ -90,7 +99,7 @@ export async function openSession(options: LocalDeployOptions): Promise<Session>
         }
         for (const d of asset.destinations) {
           const bucket = fillPlaceholders(d.bucketName, accountId, region);
-          server.buckets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+          await assets?.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
         }
       }
       return problems;
@@ -110,6 +119,7 @@ export async function openSession(options: LocalDeployOptions): Promise<Session>
       return missing;
     },
     close: async () => {
+      await assets?.stop();
       await server.stop();
       await emulator?.stop();
     },

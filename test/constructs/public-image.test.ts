@@ -106,8 +106,8 @@ describe('PublicImage', () => {
     [{ tags: ['x'.repeat(129)] }, /tags\[0\] must match/],
     [{ tags: ['a', 'a'] }, /TestStack\/Image: tags must not repeat a tag/],
     [{ concurrency: 0 }, /TestStack\/Image: concurrency must be an integer from 1 to 32/],
-    [{ concurrency: 32 }, /TestStack\/Image: memorySize must be at least 1088 MiB for concurrency 32 .*\(got 1024\)/],
-    [{ memorySize: 200 }, /TestStack\/Image: memorySize must be at least 248 MiB for concurrency 4/],
+    [{ concurrency: 32 }, /TestStack\/Image: memorySize must be at least 1408 MiB for concurrency 32 .*\(got 1024\)/],
+    [{ memorySize: 200 }, /TestStack\/Image: memorySize must be at least 288 MiB for concurrency 4/],
   ])('bad props are refused: %j', (props, message) => {
     expect(() => imageStack(props)).toThrow(message);
   });

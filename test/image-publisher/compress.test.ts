@@ -16,6 +16,18 @@ const bucket = useAssetBucket(h);
 const OCI_TAR = 'application/vnd.oci.image.layer.v1.tar';
 const OCI_TAR_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
+/** Runs `fn` with the system's temporary directory (the handler's scratch space) at `dir`. */
+async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
 /** The layers of `image` (gzip blobs), decompressed. */
 function gunzippedLayers(image: OciLayoutImage): Buffer[] {
   return (image.root.json as OciManifestJson).layers.map((l) => gunzipSync(fs.readFileSync(image.blobs.find((b) => b.digest === l.digest)!.path)));
@@ -81,12 +93,31 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     // And into a fresh repository, where everything is compressed and uploaded again: still the same digest.
     const other = uniqueName('compress-again');
     await createRepository(h.client, other);
+    const scratchRoot = tempDir('scratch-');
+    h.logs.length = 0;
     sent = spyOnClients(h);
-    const fresh = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, { ...props, RepositoryName: other, Concurrency: '1' }));
+    const fresh = await withTmpdir(scratchRoot, () => invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, { ...props, RepositoryName: other, Concurrency: '1' })));
     expect(fresh.Data!.ImageDigest).toBe(digest);
     expect(count(sent.ecr, 'CompleteLayerUpload')).toBe(3);
-    // Each compressed layer was read twice (measure, then upload), the config once.
+    // Each compressed layer was read and compressed once (kept in the scratch space for its upload), the config once.
+    expect(sent.s3Ranges).toHaveLength(2 + 1);
+    sent.restore();
+    // The scratch space was used, and nothing is left in it.
+    expect(h.logs.filter((l) => l.includes('"kept":true'))).toHaveLength(2);
+    expect(fs.readdirSync(scratchRoot)).toEqual([]);
+    h.logs.length = 0;
+
+    // Without a scratch space, each compressed layer is read and compressed twice (measure, then upload): same digest.
+    const third = uniqueName('compress-twice');
+    await createRepository(h.client, third);
+    sent = spyOnClients(h);
+    const twice = await withTmpdir(path.join(scratchRoot, 'missing'), () => invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, { ...props, RepositoryName: third, Concurrency: '1' })));
+    expect(twice.Data!.ImageDigest).toBe(digest);
+    expect(count(sent.ecr, 'CompleteLayerUpload')).toBe(3);
     expect(sent.s3Ranges).toHaveLength(2 * 2 + 1);
+    expect(h.logs.some((l) => l.includes('"scratch":"unavailable'))).toBe(true);
+    sent.restore();
+    expect(h.logs.some((l) => l.includes('"scratch":"unavailable'))).toBe(true);
   });
 
   test('without CompressLayers the uncompressed layers are published as they are', async () => {

@@ -196,7 +196,7 @@ describe('ecr-public-local deploy / destroy', () => {
     expect(help.stderr).toBe('');
     expect(help.stdout).toContain(`Usage: ecr-public-local ${command}`);
     const options = command === 'serve'
-      ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed', '--upload-expiry', '--clock-offset']
+      ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed', '--upload-expiry', '--clock-offset', '--rate-quotas']
       : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose'];
     for (const option of options) expect(help.stdout).toMatch(new RegExp(`^  ${option}\\b`, 'm'));
     expect((await cli([command, '-h'])).stdout).toBe(help.stdout);

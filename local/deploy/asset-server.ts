@@ -1,0 +1,101 @@
+/**
+ * The read-only S3 endpoint from which handlers read the assembly's file assets (a published image's archive), under
+ * their bucket and key.
+ *
+ * It runs in a child process of its own: handlers run in the deployer's thread, and a publish reads its archive while
+ * it uploads it, so serving the file from the same thread would take turns with the upload. When the deployer runs
+ * from its TypeScript sources (its tests), there is no compiled child to start and the endpoint is served in-process.
+ */
+import { ChildProcess, fork } from 'child_process';
+import * as fs from 'fs';
+import { Server } from 'http';
+import { AddressInfo } from 'net';
+import * as path from 'path';
+import { AddObjectMessage, AssetServerReply, listenForAssets } from './asset-server-process';
+import { BucketEndpoint } from '../s3-bucket';
+
+export interface AssetServer {
+  /** `http://127.0.0.1:PORT`: the S3 endpoint handlers reach through AWS_ENDPOINT_URL_S3. */
+  readonly endpoint: string;
+  /** Serves `file` as `s3://bucket/key`; fails when it is not a file. */
+  addObject(bucket: string, key: string, file: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the asset endpoint: in a child process when the compiled child exists, else in this process. */
+export async function startAssetServer(): Promise<AssetServer> {
+  const child = path.join(__dirname, 'asset-server-process.js');
+  return path.extname(__filename) === '.js' && fs.existsSync(child) ? ChildAssetServer.start(child) : InProcessAssetServer.start();
+}
+
+class ChildAssetServer implements AssetServer {
+  public static async start(entry: string): Promise<ChildAssetServer> {
+    // No inherited flags (an inspector port, a profile of the deployer): the child is plain.
+    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: AssetServerReply) => ('port' in m ? resolve(m.port) : reject(new Error('the asset server did not start'))));
+      child.once('exit', (code) => reject(new Error(`the asset server exited with code ${code} before it listened`)));
+      child.once('error', reject);
+    });
+    return new ChildAssetServer(child, port);
+  }
+
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+
+  private constructor(private readonly child: ChildProcess, private readonly port: number) {
+    child.on('message', (m: AssetServerReply) => {
+      if (!('id' in m)) return;
+      const waiter = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.error === undefined) waiter?.resolve();
+      else waiter?.reject(new Error(m.error));
+    });
+    child.on('exit', (code) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`the asset server exited with code ${code}`));
+      this.pending.clear();
+    });
+  }
+
+  public get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  public addObject(bucket: string, key: string, file: string): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ id, bucket, key, file } satisfies AddObjectMessage);
+    });
+  }
+
+  public async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.disconnect();
+    });
+  }
+}
+
+class InProcessAssetServer implements AssetServer {
+  public static async start(): Promise<InProcessAssetServer> {
+    const buckets = new BucketEndpoint();
+    return new InProcessAssetServer(buckets, await listenForAssets(buckets));
+  }
+
+  private constructor(private readonly buckets: BucketEndpoint, private readonly server: Server) {}
+
+  public get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  public async addObject(bucket: string, key: string, file: string): Promise<void> {
+    this.buckets.addObject(bucket, key, file);
+  }
+
+  public async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
