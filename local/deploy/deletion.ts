@@ -5,7 +5,7 @@
  */
 import { dependencyOrder } from './graph';
 import type { FunctionCode } from './handler';
-import { newRequest, sendRecorded } from './in-flight';
+import { forgetRequest, newRequest, sendRecorded } from './in-flight';
 import type { Session } from './session';
 import type { DeployedResource, DeploymentState } from './state';
 import type { Progress } from './summary';
@@ -130,6 +130,7 @@ export async function deleteInReverseOrder(ctx: DeletionContext, items: Deletion
         logs: response.logs,
       });
     }
+    forgetRequest(state, request);
     item.forget();
     session.state.save(state);
     progress.outcome({

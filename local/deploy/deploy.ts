@@ -7,7 +7,7 @@ import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
 import { functionForResource, functionInTemplate, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
-import { applyOutcome, completeInFlight, newRequest, sendRecorded } from './in-flight';
+import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars, UnresolvableError } from './intrinsics';
 import { deployConcurrently, DeployOne } from './scheduler';
 import { DEFAULT_REGION, openSession, Session } from './session';
@@ -159,6 +159,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
       });
     }
     const physicalResourceId = response.physicalResourceId;
+    forgetRequest(state, request);
     const applied = applyOutcome(state, id, recorded, physicalResourceId, response.data);
     session.state.save(state);
     return () => progress.outcome({

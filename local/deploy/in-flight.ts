@@ -21,8 +21,8 @@ export function newRequest(fields: Omit<InFlightRequest, 'requestId' | 'response
 
 /**
  * Sends `request` with `code`: records it first (unless it is recorded already, when it is sent again), records its
- * first response as it arrives, and returns that first response. The request is then dropped from the state in
- * memory: the caller's next save applies its outcome and forgets it in one write. A failure is forgotten and saved
+ * first response as it arrives, and returns that first response. A success stays recorded: the caller forgets it
+ * (`forgetRequest`) and applies its outcome in one synchronous step before its save. A failure is forgotten and saved
  * at once (it has no outcome to apply).
  */
 export async function sendRecorded(
@@ -40,10 +40,16 @@ export async function sendRecorded(
       session.state.save(state);
     },
   });
-  state.inFlight = state.inFlight.filter((r) => r !== request);
   // The first response counts, also when the request was sent again; a request killed before any response has this one.
   const outcome: InvocationResult = request.response ? { ...request.response, logs: result.logs } : result;
-  if (outcome.status !== 'SUCCESS') session.state.save(state);
+  // A success is not forgotten here: resources deployed side by side save the whole state whenever one of them
+  // progresses, and one of those saves can come before the caller's (its `await` of this function resumes later). A
+  // request dropped here would then be written neither as in flight nor as applied, and a kill at that moment would
+  // lose what its handler created. The caller forgets it in the step that applies its outcome.
+  if (outcome.status !== 'SUCCESS') {
+    forgetRequest(state, request);
+    session.state.save(state);
+  }
   return outcome;
 }
 
@@ -104,6 +110,7 @@ export async function completeInFlight(session: Session, progress: Progress, sta
       progress.note(`warning: ${logicalId}: the interrupted ${requestType} failed when sent again: ${result.reason ?? 'FAILED'}`);
       continue;
     }
+    forgetRequest(state, request);
     if (request.request.RequestType === 'Delete') {
       applyDeletion(state, request);
       session.state.save(state);
@@ -122,6 +129,13 @@ export async function completeInFlight(session: Session, progress: Progress, sta
       progress.outcome({
         stackName: state.stackName, logicalId, type, physicalResourceId: result.physicalResourceId, data: result.data, ...applied,
       });
+    } else {
+      session.state.save(state);
     }
   }
+}
+
+/** Drops a request whose outcome is applied, in the same synchronous step as applying it (not saved). */
+export function forgetRequest(state: DeploymentState, request: InFlightRequest): void {
+  state.inFlight = state.inFlight.filter((r) => r !== request);
 }

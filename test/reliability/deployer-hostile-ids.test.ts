@@ -6,14 +6,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DescribeRepositoriesCommand, ECRPUBLICClient, GetRepositoryCatalogDataCommand } from '@aws-sdk/client-ecr-public';
+import { DescribeRepositoriesCommand, ECRPUBLICClient, GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr-public';
 import { physicalIds, readState, synthApp, testClient } from './deployer-support';
 import { deployApp, destroyApp, RunningEmulator, startEmulator } from '../../local';
 import { tempDir } from '../lambda/support';
 
 const HOSTILE_STACKS = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'hasownproperty', 'tostring', 'valueof'];
-/** Logical ids of the repository, catalog data and policy resources of the two repositories of each stack. */
-const HOSTILE_IDS = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'hasownproperty'];
+/**
+ * Logical ids of the resources of each stack: one per repository (each repository is one resource, carrying its catalog
+ * data and policy), then the registry's, whose DependsOn lists the repositories' (the deployer's dependency graph and
+ * the recorded `dependsOn` hold them as data too).
+ */
+const REPOSITORY_IDS = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty'];
+const REGISTRY_ID = 'hasownproperty';
+const HOSTILE_IDS = [...REPOSITORY_IDS, REGISTRY_ID];
 
 let tmp: string;
 let emu: RunningEmulator;
@@ -31,8 +37,9 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** One repository per id in REPOSITORY_IDS. */
 function repositoryNames(stack: string): string[] {
-  return [`hostile/${stack.toLowerCase()}-a`, `hostile/${stack.toLowerCase()}-b`];
+  return REPOSITORY_IDS.map((_id, i) => `hostile/${stack.toLowerCase()}-${i}`);
 }
 
 async function existing(names: string[]): Promise<string[]> {
@@ -44,11 +51,15 @@ test.each(HOSTILE_STACKS)('a stack named %s with prototype-named logical ids dep
   const outdir = synthApp(path.join(tmp, `cdk.out.${stackName}`), {
     stackName,
     repositories: repositoryNames(stackName),
-    logicalIds: HOSTILE_IDS,
+    logicalIds: REPOSITORY_IDS,
+    registryLogicalId: REGISTRY_ID,
     extraProperty: { ['__proto__']: 'p', constructor: 'c' },
   });
   const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Stack.template.json'), 'utf8'));
   for (const id of HOSTILE_IDS) expect(Object.prototype.hasOwnProperty.call(template.Resources, id)).toBe(true);
+  expect(REPOSITORY_IDS.map((id) => template.Resources[id].Type)).toEqual(REPOSITORY_IDS.map(() => 'Custom::EcrPublicRepository'));
+  expect(template.Resources[REGISTRY_ID].Type).toBe('Custom::EcrPublicRegistry');
+  expect(template.Resources[REGISTRY_ID].DependsOn).toEqual(expect.arrayContaining(REPOSITORY_IDS));
   const dataDir = path.join(tmp, `data.${stackName}`);
   const log: string[] = [];
   const options = { assemblyDir: outdir, dataDir, endpoint: emu.endpoint, log: (l: string) => log.push(l) };
@@ -60,6 +71,10 @@ test.each(HOSTILE_STACKS)('a stack named %s with prototype-named logical ids dep
   for (const name of repositoryNames(stackName)) {
     const catalog = await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }));
     expect(catalog.catalogData?.description).toBe(`Repository ${name}`);
+    // The about text travelled as an asset, read by the handler from the deployer's S3 endpoint.
+    expect(catalog.catalogData?.aboutText).toBe(`# ${name}`);
+    const policy = await client.send(new GetRepositoryPolicyCommand({ repositoryName: name }));
+    expect(JSON.parse(policy.policyText!).Statement.map((s: { Sid: string }) => s.Sid)).toEqual(['Pull']);
   }
 
   // The state file holds every logical id, and the property keyed __proto__, as own keys.
@@ -68,12 +83,15 @@ test.each(HOSTILE_STACKS)('a stack named %s with prototype-named logical ids dep
   expect(state.inFlight).toEqual([]);
   const ids = physicalIds(state);
   for (const id of HOSTILE_IDS) expect(Object.prototype.hasOwnProperty.call(ids, id)).toBe(true);
-  expect(ids.__proto__).toBe(repositoryNames(stackName)[0]);
-  expect(ids.valueOf).toBe(repositoryNames(stackName)[1]);
-  expect(ids.hasOwnProperty).toBe(`${repositoryNames(stackName)[1]}/catalog-data`);
-  const extra = state.resources.__proto__.properties.Extra;
-  expect(Object.keys(extra).sort()).toEqual(['__proto__', 'constructor']);
-  expect(JSON.stringify(extra)).toBe(JSON.stringify({ ['__proto__']: 'p', constructor: 'c' }));
+  // Each repository's physical id is its name: no id was mistaken for another, or for a prototype member.
+  expect(REPOSITORY_IDS.map((id) => ids[id])).toEqual(repositoryNames(stackName));
+  expect(ids[REGISTRY_ID]).toMatch(/^[0-9]{12}$/);
+  expect([...state.resources[REGISTRY_ID].dependsOn].sort()).toEqual([...REPOSITORY_IDS].sort());
+  for (const id of REPOSITORY_IDS) {
+    const extra = state.resources[id].properties.Extra;
+    expect(Object.keys(extra).sort()).toEqual(['__proto__', 'constructor']);
+    expect(JSON.stringify(extra)).toBe(JSON.stringify({ ['__proto__']: 'p', constructor: 'c' }));
+  }
 
   // Read back, the state is what was deployed: nothing to send.
   const second = await deployApp(options);

@@ -60,24 +60,44 @@ export async function cli(args: string[]): Promise<{ code: number | null; stdout
 /** What varies between the versions of the test app. */
 export interface TestApp {
   readonly stackName: string;
-  /** Repository names, each with its catalog data and its policy. */
+  /** Repository names: each one resource (`Custom::EcrPublicRepository`) carrying its catalog data and its policy. */
   readonly repositories: string[];
   /**
-   * Logical ids given to the custom resources, in order (repository, catalog data, policy for each repository). Names
-   * the CDK refuses (it merges template sections with `in`, so `constructor` clashes) are written into the synthesized
-   * template afterwards, as another tool could have written it.
+   * Each repository depends on the one before it (DependsOn), so that the deployer, which deploys independent resources
+   * at once, runs them one at a time: a kill point such as "the second CreateRepository" then names one moment.
+   * @default false (independent repositories, deployed concurrently)
+   */
+  readonly sequential?: boolean;
+  /**
+   * Logical ids given to the repositories' resources, one per repository, in order. Names the CDK refuses (it merges
+   * template sections with `in`, so `constructor` clashes) are written into the synthesized template afterwards, as
+   * another tool could have written it: in every place the template names them (DependsOn, Ref, Fn::GetAtt).
    */
   readonly logicalIds?: string[];
+  /**
+   * The logical id of the registry's resource, written in the same way. The registry depends on every repository, so
+   * its DependsOn lists the repositories' ids.
+   */
+  readonly registryLogicalId?: string;
   /** An extra property of every repository resource: `{ [key]: value }` (the handler ignores it). */
   readonly extraProperty?: Record<string, string>;
 }
 
 /** Synthesizes `app` (a registry and its repositories) into `outdir`. */
 export function synthApp(outdir: string, app: TestApp): string {
+  if (app.logicalIds && app.logicalIds.length !== app.repositories.length) {
+    throw new Error(`${app.logicalIds.length} logical ids for ${app.repositories.length} repositories`);
+  }
   const cdkApp = new App({ outdir });
   const stack = new Stack(cdkApp, 'Stack', { stackName: app.stackName });
-  new PublicRegistry(stack, 'Registry', { displayName: 'Deployer reliability' });
-  const ids = [...(app.logicalIds ?? [])];
+  const registry = new PublicRegistry(stack, 'Registry', { displayName: 'Deployer reliability' });
+  /** The id each placeholder stands for, by its number. */
+  const replacements: string[] = [];
+  const rename = (cfn: CfnResource, id: string): void => {
+    cfn.overrideLogicalId(`${PLACEHOLDER}${replacements.length}${PLACEHOLDER}`);
+    replacements.push(id);
+  };
+  let previous: CfnResource | undefined;
   for (const [i, name] of app.repositories.entries()) {
     const repo = new PublicRepository(stack, `Repo${i}`, {
       repositoryName: name,
@@ -90,20 +110,20 @@ export function synthApp(outdir: string, app: TestApp): string {
       principals: [new iam.AccountRootPrincipal()],
       actions: ['ecr-public:BatchCheckLayerAvailability'],
     }));
-    const resources = [repo, repo.node.findChild('CatalogData'), repo.node.findChild('Policy')].map(cfnResourceOf);
-    for (const cfn of resources) {
-      if (ids.length > 0) cfn.overrideLogicalId(`${PLACEHOLDER}${ids.length}${PLACEHOLDER}`);
-      ids.shift();
-    }
+    const cfn = cfnResourceOf(repo);
+    if (cfn.cfnResourceType !== 'Custom::EcrPublicRepository') throw new Error(`a repository is a ${cfn.cfnResourceType}`);
+    if (app.sequential && previous) cfn.addDependency(previous);
+    previous = cfn;
+    if (app.logicalIds) rename(cfn, app.logicalIds[i]);
     // The CDK sets overrides by assignment, which `__proto__` defeats: the entries are written in afterwards.
-    if (app.extraProperty) resources[0].addPropertyOverride(`Extra.${PLACEHOLDER}`, PLACEHOLDER);
+    if (app.extraProperty) cfn.addPropertyOverride(`Extra.${PLACEHOLDER}`, PLACEHOLDER);
   }
+  if (app.registryLogicalId !== undefined) rename(cfnResourceOf(registry), app.registryLogicalId);
   cdkApp.synth();
   const file = path.join(outdir, `${stack.artifactId}.template.json`);
-  const count = app.logicalIds?.length ?? 0;
   const entries = Object.entries(app.extraProperty ?? {}).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ');
   const text = fs.readFileSync(file, 'utf8')
-    .replace(new RegExp(`${PLACEHOLDER}([0-9]+)${PLACEHOLDER}`, 'g'), (_m, n: string) => app.logicalIds![count - Number(n)])
+    .replace(new RegExp(`${PLACEHOLDER}([0-9]+)${PLACEHOLDER}`, 'g'), (_m, n: string) => replacements[Number(n)])
     .replace(new RegExp(`"${PLACEHOLDER}": "${PLACEHOLDER}"`, 'g'), entries);
   fs.writeFileSync(file, text);
   return outdir;

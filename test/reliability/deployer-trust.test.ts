@@ -1,8 +1,9 @@
 /**
  * What `ecr-public-local deploy` (a child process) runs and copies from a cloud assembly: a handler's `index.js` that is
  * a symbolic link to a file outside the assembly is not loaded, a link inside a handler's asset folder to a file
- * outside is not copied into the data directory, and a handler changed after synthesis is not run. Each crafted
- * handler would write a marker file if it ran.
+ * outside is not copied into the data directory, a catalog text asset (the repository handler reads it from the
+ * deployer's S3 endpoint) that is a link to a file outside is not served, and a handler changed after synthesis is not
+ * run. Each crafted handler would write a marker file if it ran.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -86,6 +87,30 @@ test('a link inside a handler asset to a file outside the assembly is not copied
   expect(result.output).toMatch(/'extra\.txt' is a symbolic link to '[^']*outside-secret\.txt', which is not inside the cloud assembly/);
   expect(filesContaining([dataDir], secret)).toEqual([]);
   expect(await repositoryExists('trust/app')).toBe(false);
+}, 60_000);
+
+test('a catalog text asset that links to a file outside the assembly is not served', async () => {
+  const outdir = path.join(tmp, 'cdk.out.linked-catalog');
+  fs.cpSync(pristine, outdir, { recursive: true });
+  // The repository's about text: a file asset (`asset.<hash>.md`), the only .md in the assembly.
+  const texts = fs.readdirSync(outdir).filter((n) => /^asset\.[0-9a-f]{64}\.md$/.test(n));
+  expect(texts).toHaveLength(1);
+  expect(fs.readFileSync(path.join(outdir, texts[0]), 'utf8')).toBe('# trust/app');
+  const secret = `secret-catalog-${process.pid}-${Date.now()}`;
+  const outside = path.join(tmp, 'outside-about.md');
+  fs.writeFileSync(outside, secret);
+  fs.rmSync(path.join(outdir, texts[0]));
+  fs.symlinkSync(outside, path.join(outdir, texts[0]));
+  const dataDir = path.join(tmp, 'data.linked-catalog');
+
+  const result = await deploy(outdir, dataDir);
+  expect(result.output).toContain(`warning: asset ${texts[0].slice('asset.'.length, -'.md'.length)} is not served: its source '${texts[0]}' lies outside the cloud assembly`);
+  // The handler reads the whole catalog before it creates anything: without its text, nothing is created.
+  expect(result.code).toBe(1);
+  expect(result.output).toMatch(/\(Custom::EcrPublicRepository\) Create failed: NoSuchKey/);
+  expect(await repositoryExists('trust/app')).toBe(false);
+  expect(result.output).not.toContain(secret);
+  expect(filesContaining([dataDir], Buffer.from(secret))).toEqual([]);
 }, 60_000);
 
 test('a handler changed after synthesis does not run', async () => {
