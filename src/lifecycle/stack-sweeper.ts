@@ -44,6 +44,15 @@ export interface SweptRepository {
 
 const SWEEPER_ID = 'EcrPublicLifecycleSweeper';
 
+/**
+ * IAM counts a policy's characters without whitespace: an ARN costs at most its longest partition's form, its name,
+ * two quotes and a comma. Up to `INLINE_BUDGET` the grant joins the role's inline policy (which IAM caps at 10,240 for
+ * all of them together); beyond, it is split into managed policies of at most `MANAGED_BUDGET` (IAM's cap: 6,144).
+ */
+const ARN_OVERHEAD = 'arn:aws-iso-b:ecr-public::123456789012:repository/""'.length + 1;
+const INLINE_BUDGET = 3_000;
+const MANAGED_BUDGET = 5_500;
+
 /** The stack's sweeper: made on first use. */
 export class StackSweeper extends Construct {
   /** The sweeper of `scope`'s stack. */
@@ -85,6 +94,35 @@ export class StackSweeper extends Construct {
     };
   }
 
+  /**
+   * DescribeImages and BatchDeleteImage on each repository with rules, by name (no wildcard: the function can touch no
+   * other repository). Returns the managed policies made, which the deploy-time sweep must wait for.
+   */
+  private grantRepositories(role: iam.IRole): iam.ManagedPolicy[] {
+    const arnCost = (r: SweptRepository) => ARN_OVERHEAD + r.repositoryName.length;
+    const statement = (repositories: SweptRepository[]) => allow(SWEEPER_ACTIONS, repositories.map((r) => repositoryArnFor(this, r.repositoryName)));
+    const total = this.repositories.reduce((n, r) => n + arnCost(r), 0);
+    if (total <= INLINE_BUDGET) {
+      role.addToPrincipalPolicy(statement(this.repositories));
+      return [];
+    }
+    const chunks: SweptRepository[][] = [[]];
+    let used = 0;
+    for (const r of this.repositories) {
+      if (used + arnCost(r) > MANAGED_BUDGET) {
+        chunks.push([]);
+        used = 0;
+      }
+      chunks[chunks.length - 1].push(r);
+      used += arnCost(r);
+    }
+    return chunks.map((chunk, i) => new iam.ManagedPolicy(this, `RepositoryGrants${i + 1}`, {
+      description: `cdk-ecr-public lifecycle sweeper: the repositories it may sweep (${i + 1} of ${chunks.length})`,
+      statements: [statement(chunk)],
+      roles: [role],
+    }));
+  }
+
   private build(): void {
     if (this.built || this.repositories.length === 0) return;
     this.built = true;
@@ -94,10 +132,7 @@ export class StackSweeper extends Construct {
 
     const fn = handlerFunction(this, HANDLER_KINDS.lifecycleSweeper, FUNCTION_OPTIONS);
     fn.addToRolePolicy(allow(['s3:GetObject'], [asset.objectsArn]));
-    fn.addToRolePolicy(new iam.PolicyStatement({
-      actions: SWEEPER_ACTIONS,
-      resources: this.repositories.map((r) => repositoryArnFor(this, r.repositoryName)),
-    }));
+    const grants = this.grantRepositories(fn.role!);
 
     const sweep: CustomResource = handlerResource(this, {
       kind: HANDLER_KINDS.lifecycleSweeper,
@@ -108,6 +143,7 @@ export class StackSweeper extends Construct {
     });
     // At deploy: after the repositories exist and the app's images are published, so that what a publish leaves
     // behind (an image whose tag moved) is expired at once, and what it published is protected.
+    for (const grant of grants) sweep.node.addDependency(grant);
     for (const r of this.repositories) {
       sweep.node.addDependency(r.resource);
       for (const p of publicationsInto(r.repository)) sweep.node.addDependency(p.image);
