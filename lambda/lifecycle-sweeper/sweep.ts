@@ -68,17 +68,18 @@ export async function sweepRepository(ecr: ECRPUBLICClient, lifecycle: Repositor
     return report({ ...base, imagesSeen: images.length, expired: digests.length, kept: images.length - digests.length, complete: true, wouldExpire });
   }
 
-  // Indexes first: an image an index references can only go after it.
+  // Indexes first, in batches of their own (whether the service deletes a batch in order is not documented): an image
+  // an index references can only go after it.
   const isIndex = (d: string) => INDEX_MEDIA_TYPES.has(byDigest.get(d)?.imageManifestMediaType ?? '');
-  const ordered = [...evaluation.expire.map((e) => e.digest).filter(isIndex), ...evaluation.expire.map((e) => e.digest).filter((d) => !isIndex(d))];
+  const digests = evaluation.expire.map((e) => e.digest);
+  const batches = [...chunks(digests.filter(isIndex), DELETE_BATCH), ...chunks(digests.filter((d) => !isIndex(d)), DELETE_BATCH)];
   const deleted = new Set<string>();
   let complete = true;
-  for (let i = 0; i < ordered.length; i += DELETE_BATCH) {
+  for (const batch of batches) {
     if (Date.now() >= options.deadline) {
       complete = false;
       break;
     }
-    const batch = ordered.slice(i, i + DELETE_BATCH);
     const out = await ecr.send(new BatchDeleteImageCommand({ repositoryName: name, imageIds: batch.map((imageDigest) => ({ imageDigest })) }));
     for (const id of out.imageIds ?? []) if (id.imageDigest) deleted.add(id.imageDigest);
     for (const failure of out.failures ?? []) {
@@ -91,6 +92,12 @@ export async function sweepRepository(ecr: ECRPUBLICClient, lifecycle: Repositor
   }
   count(deleted);
   return report({ ...base, imagesSeen: images.length, expired: deleted.size, kept: images.length - deleted.size, complete });
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** One JSON line per repository, so that CloudWatch Logs Insights can query the fields. */
