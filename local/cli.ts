@@ -4,10 +4,12 @@ import { parseArgs } from 'util';
 import { deployApp, destroyApp, LocalDeployError } from './deploy';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { startEmulator } from './server';
+import { LocalSweepError, sweepApp } from './sweep';
 
 const USAGE = `Usage: ecr-public-local serve [options]
        ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
        ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
+       ecr-public-local sweep <cloud assembly dir> [--stack NAME] [--now ISO-8601] [--dry-run] [--data DIR] [--endpoint URL] [--verbose]
 
 Runs a local Amazon ECR Public emulator on 127.0.0.1 (ECR Public API, OCI pull API, S3 asset buckets).
 
@@ -35,7 +37,12 @@ Options of deploy and destroy:
                            emulator started in-process on --data for the duration of the command
   --account-id ID          the emulator's account id (AWS::AccountId; default: the emulator's, 123456789012)
   --port N                 port of the in-process emulator (default: any free port)
-  --verbose                print the handlers' log lines and each skipped resource`;
+  --verbose                print the handlers' log lines and each skipped resource
+
+sweep runs the app's lifecycle sweepers (repositories with lifecycleRules) against the emulator once, as their
+schedules would, and prints what each repository kept and expired. Options as for deploy, and:
+  --now ISO-8601           the time image ages are measured at (default: now), e.g. 2027-01-01T00:00:00Z
+  --dry-run                report what would expire; delete nothing`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 1 : 0;
   }
   if (command === 'deploy' || command === 'destroy') return deployCommand(command, rest);
+  if (command === 'sweep') return sweepCommand(rest);
   if (command !== 'serve') {
     console.error(`Unknown command '${command}'.\n\n${USAGE}`);
     return 1;
@@ -139,6 +147,47 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
     // The failure and its reason are printed already; this line is for whoever reads stderr only.
     if (err instanceof LocalDeployError) {
       console.error(`ecr-public-local: ${command} failed: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/** `sweep`: exit code 0 when every sweeper ran, 1 when one failed. */
+async function sweepCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'stack': { type: 'string' },
+      'now': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'data': { type: 'string' },
+      'endpoint': { type: 'string' },
+      'account-id': { type: 'string' },
+      'verbose': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) {
+    console.error(`sweep takes one cloud assembly directory (got ${positionals.length}).\n\n${USAGE}`);
+    return 1;
+  }
+  try {
+    await sweepApp({
+      assemblyDir: positionals[0],
+      stackName: values.stack,
+      now: values.now,
+      dryRun: values['dry-run'],
+      dataDir: values.data,
+      endpoint: values.endpoint,
+      accountId: values['account-id'],
+      verbose: values.verbose,
+    });
+    return 0;
+  } catch (err) {
+    if (err instanceof LocalSweepError) {
+      if (!values.verbose) for (const line of err.logs) console.error(`    | ${line}`);
+      console.error(`ecr-public-local: sweep failed: ${err.message}`);
       return 1;
     }
     throw err;

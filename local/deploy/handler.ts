@@ -50,6 +50,13 @@ export interface InvocationResult {
   readonly logs: string[];
 }
 
+/** What an asynchronous invocation gave: the handler's return value, or its error. */
+export interface EventInvocationResult {
+  readonly result?: unknown;
+  readonly error?: string;
+  readonly logs: string[];
+}
+
 type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
@@ -106,6 +113,26 @@ export class HandlerInvoker {
     }
   }
 
+  /**
+   * Runs the handler with `event` as an asynchronous invocation would (EventBridge's, say): no response URL, the
+   * handler's return value is the result. Invocations must not overlap (they share process.env).
+   */
+  public async invokeEvent(code: FunctionCode, event: unknown, functionArn: string): Promise<EventInvocationResult> {
+    const logs: string[] = [];
+    const handler = loadHandler(code.codeDir, code.entry);
+    const deadline = Date.now() + code.timeoutSeconds * 1000;
+    const restoreEnv = this.setEnvironment();
+    const restoreConsole = captureConsole(logs, this.onLog);
+    try {
+      const outcome = await firstOf(new Promise<never>(() => undefined), runHandler(handler, event, lambdaContext(code, functionArn, deadline)), deadline);
+      if (outcome.kind !== 'settled') return { error: `the handler did not finish within its timeout (${code.timeoutSeconds} s)`, logs };
+      return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
+    } finally {
+      restoreConsole();
+      restoreEnv();
+    }
+  }
+
   /** Sets the handler's environment; returns what puts it back. */
   private setEnvironment(): () => void {
     const vars: Record<string, string | undefined> = {
@@ -153,17 +180,17 @@ export function loadHandler(codeDir: string, entry: string): LambdaHandler {
   return fn as LambdaHandler;
 }
 
-type Settled = { kind: 'settled'; error?: unknown };
+type Settled = { kind: 'settled'; error?: unknown; value?: unknown };
 type Outcome = { kind: 'response'; response: ReceivedResponse } | Settled | { kind: 'timeout' };
 
 /** Calls the handler (async, or with a callback) and resolves when it is done, never rejecting. */
 function runHandler(handler: LambdaHandler, event: unknown, context: unknown): Promise<Settled> {
   return new Promise<Settled>((resolve) => {
-    const callback = (err?: unknown): void => resolve({ kind: 'settled', error: err ?? undefined });
+    const callback = (err?: unknown, value?: unknown): void => resolve({ kind: 'settled', error: err ?? undefined, value });
     try {
       const result = handler(event, context, callback);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(() => resolve({ kind: 'settled' }), (err: unknown) => resolve({ kind: 'settled', error: err }));
+        (result as Promise<unknown>).then((value) => resolve({ kind: 'settled', value }), (err: unknown) => resolve({ kind: 'settled', error: err }));
       } else if (handler.length < 3) {
         resolve({ kind: 'settled' });
       }

@@ -107,7 +107,7 @@ describe('scheduled sweeps', () => {
     expect(await images(name)).toEqual([]);
   });
 
-  test('a repository of 1,500 images: every page is read and 1,400 images go in batches of 100, the newest 100 stay', async () => {
+  test('a repository of 1,500 images: every page is read, 1,399 untagged images go in batches of 100, the newest 100 untagged and the tagged one stay', async () => {
     const name = await newRepository();
     const { manifest, digest: tagged } = await pushBase(name, 'latest');
     const pushed: string[] = [];
