@@ -66,7 +66,7 @@ test('deploy runs the sweep resource; sweep --now expires by age, --dry-run only
   const deployed = await deployApp({ assemblyDir: assembly, endpoint: emu.endpoint, dataDir, log });
   const sweep = deployed.resources.find((r) => r.type === 'Custom::EcrPublicLifecycleSweep');
   expect(sweep).toMatchObject({ action: 'created', data: { ExpiredImages: '0', SweptRepositories: '1', Complete: 'true' } });
-  expect(lines.some((l) => /created .*Custom::EcrPublicLifecycleSweep {2}lifecycle-sweep {2}ExpiredImages=0$/.test(l))).toBe(true);
+  expect(lines.some((l) => /created .*Custom::EcrPublicLifecycleSweep {2}lifecycle-sweep {2}ExpiredImages=0 {2}WouldExpireImages=0$/.test(l))).toBe(true);
 
   // Three untagged images, and three pr- images (the newest kept), in both repositories.
   const manifest = readOciLayout(layout, 'base').root.json;
