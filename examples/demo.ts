@@ -13,7 +13,7 @@ import {
   GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
 import { buildExampleApp } from './app';
-import { deployApp, startEmulator } from '../local';
+import { deployApp, startEmulator, sweepApp } from '../local';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA_DIR = path.join(ROOT, '.emulator-data', 'demo');
@@ -42,6 +42,10 @@ async function main(): Promise<void> {
     const image = result.resources.find((r) => r.type === 'Custom::EcrPublicImage');
     heading('5. Pull the image back');
     if (image) await pullBack(image.data.ImageUri);
+
+    const inAMonth = new Date(Date.now() + 30 * 24 * 60 * 60 * 1000).toISOString();
+    heading('6. A lifecycle sweep a month from now, as a dry run (what would expire; the published tags are kept)');
+    await sweepApp({ assemblyDir, endpoint: emulator.endpoint, dataDir: DATA_DIR, now: inAMonth, dryRun: true, log: (line) => console.log(`   ${line}`) });
   } finally {
     await emulator.stop();
   }
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
   console.log(`     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws ecr-public describe-repositories --endpoint-url http://127.0.0.1:${PORT} --region us-east-1`);
   console.log(`   Deploy again (an update: nothing changes) or tear down with:`);
   console.log(`     npx ecr-public-local deploy ${path.relative(ROOT, assemblyDir)} --data ${path.relative(ROOT, DATA_DIR)} --endpoint http://127.0.0.1:${PORT}`);
+  console.log(`     npx ecr-public-local sweep ${path.relative(ROOT, assemblyDir)} --data ${path.relative(ROOT, DATA_DIR)} --endpoint http://127.0.0.1:${PORT} --now 2030-01-01T00:00:00Z --dry-run`);
   console.log(`     npx ecr-public-local destroy ${path.relative(ROOT, assemblyDir)} --data ${path.relative(ROOT, DATA_DIR)} --endpoint http://127.0.0.1:${PORT}`);
 }
 

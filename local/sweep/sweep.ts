@@ -100,7 +100,7 @@ export async function sweepApp(options: LocalSweepOptions): Promise<StackSweep[]
 function describe(r: RepositorySweep): string {
   const rules = Object.entries(r.byRule).map(([p, n]) => `rule ${p}: ${n}`).join(', ');
   const parts = [
-    `${r.repository}: ${r.imagesSeen} images, ${r.dryRun ? 'would expire' : 'expired'} ${r.expired}${rules ? ` (${rules})` : ''}, kept ${r.kept}`,
+    `${r.repository}: ${r.imagesSeen} image${r.imagesSeen === 1 ? '' : 's'}, ${r.dryRun ? 'would expire' : 'expired'} ${r.expired}${rules ? ` (${rules})` : ''}, kept ${r.kept}`,
     ...(r.keptProtected.length > 0 ? [`kept for a PublicImage's tags ${r.keptProtected.length}`] : []),
     ...(r.keptReferenced.length > 0 ? [`kept as referenced by an index ${r.keptReferenced.length}`] : []),
     ...(r.failures.length > 0 ? [`refused ${r.failures.join('; ')}`] : []),
