@@ -40,7 +40,15 @@ export interface SweepResult extends RepositorySweepSummary {
 export async function sweepRepository(ecr: ECRPUBLICClient, lifecycle: RepositoryLifecycle, options: SweepOptions): Promise<SweepResult> {
   const name = lifecycle.repositoryName;
   const dryRun = options.dryRun === true || lifecycle.mode === 'dry-run';
-  const base = { repository: name, dryRun, byRule: {} as Record<string, number>, keptProtected: [] as string[], keptReferenced: [] as string[], failures: [] as string[] };
+  const base = {
+    repository: name,
+    dryRun,
+    // Keyed by rule priority: no prototype to collide with.
+    byRule: Object.create(null) as Record<string, number>,
+    keptProtected: [] as string[],
+    keptReferenced: [] as string[],
+    failures: [] as string[],
+  };
 
   const images: ImageDetail[] = [];
   for await (const page of paginateDescribeImages({ client: ecr, pageSize: PAGE_SIZE }, { repositoryName: name })) {

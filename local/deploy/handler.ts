@@ -124,7 +124,8 @@ export class HandlerInvoker {
     const restoreEnv = this.setEnvironment();
     const restoreConsole = captureConsole(logs, this.onLog);
     try {
-      const outcome = await firstOf(new Promise<never>(() => undefined), runHandler(handler, event, lambdaContext(code, functionArn, deadline)), deadline);
+      const settled = runHandler(handler, event, lambdaContext(code, functionArn, deadline));
+      const outcome = await firstOf(new Promise<never>(() => undefined), settled, deadline);
       if (outcome.kind !== 'settled') return { error: `the handler did not finish within its timeout (${code.timeoutSeconds} s)`, logs };
       return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
     } finally {

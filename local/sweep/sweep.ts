@@ -79,7 +79,9 @@ export async function sweepApp(options: LocalSweepOptions): Promise<StackSweep[]
       for (const [id, resource] of sweeps) {
         const fn = functionForResource(stack, resolver, session.accountId, region, id, resource);
         const props = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${SWEEP_TYPE})`)) as Record<string, unknown>;
-        const event = { kind: SCHEDULED_SWEEP, time: now, ConfigBucket: props.ConfigBucket, ConfigKey: props.ConfigKey, ...(options.dryRun ? { dryRun: true } : {}) };
+        const event = {
+          kind: SCHEDULED_SWEEP, time: now, ConfigBucket: props.ConfigBucket, ConfigKey: props.ConfigKey, ...(options.dryRun ? { dryRun: true } : {}),
+        };
         log(`Sweeping ${stack.stackName} at ${now}${options.dryRun ? ' (dry run)' : ''} in ${session.endpoint}`);
         const outcome = await invoker.invokeEvent(fn.code, event, String(props.ServiceToken ?? ''));
         if (options.verbose) for (const line of outcome.logs) log(`    | ${line}`);

@@ -18,7 +18,7 @@ const MAX_WILDCARDS = 4;
  */
 export function checkLifecycleRule(scope: IConstruct, prop: string, rule: LifecycleRule, existing: readonly LifecycleRule[]): LifecycleRule {
   const lists = (rule.tagPrefixList?.length ?? 0) > 0 || (rule.tagPatternList?.length ?? 0) > 0;
-  const tagStatus = rule.tagStatus ?? (rule.tagPrefixList === undefined && rule.tagPatternList === undefined ? TagStatus.ANY : TagStatus.TAGGED);
+  const tagStatus = tagStatusOf(rule);
   const shown = describeRule(rule);
   if (tagStatus === TagStatus.TAGGED && !lists) invalid(scope, prop, 'with TagStatus.TAGGED needs a tagPrefixList or a tagPatternList', shown);
   if (tagStatus !== TagStatus.TAGGED && (rule.tagPrefixList !== undefined || rule.tagPatternList !== undefined)) {
@@ -38,7 +38,7 @@ export function checkLifecycleRule(scope: IConstruct, prop: string, rule: Lifecy
   if ((rule.maxImageAge !== undefined) === (rule.maxImageCount !== undefined)) {
     invalid(scope, prop, "must have exactly one of 'maxImageAge' and 'maxImageCount'", shown);
   }
-  if (rule.maxImageCount !== undefined && (Token.isUnresolved(rule.maxImageCount) || !Number.isInteger(rule.maxImageCount) || rule.maxImageCount < 1)) {
+  if (rule.maxImageCount !== undefined && !isWholeNumberFromOne(rule.maxImageCount)) {
     invalid(scope, `${prop}.maxImageCount`, 'must be a whole number of at least 1, known at synth', String(rule.maxImageCount));
   }
   if (rule.maxImageAge !== undefined) {
@@ -47,14 +47,13 @@ export function checkLifecycleRule(scope: IConstruct, prop: string, rule: Lifecy
       invalid(scope, `${prop}.maxImageAge`, 'must be a whole number of days, at least one, known at synth', rule.maxImageAge.toString());
     }
   }
-  if (rule.rulePriority !== undefined && (Token.isUnresolved(rule.rulePriority) || !Number.isInteger(rule.rulePriority) || rule.rulePriority < 1)) {
+  if (rule.rulePriority !== undefined && !isWholeNumberFromOne(rule.rulePriority)) {
     invalid(scope, `${prop}.rulePriority`, 'must be a whole number of at least 1, known at synth', String(rule.rulePriority));
   }
-  const statusOf = (r: LifecycleRule) => r.tagStatus ?? (r.tagPrefixList === undefined && r.tagPatternList === undefined ? TagStatus.ANY : TagStatus.TAGGED);
-  if (tagStatus === TagStatus.ANY && existing.some((r) => statusOf(r) === TagStatus.ANY)) {
+  if (tagStatus === TagStatus.ANY && existing.some((r) => tagStatusOf(r) === TagStatus.ANY)) {
     invalid(scope, prop, 'is a second TagStatus.ANY rule; a repository may have only one', shown);
   }
-  if (tagStatus === TagStatus.UNTAGGED && existing.some((r) => statusOf(r) === TagStatus.UNTAGGED)) {
+  if (tagStatus === TagStatus.UNTAGGED && existing.some((r) => tagStatusOf(r) === TagStatus.UNTAGGED)) {
     invalid(scope, prop, 'is a second TagStatus.UNTAGGED rule; ECR allows only one rule to select untagged images', shown);
   }
   if (rule.rulePriority !== undefined && existing.some((r) => r.rulePriority === rule.rulePriority)) {
@@ -96,6 +95,15 @@ function toSpec(rule: LifecycleRule & { rulePriority: number }): RuleSpec {
     countType: byAge ? 'sinceImagePushed' : 'imageCountMoreThan',
     countNumber: byAge ? rule.maxImageAge!.toDays() : rule.maxImageCount!,
   };
+}
+
+/** The rule's tagStatus, or aws-ecr's default: TAGGED when it has a tag list, ANY when not. */
+function tagStatusOf(rule: LifecycleRule): TagStatus {
+  return rule.tagStatus ?? (rule.tagPrefixList === undefined && rule.tagPatternList === undefined ? TagStatus.ANY : TagStatus.TAGGED);
+}
+
+function isWholeNumberFromOne(value: number): boolean {
+  return !Token.isUnresolved(value) && Number.isInteger(value) && value >= 1;
 }
 
 function checkTagList(scope: IConstruct, prop: string, list: readonly string[] | undefined): void {

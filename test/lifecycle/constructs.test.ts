@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Lazy, Stack, aws_events as events } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { newStack } from '../constructs/support';
 import { ImageSource, LifecycleMode, LifecycleRule, PublicImage, PublicRepository, TagStatus } from '../../src';
 import { SweeperConfig } from '../../src/private/lifecycle-contract';
+import { newStack } from '../constructs/support';
 
 const SWEEP = 'Custom::EcrPublicLifecycleSweep';
 

@@ -6,12 +6,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateRepositoryCommand, DescribeImagesCommand, ImageDetail, PutImageCommand } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
 import { handler, ScheduledSweepResult } from '../../lambda/lifecycle-sweeper';
 import { RESOURCE_TYPES } from '../../src/private/handler-contract';
 import {
   LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
 } from '../../src/private/lifecycle-contract';
+import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
 import {
   addAttestationManifest, buildImage, OCI_MANIFEST, buildMultiPlatformLayout, primaryRegistryAlias, pushOciLayout, readOciLayout, skopeoInspectRaw,
 } from '../support/oci-tools';
@@ -65,7 +65,9 @@ async function pushBase(name: string, tag = 'base'): Promise<{ digest: string; m
 /** Puts a variant of `manifest` (a distinct digest: an annotation), tagged or not; returns its digest. */
 async function putVariant(name: string, manifest: any, n: number, tag?: string): Promise<string> {
   const text = JSON.stringify({ ...manifest, annotations: { 'org.example.variant': String(n) } });
-  const out = await h.client.send(new PutImageCommand({ repositoryName: name, imageManifest: text, imageManifestMediaType: OCI_MANIFEST, imageTag: tag }));
+  const out = await h.client.send(new PutImageCommand({
+    repositoryName: name, imageManifest: text, imageManifestMediaType: OCI_MANIFEST, imageTag: tag,
+  }));
   return out.image!.imageId!.imageDigest!;
 }
 
