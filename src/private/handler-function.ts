@@ -60,9 +60,13 @@ export function handlerFunction(scope: Construct, kind: HandlerKind, options: Ha
   (defaultPolicy.node.defaultChild as CfnResource).addMetadata('cdk_nag', {
     rules_to_suppress: [{
       id: 'AwsSolutions-IAM5',
-      reason: 'The handler acts on the public repositories its resources name, in this account (repository/*), and reads '
-        + 'the stack\'s assets (the bootstrap asset bucket\'s objects); the grant stays the same whatever resources come and go, '
-        + 'so that a removed or renamed repository can still be deleted',
+      reason: kind === HANDLER_KINDS.lifecycleSweeper
+        // The sweeper's repositories are named one by one; its only wildcard is the asset bucket's objects.
+        ? 'The lifecycle sweeper reads its configuration from the stack\'s assets (the bootstrap asset bucket\'s objects); '
+          + 'the repositories it may sweep are named one by one'
+        : 'The handler acts on the public repositories its resources name, in this account (repository/*), and reads '
+          + 'the stack\'s assets (the bootstrap asset bucket\'s objects); the grant stays the same whatever resources come and go, '
+          + 'so that a removed or renamed repository can still be deleted',
     }],
   });
   return new lambda.SingletonFunction(stack, id, {
