@@ -1,12 +1,12 @@
 /**
- * The example app: a registry display name, two repositories with full catalog data, a policy, a push grant, and an
- * image published at deploy time from a small OCI archive shipped beside this file.
+ * The example app: a registry display name, two repositories with full catalog data, a policy, a push grant, lifecycle
+ * rules, and an image published at deploy time from a small OCI archive shipped beside this file.
  */
 import * as path from 'path';
-import { App, RemovalPolicy, Stack, StackProps, aws_iam as iam } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, StackProps, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  Architecture, CatalogText, ImageSource, Logo, OperatingSystem, PublicImage, PublicRegistry, PublicRepository,
+  Architecture, CatalogText, ImageSource, Logo, OperatingSystem, PublicImage, PublicRegistry, PublicRepository, TagStatus,
 } from '../src';
 
 const ASSETS = path.join(__dirname, 'assets');
@@ -30,7 +30,14 @@ export class ExampleStack extends Stack {
       usageText: CatalogText.fromFile(path.join(ASSETS, 'USAGE.md')),
       removalPolicy: RemovalPolicy.DESTROY,
       emptyOnDelete: true,
+      // ECR Public has no lifecycle policies: the stack's sweeper applies these once a day and at deploy. The image
+      // published below under 1.0.0 and latest is never expired.
+      lifecycleRules: [
+        { description: 'untagged images after a day', tagStatus: TagStatus.UNTAGGED, maxImageAge: Duration.days(1) },
+        { description: 'the 20 newest pull-request builds', tagPatternList: ['pr-*'], maxImageCount: 20 },
+      ],
     });
+    hello.addLifecycleRule({ description: 'nightly builds for two weeks', tagPrefixList: ['nightly-'], maxImageAge: Duration.days(14) });
 
     const tools = new PublicRepository(this, 'Tools', {
       repositoryName: 'acme/tools',

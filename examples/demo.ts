@@ -14,7 +14,7 @@ import {
   GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
 import { buildExampleApp } from './app';
-import { deployApp, startEmulator } from '../local';
+import { deployApp, startEmulator, sweepApp } from '../local';
 
 const ROOT = path.resolve(__dirname, '..');
 /** One data directory for everything the demo leaves: the emulator's data, the deployment state and the assembly. */
@@ -58,6 +58,10 @@ async function main(): Promise<void> {
     // The URI recorded by the deploy that published the image names the emulator it ran against: on a re-run that is
     // an update with nothing to do, on another port, pull from this emulator instead.
     if (image) await pullBack(image.data.ImageUri.replace(/^[^/]+/, new URL(emulator.endpoint).host));
+
+    const inAMonth = new Date(Date.now() + 30 * 24 * 60 * 60 * 1000).toISOString();
+    heading('6. A lifecycle sweep a month from now, as a dry run (what would expire; the published tags are kept)');
+    await sweepApp({ assemblyDir, endpoint: emulator.endpoint, dataDir: DATA_DIR, now: inAMonth, dryRun: true, log: (line) => console.log(`   ${line}`) });
   } finally {
     await emulator.stop();
   }
@@ -72,8 +76,9 @@ async function main(): Promise<void> {
   for (const page of galleryPages) console.log(`     ${page}`);
   console.log('   or ask the AWS CLI:');
   console.log(`     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws ecr-public describe-repositories --endpoint-url ${endpoint} --region us-east-1`);
-  console.log('   Deploy again (an update: nothing changes) or tear down, against that emulator:');
+  console.log('   Deploy again (an update: nothing changes), sweep as a dry run in 2030, or tear down, against that emulator:');
   console.log(`     npx ecr-public-local deploy ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint}`);
+  console.log(`     npx ecr-public-local sweep ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint} --now 2030-01-01T00:00:00Z --dry-run`);
   console.log(`     npx ecr-public-local destroy ${path.relative(ROOT, assemblyDir)} --data ${data} --endpoint ${endpoint}`);
 }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'util';
 import { deployApp, destroyApp, LocalDeployError } from './deploy';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { startEmulator } from './server';
+import { LocalSweepError, sweepApp } from './sweep';
 
 // The handlers' bundled AWS SDK warns about the Node.js version on every client it creates; deploy runs them here, on
 // the user's Node.js, where that warning (meant for Lambda functions) is noise. This is the variable the SDK reads.
@@ -12,6 +13,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const SYNOPSIS = `Usage: ecr-public-local serve [options]
        ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
        ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
+       ecr-public-local sweep <cloud assembly dir> [--stack NAME] [--now ISO-8601] [--dry-run] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
        ecr-public-local <command> --help`;
 
 const SERVE_HELP = `Usage: ecr-public-local serve [options]
@@ -62,7 +64,23 @@ const USAGE = `${SYNOPSIS}
 
 ${SERVE_HELP.split('\n').slice(2).join('\n')}
 
-deploy and destroy: see 'ecr-public-local deploy --help'.`;
+deploy, destroy and sweep: see 'ecr-public-local deploy --help' and 'ecr-public-local sweep --help'.`;
+
+const SWEEP_HELP = `Usage: ecr-public-local sweep <cloud assembly dir> [options]
+
+Runs the app's lifecycle sweepers (repositories with lifecycleRules) against the emulator once, as their schedules
+would, and prints what each repository kept and expired.
+
+Options:
+  --stack NAME             the stack (name, artifact id or Stage/Stack path); default: every stack of the assembly
+  --now ISO-8601           the time image ages are measured at (default: now), e.g. 2027-01-01T00:00:00Z
+  --dry-run                report what would expire; delete nothing
+  --data DIR               deployment state, and the in-process emulator's data (default .emulator-data)
+  --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else an
+                           emulator started in-process on --data for the duration of the command
+  --account-id ID          the emulator's account id (default: the emulator's, 123456789012)
+  --verbose                print the sweeper's log lines
+  --help                   print this help`;
 
 /** Whether `args` ask for help: `--help` or `-h` anywhere, before any other parsing can refuse them. */
 function asksForHelp(args: string[]): boolean {
@@ -81,6 +99,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return deployCommand(command, rest);
+  }
+  if (command === 'sweep') {
+    if (asksForHelp(rest)) {
+      console.log(SWEEP_HELP);
+      return 0;
+    }
+    return sweepCommand(rest);
   }
   if (command !== 'serve') {
     console.error(`Unknown command '${command}'.\n\n${SYNOPSIS}`);
@@ -189,6 +214,47 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
     // The failure and its reason are printed already; this line is for whoever reads stderr only.
     if (err instanceof LocalDeployError) {
       console.error(`ecr-public-local: ${command} failed: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/** `sweep`: exit code 0 when every sweeper ran, 1 when one failed. */
+async function sweepCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'stack': { type: 'string' },
+      'now': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'data': { type: 'string' },
+      'endpoint': { type: 'string' },
+      'account-id': { type: 'string' },
+      'verbose': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) {
+    console.error(`sweep takes one cloud assembly directory (got ${positionals.length}).\n\n${SWEEP_HELP}`);
+    return 1;
+  }
+  try {
+    await sweepApp({
+      assemblyDir: positionals[0],
+      stackName: values.stack,
+      now: values.now,
+      dryRun: values['dry-run'],
+      dataDir: values.data,
+      endpoint: values.endpoint,
+      accountId: values['account-id'],
+      verbose: values.verbose,
+    });
+    return 0;
+  } catch (err) {
+    if (err instanceof LocalSweepError) {
+      if (!values.verbose) for (const line of err.logs) console.error(`    | ${line}`);
+      console.error(`ecr-public-local: sweep failed: ${err.message}`);
       return 1;
     }
     throw err;

@@ -5,3 +5,5 @@ export { parseFaultSpec } from './faults';
 export type { FaultOptions } from './faults';
 export { deployApp, destroyApp, LocalDeployError } from './deploy';
 export type { DeployResult, LocalDeployOptions, ResourceAction, ResourceOutcome, SkippedResource, StackResult } from './deploy';
+export { sweepApp, LocalSweepError } from './sweep';
+export type { LocalSweepOptions, RepositorySweep, StackSweep } from './sweep';

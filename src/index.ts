@@ -7,3 +7,4 @@ export * from './repository-policy';
 export * from './public-registry';
 export * from './image-source';
 export * from './public-image';
+export * from './lifecycle';

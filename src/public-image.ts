@@ -4,6 +4,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ImageSource } from './image-source';
+import { recordPublishedTags } from './lifecycle/published-tags';
 import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { ImageSourceBinding } from './private/image-binding';
@@ -139,6 +140,7 @@ export class PublicImage extends Construct {
       invalid(this, 'source', `${props.source._rule()}: ${(err as Error).message}`);
     }
 
+    recordPublishedTags(props.repository, this, tags);
     const common = {
       RepositoryName: props.repository.repositoryName,
       Tags: tags.length > 0 ? tags : undefined,

@@ -2,6 +2,8 @@ import {
   Annotations, CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { LifecycleOptions, LifecycleRule } from './lifecycle/lifecycle-rule';
+import { RepositoryLifecycleBinding } from './lifecycle/repository-lifecycle';
 import { bindCatalog } from './private/catalog-binding';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
@@ -165,7 +167,7 @@ export interface PublicRepositoryAttributes {
 }
 
 /** Properties of a {@link PublicRepository}. */
-export interface PublicRepositoryProps extends RepositoryCatalogOptions {
+export interface PublicRepositoryProps extends RepositoryCatalogOptions, LifecycleOptions {
   /**
    * The repository name: 2-205 lower-case characters, components separated by `/`. Changing it replaces the repository.
    * @default - a valid name generated from the construct path, stable across deploys
@@ -248,6 +250,7 @@ export class PublicRepository extends PublicRepositoryBase {
   /** The repository policy: statements accumulate here until synthesis. An empty policy means none. */
   private readonly policyDocument = new iam.PolicyDocument();
   private readonly resource: CustomResource;
+  private readonly lifecycle: RepositoryLifecycleBinding;
 
   /**
    * @param scope the construct this one is defined in
@@ -289,6 +292,7 @@ export class PublicRepository extends PublicRepositoryBase {
     this.repositoryUri = this.resource.getAttString('RepositoryUri');
     this.registryId = this.resource.getAttString('RegistryId');
     this.logoUrl = this.resource.getAttString('LogoUrl');
+    this.lifecycle = new RepositoryLifecycleBinding(this, this.resource, name, props);
     this.node.addValidation({
       validate: () => [
         ...tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),
@@ -298,6 +302,14 @@ export class PublicRepository extends PublicRepositoryBase {
     if (props.repositoryName === undefined) {
       Annotations.of(this).addInfo(`Generated repository name: ${name}`);
     }
+  }
+
+  /**
+   * Adds a lifecycle rule, checked as `lifecycleRules` are; the stack's sweeper applies it (see `lifecycleRules`).
+   * @param rule the rule
+   */
+  public addLifecycleRule(rule: LifecycleRule): void {
+    this.lifecycle.addRule('addLifecycleRule', rule);
   }
 
   /** Adds a statement to the repository's policy, which the repository resource carries. */

@@ -3,7 +3,8 @@
  * texts and the logo read from their S3 assets. Shared by the repository handler and the catalog-data handler.
  */
 import { RepositoryCatalogDataInput } from '@aws-sdk/client-ecr-public';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ObjectLocation, readObject } from './s3-object';
 import { CatalogFields } from '../../src/private/handler-contract';
 
 /**
@@ -13,6 +14,7 @@ import { CatalogFields } from '../../src/private/handler-contract';
  */
 const MAX_TEXT_BYTES = 2 * 25_600 * 4;
 const MAX_LOGO_BYTES = 2 * 512_000;
+const CATALOG_LIMIT = 'the catalog could take';
 
 /**
  * Every field, empty when not asked: whether the service replaces the catalog or merges into it (undocumented), a field
@@ -56,7 +58,7 @@ async function catalogText(
   if (inline !== undefined) return inline;
   const location = assetLocation(`${field}Bucket`, bucket, `${field}Key`, key);
   if (!location) return '';
-  const bytes = await readObject(s3, location, MAX_TEXT_BYTES);
+  const bytes = await readObject(s3, location, MAX_TEXT_BYTES, CATALOG_LIMIT);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -68,32 +70,16 @@ async function catalogText(
 async function readLogo(s3: S3Client, props: CatalogFields): Promise<Uint8Array | undefined> {
   const location = assetLocation('LogoBucket', props.LogoBucket, 'LogoKey', props.LogoKey);
   if (!location) return undefined;
-  const bytes = await readObject(s3, location, MAX_LOGO_BYTES);
+  const bytes = await readObject(s3, location, MAX_LOGO_BYTES, CATALOG_LIMIT);
   // An empty blob would clear the logo: a logo that was asked for and is empty is an error, not a removal.
   if (bytes.length === 0) throw new Error(`The logo s3://${location.bucket}/${location.key} is empty`);
   return bytes;
 }
 
-interface Location { readonly bucket: string; readonly key: string }
-
-function assetLocation(bucketName: string, bucket: string | undefined, keyName: string, key: string | undefined): Location | undefined {
+function assetLocation(bucketName: string, bucket: string | undefined, keyName: string, key: string | undefined): ObjectLocation | undefined {
   if (bucket === undefined && key === undefined) return undefined;
   if (!bucket || !key) {
     throw new Error(`${bucketName} and ${keyName} go together (got ${bucketName} '${bucket ?? ''}', ${keyName} '${key ?? ''}')`);
   }
   return { bucket, key };
-}
-
-/** The object's bytes; an object over `maxBytes` is refused before it is buffered. */
-async function readObject(s3: S3Client, { bucket, key }: Location, maxBytes: number): Promise<Uint8Array> {
-  // The asset bucket is in the stack's Region, which the SDK takes from the Lambda environment.
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  if (!out.Body) throw new Error(`s3://${bucket}/${key} has no body`);
-  if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
-    // The unread body goes with the client, which the caller destroys.
-    throw new Error(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than the ${maxBytes} the catalog could take`);
-  }
-  const bytes = await out.Body.transformToByteArray();
-  if (bytes.length > maxBytes) throw new Error(`s3://${bucket}/${key} is more than the ${maxBytes} bytes the catalog could take`);
-  return bytes;
 }

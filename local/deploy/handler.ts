@@ -62,6 +62,13 @@ export interface Delivery {
   readonly onResponse?: (response: Omit<InvocationResult, 'logs'>) => void;
 }
 
+/** What an asynchronous invocation gave: the handler's return value, or its error. */
+export interface EventInvocationResult {
+  readonly result?: unknown;
+  readonly error?: string;
+  readonly logs: string[];
+}
+
 type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
@@ -135,6 +142,33 @@ export class HandlerInvoker {
     }
   }
 
+  /**
+   * Runs the handler with `event` as an asynchronous invocation would (EventBridge's, say): no response URL, the
+   * handler's return value is the result. Invocations of this invoker may overlap, as `invoke`'s may.
+   */
+  public async invokeEvent(code: FunctionCode, event: unknown, functionArn: string): Promise<EventInvocationResult> {
+    const logs: string[] = [];
+    const handler = loadHandler(code.codeDir, code.entry);
+    const deadline = Date.now() + code.timeoutSeconds * 1000;
+    if (this.running++ === 0) {
+      const restoreEnv = this.setEnvironment();
+      const restoreConsole = routeConsole();
+      this.restore = () => {
+        restoreConsole();
+        restoreEnv();
+      };
+    }
+    try {
+      const sink: LogSink = { logs, onLog: this.onLog };
+      const settled = consoleSinks.run(sink, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)));
+      const outcome = await firstOf(new Promise<never>(() => undefined), settled, deadline);
+      if (outcome.kind !== 'settled') return { error: `the handler did not finish within its timeout (${code.timeoutSeconds} s)`, logs };
+      return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
+    } finally {
+      if (--this.running === 0) this.restore?.();
+    }
+  }
+
   /** Sets the handler's environment; returns what puts it back. */
   private setEnvironment(): () => void {
     const vars: Record<string, string | undefined> = {
@@ -185,17 +219,17 @@ export function loadHandler(codeDir: string, entry: string): LambdaHandler {
   return fn as LambdaHandler;
 }
 
-type Settled = { kind: 'settled'; error?: unknown };
+type Settled = { kind: 'settled'; error?: unknown; value?: unknown };
 type Outcome = { kind: 'response'; response: ReceivedResponse } | Settled | { kind: 'timeout' };
 
 /** Calls the handler (async, or with a callback) and resolves when it is done, never rejecting. */
 function runHandler(handler: LambdaHandler, event: unknown, context: unknown): Promise<Settled> {
   return new Promise<Settled>((resolve) => {
-    const callback = (err?: unknown): void => resolve({ kind: 'settled', error: err ?? undefined });
+    const callback = (err?: unknown, value?: unknown): void => resolve({ kind: 'settled', error: err ?? undefined, value });
     try {
       const result = handler(event, context, callback);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(() => resolve({ kind: 'settled' }), (err: unknown) => resolve({ kind: 'settled', error: err }));
+        (result as Promise<unknown>).then((value) => resolve({ kind: 'settled', value }), (err: unknown) => resolve({ kind: 'settled', error: err }));
       } else if (handler.length < 3) {
         resolve({ kind: 'settled' });
       }

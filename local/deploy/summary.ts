@@ -7,7 +7,7 @@ import type { Session } from './session';
 import { DeployResult, LocalDeployError, ResourceOutcome, SkippedResource, StackResult } from './types';
 
 /** Attributes worth a glance, in this order. */
-const KEY_ATTRIBUTES = ['RepositoryUri', 'RegistryUri', 'ImageDigest', 'ImageUri'];
+const KEY_ATTRIBUTES = ['RepositoryUri', 'RegistryUri', 'ImageDigest', 'ImageUri', 'ExpiredImages', 'WouldExpireImages'];
 
 export class Progress {
   public readonly result: DeployResult;

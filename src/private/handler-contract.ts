@@ -10,6 +10,7 @@ export const HANDLER_KINDS = {
   policy: 'repository-policy',
   registry: 'registry',
   image: 'image-publisher',
+  lifecycleSweeper: 'lifecycle-sweeper',
 } as const;
 
 export const RESOURCE_TYPES = {
@@ -18,6 +19,7 @@ export const RESOURCE_TYPES = {
   policy: 'Custom::EcrPublicRepositoryPolicy',
   registry: 'Custom::EcrPublicRegistry',
   image: 'Custom::EcrPublicImage',
+  lifecycleSweep: 'Custom::EcrPublicLifecycleSweep',
 } as const;
 
 /**

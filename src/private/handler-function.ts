@@ -15,6 +15,7 @@ const SINGLETON_IDS: Record<HandlerKind, string> = {
   'repository-policy': 'd4e8b1c6-7a92-4c3d-b5e1-2f6a9d8c4a33',
   'registry': 'e9a3c5d7-2f48-4b1e-a6c9-8d3b1e7f5b44',
   'image-publisher': 'f1b6d8e2-3c59-4d7a-b2e4-7c1a5f9d6c55',
+  'lifecycle-sweeper': 'a2c7e9f3-4d6a-4e8b-c3f5-8d2b6a0e7d66',
 };
 
 /** Function settings a construct may choose; handlers with different settings are different functions. */
@@ -59,9 +60,13 @@ export function handlerFunction(scope: Construct, kind: HandlerKind, options: Ha
   (defaultPolicy.node.defaultChild as CfnResource).addMetadata('cdk_nag', {
     rules_to_suppress: [{
       id: 'AwsSolutions-IAM5',
-      reason: 'The handler acts on the public repositories its resources name, in this account (repository/*), and reads '
-        + 'the stack\'s assets (the bootstrap asset bucket\'s objects); the grant stays the same whatever resources come and go, '
-        + 'so that a removed or renamed repository can still be deleted',
+      reason: kind === HANDLER_KINDS.lifecycleSweeper
+        // The sweeper's repositories are named one by one; its only wildcard is the asset bucket's objects.
+        ? 'The lifecycle sweeper reads its configuration from the stack\'s assets (the bootstrap asset bucket\'s objects); '
+          + 'the repositories it may sweep are named one by one'
+        : 'The handler acts on the public repositories its resources name, in this account (repository/*), and reads '
+          + 'the stack\'s assets (the bootstrap asset bucket\'s objects); the grant stays the same whatever resources come and go, '
+          + 'so that a removed or renamed repository can still be deleted',
     }],
   });
   return new lambda.SingletonFunction(stack, id, {

@@ -34,7 +34,7 @@ test('the demo runs on DEMO_PORT and its hints use that port and one data direct
   expect(code).toBe(0);
   expect(output).toMatch(/pulled manifest sha256:[0-9a-f]{64}: the digest the deploy reported/);
   const hints = output.slice(output.indexOf('Look around')).split('\n').filter((l) => l.includes('npx ecr-public-local') || l.includes('aws ecr-public'));
-  expect(hints).toHaveLength(4);
+  expect(hints).toHaveLength(5);
   const dataDirs = new Set(hints.flatMap((l) => [...l.matchAll(/--data (\S+)/g)].map((m) => m[1])));
   expect([...dataDirs]).toEqual([path.join('.emulator-data', 'demo')]);
   const ports = new Set(hints.flatMap((l) => [...l.matchAll(/(?:--port |127\.0\.0\.1:)(\d+)/g)].map((m) => Number(m[1]))));

@@ -190,14 +190,16 @@ describe('ecr-public-local deploy / destroy', () => {
     expect(wrongStack.stderr).toContain("No stack 'Nope' in the cloud assembly; it holds: CliStack");
   });
 
-  test.each(['deploy', 'destroy', 'serve'])('%s --help prints its usage with every option it accepts, and exits 0', async (command) => {
+  test.each(['deploy', 'destroy', 'serve', 'sweep'])('%s --help prints its usage with every option it accepts, and exits 0', async (command) => {
     const help = await cli([command, '--help']);
     expect(help.code).toBe(0);
     expect(help.stderr).toBe('');
     expect(help.stdout).toContain(`Usage: ecr-public-local ${command}`);
     const options = command === 'serve'
       ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed', '--upload-expiry', '--clock-offset', '--rate-quotas']
-      : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose'];
+      : command === 'sweep'
+        ? ['--stack', '--now', '--dry-run', '--data', '--endpoint', '--account-id', '--verbose']
+        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose'];
     for (const option of options) expect(help.stdout).toMatch(new RegExp(`^  ${option}\\b`, 'm'));
     expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
   });

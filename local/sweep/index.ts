@@ -1,0 +1,3 @@
+/** Running a synthesized app's lifecycle sweepers against the local emulator. */
+export { sweepApp, LocalSweepError } from './sweep';
+export type { LocalSweepOptions, RepositorySweep, StackSweep } from './sweep';
