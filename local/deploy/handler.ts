@@ -119,7 +119,8 @@ export class HandlerInvoker {
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
       // Lambda hands the handler an event parsed from JSON: plain objects, whatever the deployer's own are.
-      const settled = consoleSinks.run(sink, () => runHandler(handler, JSON.parse(JSON.stringify(event)), lambdaContext(code, request.ServiceToken, deadline)));
+      const context = lambdaContext(code, request.ServiceToken, deadline);
+      const settled = consoleSinks.run(sink, () => runHandler(handler, JSON.parse(JSON.stringify(event)), context));
       const outcome = await firstOf(expected.response, settled, deadline);
       if (outcome.kind === 'response') {
         // As Lambda does, the function runs on until it returns or times out: work after the response (removing a
