@@ -107,7 +107,8 @@ One stack of ${COUNT} \`PublicRepository\`, each with a description, a maximum-l
 A repository is one custom resource carrying its catalog data and policy; the texts and the logo travel as
 content-addressed S3 assets (the template holds their keys), so the template grows by about a kilobyte per repository
 whatever the texts. The local deployer runs independent resources concurrently (16 at a time). With the full catalog,
-the deploy is bound by the emulator, which rewrites its whole state document (catalog texts included) after every change.
+the emulator writes its state document after every change; long catalog texts are files of their own that the
+document refers to by digest, so each change rewrites about a kilobyte per repository, not the texts.
 `;
 }
 

@@ -3,13 +3,22 @@
  * disk atomically after every change (temporary file, then rename): a killed emulator restarts from the last complete
  * document. There is no fsync: the emulator guards against its own crashes, not the machine's, and an fsync per
  * 10 MiB part would make it the slowest part of every benchmark. Blobs, manifests, uploads and logos are files
- * under a root directory: the data directory, or a temporary one removed at stop.
+ * under a root directory: the data directory, or a temporary one removed at stop. So are long catalog texts: the
+ * document refers to them by digest, so that a registry of hundreds of repositories with 25,600-character texts does
+ * not rewrite megabytes of text at every change.
  */
 import { createHash, Hash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { emptyState, has, reviveState, State } from './model';
+
+/** The catalog texts kept in files of their own when longer than `TEXT_INLINE_LIMIT` characters. */
+const EXTERNAL_TEXT_KEYS = new Set(['aboutText', 'usageText']);
+const TEXT_INLINE_LIMIT = 4096;
+/** How the document refers to such a text: `{"$textRef": "sha256:<hex>"}`; no client-chosen name can start with `$`. */
+const TEXT_REF = '$textRef';
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export class Store {
   /**
@@ -18,7 +27,7 @@ export class Store {
    */
   public static open(dataDir: string | undefined, now: number): Store {
     const root = dataDir ? path.resolve(dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-local-'));
-    for (const dir of ['blobs/sha256', 'manifests/sha256', 'uploads', 'logos', 'tmp']) {
+    for (const dir of ['blobs/sha256', 'manifests/sha256', 'uploads', 'logos', 'texts/sha256', 'tmp']) {
       fs.mkdirSync(path.join(root, dir), { recursive: true });
     }
     // `tmp/` only holds request bodies being received and documents being written: whatever is there belongs to a
@@ -29,17 +38,49 @@ export class Store {
 
   public readonly state: State;
   private readonly hashes = new Map<string, Hash>();
+  /** Long texts already in `texts/`, to their digests: each is hashed and written once. */
+  private readonly storedTexts = new Map<string, string>();
 
   private constructor(public readonly root: string, private readonly persistent: boolean, now: number) {
     const statePath = path.join(root, 'state.json');
-    this.state = persistent && fs.existsSync(statePath) ? reviveState(JSON.parse(fs.readFileSync(statePath, 'utf8')), now) : emptyState();
+    this.state = persistent && fs.existsSync(statePath)
+      ? reviveState(JSON.parse(fs.readFileSync(statePath, 'utf8'), (key, value) => this.internalText(key, value)), now)
+      : emptyState();
     this.recoverUploads();
   }
 
   /** Persists the metadata after a change. */
   public commit(): void {
     if (!this.persistent) return;
-    this.writeAtomically(path.join(this.root, 'state.json'), Buffer.from(JSON.stringify(this.state)));
+    const document = JSON.stringify(this.state, (key, value) => this.externalText(key, value));
+    this.writeAtomically(path.join(this.root, 'state.json'), Buffer.from(document));
+  }
+
+  /** A long catalog text becomes a reference to its file, written (once, atomically) before the document refers to it. */
+  private externalText(key: string, value: unknown): unknown {
+    if (!EXTERNAL_TEXT_KEYS.has(key) || typeof value !== 'string' || value.length <= TEXT_INLINE_LIMIT) return value;
+    let digest = this.storedTexts.get(value);
+    if (digest === undefined) {
+      digest = `sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
+      const file = this.textPath(digest);
+      if (!fs.existsSync(file)) this.writeAtomically(file, Buffer.from(value, 'utf8'));
+      this.storedTexts.set(value, digest);
+    }
+    return { [TEXT_REF]: digest };
+  }
+
+  /** The reverse of `externalText`, when the document is read. */
+  private internalText(key: string, value: unknown): unknown {
+    if (!EXTERNAL_TEXT_KEYS.has(key) || typeof value !== 'object' || value === null) return value;
+    const digest = (value as Record<string, unknown>)[TEXT_REF];
+    if (typeof digest !== 'string' || !SHA256_DIGEST.test(digest)) return value;
+    const text = fs.readFileSync(this.textPath(digest), 'utf8');
+    this.storedTexts.set(text, digest);
+    return text;
+  }
+
+  private textPath(digest: string): string {
+    return path.join(this.root, 'texts', ...digest.split(':'));
   }
 
   /** Removes the temporary root of an in-memory store. */

@@ -160,4 +160,35 @@ describe('persistence across restarts with dataDir', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('long catalog texts live in files of their own, shared by repositories, and come back whole after a restart', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-conformance-'));
+    // Multi-byte characters at the limit: the text is stored as given, byte for byte.
+    const about = `# About\n${'é'.repeat(25_590)}`;
+    const usage = 'u'.repeat(5000);
+    try {
+      const a = await start({ dataDir: dir });
+      for (const name of ['texts/one', 'texts/two']) {
+        await a.client.send(new CreateRepositoryCommand({ repositoryName: name, catalogData: { aboutText: about, usageText: usage, description: 'short' } }));
+      }
+      await stop(a);
+      const document = fs.readFileSync(path.join(dir, 'state.json'), 'utf8');
+      // The document refers to the texts; it does not carry them.
+      expect(document).not.toContain('éééé');
+      expect(document.length).toBeLessThan(10_000);
+      expect(fs.readdirSync(path.join(dir, 'texts', 'sha256'))).toHaveLength(2);
+
+      const b = await start({ dataDir: dir });
+      try {
+        for (const name of ['texts/one', 'texts/two']) {
+          const { catalogData } = await b.client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }));
+          expect(catalogData).toMatchObject({ aboutText: about, usageText: usage, description: 'short' });
+        }
+      } finally {
+        await stop(b);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
