@@ -127,7 +127,8 @@ function base64Length(bytes: number): number {
 
 /** The SDK's own serialization, with its (empty) blob left out, must carry exactly the members of the prepared body. */
 function checkSameMembers(sdkBody: unknown, members: PartMembers): void {
-  const text = typeof sdkBody === 'string' ? sdkBody : sdkBody instanceof Uint8Array ? Buffer.from(sdkBody).toString('utf8') : undefined;
+  // Decoded from the view's bytes: the SDK's body type warns when its string methods (valueOf, which Buffer.from calls) are used.
+  const text = typeof sdkBody === 'string' ? sdkBody : sdkBody instanceof Uint8Array ? new TextDecoder().decode(sdkBody) : undefined;
   const serialized = text === undefined ? undefined : JSON.parse(text) as Record<string, unknown>;
   const ok = serialized !== undefined && serialized[BLOB_MEMBER] === ''
     && Object.keys(serialized).length === Object.keys(members).length + 1
