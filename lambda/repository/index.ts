@@ -52,17 +52,23 @@ async function onUpdate(ecr: ECRPUBLICClient, event: UpdateEvent<RepositoryPrope
 /**
  * Creates the repository with its catalog and policy. A new repository has neither, so empty ones cost no call. When
  * the catalog or the policy is refused, the repository this request created is deleted again before the failure is
- * reported: nothing half-made stays behind, and a retry does not meet a repository it cannot tell for its own.
+ * reported: nothing half-made stays behind, and a retry does not meet a repository it cannot tell for its own. Unless a
+ * delivery of the same request answered SUCCESS before (the marker says so): CloudFormation has that answer, and the
+ * repository stays.
  */
 async function createWithContents(ecr: ECRPUBLICClient, props: RepositoryProperties, requestId: string): Promise<HandlerResult> {
   const catalog = isEmptyCatalog(props) ? undefined : await desiredCatalog(props);
-  const { repository, afterResponse } = await createRepository(ecr, props, requestId);
+  const { repository, answered, markAnswered, afterResponse } = await createRepository(ecr, props, requestId);
   const name = repository.repositoryName!;
   try {
     const logoUrl = catalog ? await putCatalog(ecr, name, catalog) : '';
     if (props.PolicyText) await applyPolicy(ecr, name, props.PolicyText);
+    await markAnswered();
     return { physicalResourceId: name, data: attributes(repository, logoUrl), afterResponse };
   } catch (err) {
+    // A delivery of this request answered SUCCESS already (this one is a retry of a run that died after its answer):
+    // the repository is the stack's now, and stays; the failure is reported, the first answer stands.
+    if (answered) throw err;
     await ecr.send(new DeleteRepositoryCommand({ repositoryName: name })).catch((cleanup: unknown) => {
       console.log(JSON.stringify({ warning: `could not delete the repository ${name} whose create failed`, error: String(cleanup) }));
     });
@@ -105,9 +111,19 @@ const CREATE_MARKER_KEY = 'cdk-ecr-public:create-request';
 /** The service's limit on tags per repository: the marker is left out when the user's tags fill it. */
 const MAX_TAGS = 50;
 
+/**
+ * The marker's value once the repository has its contents and the SUCCESS answer is about to be sent: a delivery of
+ * the same request that meets it must not delete the repository when it fails, as CloudFormation has the answer.
+ */
+const ANSWERED_SUFFIX = '/answered';
+
 /** The repository created (or recognised as this request's), and what to do once the response is delivered. */
 interface Created {
   readonly repository: Repository;
+  /** Whether an earlier delivery of this request got as far as its SUCCESS answer. */
+  readonly answered: boolean;
+  /** Records, on the marker, that this request's SUCCESS answer is about to be sent. */
+  readonly markAnswered: () => Promise<void>;
   readonly afterResponse?: () => Promise<void>;
 }
 
@@ -116,6 +132,7 @@ async function createRepository(ecr: ECRPUBLICClient, props: RepositoryPropertie
   const tags = [...(props.Tags ?? [])];
   const marker = tags.length < MAX_TAGS ? { Key: CREATE_MARKER_KEY, Value: requestId } : undefined;
   let repository: Repository;
+  let answered = false;
   try {
     const out = await ecr.send(new CreateRepositoryCommand({
       repositoryName: name,
@@ -126,8 +143,10 @@ async function createRepository(ecr: ECRPUBLICClient, props: RepositoryPropertie
   } catch (err) {
     if (!isErrorNamed(err, 'RepositoryAlreadyExistsException')) throw err;
     const existing = marker ? await describeRepository(ecr, name) : undefined;
-    const ours = existing && (await ecr.send(new ListTagsForResourceCommand({ resourceArn: existing.repositoryArn! })))
-      .tags?.some((t) => t.Key === CREATE_MARKER_KEY && t.Value === requestId);
+    const markerValue = existing && (await ecr.send(new ListTagsForResourceCommand({ resourceArn: existing.repositoryArn! })))
+      .tags?.find((t) => t.Key === CREATE_MARKER_KEY)?.Value;
+    const ours = markerValue === requestId || markerValue === `${requestId}${ANSWERED_SUFFIX}`;
+    answered = markerValue === `${requestId}${ANSWERED_SUFFIX}`;
     if (!existing || !ours) {
       throw withAdvice(err, `The repository '${name}' already exists and was not created by this resource: `
         + `import it with PublicRepository.fromRepositoryName(this, 'Repository', '${name}'), or choose another repositoryName.`);
@@ -135,8 +154,17 @@ async function createRepository(ecr: ECRPUBLICClient, props: RepositoryPropertie
     repository = existing;
   }
   const arn = repository.repositoryArn!;
-  // Only once the response is delivered: removed earlier, a re-sent request could no longer recognise the repository.
-  return { repository, afterResponse: marker ? () => removeMarker(arn) : undefined };
+  return {
+    repository,
+    answered,
+    markAnswered: async () => {
+      if (marker && !answered) {
+        await ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [{ Key: CREATE_MARKER_KEY, Value: `${requestId}${ANSWERED_SUFFIX}` }] }));
+      }
+    },
+    // Only once the response is delivered: removed earlier, a re-sent request could no longer recognise the repository.
+    afterResponse: marker ? () => removeMarker(arn) : undefined,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The repository handler when answers are lost or a request is refused halfway: no orphan, no half-applied tags. */
-import { CreateRepositoryCommand, DescribeRepositoriesCommand, ListTagsForResourceCommand } from '@aws-sdk/client-ecr-public';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ListTagsForResourceCommand, TagResourceCommand } from '@aws-sdk/client-ecr-public';
 import { createEvent, invoke, invokeOk, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository';
 import { RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
@@ -61,4 +61,43 @@ test('an update from 50 tags to 50 other tags removes before it adds', async () 
   const update = updateEvent<RepositoryProperties>(h, TYPE, name, { RepositoryName: name, Tags: after }, { RepositoryName: name, Tags: before });
   await invokeOk(h, handler, update);
   expect(Object.keys(await tagsOf(name)).sort()).toEqual(after.map((t) => t.Key).sort());
+});
+
+describe('a Create delivered again (its Lambda run retried, or a local deploy killed and re-run)', () => {
+  const MARKER = 'cdk-ecr-public:create-request';
+  const GOOD = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'ecr-public:PutImage' }] });
+  // Refused by the service: a repository policy takes no Resource element.
+  const REFUSED = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr-public:PutImage', Resource: '*' }] });
+
+  async function exists(name: string): Promise<boolean> {
+    const out = await h.client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).catch((e: Error) => e);
+    if (out instanceof Error && out.name !== 'RepositoryNotFoundException') throw out;
+    return !(out instanceof Error);
+  }
+
+  test('after an earlier delivery answered SUCCESS, a refusal is reported and the repository stays', async () => {
+    const name = uniqueName('answered');
+    const event = createEvent<RepositoryProperties>(h, TYPE, { RepositoryName: name, PolicyText: GOOD });
+    await invokeOk(h, handler, event);
+    // As if that run died after its answer, before it removed the marker.
+    await h.client.send(new TagResourceCommand({
+      resourceArn: `arn:aws:ecr-public::${h.accountId}:repository/${name}`, tags: [{ Key: MARKER, Value: `${event.RequestId}/answered` }],
+    }));
+    await handler({ ...event, ResourceProperties: { ...event.ResourceProperties, PolicyText: REFUSED } });
+    const responses = h.responses.get(event.RequestId) ?? [];
+    expect(responses.map((r) => r.body.Status)).toEqual(['SUCCESS', 'FAILED']);
+    expect(responses[1].body.Reason).toMatch(/Invalid repository policy provided/);
+    expect(await exists(name)).toBe(true);
+  });
+
+  test('before any delivery answered, a refusal deletes the repository the request made', async () => {
+    const name = uniqueName('unanswered');
+    const event = createEvent<RepositoryProperties>(h, TYPE, { RepositoryName: name, PolicyText: REFUSED });
+    // As if an earlier run created it and died before its answer.
+    await h.client.send(new CreateRepositoryCommand({ repositoryName: name, tags: [{ Key: MARKER, Value: event.RequestId }] }));
+    const res = await invoke(h, handler, event);
+    expect(res.Status).toBe('FAILED');
+    expect(res.Reason).toMatch(/Invalid repository policy provided/);
+    expect(await exists(name)).toBe(false);
+  });
 });
