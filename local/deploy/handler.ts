@@ -108,14 +108,7 @@ export class HandlerInvoker {
       return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs };
     }
     const deadline = Date.now() + code.timeoutSeconds * 1000;
-    if (this.running++ === 0) {
-      const restoreEnv = this.setEnvironment();
-      const restoreConsole = routeConsole();
-      this.restore = () => {
-        restoreConsole();
-        restoreEnv();
-      };
-    }
+    this.enter();
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
       // Lambda hands the handler an event parsed from JSON: plain objects, whatever the deployer's own are.
@@ -139,7 +132,7 @@ export class HandlerInvoker {
       return { status: 'FAILED', reason: `the handler sent no response within its timeout (${code.timeoutSeconds} s)`, data: {}, logs };
     } finally {
       expected.cancel();
-      if (--this.running === 0) this.restore?.();
+      this.leave();
     }
   }
 
@@ -151,14 +144,7 @@ export class HandlerInvoker {
     const logs: string[] = [];
     const handler = loadHandler(code.codeDir, code.entry);
     const deadline = Date.now() + code.timeoutSeconds * 1000;
-    if (this.running++ === 0) {
-      const restoreEnv = this.setEnvironment();
-      const restoreConsole = routeConsole();
-      this.restore = () => {
-        restoreConsole();
-        restoreEnv();
-      };
-    }
+    this.enter();
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
       const settled = consoleSinks.run(sink, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)));
@@ -166,8 +152,26 @@ export class HandlerInvoker {
       if (outcome.kind !== 'settled') return { error: `the handler did not finish within its timeout (${code.timeoutSeconds} s)`, logs };
       return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
     } finally {
-      if (--this.running === 0) this.restore?.();
+      this.leave();
     }
+  }
+
+  /**
+   * The first of overlapping invocations sets the handlers' environment and routes the console to each invocation's
+   * sink; the last one to finish puts both back.
+   */
+  private enter(): void {
+    if (this.running++ > 0) return;
+    const restoreEnv = this.setEnvironment();
+    const restoreConsole = routeConsole();
+    this.restore = () => {
+      restoreConsole();
+      restoreEnv();
+    };
+  }
+
+  private leave(): void {
+    if (--this.running === 0) this.restore?.();
   }
 
   /** Sets the handler's environment; returns what puts it back. */

@@ -15,8 +15,8 @@ import {
   InitiateLayerUploadCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import { basicAuth, ensureCompiledEmulator, holdRequest, killEmulator, pushPassword, serveEmulator, ServedEmulator } from './emulator-process';
-import { buildImage, ecrPublicClient, makeTempDir, primaryRegistryAlias, pushOciLayout, removeTempDir, sha256Buffer } from '../support/oci-tools';
+import { basicAuth, ensureCompiledEmulator, holdRequest, killEmulator, pushPassword, serveEmulator, ServedEmulator, tearDown } from './emulator-process';
+import { buildImage, ecrPublicClient, makeTempDir, primaryRegistryAlias, pushOciLayout, sha256Buffer } from '../support/oci-tools';
 
 const DAY = 24 * 3600;
 let tmp: string;
@@ -47,11 +47,7 @@ beforeAll(async () => {
   dataDir = path.join(tmp, 'data');
 }, 200_000);
 
-afterAll(async () => {
-  client?.destroy();
-  await killEmulator(served);
-  removeTempDir(tmp);
-});
+afterAll(() => tearDown(client, served, tmp));
 
 test('a push body cut off by a SIGKILL is removed from tmp/ at the next start', async () => {
   const c = await start();

@@ -6,9 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CreateRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { basicAuth, ensureCompiledEmulator, killEmulator, pushPassword, rawRequest, serveEmulator, ServedEmulator } from './emulator-process';
-import { ecrPublicClient, makeTempDir, primaryRegistryAlias, removeTempDir } from '../support/oci-tools';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { basicAuth, ensureCompiledEmulator, pushSetup, rawRequest, serveEmulator, ServedEmulator, tearDown } from './emulator-process';
+import { ecrPublicClient, makeTempDir } from '../support/oci-tools';
 
 const BAD = '%E0%A4%A';
 let tmp: string;
@@ -25,16 +25,10 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(bucketDir, 'file.txt'), 'served\n');
   served = await serveEmulator(path.join(tmp, 'data'), ['--bucket', `assets=${bucketDir}`]);
   client = ecrPublicClient(served.endpoint);
-  await client.send(new CreateRepositoryCommand({ repositoryName: 'paths/app' }));
-  alias = await primaryRegistryAlias(client);
-  password = await pushPassword(client);
+  ({ alias, password } = await pushSetup(client, 'paths/app'));
 }, 200_000);
 
-afterAll(async () => {
-  client?.destroy();
-  await killEmulator(served);
-  removeTempDir(tmp);
-});
+afterAll(() => tearDown(client, served, tmp));
 
 const cases = (): Array<[string, string, Record<string, string>?]> => [
   ['GET', `/v2/${alias}/paths/app/manifests/${BAD}`],

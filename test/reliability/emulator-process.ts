@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import { request } from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ECRPUBLICClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
-import { run } from '../support/oci-tools';
+import { CreateRepositoryCommand, ECRPUBLICClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
+import { primaryRegistryAlias, removeTempDir, run } from '../support/oci-tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
@@ -160,3 +160,16 @@ export function basicAuth(password: string): string {
 
 /** A SigV4-shaped Authorization header as the SDK sends it (the emulator checks the scope, not the signature). */
 export const SIGV4_AUTHORIZATION = 'AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20260101/us-east-1/ecr-public/aws4_request, SignedHeaders=host, Signature=00';
+
+/** A first repository (the registry's alias exists from then on), and what registry pushes need: the alias and a password. */
+export async function pushSetup(client: ECRPUBLICClient, repositoryName: string): Promise<{ alias: string; password: string }> {
+  await client.send(new CreateRepositoryCommand({ repositoryName }));
+  return { alias: await primaryRegistryAlias(client), password: await pushPassword(client) };
+}
+
+/** Stops what a suite started: its client, its emulator process and its temporary directory. */
+export async function tearDown(client: ECRPUBLICClient | undefined, served: ServedEmulator | undefined, tmp: string | undefined): Promise<void> {
+  client?.destroy();
+  await killEmulator(served);
+  removeTempDir(tmp);
+}

@@ -21,8 +21,8 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
-import { ensureCompiledEmulator, killEmulator, pushPassword, rawRequest, serveEmulator, ServedEmulator } from './emulator-process';
-import { buildImage, ecrPublicClient, makeTempDir, OciLayoutImage, primaryRegistryAlias, pushOciLayout, removeTempDir, skopeoCopy, readOciLayout } from '../support/oci-tools';
+import { ensureCompiledEmulator, killEmulator, pushPassword, rawRequest, serveEmulator, ServedEmulator, tearDown } from './emulator-process';
+import { buildImage, ecrPublicClient, makeTempDir, OciLayoutImage, primaryRegistryAlias, pushOciLayout, skopeoCopy, readOciLayout } from '../support/oci-tools';
 
 /** Names every plain object answers to; the first is not a valid repository name (it starts with `_`). */
 const HOSTILE = ['__proto__', 'constructor', 'hasownproperty', 'tostring', 'valueof'];
@@ -91,11 +91,7 @@ beforeAll(async () => {
   await start();
 }, 200_000);
 
-afterAll(async () => {
-  client?.destroy();
-  await killEmulator(served);
-  removeTempDir(tmp);
-});
+afterAll(() => tearDown(client, served, tmp));
 
 test('a repository named like a prototype property does not exist before it is created', async () => {
   const c = client!;

@@ -19,9 +19,9 @@ import {
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
 import {
-  basicAuth, ensureCompiledEmulator, holdRequest, killEmulator, pushPassword, serveEmulator, ServedEmulator, SIGV4_AUTHORIZATION,
+  basicAuth, ensureCompiledEmulator, pushSetup, holdRequest, serveEmulator, ServedEmulator, SIGV4_AUTHORIZATION, tearDown,
 } from './emulator-process';
-import { buildImage, ecrPublicClient, makeTempDir, OciLayoutImage, primaryRegistryAlias, pushOciLayout, removeTempDir } from '../support/oci-tools';
+import { buildImage, ecrPublicClient, makeTempDir, OciLayoutImage, pushOciLayout } from '../support/oci-tools';
 
 let tmp: string;
 let served: ServedEmulator;
@@ -38,16 +38,10 @@ beforeAll(async () => {
   image = await buildImage(path.join(tmp, 'layout'), { tag: 'v1', files: { '/race.txt': 'racing a delete\n' } });
   served = await serveEmulator(path.join(tmp, 'data'));
   client = ecrPublicClient(served.endpoint);
-  await client.send(new CreateRepositoryCommand({ repositoryName: 'race/setup' }));
-  alias = await primaryRegistryAlias(client);
-  password = await pushPassword(client);
+  ({ alias, password } = await pushSetup(client, 'race/setup'));
 }, 200_000);
 
-afterAll(async () => {
-  client?.destroy();
-  await killEmulator(served);
-  removeTempDir(tmp);
-});
+afterAll(() => tearDown(client, served, tmp));
 
 /** A repository holding the image's blobs (and the image, tagged v1). */
 async function repositoryWithImage(name: string): Promise<void> {
