@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectImageArchive, InspectedArchive } from '../../src/private/archive/inspect';
-import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../src/private/archive/media-types';
+import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../src/private/oci/media-types';
 import {
   buildImage,
   gzipFile,

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectImageArchive, InspectedArchive } from '../../src/private/archive/inspect';
-import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/archive/media-types';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
 import {
   addAttestationManifest,
   buildImage,

@@ -7,8 +7,9 @@
 import { PlanManifest } from '../publish-plan';
 import { ArchiveFile, ArchiveFiles } from './archive-files';
 import { ImageCandidate, selectImage } from './image-refs';
-import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from './media-types';
-import { BlobSet, checkDigest, MAX_JSON_BYTES, parseJson, sha256, WalkedImage } from './walked-image';
+import { BlobSet, MAX_JSON_BYTES, parseJson, WalkedImage } from './walked-image';
+import { checkDigest, sha256 } from '../oci/digest';
+import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../oci/media-types';
 
 /** Config file names that say their digest: `<hex>.json` (legacy) and `blobs/sha256/<hex>` (Docker 25+). */
 const NAMED_BY_DIGEST = /^(?:([0-9a-f]{64})\.json|blobs\/sha256\/([0-9a-f]{64}))$/;

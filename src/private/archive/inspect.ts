@@ -10,7 +10,8 @@ import { walkDockerSave } from './docker-save';
 import { compressionOf, gunzipToStaging } from './gunzip-stage';
 import { packLayout } from './layout-pack';
 import { walkOciLayout } from './oci-walk';
-import { blobName, MAX_JSON_BYTES, parseJson, WalkedImage } from './walked-image';
+import { MAX_JSON_BYTES, parseJson, WalkedImage } from './walked-image';
+import { blobName } from '../oci/digest';
 
 /** Options of `inspectImageArchive`. */
 export interface InspectOptions {

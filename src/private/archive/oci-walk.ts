@@ -7,10 +7,10 @@
 import { PlanManifest } from '../publish-plan';
 import { ArchiveFile, ArchiveFiles } from './archive-files';
 import { ImageCandidate, selectImage } from './image-refs';
-import { IMAGE_MANIFEST_TYPES, INDEX_TYPES } from './media-types';
-import {
-  BlobSet, blobName, Descriptor, MAX_JSON_BYTES, MAX_MANIFEST_BYTES, parseDescriptor, parseJson, sha256, WalkedImage,
-} from './walked-image';
+import { BlobSet, MAX_JSON_BYTES, MAX_MANIFEST_BYTES, parseJson, WalkedImage } from './walked-image';
+import { Descriptor, parseDescriptor } from '../oci/descriptor';
+import { blobName, isSha256Digest, sha256 } from '../oci/digest';
+import { IMAGE_MANIFEST_TYPES, INDEX_TYPES } from '../oci/media-types';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
@@ -50,7 +50,7 @@ export function walkOciLayout<F extends ArchiveFile>(files: ArchiveFiles<F>, ind
   // platform of a multi-platform image of which `docker save` (containerd store) kept only the local platform's blobs.
   const byDigest = (wanted: string): ImageCandidate<Descriptor> | undefined => {
     const digest = wanted.slice(wanted.indexOf('@') + 1);
-    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) return undefined;
+    if (!isSha256Digest(digest)) return undefined;
     const file = files.find(blobName(digest));
     if (!file) return undefined;
     // Its media type may only be in the descriptor of an index that lists it (umoci's manifests have no mediaType).

@@ -1,4 +1,4 @@
-/** Media types the archive inspector needs to tell apart (ecr-public-api.md §9.1). */
+/** Media types of images (ecr-public-api.md §9.1): the one list the archive inspector, the publisher and the test tools use. */
 
 /** OCI image index. */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
