@@ -5,19 +5,19 @@
 import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
-import { ApiEndpoint } from './api';
+import { ApiEndpoint } from './api/endpoint';
 import { Clock } from './clock';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, sendFile, sendJson } from './http';
-import { logoContentType } from './operations/catalog-data';
-import { Context, defaultAlias, Limits } from './operations/context';
-import { expireUploads } from './operations/layers';
+import { logoContentType } from './api/operations/catalog-data';
+import { Context, defaultAlias, Limits } from './api/operations/context';
+import { expireUploads } from './api/operations/layers';
 import { RateQuotas } from './rate-quotas';
-import { RegistryEndpoint } from './registry-api';
-import { isPushRequest, RegistryPushEndpoint } from './registry-push';
-import { BucketEndpoint } from './s3-bucket';
-import { Store } from './store';
+import { RegistryEndpoint } from './registry/pulls';
+import { isPushRequest, RegistryPushEndpoint } from './registry/pushes';
+import { BucketEndpoint } from './s3/bucket';
+import { Store } from './store/store';
 
 export interface EmulatorOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. @default 0 */

@@ -4,13 +4,13 @@
  */
 import { randomUUID } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
-import { parseUploadPartBody } from './api/upload-part-body';
+import { parseUploadPartBody } from './upload-part-body';
 import { EcrPublicError, serializationError } from './errors';
-import { FaultInjector } from './faults';
-import { BodyBudget, BodyRead, discardBody, readBoundedBody } from './http';
+import { FaultInjector } from '../faults';
+import { BodyBudget, BodyRead, discardBody, readBoundedBody } from '../http';
 import { Context, Operation } from './operations/context';
 import { OPERATIONS } from './operations/index';
-import { RateQuotas } from './rate-quotas';
+import { RateQuotas } from '../rate-quotas';
 import { OPERATION_INPUTS } from './shapes';
 import { validate } from './validation';
 

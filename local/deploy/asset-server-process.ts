@@ -4,7 +4,7 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
-import { BucketEndpoint } from '../s3-bucket';
+import { BucketEndpoint } from '../s3/bucket';
 
 /** From the deployer: serve `file` as `s3://bucket/key`. */
 export interface AddObjectMessage {

@@ -12,7 +12,7 @@ import { Server } from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { AddObjectMessage, AssetServerReply, listenForAssets } from './asset-server-process';
-import { BucketEndpoint } from '../s3-bucket';
+import { BucketEndpoint } from '../s3/bucket';
 
 export interface AssetServer {
   /** `http://127.0.0.1:PORT`: the S3 endpoint handlers reach through AWS_ENDPOINT_URL_S3. */

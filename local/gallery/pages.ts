@@ -2,7 +2,7 @@
  * The Gallery preview's pages, laid out as the ECR Public Gallery lays them out: the registry with its repositories,
  * and a repository with its logo, description, badges, About and Usage text, image tags and pull command.
  */
-import { INDEX_TYPES } from '../media-types';
+import { INDEX_TYPES } from '../store/image-format';
 import { GALLERY_ARCHITECTURES, GALLERY_OPERATING_SYSTEMS } from './catalog-values';
 import { Html, html } from './html';
 import { renderMarkdown } from './markdown';

@@ -5,10 +5,10 @@
  */
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
-import { decodeSegment, sendFile, sendJson } from './http';
-import { has, RepositoryRecord } from './model';
-import { Context } from './operations/context';
-import { authChallenge, checkCredentials } from './registry-push';
+import { decodeSegment, sendFile, sendJson } from '../http';
+import { has, RepositoryRecord } from '../store/model';
+import { Context } from '../api/operations/context';
+import { authChallenge, checkCredentials } from './pushes';
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;

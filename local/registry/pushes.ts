@@ -14,16 +14,16 @@
  */
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
-import { EcrPublicError } from './errors';
-import { decodeSegment, discardBody } from './http';
-import { has, RepositoryRecord, UploadRecord } from './model';
-import { Context, findRepository } from './operations/context';
-import { ReferencesNotFoundError, storeImage } from './operations/images';
+import { EcrPublicError } from '../api/errors';
+import { decodeSegment, discardBody } from '../http';
+import { has, RepositoryRecord, UploadRecord } from '../store/model';
+import { Context, findRepository } from '../api/operations/context';
+import { ReferencesNotFoundError, storeImage } from '../api/operations/images';
 import {
   cancelUpload, checkLayerSize, checkPartStart, completeUpload, findUpload, MAX_LAYER_BYTES, recordPart, startUpload,
-} from './operations/layers';
-import { isIssuedPassword } from './operations/registry';
-import { LAYER_DIGEST_PATTERN } from './shapes';
+} from '../api/operations/layers';
+import { isIssuedPassword } from '../api/operations/registry';
+import { LAYER_DIGEST_PATTERN } from '../api/shapes';
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const UPLOADS_ROUTE = /^\/v2\/(.+)\/blobs\/uploads\/?$/;

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
 import * as path from 'path';
-import { decodeSegment, sendFile } from './http';
+import { decodeSegment, sendFile } from '../http';
 
 export class BucketEndpoint {
   private readonly buckets = new Map<string, string>();

@@ -1,8 +1,8 @@
 /** PutImage, DescribeImages, DescribeImageTags and BatchDeleteImage. */
 import { createHash } from 'crypto';
 import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
-import { INDEX_TYPES, MANIFEST_TYPES, SCHEMA1_MANIFEST_TYPES } from '../media-types';
-import { ImageRecord, RepositoryRecord } from '../model';
+import { INDEX_TYPES, MANIFEST_TYPES, SCHEMA1_MANIFEST_TYPES } from '../../store/image-format';
+import { ImageRecord, RepositoryRecord } from '../../store/model';
 import { Context, findRepository, findRepositoryForPush, nowSeconds, Operation, paginate, refusePaginationWith } from './context';
 
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;

@@ -2,13 +2,13 @@
  * The blob push path: BatchCheckLayerAvailability, InitiateLayerUpload, UploadLayerPart and CompleteLayerUpload.
  *
  * The rules an upload follows whichever way its bytes arrive (these operations, or the registry API's
- * `/v2/<name>/blobs/uploads/` of `../registry-push.ts`) are the exported functions below: uploads belong to one
+ * `/v2/<name>/blobs/uploads/` of `../../registry/pushes.ts`) are the exported functions below: uploads belong to one
  * repository, bytes arrive in order, a layer has a size cap, completion checks the sha256 of what arrived, and blobs
  * are per repository. Both paths call them; only the API's part quotas (part size, part count) are its own.
  */
 import { randomUUID } from 'crypto';
 import { EcrPublicError } from '../errors';
-import { has, RepositoryRecord, UploadRecord } from '../model';
+import { has, RepositoryRecord, UploadRecord } from '../../store/model';
 import { LAYER_DIGEST_PATTERN } from '../shapes';
 import { Context, findRepositoryForPush, nowSeconds, Operation } from './context';
 

@@ -1,6 +1,6 @@
 /** CreateRepository, DeleteRepository and DescribeRepositories. */
 import { EcrPublicError } from '../errors';
-import { emptyRepository, has } from '../model';
+import { emptyRepository, has } from '../../store/model';
 import { catalogDataOutput, setCatalogData } from './catalog-data';
 import { findRepository, nowSeconds, Operation, paginate, refusePaginationWith, repositoryOutput } from './context';
 import { applyTags, checkTags } from './tags';
