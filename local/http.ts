@@ -57,43 +57,127 @@ export function readBoundedBody(req: IncomingMessage, limit: number, budget: Bod
     // A declared length is received into one buffer of that size: no chunk list, no copy at the end.
     const whole = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (result: BodyRead) => {
-      if (done) return;
-      done = true;
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('error', onAborted);
-      req.removeListener('close', onClose);
-      if (result.outcome !== 'read') {
-        // Nothing more is read until the answer is sent.
-        req.pause();
-        release();
-      }
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      if (size + chunk.length > limit) return finish({ outcome: 'too-large' });
-      if (whole) {
-        chunk.copy(whole, size);
-      } else {
-        if (!budget.tryTake(chunk.length)) return finish({ outcome: 'busy' });
+    followBody(req, limit, {
+      chunk: (chunk, size) => {
+        if (whole) {
+          chunk.copy(whole, size);
+          return true;
+        }
+        if (!budget.tryTake(chunk.length)) return false;
         taken += chunk.length;
         chunks.push(chunk);
-      }
-      size += chunk.length;
-    };
-    const onEnd = () => finish({ outcome: 'read', body: whole ?? Buffer.concat(chunks, size), release });
-    const onAborted = () => finish({ outcome: 'aborted' });
-    const onClose = () => {
-      if (!req.complete) finish({ outcome: 'aborted' });
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onAborted);
-    req.on('close', onClose);
+        return true;
+      },
+      end: (outcome, size) => {
+        if (outcome === 'end') return resolve({ outcome: 'read', body: whole ?? Buffer.concat(chunks, size), release });
+        release();
+        resolve({ outcome: outcome === 'refused' ? 'busy' : outcome });
+      },
+    });
   });
+}
+
+/** A body received into a file: its length, or too large (not read to its end). */
+export type ReceivedBody =
+  | { readonly outcome: 'received'; readonly file: string; readonly length: number }
+  | { readonly outcome: 'too-large'; readonly file: string };
+
+/** The client went away before its body was in: there is nobody to answer. */
+export class ClientGone extends Error {}
+
+/**
+ * Receives the request body into `file` (never into memory), bounded by `limit` bytes as {@link readBoundedBody} is:
+ * its length, or 'too-large' as soon as it passes the limit (a declared Content-Length over it is refused before a
+ * byte is read). Throws {@link ClientGone}, the partial file deleted, when the client goes away first.
+ */
+export function receiveBodyToFile(req: IncomingMessage, file: string, limit: number): Promise<ReceivedBody> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve({ outcome: 'too-large', file });
+  const out = fs.createWriteStream(file);
+  return new Promise<ReceivedBody>((resolve, reject) => {
+    // `settled`: the body ended one way or another (nothing more is read here); `failed`: the file could not be written.
+    let settled = false;
+    let failed = false;
+    const stop = followBody(req, limit, {
+      chunk: (chunk) => {
+        if (!out.write(chunk)) {
+          req.pause();
+          out.once('drain', () => {
+            if (!settled) req.resume();
+          });
+        }
+        return true;
+      },
+      end: (outcome, size) => {
+        settled = true;
+        out.end(() => {
+          if (failed) return;
+          if (outcome === 'end') return resolve({ outcome: 'received', file, length: size });
+          if (outcome === 'too-large') return resolve({ outcome: 'too-large', file });
+          // Nobody will run the change: the partial body goes now.
+          fs.rmSync(file, { force: true });
+          reject(new ClientGone());
+        });
+      },
+    });
+    out.on('error', (err) => {
+      settled = true;
+      failed = true;
+      stop();
+      fs.rmSync(file, { force: true });
+      reject(err);
+    });
+  });
+}
+
+/** Whether the request declares no body (a chunked body counts as one). */
+export function isEmptyBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
+}
+
+/** How a body followed by {@link followBody} ended. */
+type BodyEnd = 'end' | 'too-large' | 'refused' | 'aborted';
+
+/**
+ * The one reading of a request body: every chunk goes to `chunk` (with the bytes before it) while the body stays
+ * within `limit` bytes and `chunk` takes it; `end` is called once, when the body ends, passes the limit, is refused by
+ * `chunk`, or the client goes away. Unless it ended, the body was not read to its end and the request stays paused:
+ * answer, then {@link discardBody}. Returns a function that stops following (no `end` call).
+ */
+function followBody(req: IncomingMessage, limit: number, handlers: {
+  readonly chunk: (chunk: Buffer, before: number) => boolean;
+  readonly end: (outcome: BodyEnd, size: number) => void;
+}): () => void {
+  let size = 0;
+  let done = false;
+  const detach = () => {
+    done = true;
+    req.removeListener('data', onData);
+    req.removeListener('end', onEnd);
+    req.removeListener('error', onAborted);
+    req.removeListener('close', onClose);
+  };
+  const finish = (outcome: BodyEnd) => {
+    if (done) return;
+    detach();
+    // Nothing more is read until the answer is sent.
+    if (outcome !== 'end') req.pause();
+    handlers.end(outcome, size);
+  };
+  const onData = (chunk: Buffer) => {
+    if (size + chunk.length > limit) return finish('too-large');
+    if (!handlers.chunk(chunk, size)) return finish('refused');
+    size += chunk.length;
+  };
+  const onEnd = () => finish('end');
+  const onAborted = () => finish('aborted');
+  const onClose = () => {
+    if (!req.complete) finish('aborted');
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onAborted);
+  req.on('close', onClose);
+  return detach;
 }
 
 /** How much of a refused body is read and thrown away after the answer before the connection is closed. */

@@ -1,6 +1,6 @@
 /**
- * Starts and stops the emulator: one HTTP server on 127.0.0.1 for the API, the registry pull and push APIs, logos and
- * asset buckets.
+ * Starts and stops the emulator: one HTTP server on 127.0.0.1 for the ECR Public API (`api/`), the registry API
+ * (`registry/`), the Gallery preview (`gallery/`), logos and asset buckets (`s3/`), over the state in `store/`.
  */
 import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
@@ -14,8 +14,7 @@ import { logoContentType } from './api/operations/catalog-data';
 import { Context, defaultAlias, Limits } from './api/operations/context';
 import { expireUploads } from './api/operations/layers';
 import { RateQuotas } from './rate-quotas';
-import { RegistryEndpoint } from './registry/pulls';
-import { isPushRequest, RegistryPushEndpoint } from './registry/pushes';
+import { isRegistryPath, RegistryEndpoint } from './registry/routes';
 import { BucketEndpoint } from './s3/bucket';
 import { Store } from './store/store';
 
@@ -131,7 +130,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
     options.rateQuotas ? new RateQuotas() : undefined);
   const registry = new RegistryEndpoint(ctx);
-  const push = new RegistryPushEndpoint(ctx);
 
   // Abandoned uploads also expire while nobody asks: their bytes are deleted even on an idle emulator.
   expireUploads(ctx);
@@ -152,9 +150,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return sendJson(res, 400, { message: `Malformed request target: ${req.url}` });
     }
     if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) return api.handle(req, res);
-    if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) {
-      return isPushRequest(req.method, url.pathname) ? push.handle(req, res, url) : registry.handle(req, res, url);
-    }
+    if (isRegistryPath(url.pathname)) return registry.handle(req, res, url);
     if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);
