@@ -2,7 +2,7 @@
  * The Gallery preview's pages, laid out as the ECR Public Gallery lays them out: the registry with its repositories,
  * and a repository with its logo, description, badges, About and Usage text, image tags and pull command.
  */
-import { INDEX_TYPES } from '../store/image-format';
+import { isIndex } from '../store/image-format';
 import { GALLERY_ARCHITECTURES, GALLERY_OPERATING_SYSTEMS } from './catalog-values';
 import { Html, html } from './html';
 import { renderMarkdown } from './markdown';
@@ -137,7 +137,7 @@ function tagTable(tags: readonly TagView[]): Html {
   const rows = tags.map((t) => html`
     <tr>
       <td class="tag">${t.tag}</td>
-      <td class="type">${INDEX_TYPES.includes(t.manifestMediaType) ? 'Image index' : 'Image'}</td>
+      <td class="type">${isIndex(t.manifestMediaType) ? 'Image index' : 'Image'}</td>
       <td class="size" title="${t.sizeInBytes} bytes" data-bytes="${t.sizeInBytes}">${formatSize(t.sizeInBytes)}</td>
       <td class="pushed"><time datetime="${new Date(t.pushedAt * 1000).toISOString()}">${formatTime(t.pushedAt)}</time></td>
       <td class="digest"><code title="${t.digest}">${shortDigest(t.digest)}</code></td>

@@ -21,8 +21,8 @@ import { storeImage } from '../api/operations/images';
 import {
   cancelUpload, checkLayerSize, checkPartStart, completeUpload, findUpload, MAX_LAYER_BYTES, recordPart, startUpload,
 } from '../api/operations/layers';
-import { LAYER_DIGEST_PATTERN } from '../api/shapes';
 import { decodeSegment, discardBody, isEmptyBody, receiveBodyToFile, ReceivedBody } from '../http';
+import { isWellFormedLayerDigest } from '../store/image-format';
 import { has, RepositoryRecord, UploadRecord } from '../store/model';
 import { asRegistry, RegistryError } from './errors';
 import { findNamedRepository } from './repositories';
@@ -31,7 +31,6 @@ import type { RegistryCall } from './routes';
 
 /** The tag grammar of the distribution spec (a reference that is not a digest must be one). */
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const WELL_FORMED_DIGEST = new RegExp(`^(?:${LAYER_DIGEST_PATTERN.source})$`);
 /** PutImage's `imageManifest` limit (4,194,304 characters), as bytes. */
 const MAX_MANIFEST_BYTES = 4_194_304;
 
@@ -199,7 +198,7 @@ function append(ctx: Context, name: string, started: RepositoryRecord, uploadId:
 function complete(ctx: Context, name: string, started: RepositoryRecord, uploadId: string, digests: string[]): string {
   const repo = findNamedRepository(ctx, name, 'push', started);
   const upload = asRegistry(() => findUpload(ctx, repo, uploadId));
-  if (digests.length === 0 || !digests.every((d) => WELL_FORMED_DIGEST.test(d))) {
+  if (digests.length === 0 || !digests.every(isWellFormedLayerDigest)) {
     // As a CompleteLayerUpload refused for a malformed digest: the upload stays open for a PUT with a good one.
     throw new RegistryError('DIGEST_INVALID', digests.length === 0
       ? 'the digest parameter is required to complete an upload'

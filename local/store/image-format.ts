@@ -1,4 +1,13 @@
-/** Manifest media types the service stores (Docker schema 1 and 2, manifest lists, OCI manifests and indexes). */
+/**
+ * The emulator's own reading of images: manifest media types, digests, descriptors, and the parts of a manifest or an
+ * index the service looks at. It stands in for the service, so it reads images independently of the library's own
+ * image code (`src/private/oci`), and is the one place the emulator does.
+ */
+import { createHash } from 'crypto';
+import { invalidParameter } from '../api/errors';
+
+// --- media types -----------------------------------------------------------------------------------------------------
+// The manifest media types the service stores (Docker schema 1 and 2, manifest lists, OCI manifests and indexes).
 
 export const DOCKER_MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -11,3 +20,116 @@ export const IMAGE_MANIFEST_TYPES: readonly string[] = [DOCKER_MANIFEST_V2, OCI_
 export const SCHEMA1_MANIFEST_TYPES: readonly string[] = [DOCKER_MANIFEST_V1, DOCKER_MANIFEST_V1_SIGNED];
 export const INDEX_TYPES: readonly string[] = [DOCKER_MANIFEST_LIST, OCI_INDEX];
 export const MANIFEST_TYPES: readonly string[] = [...IMAGE_MANIFEST_TYPES, ...SCHEMA1_MANIFEST_TYPES, ...INDEX_TYPES];
+
+// --- digests ---------------------------------------------------------------------------------------------------------
+
+/** A sha256 digest, as the service computes every digest (of a manifest's bytes, of a blob). */
+export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** The API model's `LayerDigest` pattern (unanchored, as the model gives it): what a client may name a blob by. */
+export const LAYER_DIGEST_PATTERN = /[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+/;
+const WELL_FORMED_LAYER_DIGEST = new RegExp(`^(?:${LAYER_DIGEST_PATTERN.source})$`);
+/** A descriptor's digest in a manifest: `algorithm:encoded`, the OCI image spec's grammar. */
+const DESCRIPTOR_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** Whether `digest` is well formed for a blob (completing an upload, checking a layer's availability). */
+export function isWellFormedLayerDigest(digest: string): boolean {
+  return WELL_FORMED_LAYER_DIGEST.test(digest);
+}
+
+/** `sha256:<hex>` of `data` (a string as its UTF-8 bytes). */
+export function sha256Digest(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+// --- manifests -------------------------------------------------------------------------------------------------------
+
+export interface Descriptor {
+  readonly mediaType?: string;
+  readonly digest: string;
+  readonly size?: number;
+}
+
+/** A manifest read from its exact bytes: the parsed document, its media type and its digest. */
+export interface ManifestRead {
+  readonly manifest: any;
+  readonly mediaType: string;
+  /** The sha256 of the exact bytes: a client that re-serialises its manifest gets a different one. */
+  readonly digest: string;
+}
+
+/**
+ * Reads a manifest as the service stores it: UTF-8 text (the service keeps a manifest as a string: other bytes could
+ * not round-trip) of a JSON object, with a media type that is its own `mediaType` member, else the one `given` with
+ * the request (in the request member `givenMember`); both must agree and be a manifest type, and anything but
+ * schema 1 is `schemaVersion` 2. InvalidParameterException otherwise.
+ */
+export function readManifest(bytes: Buffer, given: string | undefined, givenMember: string): ManifestRead {
+  const text = bytes.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(bytes)) throw invalidParameter('imageManifest', 'must be UTF-8 text');
+  let manifest: any;
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    throw invalidParameter('imageManifest', 'must be valid JSON');
+  }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw invalidParameter('imageManifest', 'must be a JSON object');
+  }
+  return { manifest, mediaType: manifestMediaType(manifest, given, givenMember), digest: sha256Digest(bytes) };
+}
+
+/** Whether a manifest of `mediaType` is an index (or manifest list), whose children are images. */
+export function isIndex(mediaType: string): boolean {
+  return INDEX_TYPES.includes(mediaType);
+}
+
+/** An index's children (`manifests`), each a descriptor with a well-formed digest. */
+export function indexChildren(manifest: any): Descriptor[] {
+  return descriptors(manifest.manifests, 'manifests');
+}
+
+/**
+ * The blobs an image manifest references: its config (none in schema 1) and its layers (`fsLayers` in schema 1), at
+ * least one, each a descriptor with a well-formed digest.
+ */
+export function imageBlobs(manifest: any, mediaType: string): { config?: Descriptor; layers: Descriptor[] } {
+  let blobs: { config?: Descriptor; layers: Descriptor[] };
+  if (SCHEMA1_MANIFEST_TYPES.includes(mediaType)) {
+    const fsLayers = Array.isArray(manifest.fsLayers) ? manifest.fsLayers : [];
+    blobs = { layers: descriptors(fsLayers.map((l: any) => ({ digest: l?.blobSum })), 'fsLayers') };
+  } else {
+    const [config] = descriptors([manifest.config], 'config');
+    blobs = { config, layers: descriptors(manifest.layers ?? [], 'layers') };
+  }
+  if (blobs.layers.length === 0) throw invalidParameter('imageManifest', 'Image has to have at least 1 layer');
+  return blobs;
+}
+
+function manifestMediaType(manifest: any, given: string | undefined, givenMember: string): string {
+  const own = manifest.mediaType;
+  if (own !== undefined && typeof own !== 'string') throw invalidParameter('imageManifest', 'mediaType must be a string');
+  if (own !== undefined && given !== undefined && own !== given) {
+    throw invalidParameter(givenMember, `must match the manifest's mediaType '${own}'`);
+  }
+  const mediaType = own ?? given;
+  if (mediaType === undefined) {
+    throw invalidParameter(givenMember, 'must be given when the manifest has no mediaType member');
+  }
+  if (!MANIFEST_TYPES.includes(mediaType)) {
+    throw invalidParameter(givenMember, `must be one of ${MANIFEST_TYPES.join(', ')} (got '${mediaType}')`);
+  }
+  if (!SCHEMA1_MANIFEST_TYPES.includes(mediaType) && manifest.schemaVersion !== 2) {
+    throw invalidParameter('imageManifest', 'schemaVersion must be 2');
+  }
+  return mediaType;
+}
+
+function descriptors(list: unknown, member: string): Descriptor[] {
+  if (!Array.isArray(list)) throw invalidParameter('imageManifest', `${member} must be a list of descriptors`);
+  return list.map((d: any, i) => {
+    if (typeof d !== 'object' || d === null || typeof d.digest !== 'string' || !DESCRIPTOR_DIGEST.test(d.digest)) {
+      throw invalidParameter('imageManifest', `${member}[${i}] must be a descriptor with a valid digest`);
+    }
+    return d as Descriptor;
+  });
+}

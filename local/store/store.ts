@@ -11,6 +11,7 @@ import { createHash, Hash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { sha256Digest, SHA256_DIGEST } from './image-format';
 import { emptyState, has, reviveState, State } from './model';
 
 /** The catalog texts kept in files of their own when longer than `TEXT_INLINE_LIMIT` characters. */
@@ -18,7 +19,6 @@ const EXTERNAL_TEXT_KEYS = new Set(['aboutText', 'usageText']);
 const TEXT_INLINE_LIMIT = 4096;
 /** How the document refers to such a text: `{"$textRef": "sha256:<hex>"}`; no client-chosen name can start with `$`. */
 const TEXT_REF = '$textRef';
-const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export class Store {
   /**
@@ -61,7 +61,7 @@ export class Store {
     if (!EXTERNAL_TEXT_KEYS.has(key) || typeof value !== 'string' || value.length <= TEXT_INLINE_LIMIT) return value;
     let digest = this.storedTexts.get(value);
     if (digest === undefined) {
-      digest = `sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
+      digest = sha256Digest(value);
       const file = this.textPath(digest);
       if (!fs.existsSync(file)) this.writeAtomically(file, Buffer.from(value, 'utf8'));
       this.storedTexts.set(value, digest);

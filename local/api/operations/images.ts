@@ -1,18 +1,8 @@
 /** PutImage, DescribeImages, DescribeImageTags and BatchDeleteImage. */
-import { createHash } from 'crypto';
-import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
-import { INDEX_TYPES, MANIFEST_TYPES, SCHEMA1_MANIFEST_TYPES } from '../../store/image-format';
+import { imageBlobs, indexChildren, isIndex, readManifest, SHA256_DIGEST } from '../../store/image-format';
 import { ImageRecord, RepositoryRecord } from '../../store/model';
+import { EcrPublicError, repositoryNotFound } from '../errors';
 import { Context, findRepository, findRepositoryForPush, nowSeconds, Operation, paginate, refusePaginationWith } from './context';
-
-const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-interface Descriptor {
-  readonly mediaType?: string;
-  readonly digest: string;
-  readonly size?: number;
-}
 
 export const putImage: Operation = (ctx, input) => {
   const repo = findRepositoryForPush(ctx, input);
@@ -71,30 +61,15 @@ export interface StoredImage {
  */
 export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
   const bytes = request.bytes;
-  const text = bytes.toString('utf8');
-  // The service stores a manifest as a string: bytes that are not UTF-8 could not round-trip.
-  if (!Buffer.from(text, 'utf8').equals(bytes)) throw invalidParameter('imageManifest', 'must be UTF-8 text');
-  let manifest: any;
-  try {
-    manifest = JSON.parse(text);
-  } catch {
-    throw invalidParameter('imageManifest', 'must be valid JSON');
-  }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-    throw invalidParameter('imageManifest', 'must be a JSON object');
-  }
-  const mediaType = manifestMediaType(manifest, request.mediaType, request.mediaTypeMember ?? 'imageManifestMediaType');
-
-  // The digest is over the exact bytes received: a client that re-serialises its manifest gets a different one.
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const { manifest, mediaType, digest } = readManifest(bytes, request.mediaType, request.mediaTypeMember ?? 'imageManifestMediaType');
   if (request.digest !== undefined && request.digest !== digest) {
     throw new EcrPublicError('ImageDigestDoesNotMatchException',
       `The specified image digest '${request.digest}' does not match the digest '${digest}' calculated for the manifest`);
   }
 
   const record: ImageRecord = { digest, manifestMediaType: mediaType, sizeInBytes: 0, pushedAt: nowSeconds(ctx) };
-  if (INDEX_TYPES.includes(mediaType)) {
-    const children = descriptors(manifest.manifests, 'manifests');
+  if (isIndex(mediaType)) {
+    const children = indexChildren(manifest);
     const missing = children.filter((c) => !repo.images[c.digest]).map((c) => c.digest);
     if (missing.length > 0) {
       throw new ReferencesNotFoundError('ReferencedImagesNotFoundException',
@@ -105,7 +80,6 @@ export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageT
     record.sizeInBytes = Math.max(0, ...record.children.map((d) => repo.images[d].sizeInBytes));
   } else {
     const { config, layers } = imageBlobs(manifest, mediaType);
-    if (layers.length === 0) throw invalidParameter('imageManifest', 'Image has to have at least 1 layer');
     const missing = [...new Set([...(config ? [config] : []), ...layers].filter((d) => !repo.blobs[d.digest]).map((d) => d.digest))];
     if (missing.length > 0) {
       throw new ReferencesNotFoundError('LayersNotFoundException',
@@ -138,45 +112,6 @@ export class ReferencesNotFoundError extends EcrPublicError {
   constructor(code: string, message: string, public readonly digests: readonly string[]) {
     super(code, message);
   }
-}
-
-/** The manifest's media type: its own `mediaType` member, else the one given with the request; they must agree. */
-function manifestMediaType(manifest: any, given: string | undefined, givenMember: string): string {
-  const own = manifest.mediaType;
-  if (own !== undefined && typeof own !== 'string') throw invalidParameter('imageManifest', 'mediaType must be a string');
-  if (own !== undefined && given !== undefined && own !== given) {
-    throw invalidParameter(givenMember, `must match the manifest's mediaType '${own}'`);
-  }
-  const mediaType = own ?? given;
-  if (mediaType === undefined) {
-    throw invalidParameter(givenMember, 'must be given when the manifest has no mediaType member');
-  }
-  if (!MANIFEST_TYPES.includes(mediaType)) {
-    throw invalidParameter(givenMember, `must be one of ${MANIFEST_TYPES.join(', ')} (got '${mediaType}')`);
-  }
-  if (!SCHEMA1_MANIFEST_TYPES.includes(mediaType) && manifest.schemaVersion !== 2) {
-    throw invalidParameter('imageManifest', 'schemaVersion must be 2');
-  }
-  return mediaType;
-}
-
-function imageBlobs(manifest: any, mediaType: string): { config?: Descriptor; layers: Descriptor[] } {
-  if (SCHEMA1_MANIFEST_TYPES.includes(mediaType)) {
-    const fsLayers = Array.isArray(manifest.fsLayers) ? manifest.fsLayers : [];
-    return { layers: descriptors(fsLayers.map((l: any) => ({ digest: l?.blobSum })), 'fsLayers') };
-  }
-  const [config] = descriptors([manifest.config], 'config');
-  return { config, layers: descriptors(manifest.layers ?? [], 'layers') };
-}
-
-function descriptors(list: unknown, member: string): Descriptor[] {
-  if (!Array.isArray(list)) throw invalidParameter('imageManifest', `${member} must be a list of descriptors`);
-  return list.map((d: any, i) => {
-    if (typeof d !== 'object' || d === null || typeof d.digest !== 'string' || !DIGEST.test(d.digest)) {
-      throw invalidParameter('imageManifest', `${member}[${i}] must be a descriptor with a valid digest`);
-    }
-    return d as Descriptor;
-  });
 }
 
 // --- reading images ---------------------------------------------------------------------------------------------------

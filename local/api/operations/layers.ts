@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'crypto';
 import { EcrPublicError } from '../errors';
+import { isWellFormedLayerDigest } from '../../store/image-format';
 import { has, RepositoryRecord, UploadRecord } from '../../store/model';
-import { LAYER_DIGEST_PATTERN } from '../shapes';
 import { Context, findRepositoryForPush, nowSeconds, Operation } from './context';
 
 /** The part size InitiateLayerUpload announces, and the largest part UploadLayerPart takes (the 10 MiB quota). */
@@ -20,8 +20,6 @@ const MAX_PARTS = 1000;
 /** The largest layer (the 10,000 MiB quota), whichever way it is pushed. */
 export const MAX_LAYER_BYTES = 10_000 * 1024 * 1024;
 
-const WELL_FORMED_DIGEST = new RegExp(`^(?:${LAYER_DIGEST_PATTERN.source})$`);
-
 export const batchCheckLayerAvailability: Operation = (ctx, input) => {
   const repo = findRepositoryForPush(ctx, input);
   const layers: unknown[] = [];
@@ -29,7 +27,7 @@ export const batchCheckLayerAvailability: Operation = (ctx, input) => {
   for (const digest of input.layerDigests as string[]) {
     if (digest === '') {
       failures.push({ layerDigest: digest, failureCode: 'MissingLayerDigest', failureReason: 'The layer digest is empty' });
-    } else if (!WELL_FORMED_DIGEST.test(digest)) {
+    } else if (!isWellFormedLayerDigest(digest)) {
       failures.push({ layerDigest: digest, failureCode: 'InvalidLayerDigest', failureReason: `'${digest}' is not a valid layer digest` });
     } else {
       const blob = repo.blobs[digest];
