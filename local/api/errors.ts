@@ -1,6 +1,6 @@
 /**
  * The error shapes of the ECR Public API, plus the common AWS errors the emulator emits by name.
- * One class carries them all; the router is the only place that serialises them.
+ * One class carries them all; the API's endpoint (`endpoint.ts`) is the only place that serialises them.
  */
 
 /** HTTP status per error code: every modelled client error is 400, the model's only server fault is 500. */
