@@ -4,13 +4,13 @@
  */
 import { randomUUID } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
-import { parseUploadPartBody } from './upload-part-body';
 import { EcrPublicError, serializationError } from './errors';
+import { parseUploadPartBody } from './upload-part-body';
 import { FaultInjector } from '../faults';
 import { BodyBudget, BodyRead, discardBody, readBoundedBody } from '../http';
+import { RateQuotas } from '../rate-quotas';
 import { Context, Operation } from './operations/context';
 import { OPERATIONS } from './operations/index';
-import { RateQuotas } from '../rate-quotas';
 import { OPERATION_INPUTS } from './shapes';
 import { validate } from './validation';
 

@@ -3,8 +3,8 @@
  * `ecr-public/2020-10-30/service-2.json`). Tag keys and values carry no length rules here: the service reports those as
  * InvalidTagParameterException, which the tag checks raise.
  */
-import { LAYER_DIGEST_PATTERN } from '../store/image-format';
 import { Shape } from './validation';
+import { LAYER_DIGEST_PATTERN } from '../store/image-format';
 
 export const REPOSITORY_NAME_PATTERN = /(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*/;
 export const UPLOAD_ID_PATTERN = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/;

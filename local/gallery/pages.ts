@@ -2,12 +2,12 @@
  * The Gallery preview's pages, laid out as the ECR Public Gallery lays them out: the registry with its repositories,
  * and a repository with its logo, description, badges, About and Usage text, image tags and pull command.
  */
-import { isIndex } from '../store/image-format';
 import { GALLERY_ARCHITECTURES, GALLERY_OPERATING_SYSTEMS } from './catalog-values';
 import { Html, html } from './html';
 import { renderMarkdown } from './markdown';
 import { GALLERY_CSS, GALLERY_ICON } from './styles';
 import { GALLERY_PATH, RegistryView, RepositorySummary, RepositoryView, TagView } from './view';
+import { isIndex } from '../store/image-format';
 
 export function registryPage(registry: RegistryView): Html {
   const title = registry.displayName ?? registry.alias ?? 'Registry';

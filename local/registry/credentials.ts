@@ -3,9 +3,9 @@
  * with a password GetAuthorizationToken issued and that has not expired.
  */
 import { IncomingMessage } from 'http';
+import { RegistryError } from './errors';
 import { Context } from '../api/operations/context';
 import { isIssuedPassword } from '../api/operations/registry';
-import { RegistryError } from './errors';
 
 /** The user name of the credentials, as `aws ecr-public get-login-password` is used (`--username AWS`). */
 const USER = 'AWS';

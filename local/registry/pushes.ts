@@ -15,6 +15,10 @@
  * state then looks the repository and the upload up again, in the same synchronous step as the change.
  */
 import * as fs from 'fs';
+import { asRegistry, RegistryError } from './errors';
+import { findNamedRepository } from './repositories';
+import { sendEmpty } from './responses';
+import type { RegistryCall } from './routes';
 import { EcrPublicError } from '../api/errors';
 import { Context } from '../api/operations/context';
 import { storeImage } from '../api/operations/images';
@@ -24,10 +28,6 @@ import {
 import { decodeSegment, discardBody, isEmptyBody, receiveBodyToFile, ReceivedBody } from '../http';
 import { isWellFormedLayerDigest } from '../store/image-format';
 import { has, RepositoryRecord, UploadRecord } from '../store/model';
-import { asRegistry, RegistryError } from './errors';
-import { findNamedRepository } from './repositories';
-import { sendEmpty } from './responses';
-import type { RegistryCall } from './routes';
 
 /** The tag grammar of the distribution spec (a reference that is not a digest must be one). */
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;

@@ -2,10 +2,10 @@
  * The repository a registry path names: `<alias>/<repositoryName>`, as on public.ecr.aws. The one place the registry
  * API reads the alias.
  */
+import { RegistryError } from './errors';
 import { repositoryNotFound } from '../api/errors';
 import { Context } from '../api/operations/context';
 import { has, RepositoryRecord } from '../store/model';
-import { RegistryError } from './errors';
 
 /** Whether a request reads (distribution's wording when the repository is missing) or pushes (the API's wording). */
 export type Access = 'pull' | 'push';

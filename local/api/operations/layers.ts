@@ -7,10 +7,10 @@
  * are per repository. Both paths call them; only the API's part quotas (part size, part count) are its own.
  */
 import { randomUUID } from 'crypto';
-import { EcrPublicError } from '../errors';
+import { Context, findRepositoryForPush, nowSeconds, Operation } from './context';
 import { isWellFormedLayerDigest } from '../../store/image-format';
 import { has, RepositoryRecord, UploadRecord } from '../../store/model';
-import { Context, findRepositoryForPush, nowSeconds, Operation } from './context';
+import { EcrPublicError } from '../errors';
 
 /** The part size InitiateLayerUpload announces, and the largest part UploadLayerPart takes (the 10 MiB quota). */
 export const PART_SIZE = 10 * 1024 * 1024;
