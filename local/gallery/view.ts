@@ -3,9 +3,9 @@
  * repositories) and one repository (catalog data, tags, pull command). Everything here is client input; lookups by a
  * name from the URL only find the store's own entries.
  */
-import { ImageRecord } from '../store/model';
 import { catalogDataOutput } from '../api/operations/catalog-data';
 import { Context, repositoryUri } from '../api/operations/context';
+import { ImageRecord } from '../store/model';
 
 export interface RegistryView {
   /** Undefined until the first repository is created (the registry has no alias before). */

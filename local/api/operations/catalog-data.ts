@@ -1,8 +1,8 @@
 /** GetRepositoryCatalogData and PutRepositoryCatalogData, and the catalog rules CreateRepository shares. */
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
-import { EcrPublicError, invalidParameter } from '../errors';
 import { CatalogRecord, RepositoryRecord } from '../../store/model';
+import { EcrPublicError, invalidParameter } from '../errors';
 import { Context, findRepository, Operation } from './context';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -1,9 +1,9 @@
 /** What every operation works with, and the lookups they share. */
 import { createHash } from 'crypto';
 import { Clock } from '../../clock';
-import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
 import { has, RepositoryRecord } from '../../store/model';
 import { Store } from '../../store/store';
+import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
 
 export interface Limits {
   /** Registered repositories per registry. @default 10000 */

@@ -1,9 +1,9 @@
 /** CreateRepository, DeleteRepository and DescribeRepositories. */
-import { EcrPublicError } from '../errors';
-import { emptyRepository, has } from '../../store/model';
 import { catalogDataOutput, setCatalogData } from './catalog-data';
 import { findRepository, nowSeconds, Operation, paginate, refusePaginationWith, repositoryOutput } from './context';
 import { applyTags, checkTags } from './tags';
+import { emptyRepository, has } from '../../store/model';
+import { EcrPublicError } from '../errors';
 
 export const createRepository: Operation = (ctx, input) => {
   const { state } = ctx.store;

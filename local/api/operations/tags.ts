@@ -1,6 +1,6 @@
 /** TagResource, UntagResource and ListTagsForResource, and the tag rules CreateRepository shares. */
-import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
 import { RepositoryRecord } from '../../store/model';
+import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
 import { Context, findRepository, Operation } from './context';
 
 /** Tags per repository (the TooManyTagsException limit). */
