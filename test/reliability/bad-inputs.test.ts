@@ -27,10 +27,14 @@ import {
 } from '../../src';
 import { inspectImageArchive } from '../../src/private/archive/inspect';
 import { CatalogDataProperties, PolicyProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { sha256 } from '../../src/private/oci/digest';
+import { OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { BUCKET, imageProps, stage, Staged, useAssetBucket } from '../image-publisher/support';
 import { createEvent, Handler, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
-import { buildImage, OCI_MANIFEST, OciLayoutImage, sha256Buffer, TarSpec, tarBytes } from '../support/oci-tools';
+import { OciLayoutImage } from '../support/oci-layout';
+import { tarBytes, TarSpec } from '../support/tar-files';
+import { buildImage } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);
@@ -632,7 +636,7 @@ const CATALOGUE: Array<[string, BadInput]> = [
   ['deploy: a manifest of an unknown media type', ownRepository(
     (name) => {
       const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example.thing+json', config: v2Config(), layers: [] });
-      const digest = sha256Buffer(manifest);
+      const digest = sha256(manifest);
       return imageProps(v2.staged, name, {
         Tags: ['stable'],
         Plan: planWith((p) => { p.manifests = [{ digest, mediaType: 'application/vnd.example.thing+json', manifest }]; p.rootDigest = digest; }),
@@ -792,9 +796,9 @@ const CATALOGUE: Array<[string, BadInput]> = [
     at: 'archive',
     prepare: () => {
       const odd = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example.thing+json', things: [] }));
-      const entry = { mediaType: OCI_MANIFEST, digest: sha256Buffer(odd), size: odd.length };
+      const entry = { mediaType: OCI_MANIFEST, digest: sha256(odd), size: odd.length };
       const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
-      const specs = tampered({ 'index.json': (s) => ({ name: s.name, data: index }) }, [{ name: blobEntry(sha256Buffer(odd)), data: odd }]);
+      const specs = tampered({ 'index.json': (s) => ({ name: s.name, data: index }) }, [{ name: blobEntry(sha256(odd)), data: odd }]);
       writeArchive('unknown-type.tar', tarBytes(specs));
     },
     act: () => inspectFailure(path.join(archives, 'unknown-type.tar')),
@@ -844,8 +848,8 @@ const CATALOGUE: Array<[string, BadInput]> = [
   ['archive: a docker-save manifest.json whose layer path climbs out', {
     at: 'archive',
     prepare: () => {
-      const cfg = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256Buffer(secret.content)] } }));
-      const hex = sha256Buffer(cfg).slice('sha256:'.length);
+      const cfg = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256(secret.content)] } }));
+      const hex = sha256(cfg).slice('sha256:'.length);
       writeArchive('save-traversal.tar', tarBytes([
         { name: `${hex}.json`, data: cfg },
         { name: 'manifest.json', data: JSON.stringify([{ Config: `${hex}.json`, RepoTags: ['x:1'], Layers: ['../outside/secret.txt'] }]) },
@@ -857,7 +861,7 @@ const CATALOGUE: Array<[string, BadInput]> = [
   ['archive: a docker-save layer.tar that is a symlink out', {
     at: 'archive',
     prepare: () => writeArchive('save-symlink.tar', tarBytes([
-      { name: 'abc.json', data: JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256Buffer(secret.content)] } }) },
+      { name: 'abc.json', data: JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256(secret.content)] } }) },
       { name: 'x/layer.tar', type: 'symlink', linkname: '../../outside/secret.txt' },
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'abc.json', RepoTags: ['x:1'], Layers: ['x/layer.tar'] }]) },
     ])),
