@@ -1,8 +1,8 @@
 /**
  * The one harness that starts the `ecr-public-local` emulator for tests and the benchmark: in this process
- * (`startInProcess`, or `useInProcessEmulator` for a suite) or as a real process of its own (`serveEmulator`: the
+ * (`startInProcess`) or as a real process of its own (`serveEmulator`: the
  * compiled CLI on a data directory, killed with SIGKILL or stopped with SIGTERM); an ECR Public client for it; the
- * registry's alias and push password.
+ * registry's alias and push password. It uses no test framework, so that the benchmark runs it too.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -77,18 +77,6 @@ export async function stopInProcess(h: InProcessEmulator | undefined): Promise<v
   if (!h) return;
   h.client?.destroy();
   await h.emu?.stop();
-}
-
-/** Starts an emulator in beforeAll and stops it in afterAll; the returned object is filled in once beforeAll ran. */
-export function useInProcessEmulator(options: EmulatorOptions = {}, client: ClientOptions = {}): InProcessEmulator {
-  const h = {} as InProcessEmulator;
-  beforeAll(async () => {
-    Object.assign(h, await startInProcess(options, client));
-  });
-  afterAll(async () => {
-    await stopInProcess(h.emu ? h : undefined);
-  });
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import {
   DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST,
 } from '../../../src/private/oci/media-types';
 import {
-  ecrPublicClient, EmulatorOptions, InProcessEmulator, LOCAL_CREDENTIALS, primaryRegistryAlias, RunningEmulator, startInProcess, stopInProcess, useInProcessEmulator,
+  ecrPublicClient, EmulatorOptions, InProcessEmulator, LOCAL_CREDENTIALS, primaryRegistryAlias, RunningEmulator, startInProcess, stopInProcess,
 } from '../../support/emulator-harness';
 
 export type { EmulatorOptions, RunningEmulator };
@@ -63,7 +63,14 @@ export function makeClient(emu: RunningEmulator, region = 'us-east-1'): ECRPUBLI
 
 /** Starts an emulator in beforeAll and stops it in afterAll. The returned object is filled in once beforeAll ran. */
 export function useEmulator(options: EmulatorOptions = {}): Harness {
-  return useInProcessEmulator(options, ONE_ATTEMPT);
+  const h = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(h, await startInProcess(options, ONE_ATTEMPT));
+  });
+  afterAll(async () => {
+    await stopInProcess(h.emu ? h : undefined);
+  });
+  return h;
 }
 
 export async function start(options: EmulatorOptions = {}): Promise<Harness> {
