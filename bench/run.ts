@@ -4,7 +4,7 @@
  * the emulator's own UploadLayerPart ingest rate; a publish under ECR Public's rate quotas; CPU profiles of one
  * publish; synth time. Writes BENCHMARKS.md. Needs skopeo, umoci and docker-registry (apt).
  */
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { execFile } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -12,20 +12,24 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import {
-  CompleteLayerUploadCommand, CreateRepositoryCommand, DescribeRegistriesCommand, ECRPUBLICClient, GetAuthorizationTokenCommand,
-  InitiateLayerUploadCommand,
-} from '@aws-sdk/client-ecr-public';
+import { CompleteLayerUploadCommand, CreateRepositoryCommand, ECRPUBLICClient, InitiateLayerUploadCommand } from '@aws-sdk/client-ecr-public';
 import { App, Stack, aws_ecr as ecr } from 'aws-cdk-lib';
 import { ImageSource, PublicImage, PublicRepository } from '../src';
 import { inspectImageArchive } from '../src/private/archive/inspect';
+import { blobName } from '../src/private/oci/digest';
+import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from '../src/private/oci/media-types';
 import { ImageProperties } from '../src/private/publish-plan';
+import { startDockerRegistry } from '../test/support/docker-registry';
+import {
+  ecrPublicClient, EMULATOR_CLI, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator, stopServedEmulator,
+} from '../test/support/emulator-harness';
+import { LayoutDescriptor, REF_NAME } from '../test/support/oci-layout';
 import { scaleSection } from './scale';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
 const HANDLER = path.join(ROOT, 'assets', 'image-publisher', 'index.js');
-const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
+const CLI = EMULATOR_CLI;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 /** The vCPU share of a Lambda function of 1024 MB (1769 MB is one full vCPU). */
@@ -38,54 +42,9 @@ const sized = (bytes: number) => (QUICK ? bytes / 16 : bytes);
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
 
-interface Service { readonly endpoint: string; readonly process: ChildProcess }
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** The emulator in a process of its own, serving `bucketDir` as bucket `assets`. */
-async function startEmulatorProcess(dataDir: string, bucketDir: string, extra: string[] = [], nodeFlags: string[] = []): Promise<Service> {
-  const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--port', '0', '--data', dataDir, '--bucket', `assets=${bucketDir}`, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      const m = /endpoint (\S+)/.exec(d.toString());
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  return { endpoint, process: child };
-}
-
-/** Stops a service this benchmark started, and waits for it to exit (an emulator writes its profile then). */
-async function stopService(service: Service): Promise<void> {
-  if (service.process.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    service.process.once('exit', () => resolve());
-    service.process.kill('SIGTERM');
-  });
-}
-
-async function startDockerRegistry(dir: string): Promise<Service> {
-  const port = await freePort();
-  fs.mkdirSync(dir, { recursive: true });
-  const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\nlog:\n  level: error\n`);
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
-      if (res.ok) return { endpoint: `127.0.0.1:${port}`, process: child };
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('docker-registry did not start');
+function startEmulatorProcess(dataDir: string, bucketDir: string, extra: string[] = [], nodeFlags: string[] = []): Promise<ServedEmulator> {
+  return serveEmulator(dataDir, ['--bucket', `assets=${bucketDir}`, ...extra], { nodeFlags });
 }
 
 /** CPU seconds (user + system) a running process has used so far. */
@@ -123,10 +82,8 @@ async function skopeoCopy(source: string, destination: string, extra: string[] =
 // ---------------------------------------------------------------------------------------------------------------
 // Images
 
-interface Descriptor { mediaType: string; digest: string; size: number }
-
 /** Writes a blob into an OCI layout from a generator of chunks, returning its descriptor. */
-function writeBlob(layout: string, chunks: Iterable<Buffer>, mediaType: string): Descriptor {
+function writeBlob(layout: string, chunks: Iterable<Buffer>, mediaType: string): LayoutDescriptor {
   const tmp = path.join(layout, 'blobs', 'tmp');
   const fd = fs.openSync(tmp, 'w');
   const hash = createHash('sha256');
@@ -138,7 +95,7 @@ function writeBlob(layout: string, chunks: Iterable<Buffer>, mediaType: string):
   }
   fs.closeSync(fd);
   const digest = `sha256:${hash.digest('hex')}`;
-  fs.renameSync(tmp, path.join(layout, 'blobs', 'sha256', digest.slice(7)));
+  fs.renameSync(tmp, path.join(layout, blobName(digest)));
   return { mediaType, digest, size };
 }
 
@@ -161,16 +118,16 @@ function randomLayout(dir: string, layerSizes: number[], uncompressed = false): 
   fs.mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
   fs.writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const layers = layerSizes.map((size) => (uncompressed
-    ? writeBlob(layout, compressibleChunks(size), 'application/vnd.oci.image.layer.v1.tar')
-    : writeBlob(layout, randomChunks(size), 'application/vnd.oci.image.layer.v1.tar+gzip')));
+    ? writeBlob(layout, compressibleChunks(size), OCI_LAYER_TAR)
+    : writeBlob(layout, randomChunks(size), OCI_LAYER_GZIP)));
   const config = writeBlob(layout, [Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-  }))], 'application/vnd.oci.image.config.v1+json');
+  }))], OCI_CONFIG);
   const manifest = writeBlob(layout, [Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers,
-  }))], 'application/vnd.oci.image.manifest.v1+json');
+    schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers,
+  }))], OCI_MANIFEST);
   fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify({
-    schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }],
+    schemaVersion: 2, manifests: [{ ...manifest, annotations: { [REF_NAME]: 'bench' } }],
   }));
   return layout;
 }
@@ -219,7 +176,7 @@ interface OursResult extends Measured {
 }
 
 /** Publishes through the bundled handler in a child process; the CloudFormation response goes to a local server. */
-async function publishWithHandler(emulator: Service, bucketDir: string, image: BenchImage, repo: string, compress: boolean): Promise<OursResult> {
+async function publishWithHandler(emulator: ServedEmulator, bucketDir: string, image: BenchImage, repo: string, compress: boolean): Promise<OursResult> {
   const staged = inspectImageArchive(image.file, { stagingDir: bucketDir });
   // The handler's CloudFormation response: a publish only counts when it says SUCCESS.
   let response = '';
@@ -241,7 +198,7 @@ async function publishWithHandler(emulator: Service, bucketDir: string, image: B
     StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/bench/1', RequestId: 'bench', LogicalResourceId: 'Image',
     ResourceType: 'Custom::EcrPublicImage', ResourceProperties: { ServiceToken: 'bench', ...props },
   }));
-  const emulatorBefore = cpuOf(emulator.process.pid!);
+  const emulatorBefore = cpuOf(emulator.child.pid!);
   try {
     const result = await measured(process.execPath, [path.join(__dirname, 'publish-child.js'), HANDLER, eventFile], {
       ...process.env, AWS_ENDPOINT_URL_ECR_PUBLIC: emulator.endpoint, AWS_ENDPOINT_URL_S3: emulator.endpoint,
@@ -250,7 +207,7 @@ async function publishWithHandler(emulator: Service, bucketDir: string, image: B
     const child = JSON.parse(result.stdout.trim().split('\n').pop()!);
     const status = response ? JSON.parse(response).Status : undefined;
     if (child.error || !child.summary || status !== 'SUCCESS') throw new Error(`publish failed (${status}): ${response || result.stdout}`);
-    return { ...result, summary: child.summary, emulatorCpu: cpuOf(emulator.process.pid!) - emulatorBefore };
+    return { ...result, summary: child.summary, emulatorCpu: cpuOf(emulator.child.pid!) - emulatorBefore };
   } finally {
     responses.close();
     fs.rmSync(eventFile, { force: true });
@@ -271,15 +228,15 @@ function synthApp(dir: string, image: BenchImage, repositoryName: string, compre
 }
 
 /** `ecr-public-local deploy` of `assembly` into the running emulator, as a user runs it. */
-async function deployWithCli(emulator: Service, assembly: string, dataDir: string, nodeFlags: string[] = []): Promise<OursResult> {
-  const emulatorBefore = cpuOf(emulator.process.pid!);
+async function deployWithCli(emulator: ServedEmulator, assembly: string, dataDir: string, nodeFlags: string[] = []): Promise<OursResult> {
+  const emulatorBefore = cpuOf(emulator.child.pid!);
   const result = await measured(process.execPath, [...nodeFlags, CLI, 'deploy', assembly, '--endpoint', emulator.endpoint, '--data', dataDir, '--verbose'], {
     ...process.env, AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL_ECR_PUBLIC: '',
   });
   const summaryLine = result.stdout.split('\n').map((l) => /\{"summary":.*\}/.exec(l)?.[0]).filter((l): l is string => l !== undefined).pop();
   const summary = summaryLine ? JSON.parse(summaryLine).summary : {};
   if (!/Deployed Bench/.test(result.stdout)) throw new Error(`deploy failed:\n${result.stdout}`);
-  return { ...result, summary, emulatorCpu: cpuOf(emulator.process.pid!) - emulatorBefore };
+  return { ...result, summary, emulatorCpu: cpuOf(emulator.child.pid!) - emulatorBefore };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -289,7 +246,7 @@ async function deployWithCli(emulator: Service, assembly: string, dataDir: strin
  * UploadLayerPart into the emulator from prepared bodies (encoded before the clock starts), strictly in order, as
  * the API requires: layer bytes per second of the emulator's CPU (one core), and per second of wall time.
  */
-async function emulatorIngest(emulator: Service, client: ECRPUBLICClient, bytes: number): Promise<{ mbPerCpuSecond: number; mbPerSecond: number }> {
+async function emulatorIngest(emulator: ServedEmulator, client: ECRPUBLICClient, bytes: number): Promise<{ mbPerCpuSecond: number; mbPerSecond: number }> {
   const repositoryName = 'bench/ingest';
   await client.send(new CreateRepositoryCommand({ repositoryName }));
   const { uploadId, partSize } = await client.send(new InitiateLayerUploadCommand({ repositoryName }));
@@ -304,7 +261,7 @@ async function emulatorIngest(emulator: Service, client: ECRPUBLICClient, bytes:
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
-  const cpuBefore = cpuOf(emulator.process.pid!);
+  const cpuBefore = cpuOf(emulator.child.pid!);
   const started = process.hrtime.bigint();
   for (const body of bodies) {
     const status = await new Promise<number>((resolve, reject) => {
@@ -324,7 +281,7 @@ async function emulatorIngest(emulator: Service, client: ECRPUBLICClient, bytes:
     if (status !== 200) throw new Error(`UploadLayerPart answered HTTP ${status}`);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = cpuOf(emulator.process.pid!) - cpuBefore;
+  const cpu = cpuOf(emulator.child.pid!) - cpuBefore;
   agent.destroy();
   const digest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
   const done = await client.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [digest] }));
@@ -423,16 +380,15 @@ async function main(): Promise<void> {
   fs.mkdirSync(bucketDir);
   const emulator = await startEmulatorProcess(path.join(work, 'emulator'), bucketDir);
   const quotaEmulator = await startEmulatorProcess(path.join(work, 'emulator-quotas'), bucketDir, ['--rate-quotas']);
-  const registry = await startDockerRegistry(path.join(work, 'registry'));
-  const credentials = { accessKeyId: 'b', secretAccessKey: 'b' };
-  const ecrPublic = new ECRPUBLICClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials });
-  const quotaClient = new ECRPUBLICClient({ endpoint: quotaEmulator.endpoint, region: 'us-east-1', credentials });
+  const registry = await startDockerRegistry();
+  const ecrPublic = ecrPublicClient(emulator.endpoint);
+  const quotaClient = ecrPublicClient(quotaEmulator.endpoint);
   const rows: Row[] = [];
   let ingest: { mbPerCpuSecond: number; mbPerSecond: number } | undefined;
   let profiles: { deploy: ReturnType<typeof profileTop>; emulator: ReturnType<typeof profileTop>; wall: number } | undefined;
   try {
     // The emulator's registry push API takes skopeo with the password of GetAuthorizationToken.
-    const token = (await ecrPublic.send(new GetAuthorizationTokenCommand({}))).authorizationData!.authorizationToken!;
+    const password = `AWS:${await loginPassword(ecrPublic)}`;
     const cases: Case[] = [
       { name: 'one 256 MiB layer', make: layoutImage((dir) => randomLayout(dir, [sized(256 * MiB)])), compress: true, ratioTarget: 1, cpuTarget: true },
       { name: 'one 1 GiB layer', make: layoutImage((dir) => randomLayout(dir, [sized(1024 * MiB)])), compress: true, ratioTarget: 1, cpuTarget: true },
@@ -469,11 +425,10 @@ async function main(): Promise<void> {
       const deployData = path.join(work, `deploy-${i}`);
       const deploy = await deployWithCli(target, assembly, deployData);
       const deployAgain = await deployWithCli(target, assembly, deployData);
-      const skopeo = await skopeoCopy(image.skopeoSource, `docker://${registry.endpoint}/bench/image-${i}:bench`);
+      const skopeo = await skopeoCopy(image.skopeoSource, `docker://${registry.host}/bench/image-${i}:bench`);
       let skopeoEmulator: Measured | undefined;
       if (!c.underQuotas) {
-        const alias = (await client.send(new DescribeRegistriesCommand({}))).registries![0].aliases![0].name;
-        const password = Buffer.from(token, 'base64').toString('utf8');
+        const alias = await primaryRegistryAlias(client);
         const host = new URL(target.endpoint).host;
         await client.send(new CreateRepositoryCommand({ repositoryName: `bench/skopeo-${i}` }));
         skopeoEmulator = await skopeoCopy(image.skopeoSource, `docker://${host}/${alias}/bench/skopeo-${i}:bench`, ['--dest-creds', password]);
@@ -496,18 +451,18 @@ async function main(): Promise<void> {
       const image = await layoutImage((d) => randomLayout(d, [sized(256 * MiB)]))(dir);
       const assembly = synthApp(path.join(work, 'app-profiled'), image, 'bench/profiled', true);
       const deploy = await deployWithCli(profiled, assembly, path.join(work, 'deploy-profiled'), ['--cpu-prof', `--cpu-prof-dir=${profileDir}/deploy`]);
-      await stopService(profiled);
+      await stopServedEmulator(profiled);
       const only = (d: string) => path.join(d, fs.readdirSync(d).find((f) => f.endsWith('.cpuprofile'))!);
       profiles = { deploy: profileTop(only(`${profileDir}/deploy`), 8), emulator: profileTop(only(`${profileDir}/emulator`), 8), wall: deploy.wall };
     } finally {
-      await stopService(profiled);
+      await stopServedEmulator(profiled);
     }
   } finally {
     ecrPublic.destroy();
     quotaClient.destroy();
-    await stopService(emulator);
-    await stopService(quotaEmulator);
-    await stopService(registry);
+    await stopServedEmulator(emulator);
+    await stopServedEmulator(quotaEmulator);
+    await registry.stop();
   }
 
   const synthRows: string[] = [];

@@ -7,23 +7,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectImageArchive, InspectedArchive } from '../../src/private/archive/inspect';
+import { sha256 } from '../../src/private/oci/digest';
 import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../src/private/oci/media-types';
-import {
-  buildImage,
-  gzipFile,
-  makeTempDir,
-  OciLayoutImage,
-  planProblems,
-  removeTempDir,
-  run,
-  SavedImage,
-  savedImage,
-  sha256Buffer,
-  skopeoCopy,
-  skopeoInspectRaw,
-  tarDirectory,
-  writeLegacyDockerSave,
-} from '../support/oci-tools';
+import { SavedImage, savedImage, writeLegacyDockerSave } from '../support/docker-save';
+import { OciLayoutImage } from '../support/oci-layout';
+import { planProblems } from '../support/publish-plan-check';
+import { run } from '../support/run-tool';
+import { skopeoCopy, skopeoInspectRaw } from '../support/skopeo';
+import { gzipFile, tarDirectory } from '../support/tar-files';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 let tmp: string;
 let staging: string;
@@ -66,7 +59,7 @@ describe('legacy docker-save written by skopeo', () => {
     expect(result.archivePath).toBe(skopeoArchive);
     const [manifest] = result.plan.manifests;
     expect(manifest.manifest).toBe(await skopeoManifest(`docker-archive:${skopeoArchive}`));
-    expect(manifest).toMatchObject({ mediaType: DOCKER_MANIFEST, digest: sha256Buffer(manifest.manifest) });
+    expect(manifest).toMatchObject({ mediaType: DOCKER_MANIFEST, digest: sha256(manifest.manifest) });
     expect(result.plan.rootDigest).toBe(manifest.digest);
     const json = JSON.parse(manifest.manifest);
     expect(json.config).toMatchObject({ mediaType: DOCKER_CONFIG, digest: (web.root.json as any).config.digest });
@@ -133,7 +126,7 @@ describe('several images in one archive', () => {
     const config = JSON.parse(third.config.toString('utf8'));
     config.author = 'untagged';
     const untagged = { ...third, config: Buffer.from(JSON.stringify(config)) };
-    untaggedId = sha256Buffer(untagged.config);
+    untaggedId = sha256(untagged.config);
     tar = await tarOf('several', [savedImage(web, ['acme/web:v1', 'acme/web:latest']), savedImage(api, ['acme/api:v1']), untagged]);
   });
 

@@ -6,17 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { inspectImageArchive } from '../../src/private/archive/inspect';
-import {
-  buildImage,
-  makeTempDir,
-  OCI_MANIFEST,
-  OciLayoutImage,
-  removeTempDir,
-  sha256Buffer,
-  TarSpec,
-  tarBytes,
-  writeBlob,
-} from '../support/oci-tools';
+import { sha256 } from '../../src/private/oci/digest';
+import { OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { OciLayoutImage, writeBlob } from '../support/oci-layout';
+import { tarBytes, TarSpec } from '../support/tar-files';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 let tmp: string;
 let staging: string;
@@ -174,13 +169,13 @@ describe('inconsistent images', () => {
     const forged = Buffer.from(original.replace('"amd64"', '"arm64"'));
     expect(forged.length).toBe(config().size);
     const file = tampered('forged-config.tar', { [blobSpecName(config().digest)]: forged });
-    expect(() => inspect(file)).toThrow(`${file}: config ${config().digest} referenced by manifest ${image.root.digest} does not match its digest (its bytes hash to ${sha256Buffer(forged)})`);
+    expect(() => inspect(file)).toThrow(`${file}: config ${config().digest} referenced by manifest ${image.root.digest} does not match its digest (its bytes hash to ${sha256(forged)})`);
   });
 
   test('a manifest whose bytes do not match its digest', () => {
     const forged = Buffer.from(image.root.bytes.toString('utf8').replace('"schemaVersion":2', '"schemaVersion":3'));
     const file = tampered('forged-manifest.tar', { [blobSpecName(image.root.digest)]: forged });
-    expect(() => inspect(file)).toThrow(`${file}: manifest ${image.root.digest} referenced by index.json does not match its digest (its bytes hash to ${sha256Buffer(forged)})`);
+    expect(() => inspect(file)).toThrow(`${file}: manifest ${image.root.digest} referenced by index.json does not match its digest (its bytes hash to ${sha256(forged)})`);
   });
 
   test('a manifest of another size than its descriptor says', () => {

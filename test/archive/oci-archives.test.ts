@@ -7,27 +7,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectImageArchive, InspectedArchive } from '../../src/private/archive/inspect';
-import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import {
-  addAttestationManifest,
-  buildImage,
-  buildMultiPlatformLayout,
-  DOCKER_MANIFEST,
-  gzipFile,
-  makeTempDir,
-  OciLayoutImage,
-  planProblems,
-  readOciLayout,
-  removeTempDir,
-  run,
-  savedImage,
-  sha256Buffer,
-  skopeoCopy,
-  skopeoInspectRaw,
-  skopeoRawDigest,
-  tarDirectory,
-  writeDocker25Save,
-} from '../support/oci-tools';
+import { sha256 } from '../../src/private/oci/digest';
+import { OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST } from '../../src/private/oci/media-types';
+import { savedImage, writeDocker25Save } from '../support/docker-save';
+import { OciLayoutImage, readOciLayout } from '../support/oci-layout';
+import { planProblems } from '../support/publish-plan-check';
+import { run } from '../support/run-tool';
+import { skopeoCopy, skopeoInspectRaw, skopeoRawDigest } from '../support/skopeo';
+import { gzipFile, tarDirectory } from '../support/tar-files';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+import { addAttestationManifest, buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 let tmp: string;
 let staging: string;
@@ -126,7 +115,7 @@ describe('single-platform image', () => {
     const raw = fs.readFileSync(path.join(v2s2, 'blobs', 'sha256', entry.digest.slice('sha256:'.length)));
     expect(entry.mediaType).toBe(DOCKER_MANIFEST);
     const result = inspect(v2s2);
-    expect(result.plan.rootDigest).toBe(sha256Buffer(raw));
+    expect(result.plan.rootDigest).toBe(sha256(raw));
     expect(result.plan.rootDigest).toBe(entry.digest);
     expect(result.plan.manifests[0].mediaType).toBe(DOCKER_MANIFEST);
     expect(planProblems(result.archivePath, result.plan)).toEqual([]);

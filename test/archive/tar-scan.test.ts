@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { canonicalName, symlinkTarget } from '../../src/private/archive/entry-names';
 import { encodeFileHeader, numericField, padded } from '../../src/private/archive/tar-header';
 import { resolveEntry, scanTar, TarIndex } from '../../src/private/archive/tar-scan';
-import { makeTempDir, readRange, removeTempDir, run, tarBytes, tarDirectory } from '../support/oci-tools';
+import { readRange } from '../support/publish-plan-check';
+import { run } from '../support/run-tool';
+import { tarBytes, tarDirectory } from '../support/tar-files';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 let tmp: string;
 

@@ -5,7 +5,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { addRegistryAndFullRepository } from './support';
 import { ImageSource, PublicImage, PublicRepository, PublicRepositoryCatalogData, PublicRepositoryPolicy } from '../../src';
-import { buildImage, makeTempDir, removeTempDir } from '../support/oci-tools';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,7 +3,10 @@ import * as path from 'path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { ecrPublicStatements, newStack, resourcesOfType, template } from './support';
 import { ImageSource, PublicImage, PublicRepository } from '../../src';
-import { buildImage, makeTempDir, OciLayoutImage, removeTempDir, skopeoCopy } from '../support/oci-tools';
+import { OciLayoutImage } from '../support/oci-layout';
+import { skopeoCopy } from '../support/skopeo';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 const IMAGE = 'Custom::EcrPublicImage';
 

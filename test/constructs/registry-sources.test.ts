@@ -9,7 +9,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { newStack, resourcesOfType } from './support';
 import { ImageSource, PublicImage, PublicImageProps, PublicRepository } from '../../src';
-import { makeTempDir, removeTempDir } from '../support/oci-tools';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 const IMAGE = 'Custom::EcrPublicImage';
 const ENV = { account: '123456789012', region: 'eu-west-1' };

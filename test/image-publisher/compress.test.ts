@@ -4,12 +4,14 @@ import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { count, createRepository, findImage, imageProps, readConfig, spyOnClients, stage, Staged, summaries, TYPE, useAssetBucket, writeImage, writeLayer } from './support';
 import { handler } from '../../lambda/image-publisher';
+import { sha256 } from '../../src/private/oci/digest';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
-import {
-  buildImage, Descriptor, indexJsonText, OCI_INDEX, OCI_MANIFEST, OciLayoutImage, OciManifestJson, primaryRegistryAlias, readOciLayout, sha256Buffer,
-  skopeoCopy, writeBlob,
-} from '../support/oci-tools';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { indexJsonText, LayoutDescriptor, OciLayoutImage, OciManifestJson, readOciLayout, writeBlob } from '../support/oci-layout';
+import { skopeoCopy } from '../support/skopeo';
+import { buildImage } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);
@@ -42,7 +44,7 @@ async function uncompressedImage(): Promise<{ staged: Staged; config: any; layer
   const config = readConfig(built);
   const layers = gunzippedLayers(built);
   // The config's diff_ids are the digests of the uncompressed layers: exactly the blobs of this image.
-  expect(layers.map((l) => sha256Buffer(l))).toEqual(config.rootfs.diff_ids);
+  expect(layers.map((l) => sha256(l))).toEqual(config.rootfs.diff_ids);
   const descriptors = layers.map((l) => writeLayer(layout, l, OCI_TAR));
   writeImage(layout, 'docker25', config, descriptors);
   const staged = await stage(bucket.dir, layout, 'docker25');
@@ -77,7 +79,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(manifest.config.digest).toBe(configDigest);
     expect(manifest.layers.map((l) => l.mediaType)).toEqual([OCI_TAR_GZIP, OCI_TAR_GZIP]);
     const unpacked = gunzippedLayers(pulled);
-    expect(unpacked.map((l) => sha256Buffer(l))).toEqual(config.rootfs.diff_ids);
+    expect(unpacked.map((l) => sha256(l))).toEqual(config.rootfs.diff_ids);
     expect(Buffer.compare(unpacked[0], layers[0])).toBe(0);
     // The text layer really shrank.
     const sizes = manifest.layers.map((l) => l.size);
@@ -131,7 +133,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
 
   test('a two-platform index of uncompressed images: children rewritten, the index follows; Delete finds the children', async () => {
     const layout = path.join(tempDir('uncompressed-index-'), 'layout');
-    const children: Descriptor[] = [];
+    const children: LayoutDescriptor[] = [];
     for (const architecture of ['amd64', 'arm64']) {
       const built = await buildImage(layout, { tag: architecture, architecture, files: { 'arch': `${architecture}\n`, 'n.bin': randomBytes(50_000) } });
       const layers = gunzippedLayers(built).map((l) => writeLayer(layout, l, OCI_TAR));
@@ -163,7 +165,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
       expect(children.map((c) => c.digest)).not.toContain(image.digest);
       expect((image.json as OciManifestJson).layers.every((l) => l.mediaType === OCI_TAR_GZIP)).toBe(true);
     }
-    const platforms = (pulled.root.json as { manifests: Descriptor[] }).manifests.map((m) => m.platform?.architecture);
+    const platforms = (pulled.root.json as { manifests: LayoutDescriptor[] }).manifests.map((m) => m.platform?.architecture);
     expect(platforms).toEqual(['amd64', 'arm64']);
 
     await invokeOk(h, handler, deleteEvent<ImageProperties>(h, TYPE, res.PhysicalResourceId, props));

@@ -10,9 +10,14 @@ import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRepository, imageProps, readConfig, stage, TYPE, useAssetBucket, writeImage, writeLayer } from './support';
 import { handler } from '../../lambda/image-publisher';
+import { sha256 } from '../../src/private/oci/digest';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
-import { addAttestationManifest, buildMultiPlatformLayout, gzipFile, OciManifestJson, primaryRegistryAlias, readOciLayout, sha256Buffer, skopeoCopy, skopeoInspectRaw } from '../support/oci-tools';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { OciManifestJson, readOciLayout } from '../support/oci-layout';
+import { skopeoCopy, skopeoInspectRaw } from '../support/skopeo';
+import { gzipFile } from '../support/tar-files';
+import { addAttestationManifest, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);
@@ -46,7 +51,7 @@ beforeAll(async () => {
   const emptyTar = Buffer.alloc(1024);
   const empty = writeLayer(layout, gzipSync(emptyTar), OCI_TAR_GZIP);
   const config = readConfig(built);
-  config.rootfs.diff_ids = [config.rootfs.diff_ids[0], sha256Buffer(emptyTar), config.rootfs.diff_ids[1]];
+  config.rootfs.diff_ids = [config.rootfs.diff_ids[0], sha256(emptyTar), config.rootfs.diff_ids[1]];
   writeImage(layout, 'src', config, [first, empty, third]);
   source = readOciLayout(layout, 'src');
   expect((source.root.json as OciManifestJson).layers).toHaveLength(3);
@@ -95,7 +100,7 @@ describe('source formats, published and pulled back', () => {
     for (const file of [archive, gz]) {
       const { digest, raw, pulled } = await publish(file, undefined);
       expect(digest).toBe(source.root.digest);
-      expect(sha256Buffer(raw)).toBe(source.root.digest);
+      expect(sha256(raw)).toBe(source.root.digest);
       expect(pulled.root.digest).toBe(source.root.digest);
       expect(blobDigests(pulled)).toEqual(blobDigests(source));
     }
@@ -105,15 +110,15 @@ describe('source formats, published and pulled back', () => {
     const archive = path.join(bucket.dir, 'image.docker.tar');
     await skopeoCopy(`oci:${layout}:src`, `docker-archive:${archive}:acme/formats:src`);
     const { digest, raw, pulled } = await publish(archive, undefined);
-    expect(sha256Buffer(raw)).toBe(digest);
+    expect(sha256(raw)).toBe(digest);
     expect(JSON.parse(raw.toString()).layers.map((l: any) => l.mediaType)).toEqual(Array(3).fill('application/vnd.docker.image.rootfs.diff.tar.gzip'));
     const manifest = pulled.root.json as OciManifestJson;
     const config = JSON.parse(fs.readFileSync(pulled.blobs.find((b) => b.digest === manifest.config.digest)!.path, 'utf8'));
     const layers = manifest.layers.map((l) => gunzipSync(fs.readFileSync(pulled.blobs.find((b) => b.digest === l.digest)!.path)));
-    expect(layers.map((l) => sha256Buffer(l))).toEqual(config.rootfs.diff_ids);
+    expect(layers.map((l) => sha256(l))).toEqual(config.rootfs.diff_ids);
     // The source's layers, decompressed, are the same tars.
     const sourceLayers = (source.root.json as OciManifestJson).layers
-      .map((l) => sha256Buffer(gunzipSync(fs.readFileSync(source.blobs.find((b) => b.digest === l.digest)!.path))));
+      .map((l) => sha256(gunzipSync(fs.readFileSync(source.blobs.find((b) => b.digest === l.digest)!.path))));
     expect(config.rootfs.diff_ids).toEqual(sourceLayers);
   });
 });

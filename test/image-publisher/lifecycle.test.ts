@@ -6,7 +6,7 @@ import { createRepository, findImage, imageProps, spyOnClients, stage, Staged, T
 import { handler } from '../../lambda/image-publisher';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createEvent, deleteEvent, invoke, invokeOk, pushSmallImage, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
-import { buildImage, buildMultiPlatformLayout } from '../support/oci-tools';
+import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);

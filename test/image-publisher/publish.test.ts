@@ -6,7 +6,10 @@ import { count, createRepository, diffId, findImage, imageProps, readConfig, spy
 import { handler } from '../../lambda/image-publisher';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createEvent, Handler, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
-import { buildImage, buildMultiPlatformLayout, OciLayoutImage, OciManifestJson, primaryRegistryAlias, readOciLayout, sha256File, skopeoCopy } from '../support/oci-tools';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { OciLayoutImage, OciManifestJson, readOciLayout, sha256File } from '../support/oci-layout';
+import { skopeoCopy } from '../support/skopeo';
+import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const ASSET = path.resolve(__dirname, '../../assets/image-publisher/index.js');

@@ -7,7 +7,10 @@ import { createRepository, imageProps, spyOnClients, stage, summaries, TYPE, use
 import { handler } from '../../lambda/image-publisher';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
-import { buildImage, OciLayoutImage, primaryRegistryAlias, readOciLayout, sha256File, skopeoCopy } from '../support/oci-tools';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { OciLayoutImage, readOciLayout, sha256File } from '../support/oci-layout';
+import { skopeoCopy } from '../support/skopeo';
+import { buildImage } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);

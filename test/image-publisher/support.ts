@@ -5,9 +5,11 @@ import { gunzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient, ImageDetail } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
 import { inspectImageArchive } from '../../src/private/archive/inspect';
+import { sha256 } from '../../src/private/oci/digest';
+import { OCI_CONFIG, OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { ImageProperties, PublishPlan } from '../../src/private/publish-plan';
 import { HandlerHarness, tempDir } from '../lambda/support';
-import { Descriptor, OCI_CONFIG, OCI_MANIFEST, OciIndexJson, OciLayoutImage, OciManifestJson, sha256Buffer, writeBlob } from '../support/oci-tools';
+import { LayoutDescriptor, OciIndexJson, OciLayoutImage, OciManifestJson, writeBlob } from '../support/oci-layout';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -126,7 +128,7 @@ export function summaries(h: HandlerHarness): Array<Record<string, any>> {
  * Writes an OCI image manifest (with its own `mediaType` member) over `config` and `layers` (whose blobs must be in the
  * layout already) and tags it `tag` in `index.json`. Returns the manifest's digest.
  */
-export function writeImage(layoutDir: string, tag: string, config: object, layers: Descriptor[]): string {
+export function writeImage(layoutDir: string, tag: string, config: object, layers: LayoutDescriptor[]): string {
   const configBlob = writeBlob(layoutDir, Buffer.from(JSON.stringify(config)));
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
@@ -138,13 +140,13 @@ export function writeImage(layoutDir: string, tag: string, config: object, layer
   const indexFile = path.join(layoutDir, 'index.json');
   const index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as OciIndexJson;
   const kept = index.manifests.filter((d) => d.annotations?.[REF_NAME] !== tag);
-  const entry: Descriptor = { mediaType: OCI_MANIFEST, ...blob, annotations: { [REF_NAME]: tag } };
+  const entry: LayoutDescriptor = { mediaType: OCI_MANIFEST, ...blob, annotations: { [REF_NAME]: tag } };
   fs.writeFileSync(indexFile, JSON.stringify({ ...index, manifests: [...kept, entry] }));
   return blob.digest;
 }
 
 /** Writes `bytes` as a layer blob of the layout and returns its descriptor. */
-export function writeLayer(layoutDir: string, bytes: Buffer, mediaType: string): Descriptor {
+export function writeLayer(layoutDir: string, bytes: Buffer, mediaType: string): LayoutDescriptor {
   return { mediaType, ...writeBlob(layoutDir, bytes) };
 }
 
@@ -156,5 +158,5 @@ export function readConfig(image: OciLayoutImage): any {
 
 /** `sha256:` of the gunzipped bytes of a gzip blob file. */
 export function diffId(file: string): string {
-  return sha256Buffer(gunzipSync(fs.readFileSync(file)));
+  return sha256(gunzipSync(fs.readFileSync(file)));
 }

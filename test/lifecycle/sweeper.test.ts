@@ -11,10 +11,13 @@ import { RESOURCE_TYPES } from '../../src/private/handler-contract';
 import {
   LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
 } from '../../src/private/lifecycle-contract';
+import { OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
-import {
-  addAttestationManifest, buildImage, OCI_MANIFEST, buildMultiPlatformLayout, primaryRegistryAlias, pushOciLayout, readOciLayout, skopeoInspectRaw,
-} from '../support/oci-tools';
+import { pushOciLayout } from '../support/ecr-push';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { readOciLayout } from '../support/oci-layout';
+import { skopeoInspectRaw } from '../support/skopeo';
+import { addAttestationManifest, buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const BUCKET = 'sweeper-assets';

@@ -14,8 +14,9 @@ import { createRepository, summaries } from '../image-publisher/support';
 import { createEvent, Handler, invoke, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { pushToRegistry, RunningRegistry, startDockerRegistry, TEST_REGISTRY_USER } from '../support/docker-registry';
 import { AwsJsonError, FakeAwsJson, startFakeAwsJson } from '../support/fake-aws-json';
-import { buildImage, OciLayoutImage } from '../support/oci-tools';
+import { OciLayoutImage } from '../support/oci-layout';
 import { startTokenAuthFront, TokenFront } from '../support/token-auth-front';
+import { buildImage } from '../support/umoci-images';
 
 const MiB = 1024 * 1024;
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:mirror-creds-AbCdEf';

@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import { buildFixtures, emulatorDigest, Fixtures, logEntries, pullFromEmulator, registryProps, spyOnFetch, TYPE } from './support';
 import { handler } from '../../lambda/image-publisher';
 import { CREATE_FAILED_MARKER } from '../../src/private/handler-contract';
+import { sha256 } from '../../src/private/oci/digest';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { count, createRepository, findImage, spyOnClients, summaries } from '../image-publisher/support';
 import { createEvent, deleteEvent, invoke, invokeOk, uniqueName, useHandlerHarness } from '../lambda/support';
 import { pushToRegistry, rawManifest, RunningRegistry, startDockerRegistry } from '../support/docker-registry';
-import { sha256Buffer } from '../support/oci-tools';
 
 const h = useHandlerHarness();
 let registry: RunningRegistry;
@@ -95,7 +95,7 @@ describe('Custom::EcrPublicImage from a registry (anonymous)', () => {
     expect(pulled.root.digest).toBe(indexDigest);
     expect(pulled.manifests.map((m) => m.digest).sort()).toEqual(fixtures.multi.manifests.map((m) => m.digest).sort());
     expect(pulled.blobs.map((b) => b.digest).sort()).toEqual(fixtures.multi.blobs.map((b) => b.digest).sort());
-    for (const m of pulled.manifests) expect(sha256Buffer(m.bytes)).toBe(m.digest);
+    for (const m of pulled.manifests) expect(sha256(m.bytes)).toBe(m.digest);
   });
 
   test('one platform out of an index: its image is the root, the tag points at it, the other platform stays behind', async () => {

@@ -2,12 +2,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { HandlerHarness, tempDir } from '../lambda/support';
-import {
-  buildImage, buildMultiPlatformLayout, Descriptor, indexJsonText, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, OciIndexJson, OciLayoutImage,
-  primaryRegistryAlias, readOciLayout, skopeo, skopeoCopy, writeBlob,
-} from '../support/oci-tools';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { indexJsonText, LayoutDescriptor, OciIndexJson, OciLayoutImage, readOciLayout, writeBlob } from '../support/oci-layout';
+import { skopeo, skopeoCopy } from '../support/skopeo';
+import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 export const TYPE = 'Custom::EcrPublicImage';
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -58,7 +59,7 @@ export async function buildFixtures(): Promise<Fixtures> {
 }
 
 /** A BuildKit-style attestation manifest (platform unknown/unknown, an in-toto layer) about `subject`. */
-function writeAttestation(layout: string, subject: string): Descriptor {
+function writeAttestation(layout: string, subject: string): LayoutDescriptor {
   const statement = Buffer.from(JSON.stringify({
     _type: 'https://in-toto.io/Statement/v0.1',
     predicateType: 'https://slsa.dev/provenance/v0.2',

@@ -10,7 +10,7 @@ import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { App, CfnResource, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { registrySnapshot } from './support';
 import { CatalogText, PublicRegistry, PublicRepository } from '../../src';
-import { run } from '../support/oci-tools';
+import { run } from '../support/run-tool';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');

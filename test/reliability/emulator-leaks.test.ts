@@ -15,8 +15,12 @@ import {
   InitiateLayerUploadCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import { basicAuth, ensureCompiledEmulator, holdRequest, killEmulator, pushPassword, serveEmulator, ServedEmulator, tearDown } from './emulator-process';
-import { buildImage, ecrPublicClient, makeTempDir, primaryRegistryAlias, pushOciLayout, sha256Buffer } from '../support/oci-tools';
+import { holdRequest, tearDown } from './emulator-process';
+import { sha256 } from '../../src/private/oci/digest';
+import { pushOciLayout } from '../support/ecr-push';
+import { basicAuthorization, ecrPublicClient, ensureCompiledEmulator, killEmulator, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator } from '../support/emulator-harness';
+import { makeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 const DAY = 24 * 3600;
 let tmp: string;
@@ -53,10 +57,10 @@ test('a push body cut off by a SIGKILL is removed from tmp/ at the next start', 
   const c = await start();
   await c.send(new CreateRepositoryCommand({ repositoryName: 'leaks/tmp' }));
   const alias = await primaryRegistryAlias(c);
-  const password = await pushPassword(c);
-  const started = await fetch(`${served!.endpoint}/v2/${alias}/leaks/tmp/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuth(password) } });
+  const password = await loginPassword(c);
+  const started = await fetch(`${served!.endpoint}/v2/${alias}/leaks/tmp/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuthorization('AWS', password) } });
   const held = await holdRequest(served!.port, [`PATCH ${started.headers.get('location')} HTTP/1.1`, `Host: ${served!.host}`,
-    `Authorization: ${basicAuth(password)}`, `Content-Length: ${4 * 1024 * 1024}`].join('\r\n'));
+    `Authorization: ${basicAuthorization('AWS', password)}`, `Content-Length: ${4 * 1024 * 1024}`].join('\r\n'));
   await new Promise<void>((resolve) => held.socket.write(randomBytes(1024 * 1024), () => resolve()));
   const tmpDir = path.join(dataDir, 'tmp');
   for (let i = 0; i < 100 && fs.readdirSync(tmpDir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
@@ -79,32 +83,32 @@ test('uploads untouched past the expiry are gone through both APIs; a recent one
   await c.send(new UploadLayerPartCommand({
     repositoryName: 'leaks/expiry', uploadId: apiUpload, partFirstByte: 0, partLastByte: part.length - 1, layerPartBlob: part,
   }));
-  let password = await pushPassword(c);
-  const started = await fetch(`${served!.endpoint}/v2/${alias}/leaks/expiry/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuth(password) } });
+  let password = await loginPassword(c);
+  const started = await fetch(`${served!.endpoint}/v2/${alias}/leaks/expiry/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuthorization('AWS', password) } });
   const location = started.headers.get('location')!;
-  const patched = await fetch(`${served!.endpoint}${location}`, { method: 'PATCH', headers: { Authorization: basicAuth(password) }, body: part });
+  const patched = await fetch(`${served!.endpoint}${location}`, { method: 'PATCH', headers: { Authorization: basicAuthorization('AWS', password) }, body: part });
   expect(patched.status).toBe(202);
   const uploadFiles = () => fs.readdirSync(path.join(dataDir, 'uploads')).sort();
   expect(uploadFiles()).toHaveLength(2);
 
   // Half a day later (under the default expiry of a day), both are still there.
   c = await start(['--clock-offset', String(DAY / 2)]);
-  password = await pushPassword(c);
-  expect((await fetch(`${served!.endpoint}${location}`, { headers: { Authorization: basicAuth(password) } })).status).toBe(204);
+  password = await loginPassword(c);
+  expect((await fetch(`${served!.endpoint}${location}`, { headers: { Authorization: basicAuthorization('AWS', password) } })).status).toBe(204);
   expect(uploadFiles()).toHaveLength(2);
 
   // A day and a bit after their last part, both are gone, their bytes too.
   c = await start(['--clock-offset', String(DAY + 60)]);
-  password = await pushPassword(c);
+  password = await loginPassword(c);
   expect(uploadFiles()).toEqual([]);
-  const status = await fetch(`${served!.endpoint}${location}`, { headers: { Authorization: basicAuth(password) } });
+  const status = await fetch(`${served!.endpoint}${location}`, { headers: { Authorization: basicAuthorization('AWS', password) } });
   expect(status.status).toBe(404);
   expect(((await status.json()) as { errors: Array<{ code: string }> }).errors[0].code).toBe('BLOB_UPLOAD_UNKNOWN');
   expect(await errorOf(c.send(new UploadLayerPartCommand({
     repositoryName: 'leaks/expiry', uploadId: apiUpload, partFirstByte: part.length, partLastByte: 2 * part.length - 1, layerPartBlob: part,
   })))).toBe('UploadNotFoundException');
   expect(await errorOf(c.send(new CompleteLayerUploadCommand({
-    repositoryName: 'leaks/expiry', uploadId: apiUpload, layerDigests: [sha256Buffer(part)],
+    repositoryName: 'leaks/expiry', uploadId: apiUpload, layerDigests: [sha256(part)],
   })))).toBe('UploadNotFoundException');
 }, 90_000);
 
@@ -123,7 +127,7 @@ test('a shorter --upload-expiry applies, and imagePushedAt follows the clock and
   // Eleven minutes later on the same clock the upload has expired; the image keeps its push time.
   c = await start(['--upload-expiry', '600', `--clock-offset=${-30 * DAY + 660}`]);
   expect(await errorOf(c.send(new CompleteLayerUploadCommand({
-    repositoryName: 'leaks/clock', uploadId, layerDigests: [sha256Buffer('x')],
+    repositoryName: 'leaks/clock', uploadId, layerDigests: [sha256('x')],
   })))).toBe('UploadNotFoundException');
   const again = (await c.send(new DescribeImagesCommand({ repositoryName: 'leaks/clock' }))).imageDetails![0].imagePushedAt!;
   expect(again.getTime()).toBe(pushedAt.getTime());

@@ -7,8 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { basicAuth, ensureCompiledEmulator, pushSetup, rawRequest, serveEmulator, ServedEmulator, tearDown } from './emulator-process';
-import { ecrPublicClient, makeTempDir } from '../support/oci-tools';
+import { pushSetup, rawRequest, tearDown } from './emulator-process';
+import { basicAuthorization, ecrPublicClient, ensureCompiledEmulator, ServedEmulator, serveEmulator } from '../support/emulator-harness';
+import { makeTempDir } from '../support/temp-dirs';
 
 const BAD = '%E0%A4%A';
 let tmp: string;
@@ -35,10 +36,10 @@ const cases = (): Array<[string, string, Record<string, string>?]> => [
   ['HEAD', `/v2/${alias}/paths/app/manifests/${BAD}`],
   ['GET', `/v2/${alias}/paths/app/blobs/${BAD}`],
   ['GET', `/v2/${BAD}/paths/app/manifests/latest`],
-  ['PUT', `/v2/${alias}/paths/app/manifests/${BAD}`, { 'Authorization': basicAuth(password), 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }],
-  ['PATCH', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuth(password) }],
-  ['GET', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuth(password) }],
-  ['DELETE', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuth(password) }],
+  ['PUT', `/v2/${alias}/paths/app/manifests/${BAD}`, { 'Authorization': basicAuthorization('AWS', password), 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }],
+  ['PATCH', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuthorization('AWS', password) }],
+  ['GET', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuthorization('AWS', password) }],
+  ['DELETE', `/v2/${alias}/paths/app/blobs/uploads/${BAD}`, { Authorization: basicAuthorization('AWS', password) }],
   ['GET', `/logo/${BAD}`],
   ['GET', '/logo/.'],
   ['GET', '/logo/..'],

@@ -11,10 +11,9 @@
  */
 import * as path from 'node:path';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import {
-  ensureCompiledEmulator, holdRequest, HeldRequest, killEmulator, residentMemory, serveEmulator, ServedEmulator, SIGV4_AUTHORIZATION,
-} from './emulator-process';
-import { ecrPublicClient, makeTempDir, removeTempDir } from '../support/oci-tools';
+import { holdRequest, HeldRequest, residentMemory, SIGV4_AUTHORIZATION } from './emulator-process';
+import { ecrPublicClient, ensureCompiledEmulator, killEmulator, ServedEmulator, serveEmulator } from '../support/emulator-harness';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 const MB = 1000 * 1000;
 const CONNECTIONS = 100;

@@ -1,72 +1,14 @@
 /**
- * The emulator as a real process (`node lib/local/cli.js serve`), for the emulator's hardening tests: started on a
- * data directory, killed with SIGKILL, restarted; its memory read from /proc; raw HTTP requests whose path is sent
- * exactly as written and whose body can be held back or sent without end.
+ * What the emulator's hardening tests do to an emulator served as a real process (started and killed by
+ * `test/support/emulator-harness.ts`): its memory read from /proc; raw HTTP requests whose path is sent exactly as
+ * written and whose body can be held back or sent without end; the push set-up and the tear-down of a suite.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { request } from 'node:http';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import { CreateRepositoryCommand, ECRPUBLICClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
-import { primaryRegistryAlias, removeTempDir, run } from '../support/oci-tools';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
-
-export interface ServedEmulator {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  /** `127.0.0.1:PORT`. */
-  readonly host: string;
-  readonly port: number;
-  /** What the process printed so far. */
-  readonly output: () => string;
-}
-
-/** Compiles the emulator into lib/local when it is missing or older than its sources. */
-export async function ensureCompiledEmulator(): Promise<void> {
-  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-    const p = path.join(dir, e.name);
-    return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-  }, 0);
-  if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < newest(path.join(ROOT, 'local'))) {
-    await run('npx', ['projen', 'compile:local'], { cwd: ROOT, timeoutMs: 180_000 });
-  }
-}
-
-/** Starts `ecr-public-local serve --port 0 --data DIR ...extra` and waits for its endpoint line. */
-export function serveEmulator(dataDir: string, extra: readonly string[] = []): Promise<ServedEmulator> {
-  const env = { ...process.env };
-  delete env.ECR_PUBLIC_LOCAL_FAULTS;
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, ...extra], {
-    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const output = (): string => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`;
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-      const m = /^endpoint (http:\/\/\S+)$/m.exec(stdout);
-      if (m) {
-        const url = new URL(m[1]);
-        resolve({ child, endpoint: m[1], host: url.host, port: Number(url.port), output });
-      }
-    });
-    child.on('exit', (code, signal) => reject(new Error(`the emulator exited (${code ?? signal}) before printing its endpoint\n${output()}`)));
-  });
-}
-
-/** SIGKILL, and wait for the process to be gone. */
-export function killEmulator(served: ServedEmulator | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!served || served.child.exitCode !== null || served.child.signalCode !== null) return resolve();
-    served.child.once('exit', () => resolve());
-    served.child.kill('SIGKILL');
-  });
-}
+import { CreateRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { killEmulator, loginPassword, primaryRegistryAlias, ServedEmulator } from '../support/emulator-harness';
+import { removeTempDir } from '../support/temp-dirs';
 
 /** Resident memory of a process from /proc: now (`VmRSS`) and its peak so far (`VmHWM`), in bytes. */
 export function residentMemory(pid: number): { rss: number; peak: number } {
@@ -147,24 +89,13 @@ export function holdRequest(port: number, head: string): Promise<HeldRequest> {
   });
 }
 
-/** The password `aws ecr-public get-login-password` prints (GetAuthorizationToken, after `AWS:`). */
-export async function pushPassword(client: ECRPUBLICClient): Promise<string> {
-  const out = await client.send(new GetAuthorizationTokenCommand({}));
-  return Buffer.from(out.authorizationData!.authorizationToken!, 'base64').toString('utf8').slice('AWS:'.length);
-}
-
-/** `Authorization: Basic` for the registry push API. */
-export function basicAuth(password: string): string {
-  return `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
-}
-
 /** A SigV4-shaped Authorization header as the SDK sends it (the emulator checks the scope, not the signature). */
 export const SIGV4_AUTHORIZATION = 'AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20260101/us-east-1/ecr-public/aws4_request, SignedHeaders=host, Signature=00';
 
 /** A first repository (the registry's alias exists from then on), and what registry pushes need: the alias and a password. */
 export async function pushSetup(client: ECRPUBLICClient, repositoryName: string): Promise<{ alias: string; password: string }> {
   await client.send(new CreateRepositoryCommand({ repositoryName }));
-  return { alias: await primaryRegistryAlias(client), password: await pushPassword(client) };
+  return { alias: await primaryRegistryAlias(client), password: await loginPassword(client) };
 }
 
 /** Stops what a suite started: its client, its emulator process and its temporary directory. */

@@ -21,8 +21,13 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
-import { ensureCompiledEmulator, killEmulator, pushPassword, rawRequest, serveEmulator, ServedEmulator, tearDown } from './emulator-process';
-import { buildImage, ecrPublicClient, makeTempDir, OciLayoutImage, primaryRegistryAlias, pushOciLayout, skopeoCopy, readOciLayout } from '../support/oci-tools';
+import { rawRequest, tearDown } from './emulator-process';
+import { pushOciLayout } from '../support/ecr-push';
+import { ecrPublicClient, ensureCompiledEmulator, killEmulator, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator } from '../support/emulator-harness';
+import { OciLayoutImage, readOciLayout } from '../support/oci-layout';
+import { skopeoCopy } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 /** Names every plain object answers to; the first is not a valid repository name (it starts with `_`). */
 const HOSTILE = ['__proto__', 'constructor', 'hasownproperty', 'tostring', 'valueof'];
@@ -121,7 +126,7 @@ test('hostile repository names, image tags, resource-tag keys and catalog text a
   }
 
   // Tags through PutImage (the first push uploads the blobs), and through the registry API with skopeo.
-  const password = await pushPassword(c);
+  const password = await loginPassword(c);
   for (const name of HOSTILE_REPOSITORIES) {
     await pushOciLayout(c, name, image.layoutDir, { tag: 'constructor', layoutTag: 'v1' });
     for (const tag of HOSTILE_TAGS.filter((t) => t !== 'constructor' && !SKOPEO_TAGS.includes(t))) {

@@ -18,10 +18,12 @@ import {
   InitiateLayerUploadCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import {
-  basicAuth, ensureCompiledEmulator, pushSetup, holdRequest, serveEmulator, ServedEmulator, SIGV4_AUTHORIZATION, tearDown,
-} from './emulator-process';
-import { buildImage, ecrPublicClient, makeTempDir, OciLayoutImage, pushOciLayout } from '../support/oci-tools';
+import { pushSetup, holdRequest, SIGV4_AUTHORIZATION, tearDown } from './emulator-process';
+import { pushOciLayout } from '../support/ecr-push';
+import { basicAuthorization, ecrPublicClient, ensureCompiledEmulator, ServedEmulator, serveEmulator } from '../support/emulator-harness';
+import { OciLayoutImage } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
+import { buildImage } from '../support/umoci-images';
 
 let tmp: string;
 let served: ServedEmulator;
@@ -73,7 +75,7 @@ async function race(head: string, body: Buffer, meanwhile: () => Promise<void>):
 }
 
 function registryHead(method: string, target: string, length: number, extra: string[] = []): string {
-  return [`${method} ${target} HTTP/1.1`, `Host: ${served.host}`, `Authorization: ${basicAuth(password)}`,
+  return [`${method} ${target} HTTP/1.1`, `Host: ${served.host}`, `Authorization: ${basicAuthorization('AWS', password)}`,
     `Content-Length: ${length}`, ...extra].join('\r\n');
 }
 
@@ -114,7 +116,7 @@ describe.each([
   test('a blob PATCH is refused and the upload is gone; nothing lands in the new repository', async () => {
     const name = `race/patch-${suffix}`;
     await client.send(new CreateRepositoryCommand({ repositoryName: name }));
-    const started = await fetch(`${served.endpoint}/v2/${alias}/${name}/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuth(password) } });
+    const started = await fetch(`${served.endpoint}/v2/${alias}/${name}/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuthorization('AWS', password) } });
     expect(started.status).toBe(202);
     const location = started.headers.get('location')!;
     const blob = randomBytes(256 * 1024);
@@ -122,7 +124,7 @@ describe.each([
     expect(answer.status).toBe(404);
     expect(['NAME_UNKNOWN', 'BLOB_UPLOAD_UNKNOWN']).toContain(errorCode(answer));
     // The upload is gone for good: closing it now is refused too.
-    const close = await fetch(`${served.endpoint}${location}?digest=${sha256(blob)}`, { method: 'PUT', headers: { Authorization: basicAuth(password) } });
+    const close = await fetch(`${served.endpoint}${location}?digest=${sha256(blob)}`, { method: 'PUT', headers: { Authorization: basicAuthorization('AWS', password) } });
     expect(close.status).toBe(404);
     if (recreate) expect(await availability(name, sha256(blob))).toBe('UNAVAILABLE');
   }, 60_000);
@@ -130,7 +132,7 @@ describe.each([
   test('a closing blob PUT is refused and stores nothing', async () => {
     const name = `race/put-${suffix}`;
     await client.send(new CreateRepositoryCommand({ repositoryName: name }));
-    const started = await fetch(`${served.endpoint}/v2/${alias}/${name}/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuth(password) } });
+    const started = await fetch(`${served.endpoint}/v2/${alias}/${name}/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuthorization('AWS', password) } });
     const location = started.headers.get('location')!;
     const blob = randomBytes(256 * 1024);
     const answer = await race(registryHead('PUT', `${location}?digest=${sha256(blob)}`, blob.length), blob, () => deleteMeanwhile(name, recreate));

@@ -21,7 +21,8 @@ import { CatalogDataProperties, PolicyProperties, RegistryProperties, Repository
 import { ImageProperties } from '../../src/private/publish-plan';
 import { BUCKET, imageProps, stage, Staged, useAssetBucket } from '../image-publisher/support';
 import { createEvent, deleteEvent, errorName, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
-import { buildImage, buildMultiPlatformLayout, OciLayoutImage } from '../support/oci-tools';
+import { OciLayoutImage } from '../support/oci-layout';
+import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);

@@ -18,7 +18,8 @@ import { RESOURCE_TYPES } from '../../src/private/handler-contract';
 import { ImageProperties } from '../../src/private/publish-plan';
 import { createRepository, imageProps, stage, Staged, useAssetBucket } from '../image-publisher/support';
 import { createEvent, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
-import { buildImage, buildMultiPlatformLayout, OciLayoutImage } from '../support/oci-tools';
+import { OciLayoutImage } from '../support/oci-layout';
+import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
 const bucket = useAssetBucket(h);

@@ -26,7 +26,11 @@ import {
 import { S3Client } from '@aws-sdk/client-s3';
 import type { CustomResourceEvent } from '../../lambda/shared/cfn-response';
 import { HandlerHarness, LAMBDA_REGION, tempDir } from '../lambda/support';
-import { OciLayoutImage, primaryRegistryAlias, readOciLayout, run, sha256File, skopeoCopy, TarSpec } from '../support/oci-tools';
+import { primaryRegistryAlias } from '../support/emulator-harness';
+import { OciLayoutImage, readOciLayout, sha256File } from '../support/oci-layout';
+import { run } from '../support/run-tool';
+import { skopeoCopy } from '../support/skopeo';
+import { TarSpec } from '../support/tar-files';
 
 export const MiB = 1024 * 1024;
 

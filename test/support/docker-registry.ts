@@ -3,12 +3,12 @@
  * a temporary directory, anonymous or behind htpasswd basic auth. Images are put in it with skopeo.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { skopeo, skopeoCopy } from './oci-tools';
+import { skopeo, skopeoCopy } from './skopeo';
+import { sha256 } from '../../src/private/oci/digest';
 
 /** A user of an htpasswd file: distribution accepts bcrypt hashes only. */
 export interface HtpasswdUser {
@@ -89,7 +89,7 @@ async function startOnce(options: DockerRegistryOptions, port: number): Promise<
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
-    `  secret: ${createHash('sha256').update(dir).digest('hex')}`,
+    `  secret: ${sha256(dir).slice('sha256:'.length)}`,
     auth,
   ].join('\n'));
 
@@ -160,5 +160,5 @@ export async function rawManifest(registry: RunningRegistry, ref: string): Promi
 
 /** `sha256:` of what `rawManifest` returns. */
 export async function rawDigest(registry: RunningRegistry, ref: string): Promise<string> {
-  return 'sha256:' + createHash('sha256').update(await rawManifest(registry, ref)).digest('hex');
+  return sha256(await rawManifest(registry, ref));
 }

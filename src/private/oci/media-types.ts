@@ -12,6 +12,16 @@ export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifes
 export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 /** Docker uncompressed layer (docker-save layer tars are uncompressed; the publisher may gzip them). */
 export const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+/** Docker gzip-compressed layer. */
+export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+/** OCI image config. */
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+/** OCI uncompressed layer. */
+export const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+/** OCI gzip-compressed layer. */
+export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+/** The empty JSON blob (`{}`) OCI 1.1 artifacts use as their config. */
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 
 /** Manifests that list other manifests. */
 export const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_MANIFEST_LIST]);

@@ -4,35 +4,34 @@
  * Every test file starts its own emulator (in memory unless a dataDir is given) so that files can run in parallel
  * workers without sharing state.
  */
-import { createHash, randomBytes as cryptoRandomBytes, randomUUID } from 'crypto';
+import { randomBytes as cryptoRandomBytes, randomUUID } from 'crypto';
 import {
-  CompleteLayerUploadCommand,
   CreateRepositoryCommand,
-  DescribeRegistriesCommand,
   ECRPUBLICClient,
   ECRPUBLICServiceException,
-  InitiateLayerUploadCommand,
   PutImageCommand,
   PutImageCommandOutput,
-  UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import { RunningEmulator, startEmulator } from '../../../local';
+import { uploadBlob as publisherUpload } from '../../../lambda/image-publisher/blob-uploader';
+import { Descriptor as OciDescriptor } from '../../../src/private/oci/descriptor';
+import { sha256 } from '../../../src/private/oci/digest';
+import {
+  DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST,
+} from '../../../src/private/oci/media-types';
+import {
+  ecrPublicClient, EmulatorOptions, InProcessEmulator, LOCAL_CREDENTIALS, primaryRegistryAlias, RunningEmulator, startInProcess, stopInProcess,
+} from '../../support/emulator-harness';
 
-export type { RunningEmulator };
-export type EmulatorOptions = NonNullable<Parameters<typeof startEmulator>[0]>;
+export type { EmulatorOptions, RunningEmulator };
 
 export const MIB = 1024 * 1024;
 export const PART_SIZE = 10485760;
 export const MIN_PART = 5 * MIB;
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-export const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+export {
+  DOCKER_CONFIG, DOCKER_LAYER_GZIP as DOCKER_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST as DOCKER_LIST, OCI_CONFIG, OCI_INDEX,
+  OCI_LAYER_GZIP as OCI_LAYER, OCI_MANIFEST, sha256,
+};
 
 /** A 1x1 PNG. */
 export const PNG_1X1 = Buffer.from(
@@ -51,43 +50,34 @@ export const JPEG_SMALL = Buffer.concat([
 /** A GIF header: neither PNG nor JPEG. */
 export const GIF_SMALL = Buffer.concat([Buffer.from('GIF89a', 'ascii'), cryptoRandomBytes(32)]);
 
-export const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' };
+/** The client of these suites makes one attempt per call: every error is seen exactly as the emulator answered it. */
+const ONE_ATTEMPT = { maxAttempts: 1 };
+
+export const CREDENTIALS = LOCAL_CREDENTIALS;
+
+export type Harness = InProcessEmulator;
 
 export function makeClient(emu: RunningEmulator, region = 'us-east-1'): ECRPUBLICClient {
-  return new ECRPUBLICClient({ endpoint: emu.endpoint, region, credentials: CREDENTIALS, maxAttempts: 1 });
+  return ecrPublicClient(emu.endpoint, { region, ...ONE_ATTEMPT });
 }
 
-export interface Harness {
-  emu: RunningEmulator;
-  client: ECRPUBLICClient;
-}
-
-/**
- * Starts an emulator in beforeAll and stops it in afterAll. The returned object is filled in once beforeAll ran.
- */
+/** Starts an emulator in beforeAll and stops it in afterAll. The returned object is filled in once beforeAll ran. */
 export function useEmulator(options: EmulatorOptions = {}): Harness {
   const h = {} as Harness;
   beforeAll(async () => {
-    h.emu = await startEmulator({ port: 0, ...options });
-    h.client = makeClient(h.emu);
+    Object.assign(h, await startInProcess(options, ONE_ATTEMPT));
   });
   afterAll(async () => {
-    h.client?.destroy();
-    await h.emu?.stop();
+    await stopInProcess(h.emu ? h : undefined);
   });
   return h;
 }
 
 export async function start(options: EmulatorOptions = {}): Promise<Harness> {
-  const emu = await startEmulator({ port: 0, ...options });
-  return { emu, client: makeClient(emu) };
+  return startInProcess(options, ONE_ATTEMPT);
 }
 
-export async function stop(h: Harness | undefined): Promise<void> {
-  if (!h) return;
-  h.client.destroy();
-  await h.emu.stop();
-}
+export const stop = stopInProcess;
 
 let counter = 0;
 /** A unique, valid repository name. */
@@ -98,10 +88,6 @@ export function uniqueName(prefix = 'repo'): string {
 
 export function randomBytes(n: number): Buffer {
   return cryptoRandomBytes(n);
-}
-
-export function sha256(data: Buffer | Uint8Array | string): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
 }
 
 /**
@@ -155,60 +141,28 @@ export async function createRepo(client: ECRPUBLICClient, name = uniqueName()): 
 }
 
 /** The registry's primary alias (the registry exists once a repository was created). */
-export async function registryAlias(client: ECRPUBLICClient): Promise<string> {
-  const out = await client.send(new DescribeRegistriesCommand({}));
-  const alias = out.registries?.[0]?.aliases?.find((a) => a.primaryRegistryAlias)?.name;
-  if (!alias) throw new Error('no primary alias');
-  return alias;
+export const registryAlias = primaryRegistryAlias;
+
+/**
+ * Uploads `data` as a blob of the repository with the image publisher's own upload (InitiateLayerUpload, parts of the
+ * announced size, CompleteLayerUpload). Returns the digest. A test of the upload steps themselves sends them explicitly.
+ */
+export async function uploadBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
+  const digest = sha256(data);
+  await publisherUpload(client, repositoryName, {
+    digest,
+    size: data.length,
+    open: async function* () { yield data; },
+    verify: (streamed) => {
+      if (streamed.digest !== digest) throw new Error(`streamed ${streamed.digest}, expected ${digest}`);
+    },
+  });
+  return digest;
 }
 
-/** Splits data into parts of at most partSize bytes. */
-export function splitParts(data: Buffer, partSize: number): Buffer[] {
-  const parts: Buffer[] = [];
-  for (let off = 0; off < data.length; off += partSize) {
-    parts.push(data.subarray(off, Math.min(off + partSize, data.length)));
-  }
-  return parts;
-}
-
-export interface UploadOptions {
-  /** sizes of the parts; default: one part */
-  partSizes?: number[];
-  registryId?: string;
-}
-
-/** Uploads data as a blob of the repository through Initiate/UploadLayerPart/Complete. Returns the digest. */
-export async function uploadBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer, opts: UploadOptions = {}): Promise<string> {
-  const init = await client.send(new InitiateLayerUploadCommand({ repositoryName, registryId: opts.registryId }));
-  const uploadId = init.uploadId!;
-  const sizes = opts.partSizes ?? [data.length];
-  let off = 0;
-  for (const size of sizes) {
-    const part = data.subarray(off, off + size);
-    await client.send(new UploadLayerPartCommand({
-      repositoryName,
-      registryId: opts.registryId,
-      uploadId,
-      partFirstByte: off,
-      partLastByte: off + part.length - 1,
-      layerPartBlob: part,
-    }));
-    off += part.length;
-  }
-  if (off !== data.length) throw new Error('partSizes do not add up');
-  const done = await client.send(new CompleteLayerUploadCommand({
-    repositoryName,
-    registryId: opts.registryId,
-    uploadId,
-    layerDigests: [sha256(data)],
-  }));
-  return done.layerDigest!;
-}
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
+/** A descriptor as these manifests write it: the checked descriptor of src/private/oci, with its media type. */
+export interface Descriptor extends OciDescriptor {
+  readonly mediaType: string;
 }
 
 export interface BuiltImage {
@@ -240,7 +194,7 @@ export interface ImageSpec {
 export async function buildImage(client: ECRPUBLICClient, repositoryName: string, spec: ImageSpec = {}): Promise<BuiltImage> {
   const format = spec.format ?? 'oci';
   const configMediaType = format === 'oci' ? OCI_CONFIG : DOCKER_CONFIG;
-  const layerMediaType = format === 'oci' ? OCI_LAYER : DOCKER_LAYER;
+  const layerMediaType = format === 'oci' ? OCI_LAYER_GZIP : DOCKER_LAYER_GZIP;
   const mediaType = format === 'oci' ? OCI_MANIFEST : DOCKER_MANIFEST;
   let config = spec.config;
   if (!config) {
@@ -294,7 +248,7 @@ export async function pushImage(client: ECRPUBLICClient, repositoryName: string,
 
 /** Builds an index/manifest list string over the given images. */
 export function buildIndex(children: Array<{ digest: string; manifest: string; mediaType: string }>, format: 'oci' | 'docker' = 'oci'): { manifest: string; digest: string; mediaType: string } {
-  const mediaType = format === 'oci' ? OCI_INDEX : DOCKER_LIST;
+  const mediaType = format === 'oci' ? OCI_INDEX : DOCKER_MANIFEST_LIST;
   const archs = ['amd64', 'arm64', 'ppc64le', 's390x', '386'];
   const manifest = JSON.stringify({
     schemaVersion: 2,

@@ -10,7 +10,7 @@ import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ec
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PublicRegistry, PublicRepository } from '../../../src';
 import { errorName, pushSmallImage } from '../../lambda/support';
-import { run } from '../../support/oci-tools';
+import { run } from '../../support/run-tool';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');

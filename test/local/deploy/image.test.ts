@@ -9,9 +9,11 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { deployApp, destroyApp, RunningEmulator, startEmulator } from '../../../local';
 import { ImageSource, PublicImage, PublicRepository } from '../../../src';
 import { errorName } from '../../lambda/support';
-import {
-  buildImage, makeTempDir, OciLayoutImage, primaryRegistryAlias, readOciLayout, removeTempDir, sha256File, skopeoCopy,
-} from '../../support/oci-tools';
+import { primaryRegistryAlias } from '../../support/emulator-harness';
+import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
+import { skopeoCopy } from '../../support/skopeo';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage } from '../../support/umoci-images';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 

@@ -11,7 +11,10 @@ import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { buildExampleApp } from '../../../examples/app';
 import { deployApp, RunningEmulator, startEmulator } from '../../../local';
-import { makeTempDir, primaryRegistryAlias, readOciLayout, removeTempDir, skopeoCopy } from '../../support/oci-tools';
+import { primaryRegistryAlias } from '../../support/emulator-harness';
+import { readOciLayout } from '../../support/oci-layout';
+import { skopeoCopy } from '../../support/skopeo';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LOGO = path.join(ROOT, 'examples', 'assets', 'logo.png');

@@ -9,8 +9,9 @@ import { CreateRepositoryCommand, DescribeImageTagsCommand, ECRPUBLICClient, Put
 import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { RunningEmulator, startEmulator } from '../../../local';
+import { OCI_MANIFEST } from '../../../src/private/oci/media-types';
 import { pushSmallImage } from '../../lambda/support';
-import { OCI_MANIFEST, primaryRegistryAlias } from '../../support/oci-tools';
+import { primaryRegistryAlias } from '../../support/emulator-harness';
 
 /** Every payload sets `window.__pwned` or opens a dialog if it runs. */
 const PAYLOADS = [

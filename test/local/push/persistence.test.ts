@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import {
   basic, describeImages, errorCodes, Harness, layerAvailability, loginPassword, sha256, skopeoFailure, skopeoPush, startHarness, stopHarness,
 } from './support';
-import {
-  buildImage, buildMultiPlatformLayout, makeTempDir, OciLayoutImage, readOciLayout, removeTempDir, sha256File, skopeoCopy,
-} from '../../support/oci-tools';
+import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
+import { skopeoCopy } from '../../support/skopeo';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage, buildMultiPlatformLayout } from '../../support/umoci-images';
 
 const REPO = 'persist/web';
 

@@ -8,18 +8,10 @@ import { DescribeRepositoriesCommand, PutImageCommand } from '@aws-sdk/client-ec
 import {
   describeImages, Harness, layerAvailability, OCI_INDEX, OCI_MANIFEST, sha256, skopeoFailure, skopeoPush, startHarness, stopHarness,
 } from './support';
-import {
-  buildImage,
-  buildMultiPlatformLayout,
-  makeTempDir,
-  OciLayoutImage,
-  readOciLayout,
-  removeTempDir,
-  sha256File,
-  skopeo,
-  skopeoCopy,
-  skopeoInspectRaw,
-} from '../../support/oci-tools';
+import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
+import { skopeo, skopeoCopy, skopeoInspectRaw } from '../../support/skopeo';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage, buildMultiPlatformLayout } from '../../support/umoci-images';
 
 const SINGLE = 'push/single';
 const MULTI = 'push/multi';

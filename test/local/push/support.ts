@@ -2,31 +2,28 @@
  * Helpers for the registry push API tests: an emulator with repositories, push credentials from
  * GetAuthorizationToken, raw registry requests and their error bodies.
  */
-import { createHash } from 'node:crypto';
 import {
   BatchCheckLayerAvailabilityCommand,
   CreateRepositoryCommand,
   DescribeImagesCommand,
   ECRPUBLICClient,
-  GetAuthorizationTokenCommand,
   ImageDetail,
   LayerAvailability,
 } from '@aws-sdk/client-ecr-public';
-import { RunningEmulator, startEmulator } from '../../../local';
-import { ecrPublicClient, primaryRegistryAlias, skopeo, ToolError } from '../../support/oci-tools';
+import { sha256 } from '../../../src/private/oci/digest';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import {
+  basicAuthorization, EmulatorOptions, InProcessEmulator, loginPassword, primaryRegistryAlias, RunningEmulator, startInProcess, stopInProcess,
+} from '../../support/emulator-harness';
+import { ToolError } from '../../support/run-tool';
+import { skopeo } from '../../support/skopeo';
 
-export type { RunningEmulator };
-export type EmulatorOptions = NonNullable<Parameters<typeof startEmulator>[0]>;
+export type { EmulatorOptions, RunningEmulator };
+export { basicAuthorization as basic, loginPassword, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP as OCI_LAYER, OCI_MANIFEST, sha256 };
 
 export const MIB = 1024 * 1024;
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
-export interface Harness {
-  emu: RunningEmulator;
-  client: ECRPUBLICClient;
+export interface Harness extends InProcessEmulator {
   alias: string;
   /** A password issued by GetAuthorizationToken (user `AWS`). */
   password: string;
@@ -34,33 +31,13 @@ export interface Harness {
 
 /** Starts an emulator, creates `repositories` and gets push credentials. */
 export async function startHarness(repositories: readonly string[], options: EmulatorOptions = {}): Promise<Harness> {
-  const emu = await startEmulator({ port: 0, ...options });
-  const client = ecrPublicClient(emu.endpoint);
+  const { emu, client } = await startInProcess(options);
   for (const repositoryName of repositories) await client.send(new CreateRepositoryCommand({ repositoryName }));
   const alias = await primaryRegistryAlias(client);
   return { emu, client, alias, password: await loginPassword(client) };
 }
 
-export async function stopHarness(h: Harness | undefined): Promise<void> {
-  h?.client.destroy();
-  await h?.emu.stop();
-}
-
-/** What `aws ecr-public get-login-password` prints: GetAuthorizationToken's token decoded, after `AWS:`. */
-export async function loginPassword(client: ECRPUBLICClient): Promise<string> {
-  const out = await client.send(new GetAuthorizationTokenCommand({}));
-  const decoded = Buffer.from(out.authorizationData?.authorizationToken ?? '', 'base64').toString('utf8');
-  if (!decoded.startsWith('AWS:')) throw new Error(`unexpected authorization token: ${decoded}`);
-  return decoded.slice('AWS:'.length);
-}
-
-export function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
-
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export const stopHarness = stopInProcess;
 
 /** The registry error codes of a response body (`{"errors": [{code, message, detail}]}`). */
 export async function errorCodes(res: Response): Promise<string[]> {

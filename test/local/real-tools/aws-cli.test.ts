@@ -6,18 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { startEmulator } from '../../../local';
-import {
-  buildImage,
-  ecrPublicClient,
-  makeTempDir,
-  OCI_CONFIG,
-  OCI_MANIFEST,
-  OciLayoutImage,
-  pushOciLayout,
-  removeTempDir,
-  run,
-  ToolError,
-} from '../../support/oci-tools';
+import { OCI_CONFIG, OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { pushOciLayout } from '../../support/ecr-push';
+import { ecrPublicClient } from '../../support/emulator-harness';
+import { OciLayoutImage } from '../../support/oci-layout';
+import { run, ToolError } from '../../support/run-tool';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage } from '../../support/umoci-images';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 

@@ -16,19 +16,13 @@ import {
   InitiateLayerUploadCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import {
-  buildImage,
-  ecrPublicClient,
-  makeTempDir,
-  OciLayoutImage,
-  primaryRegistryAlias,
-  pushOciLayout,
-  readOciLayout,
-  removeTempDir,
-  run,
-  sha256File,
-  skopeoCopy,
-} from '../../support/oci-tools';
+import { pushOciLayout } from '../../support/ecr-push';
+import { ecrPublicClient, primaryRegistryAlias } from '../../support/emulator-harness';
+import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
+import { run } from '../../support/run-tool';
+import { skopeoCopy } from '../../support/skopeo';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage } from '../../support/umoci-images';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');

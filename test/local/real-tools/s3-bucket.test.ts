@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startEmulator } from '../../../local';
-import { makeTempDir, removeTempDir } from '../../support/oci-tools';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 

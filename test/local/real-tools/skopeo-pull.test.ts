@@ -7,27 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { startEmulator } from '../../../local';
-import {
-  buildImage,
-  buildMultiPlatformLayout,
-  DOCKER_MANIFEST,
-  DOCKER_MANIFEST_LIST,
-  ecrPublicClient,
-  makeTempDir,
-  OCI_INDEX,
-  OCI_MANIFEST,
-  OciLayoutImage,
-  primaryRegistryAlias,
-  pushOciLayout,
-  readOciLayout,
-  removeTempDir,
-  sha256Buffer,
-  sha256File,
-  skopeoCopy,
-  skopeoInspect,
-  skopeoInspectRaw,
-  skopeoListTags,
-} from '../../support/oci-tools';
+import { sha256 } from '../../../src/private/oci/digest';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { pushOciLayout } from '../../support/ecr-push';
+import { ecrPublicClient, primaryRegistryAlias } from '../../support/emulator-harness';
+import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
+import { skopeoCopy, skopeoInspect, skopeoInspectRaw, skopeoListTags } from '../../support/skopeo';
+import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage, buildMultiPlatformLayout } from '../../support/umoci-images';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -151,7 +138,7 @@ describe('skopeo pulls from the emulator', () => {
 
   test('skopeo inspect --raw returns the exact manifest bytes, by tag and by digest', async () => {
     const byTag = await skopeoInspectRaw(dockerRef(SINGLE_REPO, 'v1'));
-    expect(sha256Buffer(byTag)).toBe(single.root.digest);
+    expect(sha256(byTag)).toBe(single.root.digest);
     expect(byTag.equals(single.root.bytes)).toBe(true);
     const byDigest = await skopeoInspectRaw(dockerRef(SINGLE_REPO, single.root.digest));
     expect(byDigest.equals(single.root.bytes)).toBe(true);
@@ -280,7 +267,7 @@ describe('registry pull API over plain HTTP', () => {
     const layer = single.blobs.find(b => b.digest === single.root.json.layers[1].digest)!;
     const layerRes = await fetch(v2(`${alias}/${SINGLE_REPO}/blobs/${layer.digest}`));
     expect(layerRes.status).toBe(200);
-    expect(sha256Buffer(Buffer.from(await layerRes.arrayBuffer()))).toBe(layer.digest);
+    expect(sha256(Buffer.from(await layerRes.arrayBuffer()))).toBe(layer.digest);
   });
 
   test('an unknown manifest is 404 MANIFEST_UNKNOWN, by tag and by digest', async () => {
