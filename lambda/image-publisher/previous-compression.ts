@@ -10,15 +10,15 @@
  * another shape, a registry that cannot be reached) gives nothing, and the layers are compressed as usual.
  */
 import { SourcePlan } from './blob-source';
-import { fetchManifest } from './registry-manifests';
 import { BlobReplacement, rewriteManifests } from './manifest-rewrite';
 import { log } from './progress';
 import { RegistryClient } from './registry-client';
+import { fetchManifest } from './registry-manifests';
 import { parseImageReference } from '../../src/private/image-reference';
+import { isSha256Digest } from '../../src/private/oci/digest';
 
 /** The lookup only saves work: one attempt, and a registry slow to answer is not waited for. */
 const LOOKUP_OPTIONS = { attempts: 1, headersTimeoutMs: 5_000 };
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** Where the image is published. */
 export interface PublishTarget {
@@ -45,7 +45,7 @@ export async function previousCompression(
       const published = await fetchManifest(client, tag).catch(() => undefined);
       const publishedLayers = published?.json.layers;
       if (!published || published.mediaType !== root.mediaType || publishedLayers?.length !== layers.length) continue;
-      if (!publishedLayers.every((l) => DIGEST.test(l.digest) && Number.isSafeInteger(l.size) && l.size >= 0)) continue;
+      if (!publishedLayers.every((l) => isSha256Digest(l.digest) && Number.isSafeInteger(l.size) && l.size >= 0)) continue;
       const replacements = new Map<string, BlobReplacement>();
       layers.forEach((layer, i) => {
         if (toCompress.has(layer.digest)) replacements.set(layer.digest, { digest: publishedLayers[i].digest, size: publishedLayers[i].size });
