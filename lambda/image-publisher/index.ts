@@ -90,7 +90,8 @@ async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettin
   const scratch = settings.compressLayers ? ScratchSpace.open() : undefined;
   try {
     source = await openSource(settings.source, s3);
-    const ctx = { ...context(ecr, source, settings, stats), scratch };
+    const target = { repositoryName: settings.repositoryName, repositoryUri, tags: settings.tags };
+    const ctx = { ...context(ecr, source, settings, stats), scratch, target };
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);
   } catch (err) {

@@ -13,6 +13,7 @@ import { DigestCounter, gzipChunks } from './layer-compression';
 import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
 import { forEachConcurrent } from './pool';
+import { previousCompression, PublishTarget } from './previous-compression';
 import { BlobProgress, log, PublishStats } from './progress';
 import { gzipBound, ScratchSpace } from './scratch-space';
 import { PlanManifest } from '../../src/private/publish-plan';
@@ -51,6 +52,11 @@ export interface PublishContext {
   readonly stats: PublishStats;
   /** Where compressed layers are kept between their two uses. @default - none: they are compressed twice */
   readonly scratch?: ScratchSpace;
+  /**
+   * The repository and tags being published to, when compressed layers may be learnt from the image a tag already
+   * points at (`previous-compression.ts`). @default - none: layers to compress are compressed
+   */
+  readonly target?: PublishTarget & { readonly repositoryName: string };
 }
 
 /** The failure of a blob whose bytes in the source are not what the plan says. */
@@ -61,15 +67,16 @@ export function digestMismatch(blobs: BlobSource, planned: string, got: string):
 /**
  * What will be pushed. Without compression, the plan as it is. With it, every uncompressed layer is streamed once
  * through gzip to learn its compressed digest and size (nothing is uploaded; the output is kept in the scratch space
- * when it fits), and the manifests are rewritten.
+ * when it fits), and the manifests are rewritten; unless a tag of the target already points at this image compressed,
+ * whose layers are then taken as they are.
  */
 export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> {
   const { plan } = ctx;
   const byDigest = new Map(plan.blobs.map((b) => [b.digest, b]));
   const toCompress = ctx.compressLayers ? [...uncompressedLayers(plan)] : [];
-  const replacements = new Map<string, BlobReplacement>();
+  const replacements = (await publishedCompression(ctx, toCompress)) ?? new Map<string, BlobReplacement>();
   const files = new Map<string, string>();
-  await forEachConcurrent(toCompress, ctx.concurrency, async (digest) => {
+  await forEachConcurrent(toCompress.filter((d) => !replacements.has(d)), ctx.concurrency, async (digest) => {
     const source = planBlob(byDigest, digest);
     const compressed = await compressLayer(ctx.blobs, source, ctx.scratch);
     replacements.set(digest, compressed.replacement);
@@ -101,6 +108,22 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
     if (!replacements.has(b.digest)) add({ digest: b.digest, size: b.size, source: b, gzip: false });
   }
   return { blobs, manifests, root: manifests[manifests.length - 1] };
+}
+
+/**
+ * The compressed layers of the image a tag of the target already points at, when it is this plan's image and those
+ * layers are all in the repository (a manifest is never tagged without its layers); undefined otherwise.
+ */
+async function publishedCompression(ctx: PublishContext, toCompress: readonly string[]): Promise<Map<string, BlobReplacement> | undefined> {
+  if (!ctx.target || toCompress.length === 0) return undefined;
+  const replacements = await previousCompression(ctx.plan, new Set(toCompress), ctx.target);
+  if (!replacements) return undefined;
+  const missing = await missingBlobs(ctx.ecr, ctx.target.repositoryName, [...new Set([...replacements.values()].map((r) => r.digest))]);
+  if (missing.size > 0) {
+    log({ compressedLayersMissing: [...missing] });
+    return undefined;
+  }
+  return replacements;
 }
 
 function planBlob(byDigest: ReadonlyMap<string, SourceBlob>, digest: string): SourceBlob {

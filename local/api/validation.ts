@@ -54,7 +54,8 @@ export function validate(shape: Shape, value: unknown, path: string): any {
       if (typeof value !== 'boolean') throw typeError(path, 'a boolean', value);
       return value;
     case 'blob': {
-      const bytes = typeof value === 'string' ? decodeBase64(value) : undefined;
+      // A Buffer is a blob the request reader already decoded and checked (JSON itself never yields one).
+      const bytes = Buffer.isBuffer(value) ? value : typeof value === 'string' ? decodeBase64(value) : undefined;
       if (!bytes) throw serializationError(`'${path}' must be a base64-encoded string`);
       checkLength(path, bytes.length, shape.min, shape.max);
       return bytes;

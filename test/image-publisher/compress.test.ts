@@ -85,11 +85,15 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     const sizes = manifest.layers.map((l) => l.size);
     expect(Math.min(...sizes)).toBeLessThan(Math.min(...layers.map((l) => l.length)) / 2);
 
-    // Again, into the same repository: the same digest, nothing uploaded (the first pass still runs).
+    // Again, into the same repository: the same digest, nothing uploaded, and no layer read nor compressed (the tag
+    // points at this image compressed, whose layers are all in the repository).
+    h.logs.length = 0;
     let sent = spyOnClients(h);
     const again = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props));
     expect(again.Data!.ImageDigest).toBe(digest);
     expect(count(sent.ecr, 'UploadLayerPart')).toBe(0);
+    expect(sent.s3Ranges).toEqual([]);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 0, blobsUploaded: 0 });
     sent.restore();
 
     // And into a fresh repository, where everything is compressed and uploaded again: still the same digest.
@@ -120,6 +124,43 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(h.logs.some((l) => l.includes('"scratch":"unavailable'))).toBe(true);
     sent.restore();
     expect(h.logs.some((l) => l.includes('"scratch":"unavailable'))).toBe(true);
+  });
+
+  test('a tag on another image, or on this image uncompressed, gives no compressed layers: they are compressed', async () => {
+    const first = await uncompressedImage();
+    const second = await uncompressedImage();
+    const repo = uniqueName('compress-moved');
+    await createRepository(h.client, repo);
+
+    // The tag on this image published as it is: its layers are not compressed ones, so they are compressed.
+    const plain = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(first.staged, repo, { CompressLayers: 'false', Tags: ['t'] })));
+    expect(plain.Data!.ImageDigest).toBe(first.staged.plan.rootDigest);
+    h.logs.length = 0;
+    const compressed = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(first.staged, repo, { CompressLayers: 'true', Tags: ['t'] })));
+    expect(compressed.Data!.ImageDigest).not.toBe(first.staged.plan.rootDigest);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2, blobsUploaded: 2 });
+
+    // The tag on the first image compressed, and another image published with it: each of its layers is compressed,
+    // its config and its new layers uploaded (a layer of the same files may be the first image's), and the pulled
+    // image is the second one.
+    h.logs.length = 0;
+    const moved = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(second.staged, repo, { CompressLayers: 'true', Tags: ['t'] })));
+    expect(moved.Data!.ImageDigest).not.toBe(compressed.Data!.ImageDigest);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2 });
+    expect(summaries(h).at(-1)!.blobsUploaded).toBeGreaterThanOrEqual(2);
+    const alias = await primaryRegistryAlias(h.client);
+    const dir = path.join(tempDir('pulled-moved-'), 'oci');
+    await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:t`, `oci:${dir}:t`);
+    const pulled = readOciLayout(dir, 't');
+    expect(pulled.root.digest).toBe(moved.Data!.ImageDigest);
+    expect((pulled.root.json as OciManifestJson).config.digest).toBe(second.configDigest);
+    expect(gunzippedLayers(pulled).map((l) => sha256Buffer(l))).toEqual(second.config.rootfs.diff_ids);
+
+    // Published again with a tag added in front: the tag that points at it is found, and nothing is compressed.
+    h.logs.length = 0;
+    const retagged = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(second.staged, repo, { CompressLayers: 'true', Tags: ['new', 't'] })));
+    expect(retagged.Data!.ImageDigest).toBe(moved.Data!.ImageDigest);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 0, blobsUploaded: 0, tagsPut: 1 });
   });
 
   test('without CompressLayers the uncompressed layers are published as they are', async () => {

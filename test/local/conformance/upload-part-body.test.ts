@@ -4,14 +4,23 @@ import { parseUploadPartBody } from '../../../local/api/upload-part-body';
 
 describe('reading UploadLayerPart bodies from the bytes', () => {
   const blob = randomBytes(3000).toString('base64');
+  const long = randomBytes(300_000).toString('base64');
   const plain = [
     `{"repositoryName":"a/b","uploadId":"u","partFirstByte":0,"partLastByte":2999,"layerPartBlob":"${blob}"}`,
     ` {\n "layerPartBlob" : "${blob}" ,\t"partFirstByte": 1e3, "ok": true, "none": null, "n": -0.5 }\r\n`,
     '{"layerPartBlob":"","x":"\u00e9t\u00e9"}',
-    '{"layerPartBlob":"not base64 at all!"}',
+    // Longer than one decoded slice, with either padding.
+    `{"layerPartBlob":"${randomBytes(400_000).toString('base64')}"}`,
+    `{"layerPartBlob":"${randomBytes(400_001).toString('base64')}"}`,
   ];
-  test.each(plain)('a plain body gives what JSON.parse gives (%#)', (text) => {
-    expect(parseUploadPartBody(Buffer.from(text))).toEqual(JSON.parse(text));
+  test.each(plain)('a plain body gives what JSON.parse gives, the blob decoded (%#)', (text) => {
+    const { layerPartBlob: base64, ...members } = JSON.parse(text);
+    const { layerPartBlob: bytes, ...parsedMembers } = parseUploadPartBody(Buffer.from(text))!;
+    expect(parsedMembers).toEqual(members);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    // Compared as base64 text (jest's deep equality of large buffers is slow): the very bytes the string encodes.
+    expect((bytes as Buffer).toString('base64')).toBe(base64);
+    expect((bytes as Buffer).length).toBe(Buffer.from(base64, 'base64').length);
   });
 
   const declined = [
@@ -26,6 +35,13 @@ describe('reading UploadLayerPart bodies from the bytes', () => {
     `{"layerPartBlob":"${blob}`,
     '["layerPartBlob"]',
     '{"partFirstByte":0}', // no blob
+    // A blob that is not standard base64 (the ordinary reading refuses it): in the first slice, deep in a later one,
+    // padding inside, a length that is not a multiple of 4, a raw line break.
+    '{"layerPartBlob":"not base64 at all!"}',
+    `{"layerPartBlob":"${long.slice(0, 200_000)}*AAA"}`,
+    `{"layerPartBlob":"${long.slice(0, 200_000)}==AA${blob}"}`,
+    `{"layerPartBlob":"${blob}A"}`,
+    `{"layerPartBlob":"${blob.slice(0, 400)}\n${blob.slice(401)}"}`,
     '',
     '{',
   ];
@@ -61,5 +77,10 @@ describe('UploadLayerPart bodies through the emulator', () => {
     const members = `"repositoryName":"${name}","uploadId":"${uploadId}","partFirstByte":0,"partLastByte":2`;
     expectRawError(await rawCall(h.emu, 'UploadLayerPart', { body: `{${members},"layerPartBlob":"ab*d"}` }), 'SerializationException');
     expectRawError(await rawCall(h.emu, 'UploadLayerPart', { body: `{${members},"layerPartBlob":"abcd"` }), 'SerializationException');
+    // A character outside the alphabet far into a long blob (past the first slice the reader decodes).
+    const long = `${randomBytes(300_000).toString('base64')}`;
+    const bad = `${long.slice(0, 250_000)}*${long.slice(250_001)}`;
+    const far = `"repositoryName":"${name}","uploadId":"${uploadId}","partFirstByte":0,"partLastByte":299999`;
+    expectRawError(await rawCall(h.emu, 'UploadLayerPart', { body: `{${far},"layerPartBlob":"${bad}"}` }), 'SerializationException');
   });
 });
