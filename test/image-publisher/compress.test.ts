@@ -154,7 +154,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     const pulled = readOciLayout(dir, 't');
     expect(pulled.root.digest).toBe(moved.Data!.ImageDigest);
     expect((pulled.root.json as OciManifestJson).config.digest).toBe(second.configDigest);
-    expect(gunzippedLayers(pulled).map((l) => sha256Buffer(l))).toEqual(second.config.rootfs.diff_ids);
+    expect(gunzippedLayers(pulled).map((l) => sha256(l))).toEqual(second.config.rootfs.diff_ids);
 
     // Published again with a tag added in front: the tag that points at it is found, and nothing is compressed.
     h.logs.length = 0;
