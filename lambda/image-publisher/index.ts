@@ -12,7 +12,7 @@ import { assetClient } from './archive-source';
 import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
 import { OpenedSource, openSource, pinned } from './image-origin';
 import { putManifest } from './manifest-push';
-import { log, PublishStats } from './progress';
+import { PublishStats } from './progress';
 import { PublishContext, pushImage, ResolvedImage, resolveImage } from './publish';
 import { ScratchSpace } from './scratch-space';
 import { ImageSettings, parseSettings, parseTags } from './settings';
@@ -22,6 +22,7 @@ import { isIndex } from '../../src/private/oci/media-types';
 import { ImageAttributes, ImageProperties } from '../../src/private/publish-plan';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { ecrPublicClient, isErrorNamed, withAdvice } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 
 /** The Lambda entry point. */
 export const handler = customResourceHandler<ImageProperties>(async (event) => {

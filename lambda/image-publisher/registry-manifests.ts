@@ -6,7 +6,6 @@
  */
 import { SourceBlob, SourcePlan } from './blob-source';
 import { asPublishError, ImagePublishError } from './errors';
-import { log } from './progress';
 import { readLimited, RegistryClient } from './registry-client';
 import {
   formatImageReference, formatPlatform, ImageReference, PlatformSpec, platformMatches, preferredPlatform,
@@ -16,6 +15,7 @@ import { sha256 } from '../../src/private/oci/digest';
 import { parseManifest, ParsedManifest } from '../../src/private/oci/manifest';
 import { MANIFEST_TYPES } from '../../src/private/oci/media-types';
 import { checkNesting, walkManifestsAsync } from '../../src/private/oci/walk';
+import { log } from '../shared/log';
 
 /** The `Accept` of manifest requests: the types the publisher can push. */
 export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
