@@ -249,7 +249,9 @@ export class RegistryClient {
       retryable: (o) => (o.ok ? RETRYABLE_STATUS.has(o.value.response.status) : !(o.error instanceof SourceRegistryError)),
       waitMs: (o) => (o.ok ? this.retryAfter(o.value.response) : undefined),
       beforeRetry: async (o, n, wait) => {
-        log({ registryRetry: what, attempt: n, status: o.ok ? o.value.response.status : undefined, error: o.ok ? undefined : describe(o.error), waitMs: wait });
+        const status = o.ok ? o.value.response.status : undefined;
+        const error = o.ok ? undefined : describe(o.error);
+        log({ registryRetry: what, attempt: n, status, error, waitMs: wait });
         if (o.ok) await drain(o.value.response);
       },
     }, attempt);

@@ -19,8 +19,8 @@ import { RepositoryAttributes, RepositoryProperties } from '../../src/private/ha
 import { desiredCatalog, isEmptyCatalog } from '../shared/catalog-data';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { isErrorNamed, withAdvice, withEcrPublicClient } from '../shared/ecr-public-client';
-import { applyPolicy } from '../shared/repository-policy';
 import { log } from '../shared/log';
+import { applyPolicy } from '../shared/repository-policy';
 
 /** The Lambda entry point. */
 export const handler = customResourceHandler<RepositoryProperties>((event) => withEcrPublicClient(async (ecr) => {

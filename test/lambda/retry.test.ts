@@ -15,7 +15,8 @@ test('retryable outcomes are tried again until one is not, with a call before ea
   const answers = [new Error('reset'), 503, 201];
   const before: Array<[AttemptOutcome<number>, number, number]> = [];
   const result = await retry<number>({
-    attempts: 5, baseMs: 0,
+    attempts: 5,
+    baseMs: 0,
     retryable: (o) => !o.ok || o.value >= 500,
     beforeRetry: (o, n, wait) => { before.push([o, n, wait]); },
   }, async (n) => {
@@ -48,7 +49,8 @@ test('a non-retryable error is returned as it is, not exhausted', async () => {
 test('the wait an outcome asks for replaces the back-off', async () => {
   const waits: number[] = [];
   await retry<number>({
-    attempts: 2, baseMs: 10_000,
+    attempts: 2,
+    baseMs: 10_000,
     retryable: (o) => o.ok && o.value === 429,
     waitMs: () => 0,
     beforeRetry: (_o, _n, wait) => { waits.push(wait); },

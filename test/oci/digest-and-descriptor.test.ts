@@ -34,11 +34,18 @@ describe('digests', () => {
 describe('descriptors', () => {
   test('a descriptor keeps its digest, size, media type, urls and platform', () => {
     const d = parseDescriptor({
-      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${HEX}`, size: 7, urls: ['https://x'],
-      platform: { os: 'linux', architecture: 'arm64', variant: 'v8', 'os.version': '1' }, annotations: { a: 'b' },
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${HEX}`,
+      size: 7,
+      urls: ['https://x'],
+      platform: { 'os': 'linux', 'architecture': 'arm64', 'variant': 'v8', 'os.version': '1' },
+      annotations: { a: 'b' },
     }, 'w');
     expect(d).toEqual({
-      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${HEX}`, size: 7, urls: ['https://x'],
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${HEX}`,
+      size: 7,
+      urls: ['https://x'],
       platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
     });
   });

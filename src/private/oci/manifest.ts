@@ -95,7 +95,12 @@ export function parseManifest(bytes: Buffer, digest: string, hints: MediaTypeHin
   const layers = object.layers ?? [];
   if (!Array.isArray(layers)) throw new Error(`${where}: layers is not an array`);
   return {
-    kind: 'image', digest, mediaType, text, json: object, config,
+    kind: 'image',
+    digest,
+    mediaType,
+    text,
+    json: object,
+    config,
     layers: layers.map((layer, i) => parseDescriptor(layer, `${where} layers[${i}]`)),
   };
 }
