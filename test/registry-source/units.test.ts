@@ -1,4 +1,8 @@
-/** The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, the registry properties. */
+/**
+ * The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, errors, the registry
+ * properties.
+ */
+import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
 import { registryOrigin } from '../../lambda/image-publisher/registry-client';
 import { sourceRegistryError } from '../../lambda/image-publisher/registry-errors';
 import { parseSettings } from '../../lambda/image-publisher/settings';
@@ -108,6 +112,19 @@ describe('registry errors', () => {
     const html = sourceRegistryError(502, '<html>\n<body>Bad   Gateway</body></html>', 'GET r/n blob d');
     expect(html.name).toBe('HTTP_502');
     expect(html.message).toBe('GET r/n blob d: <html> <body>Bad Gateway</body></html> (HTTP 502)');
+  });
+});
+
+describe('failures of the shared image-format rules', () => {
+  test('a rule of src/private/oci refused it: the failure is the publisher\'s own; a named error keeps its name', () => {
+    const rule = asPublishError(new Error('manifest m is application/vnd.oci.image.index.v1+json but was served as application/json'));
+    expect(rule.name).toBe('ImagePublishError');
+    expect(rule.message).toBe('manifest m is application/vnd.oci.image.index.v1+json but was served as application/json');
+    const registry = sourceRegistryError(404, '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}', 'GET r/n manifest x');
+    expect(asPublishError(registry)).toBe(registry);
+    const api = withContext(Object.assign(new Error('gone'), { name: 'RepositoryNotFoundException' }), 'PutImage');
+    expect(asPublishError(api)).toBe(api);
+    expect(asPublishError('text').name).toBe('ImagePublishError');
   });
 });
 
