@@ -51,12 +51,12 @@ export abstract class ImageSource {
    * `docker save` archive (the legacy form and the Docker 25+ form), optionally gzip-compressed.
    */
   public static fromTarball(file: string, options: ArchiveImageOptions = {}): ImageSource {
-    return new ArchiveSource(file, options);
+    return new ArchiveImageSource(file, options);
   }
 
   /** An OCI image layout directory (`oci-layout`, `index.json`, `blobs/`). */
   public static fromOciLayout(directory: string, options: ArchiveImageOptions = {}): ImageSource {
-    return new ArchiveSource(directory, options);
+    return new ArchiveImageSource(directory, options);
   }
 
   /**
@@ -100,7 +100,7 @@ export abstract class ImageSource {
   }
 }
 
-class ArchiveSource extends ImageSource {
+class ArchiveImageSource extends ImageSource {
   private binding?: ArchiveBinding;
 
   constructor(private readonly source: string, private readonly options: ArchiveImageOptions) {

@@ -5,6 +5,7 @@ import {
 import { Construct } from 'constructs';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
+import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
 import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { ImageSourceBinding } from './private/image-binding';
@@ -149,11 +150,7 @@ export class PublicImage extends Construct {
     };
     let properties: ImageProperties;
     const roleStatements = [
-      allow([
-        'ecr-public:BatchCheckLayerAvailability', 'ecr-public:InitiateLayerUpload', 'ecr-public:UploadLayerPart',
-        'ecr-public:CompleteLayerUpload', 'ecr-public:PutImage', 'ecr-public:DescribeImages',
-        'ecr-public:DescribeRepositories', 'ecr-public:BatchDeleteImage',
-      ], [anyRepositoryArn(this)]),
+      allow([...IMAGE_PUBLISHER_ACTIONS], [anyRepositoryArn(this)]),
     ];
     const resourceStatements: iam.PolicyStatement[] = [];
     if (binding.kind === 'archive') {

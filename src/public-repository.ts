@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { LifecycleOptions, LifecycleRule } from './lifecycle/lifecycle-rule';
 import { RepositoryLifecycleBinding } from './lifecycle/repository-lifecycle';
 import { bindCatalog } from './private/catalog-binding';
+import { AUTH_ACTIONS, PUSH_ACTIONS, READ_ACTIONS, REPOSITORY_HANDLER_ACTIONS } from './private/ecr-public-actions';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
 import { registerOwnCatalogAndPolicy } from './private/own-children';
@@ -12,41 +13,6 @@ import { policyProblems, policyText } from './private/policy-document';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
 import { PublicRegistry } from './public-registry';
 import { RepositoryCatalogOptions } from './repository-catalog-data';
-
-/**
- * The actions a push needs on the repository.
- * @see https://docs.aws.amazon.com/AmazonECR/latest/public/public-repository-policy-examples.html
- */
-const PUSH_ACTIONS = [
-  'ecr-public:BatchCheckLayerAvailability',
-  'ecr-public:InitiateLayerUpload',
-  'ecr-public:UploadLayerPart',
-  'ecr-public:CompleteLayerUpload',
-  'ecr-public:PutImage',
-];
-
-/** What the repository handler does: the repository, its tags, its catalog and its policy. */
-const REPOSITORY_HANDLER_ACTIONS = [
-  'ecr-public:CreateRepository', 'ecr-public:DeleteRepository', 'ecr-public:DescribeRepositories',
-  'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
-  'ecr-public:PutRepositoryCatalogData', 'ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy',
-];
-
-/**
- * The actions that authenticate a client to the registry (pushes, and pulls that are not anonymous); IAM only accepts
- * them on `*`.
- */
-const AUTH_ACTIONS = ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'];
-
-/** The actions that read a repository's metadata: its images, tags, catalog data, policy and resource tags. */
-const READ_ACTIONS = [
-  'ecr-public:DescribeImages',
-  'ecr-public:DescribeImageTags',
-  'ecr-public:DescribeRepositories',
-  'ecr-public:GetRepositoryCatalogData',
-  'ecr-public:GetRepositoryPolicy',
-  'ecr-public:ListTagsForResource',
-];
 
 /** `arn:<partition>:ecr-public::<12 digits>:repository/<name>` (ECR Public ARNs have no region). */
 const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr-public::(\d{12}):repository\/(.+)$/;
@@ -132,7 +98,7 @@ export abstract class PublicRepositoryBase extends Resource implements IPublicRe
   }
 
   public grantPull(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: AUTH_ACTIONS, resourceArns: ['*'] });
+    return iam.Grant.addToPrincipal({ grantee, actions: [...AUTH_ACTIONS], resourceArns: ['*'] });
   }
 
   public grantPush(grantee: iam.IGrantable): iam.Grant {
@@ -284,7 +250,7 @@ export class PublicRepository extends PublicRepositoryBase {
       resourceType: RESOURCE_TYPES.repository,
       properties,
       removalPolicy,
-      roleStatements: [allow(REPOSITORY_HANDLER_ACTIONS, [anyRepositoryArn(this)]), ...catalog.roleStatements],
+      roleStatements: [allow([...REPOSITORY_HANDLER_ACTIONS], [anyRepositoryArn(this)]), ...catalog.roleStatements],
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
     this.repositoryName = this.resource.ref;

@@ -5,14 +5,14 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobSource, SourceBlob } from './blob-source';
 import { ImagePublishError, withContext } from './errors';
-import { log } from './progress';
 import { PlanBlob } from '../../src/private/publish-plan';
+import { log } from '../shared/log';
 
 /** Times a broken body is reopened (the SDK's own retries only cover getting the response started). */
 const BODY_REOPENS = 3;
 
 /** The staged, uncompressed tar of one image in S3; the plan says where each blob's bytes are. */
-export class ArchiveSource implements BlobSource {
+export class ArchiveBlobSource implements BlobSource {
   private readonly offsets: ReadonlyMap<string, PlanBlob>;
 
   constructor(

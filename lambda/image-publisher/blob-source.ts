@@ -1,5 +1,5 @@
 /**
- * Where the bytes of an image's blobs come from: the staged archive in S3 (`ArchiveSource`) or a registry
+ * Where the bytes of an image's blobs come from: the staged archive in S3 (`ArchiveBlobSource`) or a registry
  * (`RegistryBlobSource`). The publisher only ever asks a source for one blob's bytes, as a stream: it never holds a
  * whole blob, and it checks the digest itself while uploading.
  */

@@ -13,8 +13,9 @@ import { withContext } from './errors';
 import { DigestCounter } from './layer-compression';
 import { PartBodyBuffers, partBytes, PreparedPart, preparePart, uploadPartCommand } from './part-body';
 import { PartReader } from './part-reader';
-import { BlobProgress, log } from './progress';
+import { BlobProgress } from './progress';
 import { isErrorNamed } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 
 /** The part size when InitiateLayerUpload announces none: the ECR Public quota, 10 MiB. */
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
@@ -45,7 +46,7 @@ export interface UploadResult {
 }
 
 /** Uploads `blob` into `repositoryName`. */
-export async function uploadBlob(ecr: ECRPUBLICClient, repositoryName: string, blob: UploadableBlob): Promise<UploadResult> {
+export async function uploadLayerToEcrPublic(ecr: ECRPUBLICClient, repositoryName: string, blob: UploadableBlob): Promise<UploadResult> {
   const what = `blob ${blob.digest}`;
   const init = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }))
     .catch((err: unknown) => { throw withContext(err, `InitiateLayerUpload for ${what}`); });

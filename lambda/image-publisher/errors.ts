@@ -18,3 +18,12 @@ export function withContext(err: unknown, context: string): Error {
   wrapped.name = err.name;
   return wrapped;
 }
+
+/**
+ * A failure of the image-format rules (the plain `Error`s of `src/private/oci`, shared with synth time) as the
+ * publisher's own; an error that already has a name (an API or registry error) as it is.
+ */
+export function asPublishError(err: unknown): Error {
+  if (!(err instanceof Error)) return new ImagePublishError(String(err));
+  return err.constructor === Error && err.name === 'Error' ? new ImagePublishError(err.message) : err;
+}

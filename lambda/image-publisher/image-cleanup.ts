@@ -1,8 +1,8 @@
 /** Removing tags and images: conditional tag removal, deletion by digest, and the image's current state. */
 import { BatchDeleteImageCommand, DescribeImagesCommand, ECRPUBLICClient, ImageDetail } from '@aws-sdk/client-ecr-public';
 import { withContext } from './errors';
-import { log } from './progress';
 import { isErrorNamed } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 
 /** The image `digest` of the repository, or undefined when the image is not there. */
 export async function describeImage(ecr: ECRPUBLICClient, repositoryName: string, digest: string): Promise<ImageDetail | undefined> {

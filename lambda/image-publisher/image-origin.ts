@@ -3,7 +3,7 @@
  * an image in a registry (with the credentials its settings call for).
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { ArchiveSource } from './archive-source';
+import { ArchiveBlobSource } from './archive-source';
 import { BlobSource, SourcePlan } from './blob-source';
 import { RegistryClient } from './registry-client';
 import { ecrCredentials, RegistryCredentials, secretCredentials } from './registry-credentials';
@@ -23,7 +23,7 @@ export interface OpenedSource {
 export async function openSource(source: SourceSettings, s3: S3Client): Promise<OpenedSource> {
   if (source.kind === 'archive') {
     const { bucket, key, plan } = source;
-    return { plan, blobs: new ArchiveSource(s3, bucket, key, plan.blobs), resolvedDigest: plan.rootDigest };
+    return { plan, blobs: new ArchiveBlobSource(s3, bucket, key, plan.blobs), resolvedDigest: plan.rootDigest };
   }
   const client = await RegistryClient.connect(source.reference, { credentials: await credentialsFor(source) });
   const image = await readRegistryImage(client, source.reference, source.platform);

@@ -12,15 +12,17 @@ import { assetClient } from './archive-source';
 import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
 import { OpenedSource, openSource, pinned } from './image-origin';
 import { putManifest } from './manifest-push';
-import { isIndex } from './manifest-rewrite';
-import { log, PublishStats } from './progress';
+import { PublishStats } from './progress';
 import { PublishContext, pushImage, ResolvedImage, resolveImage } from './publish';
 import { ScratchSpace } from './scratch-space';
 import { ImageSettings, parseSettings, parseTags } from './settings';
 import { formatImageReference } from '../../src/private/image-reference';
+import { isSha256Digest } from '../../src/private/oci/digest';
+import { isIndex } from '../../src/private/oci/media-types';
 import { ImageAttributes, ImageProperties } from '../../src/private/publish-plan';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { ecrPublicClient, isErrorNamed, withAdvice } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 
 /** The Lambda entry point. */
 export const handler = customResourceHandler<ImageProperties>(async (event) => {
@@ -242,6 +244,6 @@ function parsePhysicalId(id: string): ImageRef | undefined {
   const at = id.lastIndexOf('@');
   if (at <= 0) return undefined;
   const digest = id.slice(at + 1);
-  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return undefined;
+  if (!isSha256Digest(digest)) return undefined;
   return { repositoryName: id.slice(0, at), digest };
 }

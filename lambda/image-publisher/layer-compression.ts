@@ -7,17 +7,14 @@ import { createHash, Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
+import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_LAYER_GZIP } from '../../src/private/oci/media-types';
 
 /** The gzip level of compressed layers. Changing it changes every compressed digest: never change it casually. */
 export const GZIP_LEVEL = 6;
 
-const OCI_GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-const DOCKER_GZIP_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-
 /** The media type of a compressed layer: Docker's in a Docker manifest, OCI's otherwise. */
 export function compressedLayerType(manifestMediaType: string): string {
-  return manifestMediaType === DOCKER_MANIFEST ? DOCKER_GZIP_LAYER : OCI_GZIP_LAYER;
+  return manifestMediaType === DOCKER_MANIFEST ? DOCKER_LAYER_GZIP : OCI_LAYER_GZIP;
 }
 
 /** Counts and hashes the bytes that pass through it. */

@@ -4,9 +4,9 @@
  */
 import { ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { withContext } from './errors';
-import { log } from './progress';
 import { PlanManifest } from '../../src/private/publish-plan';
 import { isErrorNamed } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 
 /** What PutImage did: `stored` the manifest or the tag, or found it `present` already. */
 export type PutOutcome = 'stored' | 'present';

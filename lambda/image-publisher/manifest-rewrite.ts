@@ -4,18 +4,11 @@
  * layers, still match), and each index that names a rewritten manifest gets the new digest and size. A manifest that
  * nothing changed keeps its exact bytes, and so its digest.
  */
-import { createHash } from 'node:crypto';
 import { compressedLayerType } from './layer-compression';
+import { Descriptor } from '../../src/private/oci/descriptor';
+import { sha256 } from '../../src/private/oci/digest';
+import { isImageManifest, isIndex } from '../../src/private/oci/media-types';
 import { PlanManifest, UNCOMPRESSED_LAYER_TYPES } from '../../src/private/publish-plan';
-
-export const INDEX_TYPES: readonly string[] = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-];
-const IMAGE_MANIFEST_TYPES: readonly string[] = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-];
 
 /** A blob's new identity (the compressed layer). */
 export interface BlobReplacement {
@@ -23,20 +16,8 @@ export interface BlobReplacement {
   readonly size: number;
 }
 
-interface Descriptor {
-  readonly mediaType?: string;
-  readonly digest: string;
-  readonly size?: number;
-  readonly [key: string]: unknown;
-}
-
-export function isIndex(mediaType: string): boolean {
-  return INDEX_TYPES.includes(mediaType);
-}
-
-function isImageManifest(mediaType: string): boolean {
-  return IMAGE_MANIFEST_TYPES.includes(mediaType);
-}
+/** A descriptor as written in the manifest: rewriting keeps every member it does not change (annotations, urls, ...). */
+type WrittenDescriptor = Descriptor & { readonly [key: string]: unknown };
 
 /** Digests of the blobs that some image manifest of the plan lists as an uncompressed layer. */
 export function uncompressedLayers(plan: { readonly manifests: readonly PlanManifest[] }): Set<string> {
@@ -111,9 +92,9 @@ function rewriteIndex(m: PlanManifest, changed: ReadonlyMap<string, BlobReplacem
 }
 
 interface ManifestJson {
-  readonly config?: Descriptor;
-  readonly layers?: Descriptor[];
-  readonly manifests?: Descriptor[];
+  readonly config?: WrittenDescriptor;
+  readonly layers?: WrittenDescriptor[];
+  readonly manifests?: WrittenDescriptor[];
   readonly [key: string]: unknown;
 }
 
@@ -121,8 +102,4 @@ function parseManifest(m: PlanManifest): ManifestJson {
   const json = JSON.parse(m.manifest) as ManifestJson;
   if (typeof json !== 'object' || json === null) throw new Error(`manifest ${m.digest} is not a JSON object`);
   return json;
-}
-
-export function sha256(text: string | Buffer): string {
-  return 'sha256:' + createHash('sha256').update(text).digest('hex');
 }

@@ -11,11 +11,10 @@
  */
 import { SourcePlan } from './blob-source';
 import { BlobReplacement, rewriteManifests } from './manifest-rewrite';
-import { log } from './progress';
 import { RegistryClient } from './registry-client';
 import { fetchManifest } from './registry-manifests';
 import { parseImageReference } from '../../src/private/image-reference';
-import { isSha256Digest } from '../../src/private/oci/digest';
+import { log } from '../shared/log';
 
 /** The lookup only saves work: one attempt, and a registry slow to answer is not waited for. */
 const LOOKUP_OPTIONS = { attempts: 1, headersTimeoutMs: 5_000 };
@@ -42,10 +41,10 @@ export async function previousCompression(
   try {
     const client = await RegistryClient.connect(parseImageReference(`${target.repositoryUri}:${target.tags[0]}`), LOOKUP_OPTIONS);
     for (const tag of target.tags) {
+      // A manifest that is not well formed (digests, sizes, media type) is refused by the parser: nothing learnt.
       const published = await fetchManifest(client, tag).catch(() => undefined);
-      const publishedLayers = published?.json.layers;
-      if (!published || published.mediaType !== root.mediaType || publishedLayers?.length !== layers.length) continue;
-      if (!publishedLayers.every((l) => isSha256Digest(l.digest) && Number.isSafeInteger(l.size) && l.size >= 0)) continue;
+      if (published?.kind !== 'image' || published.mediaType !== root.mediaType || published.layers.length !== layers.length) continue;
+      const publishedLayers = published.layers;
       const replacements = new Map<string, BlobReplacement>();
       layers.forEach((layer, i) => {
         if (toCompress.has(layer.digest)) replacements.set(layer.digest, { digest: publishedLayers[i].digest, size: publishedLayers[i].size });

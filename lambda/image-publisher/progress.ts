@@ -2,11 +2,7 @@
  * Logging of a publish: one JSON line per event (CloudWatch Logs Insights can query the fields), per-blob progress at
  * every tenth of the blob, and the counters of the final summary.
  */
-
-/** Writes one JSON line. */
-export function log(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify(entry));
-}
+import { log } from '../shared/log';
 
 /** What a blob's bytes are being streamed for: learning a compressed digest, or uploading. */
 export type BlobPhase = 'compress' | 'upload';

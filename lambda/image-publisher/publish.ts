@@ -7,16 +7,17 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
-import { uploadBlob, UploadableBlob } from './blob-uploader';
+import { uploadLayerToEcrPublic, UploadableBlob } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
 import { DigestCounter, gzipChunks } from './layer-compression';
 import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
 import { forEachConcurrent } from './pool';
 import { previousCompression, PublishTarget } from './previous-compression';
-import { BlobProgress, log, PublishStats } from './progress';
+import { BlobProgress, PublishStats } from './progress';
 import { gzipBound, ScratchSpace } from './scratch-space';
 import { PlanManifest } from '../../src/private/publish-plan';
+import { log } from '../shared/log';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */
 const AVAILABILITY_BATCH = 100;
@@ -242,7 +243,7 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
-    const result = await uploadBlob(ecr, repositoryName, uploadable(ctx.blobs, blob));
+    const result = await uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob));
     stats.partsUploaded += result.parts;
     stats.partsResumed += result.resumed;
     if (result.outcome === 'uploaded') {

@@ -5,11 +5,12 @@
  * another origin, such as the S3 pre-signed URL a private ECR blob redirects to).
  */
 import { ImagePublishError, withContext } from './errors';
-import { log } from './progress';
 import { RegistryCredentials } from './registry-credentials';
-import { RegistryError, registryError } from './registry-errors';
+import { SourceRegistryError, sourceRegistryError } from './registry-errors';
 import { Challenge, parseChallenges } from './www-authenticate';
 import { formatImageReference, ImageReference } from '../../src/private/image-reference';
+import { log } from '../shared/log';
+import { retry } from '../shared/retry';
 
 /** Docker Hub's registry answers as `registry-1.docker.io`. */
 const DOCKER_HUB = 'docker.io';
@@ -104,7 +105,7 @@ export class RegistryClient {
 
   /**
    * GET `/v2/<repository>/<path>` with the client's authentication; a 401 renews it from the answer's challenge and
-   * tries once more. Resolves with a 2xx answer (206 too); anything else is a RegistryError with the registry's code.
+   * tries once more. Resolves with a 2xx answer (206 too); anything else is a SourceRegistryError with the registry's code.
    */
   public async get(path: string, options: GetOptions): Promise<OpenResponse> {
     const url = `${this.origin}/v2/${this.repository}/${path}`;
@@ -122,7 +123,7 @@ export class RegistryClient {
     }
     if (open.response.ok) return open;
     const body = await readText(open.response);
-    const err = registryError(open.response.status, body, what);
+    const err = sourceRegistryError(open.response.status, body, what);
     if (open.response.status === 401 || open.response.status === 403) {
       err.message += this.options.credentials
         ? ': the credentials were refused'
@@ -142,7 +143,7 @@ export class RegistryClient {
       return;
     }
     if (response.status !== 401) {
-      const err = registryError(response.status, body, what);
+      const err = sourceRegistryError(response.status, body, what);
       err.message += response.status === 404 ? ': this host does not serve the registry API' : '';
       throw err;
     }
@@ -160,15 +161,15 @@ export class RegistryClient {
       this.auth = auth;
     } else if (basic) {
       if (!credentials) {
-        throw new RegistryError('UNAUTHORIZED', `${what}: the registry asks for Basic credentials (realm ${JSON.stringify(basic.params.realm ?? '')}) `
+        throw new SourceRegistryError('UNAUTHORIZED', `${what}: the registry asks for Basic credentials (realm ${JSON.stringify(basic.params.realm ?? '')}) `
           + 'and none were given: give the image source credentials', 401);
       }
       if (this.auth.kind === 'basic') {
-        throw new RegistryError('UNAUTHORIZED', `${what}: the registry refused the credentials`, 401);
+        throw new SourceRegistryError('UNAUTHORIZED', `${what}: the registry refused the credentials`, 401);
       }
       this.auth = { kind: 'basic', header: basicHeader(credentials) };
     } else {
-      throw new RegistryError('UNAUTHORIZED', `${what}: the registry answered 401 without a Bearer or Basic challenge `
+      throw new SourceRegistryError('UNAUTHORIZED', `${what}: the registry answered 401 without a Bearer or Basic challenge `
         + `(WWW-Authenticate: ${JSON.stringify(challenges.map((c) => c.scheme))})`, 401);
     }
     log({ registry: this.origin, repository: this.repository, auth: this.auth.kind, credentials: credentials !== undefined });
@@ -195,7 +196,7 @@ export class RegistryClient {
       url = new URL(realm);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
     } catch {
-      throw new RegistryError('UNAUTHORIZED', `${this.name}: the registry's token realm ${JSON.stringify(realm)} is not an http(s) URL`, 401);
+      throw new SourceRegistryError('UNAUTHORIZED', `${this.name}: the registry's token realm ${JSON.stringify(realm)} is not an http(s) URL`, 401);
     }
     if (service) url.searchParams.set('service', service);
     url.searchParams.set('scope', `repository:${this.repository}:pull`);
@@ -209,7 +210,7 @@ export class RegistryClient {
     const { response } = await this.retrying(what, () => this.fetchOnce(url.toString(), headers));
     const body = await readText(response);
     if (!response.ok) {
-      const err = registryError(response.status, body, what);
+      const err = sourceRegistryError(response.status, body, what);
       if (response.status === 401 || response.status === 403) {
         err.name = err.name.startsWith('HTTP_') ? 'UNAUTHORIZED' : err.name;
         err.message += credentials ? ': the credentials were refused' : ': the registry wants credentials (give the image source credentials)';
@@ -220,11 +221,11 @@ export class RegistryClient {
     try {
       parsed = JSON.parse(body);
     } catch {
-      throw new RegistryError('UNAUTHORIZED', `${what}: the answer is not JSON`, response.status);
+      throw new SourceRegistryError('UNAUTHORIZED', `${what}: the answer is not JSON`, response.status);
     }
     const token = typeof parsed.token === 'string' && parsed.token ? parsed.token
       : typeof parsed.access_token === 'string' && parsed.access_token ? parsed.access_token : undefined;
-    if (!token) throw new RegistryError('UNAUTHORIZED', `${what}: the answer has no token`, response.status);
+    if (!token) throw new SourceRegistryError('UNAUTHORIZED', `${what}: the answer has no token`, response.status);
     const seconds = typeof parsed.expires_in === 'number' && parsed.expires_in > DEFAULT_TOKEN_SECONDS ? parsed.expires_in : DEFAULT_TOKEN_SECONDS;
     const issued = typeof parsed.issued_at === 'string' ? Date.parse(parsed.issued_at) : NaN;
     // A registry clock ahead of ours must not make the token look newer than it is.
@@ -240,33 +241,23 @@ export class RegistryClient {
 
   /** Runs `attempt` until it gives an answer that is not 429 or 5xx, or the attempts are spent. */
   private async retrying(what: string, attempt: () => Promise<OpenResponse>): Promise<OpenResponse> {
-    for (let n = 1; ; n++) {
-      let open: OpenResponse | undefined;
-      let failure: unknown;
-      try {
-        open = await attempt();
-      } catch (err) {
-        failure = err;
-      }
-      const retryable = open ? RETRYABLE_STATUS.has(open.response.status) : !(failure instanceof RegistryError);
-      if (!retryable) {
-        if (open) return open;
-        throw failure;
-      }
-      if (n >= this.attempts) {
-        if (open) return open;
-        throw new RegistryError('RegistryUnreachable', `${what}: ${describe(failure)} (after ${n} attempts)`);
-      }
-      const wait = open ? this.retryAfter(open.response) ?? this.backoff(n) : this.backoff(n);
-      log({ registryRetry: what, attempt: n, status: open?.response.status, error: open ? undefined : describe(failure), waitMs: wait });
-      if (open) await drain(open.response);
-      await sleep(wait);
-    }
-  }
-
-  private backoff(attempt: number): number {
-    const base = this.retryBaseMs * 2 ** (attempt - 1);
-    return Math.round(base / 2 + Math.random() * base / 2);
+    const { outcome, attempts, exhausted } = await retry<OpenResponse>({
+      attempts: this.attempts,
+      baseMs: this.retryBaseMs,
+      jitter: true,
+      // A SourceRegistryError is an answer the client judged (a redirect without a Location): asking again changes nothing.
+      retryable: (o) => (o.ok ? RETRYABLE_STATUS.has(o.value.response.status) : !(o.error instanceof SourceRegistryError)),
+      waitMs: (o) => (o.ok ? this.retryAfter(o.value.response) : undefined),
+      beforeRetry: async (o, n, wait) => {
+        const status = o.ok ? o.value.response.status : undefined;
+        const error = o.ok ? undefined : describe(o.error);
+        log({ registryRetry: what, attempt: n, status, error, waitMs: wait });
+        if (o.ok) await drain(o.value.response);
+      },
+    }, attempt);
+    if (outcome.ok) return outcome.value;
+    if (!exhausted) throw outcome.error;
+    throw new SourceRegistryError('RegistryUnreachable', `${what}: ${describe(outcome.error)} (after ${attempts} attempts)`);
   }
 
   /** The wait a 429 or 503 asks for (`Retry-After` in seconds or as a date), capped. */
@@ -290,8 +281,8 @@ export class RegistryClient {
       if (![301, 302, 303, 307, 308].includes(status)) return open;
       const location = open.response.headers.get('location');
       await drain(open.response);
-      if (!location) throw new RegistryError(`HTTP_${status}`, `${what}: a redirect without a Location`, status);
-      if (redirects >= MAX_REDIRECTS) throw new RegistryError(`HTTP_${status}`, `${what}: more than ${MAX_REDIRECTS} redirects`, status);
+      if (!location) throw new SourceRegistryError(`HTTP_${status}`, `${what}: a redirect without a Location`, status);
+      if (redirects >= MAX_REDIRECTS) throw new SourceRegistryError(`HTTP_${status}`, `${what}: more than ${MAX_REDIRECTS} redirects`, status);
       current = new URL(location, current).toString();
     }
   }
@@ -370,8 +361,4 @@ async function drain(response: Response): Promise<void> {
   } catch {
     // Already closed.
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

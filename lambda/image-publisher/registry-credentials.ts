@@ -5,7 +5,7 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ImagePublishError, withContext } from './errors';
-import { log } from './progress';
+import { log } from '../shared/log';
 
 /** A user name and password for HTTP Basic auth (to the registry, or to its token endpoint). */
 export interface RegistryCredentials {

@@ -4,7 +4,7 @@
  */
 
 /** An error answer of a registry, or a registry that could not be reached. */
-export class RegistryError extends Error {
+export class SourceRegistryError extends Error {
   constructor(
     /** The registry's error code, or `HTTP_<status>` when it gave none, or `RegistryUnreachable`. */
     code: string,
@@ -26,7 +26,7 @@ interface ErrorBody {
  * The error for an answer of `status` with `body` (at most a few KiB of it), while doing `what`
  * (`GET ghcr.io/acme/tool manifest 2.1`).
  */
-export function registryError(status: number, body: string, what: string): RegistryError {
+export function sourceRegistryError(status: number, body: string, what: string): SourceRegistryError {
   let code = `HTTP_${status}`;
   let detail = '';
   try {
@@ -41,5 +41,5 @@ export function registryError(status: number, body: string, what: string): Regis
   } catch {
     detail = body.replace(/\s+/g, ' ').trim().slice(0, 300);
   }
-  return new RegistryError(code, `${what}: ${detail ? `${detail} ` : ''}(HTTP ${status})`, status);
+  return new SourceRegistryError(code, `${what}: ${detail ? `${detail} ` : ''}(HTTP ${status})`, status);
 }

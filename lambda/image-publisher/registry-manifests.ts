@@ -1,55 +1,30 @@
 /**
  * Reading an image's manifests from a registry: the root (a tag is resolved to the digest of the bytes received), one
  * platform's image when asked for, and every child of an index (attestation manifests included), each checked against
- * its digest; the result is the plan the publisher pushes, children before their index.
+ * its digest; the result is the plan the publisher pushes, children before their index. What a manifest must be, and
+ * how an index is walked, are the rules the synth-time archive inspector uses too (`src/private/oci`).
  */
 import { SourceBlob, SourcePlan } from './blob-source';
-import { ImagePublishError } from './errors';
-import { INDEX_TYPES, sha256 } from './manifest-rewrite';
-import { log } from './progress';
+import { asPublishError, ImagePublishError } from './errors';
 import { readLimited, RegistryClient } from './registry-client';
 import {
   formatImageReference, formatPlatform, ImageReference, PlatformSpec, platformMatches, preferredPlatform,
 } from '../../src/private/image-reference';
+import { Descriptor } from '../../src/private/oci/descriptor';
+import { sha256 } from '../../src/private/oci/digest';
+import { parseManifest, ParsedManifest } from '../../src/private/oci/manifest';
+import { MANIFEST_TYPES } from '../../src/private/oci/media-types';
+import { checkNesting, walkManifestsAsync } from '../../src/private/oci/walk';
+import { log } from '../shared/log';
 
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-const MANIFEST_TYPES: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
 /** The `Accept` of manifest requests: the types the publisher can push. */
 export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
 /** ECR Public takes manifests of at most 4 MiB; nothing larger could be published anyway. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** A config read to check a single image's platform. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-const MAX_DEPTH = 4;
 /** Reads of a manifest whose body breaks off. */
 const BODY_ATTEMPTS = 3;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-interface Descriptor {
-  readonly mediaType?: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly platform?: { readonly os?: string; readonly architecture?: string; readonly variant?: string };
-}
-
-interface ManifestJson {
-  readonly schemaVersion?: number;
-  readonly mediaType?: string;
-  readonly config?: Descriptor;
-  readonly layers?: Descriptor[];
-  readonly manifests?: Descriptor[];
-}
-
-/** A manifest as received, with its exact text. */
-export interface FetchedManifest {
-  readonly digest: string;
-  readonly mediaType: string;
-  readonly manifest: string;
-  readonly json: ManifestJson;
-}
 
 /** The image to copy. */
 export interface RegistryImage {
@@ -66,40 +41,22 @@ export async function readRegistryImage(client: RegistryClient, reference: Image
   const text = formatImageReference(reference);
   const top = await fetchManifest(client, reference.digest ?? reference.tag ?? 'latest');
   log({ source: text, resolvedDigest: top.digest, mediaType: top.mediaType });
-  const root = platform ? await selectPlatform(client, text, top, platform, 0) : top;
+  const root = platform ? await selectPlatform(client, text, top, platform) : top;
 
-  const manifests: FetchedManifest[] = [];
-  const blobs: SourceBlob[] = [];
-  const seenManifests = new Set<string>();
-  const seenBlobs = new Set<string>();
-  const addBlob = (d: Descriptor | undefined, owner: string): void => {
-    const checked = checkDescriptor(d, `a blob of manifest ${owner}`);
-    if (seenBlobs.has(checked.digest)) return;
-    seenBlobs.add(checked.digest);
-    blobs.push({ digest: checked.digest, size: checked.size, ...(checked.mediaType ? { mediaType: checked.mediaType } : {}) });
-  };
-  const walk = async (m: FetchedManifest, depth: number): Promise<void> => {
-    if (seenManifests.has(m.digest)) return;
-    if (isIndex(m.mediaType)) {
-      if (depth >= MAX_DEPTH) throw new ImagePublishError(`${text}: indexes nested more than ${MAX_DEPTH} deep`);
-      for (const entry of m.json.manifests ?? []) {
-        const child = checkDescriptor(entry, `an entry of index ${m.digest}`);
-        if (seenManifests.has(child.digest)) continue;
-        await walk(await fetchManifest(client, child.digest, child), depth + 1);
-      }
-    } else {
-      addBlob(m.json.config, m.digest);
-      for (const layer of m.json.layers ?? []) addBlob(layer, m.digest);
+  const manifests = await walkManifestsAsync(root, text, ({ descriptor }) => fetchManifest(client, descriptor.digest, descriptor))
+    .catch((err: unknown) => { throw asPublishError(err); });
+  const blobs = new Map<string, SourceBlob>();
+  for (const m of manifests) {
+    if (m.kind !== 'image') continue;
+    for (const d of [m.config, ...m.layers]) {
+      if (!blobs.has(d.digest)) blobs.set(d.digest, { digest: d.digest, size: d.size, ...(d.mediaType ? { mediaType: d.mediaType } : {}) });
     }
-    seenManifests.add(m.digest);
-    manifests.push(m);
-  };
-  await walk(root, 0);
-  log({ source: text, manifests: manifests.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.size, 0) });
+  }
+  log({ source: text, manifests: manifests.length, blobs: blobs.size, bytes: [...blobs.values()].reduce((n, b) => n + b.size, 0) });
   return {
     plan: {
-      blobs,
-      manifests: manifests.map(({ digest, mediaType, manifest }) => ({ digest, mediaType, manifest })),
+      blobs: [...blobs.values()],
+      manifests: manifests.map(({ digest, mediaType, text: manifest }) => ({ digest, mediaType, manifest })),
       rootDigest: root.digest,
       ref: text,
     },
@@ -109,10 +66,10 @@ export async function readRegistryImage(client: RegistryClient, reference: Image
 
 /**
  * GET the manifest `ref` (a tag or a digest) and check it: its digest is the sha256 of the bytes received, and must be
- * the digest asked for, the `Docker-Content-Digest` the registry announced, and the descriptor's; its media type is one
- * the publisher can push.
+ * the digest asked for, the `Docker-Content-Digest` the registry announced, and the descriptor's; the manifest itself
+ * is read by the rules archives are read by (`parseManifest`), with the descriptor's type and the served `Content-Type`.
  */
-export async function fetchManifest(client: RegistryClient, ref: string, expected?: Descriptor): Promise<FetchedManifest> {
+export async function fetchManifest(client: RegistryClient, ref: string, expected?: Descriptor): Promise<ParsedManifest> {
   const what = `manifest ${ref} of ${client.name}`;
   let response: Response;
   let bytes: Buffer;
@@ -139,48 +96,24 @@ export async function fetchManifest(client: RegistryClient, ref: string, expecte
   if (expected && expected.size !== bytes.length) {
     throw new ImagePublishError(`${what}: ${bytes.length} bytes received, its descriptor says ${expected.size}`);
   }
-  const text = bytes.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(bytes)) throw new ImagePublishError(`${what} is not valid UTF-8: ECR Public cannot store it`);
-  let json: ManifestJson;
+  const served = response.headers.get('content-type')?.split(';')[0].trim().toLowerCase();
   try {
-    json = JSON.parse(text) as ManifestJson;
+    return parseManifest(bytes, digest, { descriptor: expected?.mediaType, served }, what);
   } catch (err) {
-    throw new ImagePublishError(`${what} is not JSON: ${(err as Error).message}`);
+    throw asPublishError(err);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ImagePublishError(`${what} is not a JSON object`);
-  const mediaType = manifestMediaType(json, response.headers.get('content-type'), what);
-  if (expected?.mediaType && MANIFEST_TYPES.includes(expected.mediaType) && expected.mediaType !== mediaType) {
-    throw new ImagePublishError(`${what} is ${mediaType}, its descriptor says ${expected.mediaType}`);
-  }
-  return { digest, mediaType, manifest: text, json };
 }
 
-/** The media type: the manifest's own `mediaType`, else the `Content-Type`, else what its shape says. */
-function manifestMediaType(json: ManifestJson, contentType: string | null, what: string): string {
-  if (json.schemaVersion === 1) {
-    throw new ImagePublishError(`${what} is a Docker schema 1 manifest, which ECR Public does not take: copy a schema 2 or OCI image`);
-  }
-  const header = contentType?.split(';')[0].trim().toLowerCase();
-  const own = typeof json.mediaType === 'string' ? json.mediaType : undefined;
-  if (own && header && MANIFEST_TYPES.includes(header) && own !== header) {
-    throw new ImagePublishError(`${what}: the manifest says it is ${own} but was served as ${header}`);
-  }
-  const inferred = Array.isArray(json.manifests) ? OCI_INDEX : json.config ? OCI_MANIFEST : undefined;
-  const mediaType = own ?? (header && MANIFEST_TYPES.includes(header) ? header : inferred);
-  if (!mediaType || !MANIFEST_TYPES.includes(mediaType)) {
-    throw new ImagePublishError(`${what} has the unsupported media type ${JSON.stringify(mediaType ?? header ?? null)}: `
-      + `the publisher takes ${MANIFEST_TYPES.join(', ')}`);
-  }
-  return mediaType;
-}
-
-/** The image of `platform` in the index `m` (recursively), or `m` itself when it is that platform's image. */
+/**
+ * The image of `platform` in the index `m` (recursively), or `m` itself when it is that platform's image. `path` holds
+ * the indexes above `m`: nesting is bounded as in the walk.
+ */
 async function selectPlatform(
-  client: RegistryClient, text: string, m: FetchedManifest, platform: PlatformSpec, depth: number,
-): Promise<FetchedManifest> {
+  client: RegistryClient, text: string, m: ParsedManifest, platform: PlatformSpec, path: ReadonlySet<string> = new Set(),
+): Promise<ParsedManifest> {
   const wanted = formatPlatform(platform);
-  if (!isIndex(m.mediaType)) {
-    const config = checkDescriptor(m.json.config, `the config of ${m.digest}`);
+  if (m.kind === 'image') {
+    const config = m.config;
     const { response, abort } = await client.get(`blobs/${config.digest}`, { what: `config ${config.digest}` });
     const bytes = await readLimited(response, abort, MAX_CONFIG_BYTES, `config ${config.digest} of ${client.name}`);
     if (sha256(bytes) !== config.digest) throw new ImagePublishError(`config ${config.digest} of ${client.name} does not match its digest`);
@@ -195,28 +128,19 @@ async function selectPlatform(
     }
     return m;
   }
-  if (depth >= MAX_DEPTH) throw new ImagePublishError(`${text}: indexes nested more than ${MAX_DEPTH} deep`);
-  const entries = (m.json.manifests ?? []).map((e) => checkDescriptor(e, `an entry of index ${m.digest}`));
+  const entries = m.manifests;
   const matching = entries.filter((e) => e.platform && platformMatches(platform, e.platform));
   const chosen = preferredPlatform(platform, matching);
   if (!chosen) {
     const available = [...new Set(entries.filter((e) => e.platform && e.platform.os !== 'unknown').map((e) => formatPlatform(e.platform!)))];
     throw new ImagePublishError(`${text} has no image for ${wanted}; its platforms: ${available.join(', ') || 'none'}`);
   }
-  log({ source: text, platform: wanted, selected: chosen.digest });
-  return selectPlatform(client, text, await fetchManifest(client, chosen.digest, chosen), platform, depth + 1);
-}
-
-function isIndex(mediaType: string): boolean {
-  return INDEX_TYPES.includes(mediaType);
-}
-
-/** `d` if it is a descriptor the publisher can follow: a sha256 digest and a size. */
-function checkDescriptor(d: Descriptor | undefined, what: string): Descriptor {
-  if (typeof d !== 'object' || d === null) throw new ImagePublishError(`${what} is not a descriptor`);
-  if (typeof d.digest !== 'string' || !DIGEST.test(d.digest)) {
-    throw new ImagePublishError(`${what} has the digest ${JSON.stringify(d.digest)}: only sha256 digests can be published`);
+  const inner = new Set(path).add(m.digest);
+  try {
+    checkNesting(chosen.digest, inner.size, inner, text);
+  } catch (err) {
+    throw asPublishError(err);
   }
-  if (!Number.isSafeInteger(d.size) || d.size < 0) throw new ImagePublishError(`${what} (${d.digest}) has no valid size`);
-  return d;
+  log({ source: text, platform: wanted, selected: chosen.digest });
+  return selectPlatform(client, text, await fetchManifest(client, chosen.digest, chosen), platform, inner);
 }

@@ -6,8 +6,8 @@
  */
 import { BlobSource, SourceBlob } from './blob-source';
 import { ImagePublishError, withContext } from './errors';
-import { log } from './progress';
 import { RegistryClient } from './registry-client';
+import { log } from '../shared/log';
 
 /** Times a broken body is reopened. */
 const BODY_REOPENS = 5;

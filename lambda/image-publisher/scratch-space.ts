@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { log } from './progress';
+import { log } from '../shared/log';
 
 /** Left free for everything else that uses /tmp. */
 const KEEP_FREE = 16 * 1024 * 1024;

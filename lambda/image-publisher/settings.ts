@@ -1,14 +1,13 @@
 /** The properties of `Custom::EcrPublicImage`, checked and converted (CloudFormation passes every scalar as a string). */
 import { ImagePublishError } from './errors';
-import { sha256 } from './manifest-rewrite';
 import { ImageReference, parseImageReference, parsePlatform, PlatformSpec } from '../../src/private/image-reference';
+import { isSha256Digest, sha256 } from '../../src/private/oci/digest';
 import { ImageProperties, PlanBlob, PlanManifest, PublishPlan, SourceAuth } from '../../src/private/publish-plan';
 
 /** Blobs uploaded at once when `Concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 32;
 const MAX_TAG_LENGTH = 300;
-const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 const SOURCE_AUTHS: readonly SourceAuth[] = ['anonymous', 'ecr', 'secret'];
 
 /** An image archive staged in S3, with the plan made at synth. */
@@ -135,7 +134,7 @@ export function parsePlan(text: string): PublishPlan {
     throw bad('needs a list of blobs and a non-empty list of manifests');
   }
   plan.blobs.forEach((b: PlanBlob, i) => {
-    if (typeof b?.digest !== 'string' || !SHA256_DIGEST.test(b.digest)) throw bad(`blobs[${i}].digest ${JSON.stringify(b?.digest)} is not a sha256 digest`);
+    if (!isSha256Digest(b?.digest)) throw bad(`blobs[${i}].digest ${JSON.stringify(b?.digest)} is not a sha256 digest`);
     for (const field of ['size', 'offset'] as const) {
       if (!Number.isSafeInteger(b[field]) || b[field] < 0) throw bad(`blobs[${i}].${field} of ${b.digest} must be a non-negative integer`);
     }

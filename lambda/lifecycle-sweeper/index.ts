@@ -14,6 +14,7 @@ import {
 } from '../../src/private/lifecycle-contract';
 import { customResourceHandler, CustomResourceEvent, HandlerResult } from '../shared/cfn-response';
 import { withEcrPublicClient } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 
 /** The part of the Lambda context the sweeper reads. */
 interface LambdaContext {
@@ -85,7 +86,7 @@ async function previousConfig(props: LifecycleSweepProperties): Promise<SweeperC
   try {
     return await readSweeperConfig(props);
   } catch (err) {
-    console.log(JSON.stringify({ warning: 'the previous lifecycle configuration could not be read: every repository is swept', error: String(err) }));
+    log({ warning: 'the previous lifecycle configuration could not be read: every repository is swept', error: String(err) });
     return undefined;
   }
 }
@@ -116,12 +117,12 @@ async function sweepAll(repositories: RepositoryLifecycle[], options: { now: num
         results.push(await sweepRepository(ecr, repository, options));
       } catch (err) {
         const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        console.log(JSON.stringify({ lifecycleSweep: { repository: repository.repositoryName, error: text } }));
+        log({ lifecycleSweep: { repository: repository.repositoryName, error: text } });
         errors.push(`${repository.repositoryName}: ${text}`);
       }
     }
     if (notReached.length > 0) {
-      console.log(JSON.stringify({ lifecycleSweepStopped: 'before the function\'s timeout; the next run continues', notReached }));
+      log({ lifecycleSweepStopped: 'before the function\'s timeout; the next run continues', notReached });
     }
     return { results, notReached, errors };
   });

@@ -8,6 +8,8 @@
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageDetail, paginateDescribeImages } from '@aws-sdk/client-ecr-public';
 import { evaluateRules, ImageFacts } from './evaluate';
 import { RepositoryLifecycle, RepositorySweepSummary } from '../../src/private/lifecycle-contract';
+import { isIndex } from '../../src/private/oci/media-types';
+import { log } from '../shared/log';
 
 /** The API's limit on image ids per BatchDeleteImage. */
 const DELETE_BATCH = 100;
@@ -15,11 +17,6 @@ const DELETE_BATCH = 100;
 const PAGE_SIZE = 1000;
 /** How many expired digests a dry run's summary lists (a log event holds 256 KB). */
 const MAX_LISTED = 500;
-
-const INDEX_MEDIA_TYPES = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
 
 export interface SweepOptions {
   /** "Now" for image ages, epoch ms. */
@@ -78,9 +75,9 @@ export async function sweepRepository(ecr: ECRPUBLICClient, lifecycle: Repositor
 
   // Indexes first, in batches of their own (whether the service deletes a batch in order is not documented): an image
   // an index references can only go after it.
-  const isIndex = (d: string) => INDEX_MEDIA_TYPES.has(byDigest.get(d)?.imageManifestMediaType ?? '');
+  const listsOthers = (d: string) => isIndex(byDigest.get(d)?.imageManifestMediaType ?? '');
   const digests = evaluation.expire.map((e) => e.digest);
-  const batches = [...chunks(digests.filter(isIndex), DELETE_BATCH), ...chunks(digests.filter((d) => !isIndex(d)), DELETE_BATCH)];
+  const batches = [...chunks(digests.filter(listsOthers), DELETE_BATCH), ...chunks(digests.filter((d) => !listsOthers(d)), DELETE_BATCH)];
   const deleted = new Set<string>();
   let complete = true;
   for (const batch of batches) {
@@ -110,6 +107,6 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 /** One JSON line per repository, so that CloudWatch Logs Insights can query the fields. */
 function report(summary: SweepResult): SweepResult {
-  console.log(JSON.stringify({ lifecycleSweep: summary }));
+  log({ lifecycleSweep: summary });
   return summary;
 }

@@ -19,6 +19,7 @@ import { RepositoryAttributes, RepositoryProperties } from '../../src/private/ha
 import { desiredCatalog, isEmptyCatalog } from '../shared/catalog-data';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { isErrorNamed, withAdvice, withEcrPublicClient } from '../shared/ecr-public-client';
+import { log } from '../shared/log';
 import { applyPolicy } from '../shared/repository-policy';
 
 /** The Lambda entry point. */
@@ -70,7 +71,7 @@ async function createWithContents(ecr: ECRPUBLICClient, props: RepositoryPropert
     // the repository is the stack's now, and stays; the failure is reported, the first answer stands.
     if (answered) throw err;
     await ecr.send(new DeleteRepositoryCommand({ repositoryName: name })).catch((cleanup: unknown) => {
-      console.log(JSON.stringify({ warning: `could not delete the repository ${name} whose create failed`, error: String(cleanup) }));
+      log({ warning: `could not delete the repository ${name} whose create failed`, error: String(cleanup) });
     });
     throw err;
   }
@@ -175,7 +176,7 @@ async function removeMarker(arn: string): Promise<void> {
   try {
     await withEcrPublicClient((ecr) => ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: [CREATE_MARKER_KEY] })));
   } catch (err) {
-    console.log(JSON.stringify({ warning: `could not remove the tag ${CREATE_MARKER_KEY} from ${arn}`, error: String(err) }));
+    log({ warning: `could not remove the tag ${CREATE_MARKER_KEY} from ${arn}`, error: String(err) });
   }
 }
 

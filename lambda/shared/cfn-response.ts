@@ -2,6 +2,8 @@
  * CloudFormation custom-resource plumbing: the event types, the response PUT to the pre-signed `ResponseURL`, the
  * CREATE_FAILED marker and the logging. Handlers only implement `fn(event) → { physicalResourceId, data }`.
  */
+import { log } from './log';
+import { retry } from './retry';
 import { CREATE_FAILED_MARKER } from '../../src/private/handler-contract';
 
 /** Fields every custom-resource request carries. */
@@ -176,17 +178,15 @@ function jsonBytes(value: unknown): number {
  * the header is sent empty: fetch would otherwise add `text/plain` and S3 would refuse the signature.
  */
 async function putResponse(url: string, body: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await putOnce(url, body).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
-    if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) return;
+  const { outcome } = await retry<number>({
+    attempts: RESPONSE_ATTEMPTS,
+    baseMs: RESPONSE_RETRY_BASE_MS,
     // A 4xx (an expired or altered URL) will not heal by retrying.
-    const retryable = typeof outcome !== 'number' || outcome >= 500;
-    if (!retryable || attempt >= RESPONSE_ATTEMPTS) {
-      throw typeof outcome === 'number' ? new Error(`The response PUT was refused with HTTP ${outcome}`) : outcome;
-    }
-    log({ responseRetry: attempt, error: typeof outcome === 'number' ? `HTTP ${outcome}` : String(outcome) });
-    await sleep(RESPONSE_RETRY_BASE_MS * 2 ** (attempt - 1));
-  }
+    retryable: (o) => !o.ok || o.value >= 500,
+    beforeRetry: (o, attempt) => log({ responseRetry: attempt, error: o.ok ? `HTTP ${o.value}` : String(o.error) }),
+  }, () => putOnce(url, body));
+  if (!outcome.ok) throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+  if (outcome.value < 200 || outcome.value >= 300) throw new Error(`The response PUT was refused with HTTP ${outcome.value}`);
 }
 
 /** One PUT; resolves to the HTTP status, rejects on network errors and timeouts. */
@@ -202,17 +202,8 @@ async function putOnce(url: string, body: string): Promise<number> {
   return res.status;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** The event without `ResponseURL`: a pre-signed URL lets anyone answer for the resource. */
 function redact<P>(event: CustomResourceEvent<P>): Omit<CustomResourceEvent<P>, 'ResponseURL'> {
   const { ResponseURL: _url, ...rest } = event;
   return rest;
-}
-
-/** One JSON document per line, so that CloudWatch Logs Insights can query the fields. */
-function log(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify(entry));
 }

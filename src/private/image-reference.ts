@@ -3,6 +3,7 @@
  * construct (which checks a reference at synth) and the image-publisher handler (which pulls it at deploy), so both
  * read a reference the same way.
  */
+import { isSha256Digest } from './oci/digest';
 
 /** A parsed image reference. */
 export interface ImageReference {
@@ -22,7 +23,6 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** A host name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
 const REGISTRY = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** The longest repository name distribution accepts. */
 const MAX_NAME = 255;
 
@@ -39,7 +39,7 @@ export function parseImageReference(text: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw bad(`the digest ${JSON.stringify(digest)} must be sha256: and 64 lower-case hex digits`);
+    if (!isSha256Digest(digest)) throw bad(`the digest ${JSON.stringify(digest)} must be sha256: and 64 lower-case hex digits`);
   }
   let tag: string | undefined;
   // A ':' after the last '/' separates the tag (a ':' before it is the registry's port).

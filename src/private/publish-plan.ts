@@ -4,6 +4,7 @@
  * asset; the plan says where each blob's bytes are in that tar, so the handler can fetch every blob with a ranged
  * GetObject, in parallel, without reading the archive twice or writing it to disk.
  */
+import { DOCKER_LAYER_TAR, OCI_LAYER_TAR } from './oci/media-types';
 
 /** A blob (config or layer) to publish, located in the staged tar. */
 export interface PlanBlob {
@@ -41,10 +42,7 @@ export interface PublishPlan {
 }
 
 /** Media types of uncompressed layers: these are gzip-compressed at deploy unless told otherwise. */
-export const UNCOMPRESSED_LAYER_TYPES: readonly string[] = [
-  'application/vnd.oci.image.layer.v1.tar',
-  'application/vnd.docker.image.rootfs.diff.tar',
-];
+export const UNCOMPRESSED_LAYER_TYPES: readonly string[] = [OCI_LAYER_TAR, DOCKER_LAYER_TAR];
 
 /** How the handler authenticates to a source registry. */
 export type SourceAuth = 'anonymous' | 'ecr' | 'secret';

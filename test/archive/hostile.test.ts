@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { inspectImageArchive } from '../../src/private/archive/inspect';
 import { sha256 } from '../../src/private/oci/digest';
 import { OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { MAX_INDEX_DEPTH } from '../../src/private/oci/walk';
 import { OciLayoutImage, writeBlob } from '../support/oci-layout';
 import { tarBytes, TarSpec } from '../support/tar-files';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
@@ -181,6 +182,39 @@ describe('inconsistent images', () => {
   test('a manifest of another size than its descriptor says', () => {
     const file = tampered('resized.tar', { 'index.json': indexWith({ mediaType: OCI_MANIFEST, digest: image.root.digest, size: 10 }) });
     expect(() => inspect(file)).toThrow(`${file}: manifest ${image.root.digest} referenced by index.json is ${image.root.size} bytes, the descriptor says 10`);
+  });
+
+  /** `levels` indexes above the image's manifest, as blobs, and the descriptor of the outermost one. */
+  function nestedIndexes(levels: number, outerType = 'application/vnd.oci.image.index.v1+json'): { top: object; blobs: TarSpec[] } {
+    let child: object = { mediaType: OCI_MANIFEST, digest: image.root.digest, size: image.root.size };
+    const blobs: TarSpec[] = [];
+    for (let i = 0; i < levels; i++) {
+      const data = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [child] }));
+      blobs.push({ name: blobSpecName(sha256(data)), data });
+      child = { mediaType: i === levels - 1 ? outerType : 'application/vnd.oci.image.index.v1+json', digest: sha256(data), size: data.length };
+    }
+    return { top: child, blobs };
+  }
+
+  test(`an image ${MAX_INDEX_DEPTH} indexes deep is read; one index more is refused`, () => {
+    // index.json's entry is the outermost index (depth 0): the image's manifest is `levels` deep.
+    const deepest = nestedIndexes(MAX_INDEX_DEPTH);
+    const accepted = tampered('nested-max.tar', { 'index.json': indexWith(deepest.top) }, deepest.blobs);
+    const { plan } = inspectImageArchive(accepted, { stagingDir: staging });
+    expect(plan.manifests).toHaveLength(MAX_INDEX_DEPTH + 1);
+    expect(plan.manifests[0].digest).toBe(image.root.digest);
+
+    const tooDeep = nestedIndexes(MAX_INDEX_DEPTH + 1);
+    const refused = tampered('nested-too-deep.tar', { 'index.json': indexWith(tooDeep.top) }, tooDeep.blobs);
+    expect(() => inspect(refused)).toThrow(`${refused}: indexes nested more than ${MAX_INDEX_DEPTH} deep at ${image.root.digest}`);
+  });
+
+  test('a manifest whose descriptor names another manifest type', () => {
+    const listed = nestedIndexes(1, 'application/vnd.docker.distribution.manifest.list.v2+json');
+    const file = tampered('mislabelled.tar', { 'index.json': indexWith(listed.top) }, listed.blobs);
+    const digest = (listed.top as { digest: string }).digest;
+    expect(() => inspect(file)).toThrow(`${file}: manifest ${digest} is application/vnd.oci.image.index.v1+json, `
+      + 'its descriptor says application/vnd.docker.distribution.manifest.list.v2+json');
   });
 
   test('a manifest of unknown media type', () => {

@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { BatchCheckLayerAvailabilityCommand } from '@aws-sdk/client-ecr-public';
 import { gzipChunks } from '../../lambda/image-publisher/layer-compression';
-import { rewriteManifests, sha256 } from '../../lambda/image-publisher/manifest-rewrite';
+import { rewriteManifests } from '../../lambda/image-publisher/manifest-rewrite';
 import { PartReader } from '../../lambda/image-publisher/part-reader';
 import { forEachConcurrent } from '../../lambda/image-publisher/pool';
 import { missingBlobs } from '../../lambda/image-publisher/publish';
 import { parsePlan, parseSettings } from '../../lambda/image-publisher/settings';
+import { sha256 } from '../../src/private/oci/digest';
 import { PlanManifest, PublishPlan } from '../../src/private/publish-plan';
 
 async function* chunked(data: Buffer, sizes: () => number): AsyncGenerator<Buffer> {

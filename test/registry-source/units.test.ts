@@ -1,6 +1,10 @@
-/** The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, the registry properties. */
+/**
+ * The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, errors, the registry
+ * properties.
+ */
+import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
 import { registryOrigin } from '../../lambda/image-publisher/registry-client';
-import { registryError } from '../../lambda/image-publisher/registry-errors';
+import { sourceRegistryError } from '../../lambda/image-publisher/registry-errors';
 import { parseSettings } from '../../lambda/image-publisher/settings';
 import { parseChallenges } from '../../lambda/image-publisher/www-authenticate';
 import {
@@ -102,12 +106,25 @@ describe('WWW-Authenticate', () => {
 
 describe('registry errors', () => {
   test('the first error code names the error; messages and details make its message', () => {
-    const err = registryError(404, JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'x' } }] }), 'GET r/n manifest x');
+    const err = sourceRegistryError(404, JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'x' } }] }), 'GET r/n manifest x');
     expect(err.name).toBe('MANIFEST_UNKNOWN');
     expect(err.message).toBe('GET r/n manifest x: manifest unknown {"Tag":"x"} (HTTP 404)');
-    const html = registryError(502, '<html>\n<body>Bad   Gateway</body></html>', 'GET r/n blob d');
+    const html = sourceRegistryError(502, '<html>\n<body>Bad   Gateway</body></html>', 'GET r/n blob d');
     expect(html.name).toBe('HTTP_502');
     expect(html.message).toBe('GET r/n blob d: <html> <body>Bad Gateway</body></html> (HTTP 502)');
+  });
+});
+
+describe('failures of the shared image-format rules', () => {
+  test('a rule of src/private/oci refused it: the failure is the publisher\'s own; a named error keeps its name', () => {
+    const rule = asPublishError(new Error('manifest m is application/vnd.oci.image.index.v1+json but was served as application/json'));
+    expect(rule.name).toBe('ImagePublishError');
+    expect(rule.message).toBe('manifest m is application/vnd.oci.image.index.v1+json but was served as application/json');
+    const registry = sourceRegistryError(404, '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}', 'GET r/n manifest x');
+    expect(asPublishError(registry)).toBe(registry);
+    const api = withContext(Object.assign(new Error('gone'), { name: 'RepositoryNotFoundException' }), 'PutImage');
+    expect(asPublishError(api)).toBe(api);
+    expect(asPublishError('text').name).toBe('ImagePublishError');
   });
 });
 

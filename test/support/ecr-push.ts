@@ -1,13 +1,13 @@
 /**
  * Pushing an OCI layout through the Amazon ECR Public API with the image publisher's own steps: `missingBlobs`
- * (BatchCheckLayerAvailability), `uploadBlob` (InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload) and
+ * (BatchCheckLayerAvailability), `uploadLayerToEcrPublic` (InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload) and
  * `putManifests` (PutImage), byte for byte, so the pushed digest equals the layout's. A test that must drive the API
  * step by step, or send something malformed, does so explicitly instead.
  */
 import * as fs from 'node:fs';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { readOciLayout } from './oci-layout';
-import { uploadBlob } from '../../lambda/image-publisher/blob-uploader';
+import { uploadLayerToEcrPublic } from '../../lambda/image-publisher/blob-uploader';
 import { putManifests } from '../../lambda/image-publisher/manifest-push';
 import { missingBlobs } from '../../lambda/image-publisher/publish';
 
@@ -45,7 +45,7 @@ export async function pushOciLayout(client: ECRPUBLICClient, repositoryName: str
       stats.skipped.push(blob.digest);
       continue;
     }
-    const result = await uploadBlob(client, repositoryName, {
+    const result = await uploadLayerToEcrPublic(client, repositoryName, {
       digest: blob.digest,
       size: blob.size,
       open: () => fs.createReadStream(blob.path),

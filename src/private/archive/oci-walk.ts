@@ -10,12 +10,12 @@ import { ImageCandidate, selectImage } from './image-refs';
 import { BlobSet, MAX_JSON_BYTES, MAX_MANIFEST_BYTES, parseJson, WalkedImage } from './walked-image';
 import { Descriptor, parseDescriptor } from '../oci/descriptor';
 import { blobName, isSha256Digest, sha256 } from '../oci/digest';
-import { IMAGE_MANIFEST_TYPES, INDEX_TYPES } from '../oci/media-types';
+import { parseManifest, ParsedManifest } from '../oci/manifest';
+import { isIndex } from '../oci/media-types';
+import { ManifestRequest, MAX_INDEX_DEPTH, walkManifestsSync } from '../oci/walk';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
-/** Deeper nesting than index → index → manifest does not occur in practice; a bound also stops reference cycles. */
-const MAX_DEPTH = 8;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -60,9 +60,9 @@ export function walkOciLayout<F extends ArchiveFile>(files: ArchiveFiles<F>, ind
   const selection = selectImage(label, candidates, ref, byDigest);
 
   const walker = new OciWalker(files);
-  walker.visit(selection.chosen.value, 'index.json', 0, new Set());
+  const manifests = walker.walk(selection.chosen.value);
   return {
-    manifests: walker.manifests,
+    manifests,
     blobs: walker.blobs.list(),
     rootDigest: selection.chosen.digest,
     ref: selection.ref,
@@ -80,7 +80,7 @@ function listedMediaType<F extends ArchiveFile>(files: ArchiveFiles<F>, roots: D
   const seen = new Set<string>();
   for (let item = queue.shift(); item; item = queue.shift()) {
     if (item.d.digest === digest && item.d.mediaType !== undefined) return item.d.mediaType;
-    if (seen.has(item.d.digest) || item.depth >= MAX_DEPTH || !INDEX_TYPES.has(item.d.mediaType ?? '')) continue;
+    if (seen.has(item.d.digest) || item.depth >= MAX_INDEX_DEPTH || !isIndex(item.d.mediaType ?? '')) continue;
     seen.add(item.d.digest);
     try {
       const file = files.find(blobName(item.d.digest));
@@ -94,65 +94,46 @@ function listedMediaType<F extends ArchiveFile>(files: ArchiveFiles<F>, roots: D
   return undefined;
 }
 
+/** Reads the manifests of the selected image from the archive, and collects the files and blobs they name. */
 class OciWalker<F extends ArchiveFile> {
-  public readonly manifests: PlanManifest[] = [];
   public readonly blobs = new BlobSet<F>();
   public readonly files: F[] = [];
-  private readonly visited = new Set<string>();
   private readonly label: string;
 
   constructor(private readonly archive: ArchiveFiles<F>) {
     this.label = archive.label;
   }
 
-  /** Visits the manifest `descriptor` (listed by `referrer`), pushing it after everything it references. */
-  public visit(descriptor: Descriptor, referrer: string, depth: number, path: Set<string>): void {
-    const digest = descriptor.digest;
-    if (path.has(digest)) throw new Error(`${this.label}: manifest ${digest} refers to itself through ${referrer}`);
-    if (depth > MAX_DEPTH) throw new Error(`${this.label}: indexes nested more than ${MAX_DEPTH} deep at ${digest}`);
-    if (this.visited.has(digest)) return;
+  /** Walks the manifest `root` (an `index.json` entry): the manifests to push, children before their index. */
+  public walk(root: Descriptor): PlanManifest[] {
+    const parsed = this.read({ descriptor: root, referrer: 'index.json', depth: 0 });
+    const manifests = walkManifestsSync(parsed, this.label, (request) => this.read(request));
+    return manifests.map((m) => ({ digest: m.digest, mediaType: m.mediaType, manifest: m.text }));
+  }
 
+  /** Reads and checks the manifest of `request`; an image manifest's config and layers are collected at once. */
+  private read({ descriptor, referrer, depth }: ManifestRequest): ParsedManifest {
+    const digest = descriptor.digest;
+    const by = depth === 0 ? referrer : `index ${referrer}`;
     const file = this.archive.find(blobName(digest));
     if (!file) {
-      throw new Error(`${this.label}: manifest ${digest} referenced by ${referrer} is missing`
+      throw new Error(`${this.label}: manifest ${digest} referenced by ${by} is missing`
         + (depth > 0 ? ' (an archive saved with only some platforms? select one platform\'s manifest by its digest as ref)' : ''));
     }
     if (file.size !== descriptor.size) {
-      throw new Error(`${this.label}: manifest ${digest} referenced by ${referrer} is ${file.size} bytes, the descriptor says ${descriptor.size}`);
+      throw new Error(`${this.label}: manifest ${digest} referenced by ${by} is ${file.size} bytes, the descriptor says ${descriptor.size}`);
     }
     const bytes = this.archive.read(file, MAX_MANIFEST_BYTES, 'manifest');
     const actual = sha256(bytes);
-    if (actual !== digest) throw new Error(`${this.label}: manifest ${digest} referenced by ${referrer} does not match its digest (its bytes hash to ${actual})`);
-    const text = bytes.toString('utf8');
-    // The plan carries the manifest as a string: it must turn back into exactly these bytes.
-    if (!Buffer.from(text, 'utf8').equals(bytes)) throw new Error(`${this.label}: manifest ${digest} is not valid UTF-8`);
-    const json = parseJson(bytes, `${this.label}: manifest ${digest}`);
-    if (!isObject(json)) throw new Error(`${this.label}: manifest ${digest} is not a JSON object`);
-
-    const own = json.mediaType;
-    if (own !== undefined && typeof own !== 'string') throw new Error(`${this.label}: manifest ${digest} has a non-string mediaType`);
-    const mediaType = own ?? descriptor.mediaType;
-    if (mediaType === undefined) throw new Error(`${this.label}: manifest ${digest} has no media type (no mediaType member, none in its descriptor)`);
-
+    if (actual !== digest) throw new Error(`${this.label}: manifest ${digest} referenced by ${by} does not match its digest (its bytes hash to ${actual})`);
     const where = `${this.label}: manifest ${digest}`;
+    const manifest = parseManifest(bytes, digest, { descriptor: descriptor.mediaType }, where);
     this.files.push(file);
-    if (INDEX_TYPES.has(mediaType)) {
-      if (!Array.isArray(json.manifests)) throw new Error(`${where}: index has no manifests array`);
-      const inner = new Set(path).add(digest);
-      json.manifests.forEach((child, i) => {
-        const childDescriptor = parseDescriptor(child, `${where} manifests[${i}]`);
-        this.visit(childDescriptor, `index ${digest}`, depth + 1, inner);
-      });
-    } else if (IMAGE_MANIFEST_TYPES.has(mediaType)) {
-      this.addConfig(parseDescriptor(json.config, `${where} config`), digest);
-      const layers = json.layers ?? [];
-      if (!Array.isArray(layers)) throw new Error(`${where}: layers is not an array`);
-      layers.forEach((layer, i) => this.addLayer(parseDescriptor(layer, `${where} layers[${i}]`), digest));
-    } else {
-      throw new Error(`${where} has unknown media type '${mediaType}'`);
+    if (manifest.kind === 'image') {
+      this.addConfig(manifest.config, digest);
+      manifest.layers.forEach((layer) => this.addLayer(layer, digest));
     }
-    this.visited.add(digest);
-    this.manifests.push({ digest, mediaType, manifest: text });
+    return manifest;
   }
 
   private findBlob(d: Descriptor, manifest: string, kind: string): F {

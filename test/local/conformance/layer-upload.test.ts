@@ -19,7 +19,7 @@ import {
   registryAlias,
   sha256,
   uniqueName,
-  uploadBlob,
+  uploadTestBlob,
   useEmulator,
 } from './support';
 
@@ -301,7 +301,7 @@ describe('CompleteLayerUpload', () => {
 
   test('a blob already in the repository is LayerAlreadyExistsException', async () => {
     const data = randomBytes(100);
-    await uploadBlob(h.client, repo, data);
+    await uploadTestBlob(h.client, repo, data);
     const uploadId = await initiate();
     await part(uploadId, 0, data);
     await expectError(complete(uploadId, [sha256(data)]), 'LayerAlreadyExistsException');
@@ -310,9 +310,9 @@ describe('CompleteLayerUpload', () => {
 
   test('the same blob may be uploaded to another repository', async () => {
     const data = randomBytes(100);
-    await uploadBlob(h.client, repo, data);
+    await uploadTestBlob(h.client, repo, data);
     const other = await createRepo(h.client, uniqueName('other'));
-    expect(await uploadBlob(h.client, other, data)).toBe(sha256(data));
+    expect(await uploadTestBlob(h.client, other, data)).toBe(sha256(data));
   });
 
   test('checks run in the documented order', async () => {
@@ -323,7 +323,7 @@ describe('CompleteLayerUpload', () => {
     await expectError(complete(a, [sha256(randomBytes(8))]), 'LayerPartTooSmallException');
     // a digest mismatch wins over an existing blob
     const existing = randomBytes(150);
-    await uploadBlob(h.client, repo, existing);
+    await uploadTestBlob(h.client, repo, existing);
     const b = await initiate();
     await part(b, 0, existing);
     await expectError(complete(b, [sha256(randomBytes(8))]), 'InvalidLayerException');
@@ -351,7 +351,7 @@ describe('CompleteLayerUpload', () => {
 
   test('blobs are deleted with the repository', async () => {
     const other = await createRepo(h.client, uniqueName('deleted'));
-    const digest = await uploadBlob(h.client, other, randomBytes(20));
+    const digest = await uploadTestBlob(h.client, other, randomBytes(20));
     await h.client.send(new DeleteRepositoryCommand({ repositoryName: other, force: true }));
     await createRepo(h.client, other);
     const out = await check([digest], other);
@@ -387,7 +387,7 @@ describe('CompleteLayerUpload', () => {
 describe('BatchCheckLayerAvailability', () => {
   test('absent → UNAVAILABLE, malformed → InvalidLayerDigest, empty → MissingLayerDigest', async () => {
     const present = randomBytes(321);
-    const presentDigest = await uploadBlob(h.client, repo, present);
+    const presentDigest = await uploadTestBlob(h.client, repo, present);
     const absent = sha256(randomBytes(5));
     const out = await check([presentDigest, absent, 'sha256:nothex', 'nocolon', '']);
     expect(out.layers).toHaveLength(2);
@@ -403,7 +403,7 @@ describe('BatchCheckLayerAvailability', () => {
 
   test('blobs are per repository', async () => {
     const data = randomBytes(64);
-    const digest = await uploadBlob(h.client, repo, data);
+    const digest = await uploadTestBlob(h.client, repo, data);
     const other = await createRepo(h.client, uniqueName('other'));
     const inOther = await check([digest], other);
     expect(inOther.layers).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { PutImageCommand } from '@aws-sdk/client-ecr-public';
-import { buildIndex, createRepo, OCI_INDEX, OCI_MANIFEST, pushImage, randomBytes, registryAlias, sha256, uploadBlob, useEmulator } from './support';
+import { buildIndex, createRepo, OCI_INDEX, OCI_MANIFEST, pushImage, randomBytes, registryAlias, sha256, uploadTestBlob, useEmulator } from './support';
 
 const h = useEmulator();
 
@@ -13,7 +13,7 @@ describe('OCI distribution pull API (anonymous)', () => {
   test('manifests by tag and digest, blobs by digest, tags/list', async () => {
     const repo = await createRepo(h.client, 'pull/app');
     const layerData = randomBytes(2000);
-    const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await uploadBlob(h.client, repo, layerData), size: 2000 };
+    const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await uploadTestBlob(h.client, repo, layerData), size: 2000 };
     const img = await pushImage(h.client, repo, 'v1', { layers: [layer] });
     const alias = await registryAlias(h.client);
     const base = `${h.emu.endpoint}/v2/${alias}/${repo}`;

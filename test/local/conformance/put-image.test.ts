@@ -17,7 +17,7 @@ import {
   registryAlias,
   sha256,
   uniqueName,
-  uploadBlob,
+  uploadTestBlob,
   useEmulator,
 } from './support';
 
@@ -278,7 +278,7 @@ describe('PutImage', () => {
   test('layers uploaded with the layer API and a shared config work across two images', async () => {
     const repo = await createRepo(h.client);
     const layerData = randomBytes(1234);
-    const layer = { mediaType: OCI_LAYER, digest: await uploadBlob(h.client, repo, layerData), size: layerData.length };
+    const layer = { mediaType: OCI_LAYER, digest: await uploadTestBlob(h.client, repo, layerData), size: layerData.length };
     const a = await pushImage(h.client, repo, 'a', { layers: [layer] });
     const b = await pushImage(h.client, repo, 'b', { layers: [layer, layer] });
     expect((await describe1(repo, a.digest)).imageSizeInBytes).toBe(1234);

@@ -19,7 +19,7 @@ import {
   start,
   stop,
   uniqueName,
-  uploadBlob,
+  uploadTestBlob,
   useEmulator,
 } from './support';
 
@@ -236,7 +236,7 @@ describe('DeleteRepository', () => {
 
   test('a repository with only uploaded blobs (no images) is deleted without force', async () => {
     const name = await createRepo(h.client);
-    await uploadBlob(h.client, name, randomBytes(64));
+    await uploadTestBlob(h.client, name, randomBytes(64));
     await h.client.send(new DeleteRepositoryCommand({ repositoryName: name }));
   });
 

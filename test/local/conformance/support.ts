@@ -12,7 +12,7 @@ import {
   PutImageCommand,
   PutImageCommandOutput,
 } from '@aws-sdk/client-ecr-public';
-import { uploadBlob as publisherUpload } from '../../../lambda/image-publisher/blob-uploader';
+import { uploadLayerToEcrPublic } from '../../../lambda/image-publisher/blob-uploader';
 import { Descriptor as OciDescriptor } from '../../../src/private/oci/descriptor';
 import { sha256 } from '../../../src/private/oci/digest';
 import {
@@ -147,9 +147,9 @@ export const registryAlias = primaryRegistryAlias;
  * Uploads `data` as a blob of the repository with the image publisher's own upload (InitiateLayerUpload, parts of the
  * announced size, CompleteLayerUpload). Returns the digest. A test of the upload steps themselves sends them explicitly.
  */
-export async function uploadBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
+export async function uploadTestBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
   const digest = sha256(data);
-  await publisherUpload(client, repositoryName, {
+  await uploadLayerToEcrPublic(client, repositoryName, {
     digest,
     size: data.length,
     open: async function* () { yield data; },
@@ -204,14 +204,14 @@ export async function buildImage(client: ECRPUBLICClient, repositoryName: string
       rootfs: { type: 'layers', diff_ids: [] },
       config: { Labels: { nonce: cryptoRandomBytes(8).toString('hex') } },
     }));
-    config = { mediaType: configMediaType, digest: await uploadBlob(client, repositoryName, cfg), size: cfg.length };
+    config = { mediaType: configMediaType, digest: await uploadTestBlob(client, repositoryName, cfg), size: cfg.length };
   }
   let layers = spec.layers;
   if (!layers) {
     layers = [];
     for (const size of spec.layerSizes ?? [100 + Math.floor(Math.random() * 500)]) {
       const data = cryptoRandomBytes(size);
-      layers.push({ mediaType: layerMediaType, digest: await uploadBlob(client, repositoryName, data), size });
+      layers.push({ mediaType: layerMediaType, digest: await uploadTestBlob(client, repositoryName, data), size });
     }
   }
   const body: Record<string, unknown> = { schemaVersion: 2 };
