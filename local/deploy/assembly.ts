@@ -106,12 +106,21 @@ export function fillPlaceholders(text: string, account: string, region: string):
 }
 
 /**
- * The assembly whose directory is `dir` (a real path inside `root`), its `manifest.json` checked first: that is the one
- * file cx-api reads when it opens an assembly. Its schema version is not checked (an assembly written by a newer CDK
- * than this reader still names its stacks and assets the same way), nor is its artifact order: `graph.ts` orders.
+ * The assembly whose directory is `dir` (a real path inside `root`). What cx-api reads as it opens an assembly is
+ * checked first: its `manifest.json`, and (in newer aws-cdk-lib versions) each artifact's `additionalMetadataFile`.
+ * Its schema version is not checked (an assembly written by a newer CDK than this reader still names its stacks and
+ * assets the same way), nor is its artifact order: `graph.ts` orders.
  */
 function openAssembly(root: string, dir: string): cxapi.CloudAssembly {
-  if (!inside(root, path.join(dir, 'manifest.json'))) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
+  const manifestFile = inside(root, path.join(dir, 'manifest.json'));
+  if (!manifestFile) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
+  const manifest = readJson(manifestFile) as { artifacts?: Record<string, { additionalMetadataFile?: unknown } | null> };
+  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    const file = artifact?.additionalMetadataFile;
+    if (file !== undefined && (typeof file !== 'string' || !inside(root, path.join(dir, file)))) {
+      throw new Error(`The metadata file of artifact '${id}' lies outside the cloud assembly '${root}'`);
+    }
+  }
   try {
     return new cxapi.CloudAssembly(dir, { skipVersionCheck: true, skipEnumCheck: true, topoSort: false });
   } catch (err) {

@@ -108,6 +108,15 @@ test('a nested assembly directory outside the assembly is refused before its man
   expect(() => readCloudAssembly(outdir)).toThrow(/The nested assembly 'assembly-Prod' lies outside the cloud assembly/);
 });
 
+test('an artifact metadata file outside the assembly is refused before cx-api opens the assembly', () => {
+  // Newer cx-api versions read `additionalMetadataFile` as they open an assembly.
+  fs.writeFileSync(path.join(tmp, 'outside-metadata.json'), JSON.stringify({}));
+  const outdir = craftedCopy((_top, nested) => {
+    nested.artifacts[artifactId(nested, 'Prod/Api')].additionalMetadataFile = '../../outside-metadata.json';
+  });
+  expect(() => readCloudAssembly(outdir)).toThrow(/The metadata file of artifact '[^']+' lies outside the cloud assembly/);
+});
+
 test('a template outside the assembly is refused', () => {
   fs.writeFileSync(path.join(tmp, 'outside.template.json'), JSON.stringify({ Resources: {} }));
   const outdir = craftedCopy((_top, nested) => {
