@@ -116,6 +116,8 @@ function openAssembly(root: string, dir: string): cxapi.CloudAssembly {
   if (!manifestFile) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
   const manifest = readJson(manifestFile) as { artifacts?: Record<string, { additionalMetadataFile?: unknown } | null> };
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    // cx-api copies the artifacts into plain objects, where this id would set the prototype (no CDK app writes it).
+    if (id === '__proto__') throw new Error(`The cloud assembly '${dir}' has an artifact with the id '__proto__', which cannot be read`);
     const file = artifact?.additionalMetadataFile;
     if (file !== undefined && (typeof file !== 'string' || !inside(root, path.join(dir, file)))) {
       throw new Error(`The metadata file of artifact '${id}' lies outside the cloud assembly '${root}'`);

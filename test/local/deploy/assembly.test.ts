@@ -136,6 +136,20 @@ test('an asset manifest outside the assembly is refused', () => {
   expect(() => readCloudAssembly(outdir)).toThrow(/The asset manifest '[^']*outside\.assets\.json' of stack '[^']+' lies outside the cloud assembly/);
 });
 
+test('artifact ids that are names of Object.prototype are read as ids; __proto__ is refused with a clear error', () => {
+  const rename = (from: string, to: string) => craftedCopy((_top, nested) => {
+    const id = artifactId(nested, from);
+    // Defined, not assigned: assigning `__proto__` would set the object's prototype, not write the key.
+    Object.defineProperty(nested.artifacts, to, { value: nested.artifacts[id], enumerable: true, writable: true, configurable: true });
+    delete nested.artifacts[id];
+    for (const a of Object.values<any>(nested.artifacts)) a.dependencies = a.dependencies?.map((d: string) => d === id ? to : d);
+  });
+  const stacks = readCloudAssembly(rename('Prod/Data', 'constructor')).stacks;
+  expect(stacks.map((s) => s.key)).toEqual(['assembly-Prod/constructor', expect.stringMatching(/^assembly-Prod\/\S+Api/), 'Base']);
+  expect(stacks[1].dependencies).toEqual(['assembly-Prod/constructor']);
+  expect(() => readCloudAssembly(rename('Prod/Data', '__proto__'))).toThrow(/has an artifact with the id '__proto__', which cannot be read/);
+});
+
 test('stacks that depend on each other in a cycle are an error naming the cycle', () => {
   const outdir = craftedCopy((_top, nested) => {
     const data = nested.artifacts[artifactId(nested, 'Prod/Data')];
