@@ -213,7 +213,9 @@ export function applyHandlerEnvironment(environment: HandlerEnvironment, credent
     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
   };
   if (credentials) {
-    Object.assign(vars, { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: undefined });
+    Object.assign(vars, {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: undefined,
+    });
   } else if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
     Object.assign(vars, DUMMY_CREDENTIALS, { AWS_SESSION_TOKEN: undefined });
   }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 // zlib.crc32: Node 20.15 and later, inside the package's engines (>= 20.16).
 import { crc32, deflateSync } from 'node:zlib';
 import { ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
+import { uploadBlob as publisherUploadBlob } from '../../lambda/image-publisher/blob-uploader';
 import type {
   CreateEvent,
   CustomResourceEvent,
@@ -18,7 +19,6 @@ import type {
   DeleteEvent,
   UpdateEvent,
 } from '../../lambda/shared/cfn-response';
-import { uploadBlob as publisherUploadBlob } from '../../lambda/image-publisher/blob-uploader';
 import { EmulatorOptions, RunningEmulator, startEmulator } from '../../local';
 import { DeployerServer, RESPONSE_PREFIX } from '../../local/deploy/deployer-server';
 import { applyHandlerEnvironment, CustomResourceRequest, FunctionSettings, HandlerInvoker, LambdaHandler } from '../../local/deploy/handler';
