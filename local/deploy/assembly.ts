@@ -1,9 +1,11 @@
 /**
- * Reading a cloud assembly (`cdk.out`): its stacks (nested stage assemblies included), their templates and their file
- * assets, as `manifest.json` and the `<stack>.assets.json` manifests describe them.
+ * Reading a cloud assembly (`cdk.out`) for the deployer: its stacks (nested stage assemblies included), their templates
+ * and their file assets, found with aws-cdk-lib's `cx-api` and read only from inside the assembly.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { dependencyOrder } from './graph';
 import { parseJsonData } from './json-data';
 
 /** A CloudFormation template, as far as the deployer reads it. */
@@ -68,24 +70,22 @@ export interface CloudAssembly {
   readonly stacks: AssemblyStack[];
 }
 
-interface ManifestArtifact {
-  readonly type: string;
-  readonly environment?: string;
-  readonly properties?: Record<string, any>;
-  readonly dependencies?: string[];
-  readonly displayName?: string;
-}
-
-/** Reads the assembly in `dir`. */
+/**
+ * Reads the assembly in `dir` with the CDK's own reader (`cx-api`): artifacts, nested stage assemblies, stack
+ * dependencies and asset manifests as the CDK defines them. cx-api joins the paths a manifest gives onto the assembly
+ * directory and reads what they name, so each one is checked to lie inside the assembly (symbolic links followed)
+ * before cx-api or the deployer opens it. Templates and asset manifests are parsed here, into null-prototype data.
+ */
 export function readCloudAssembly(dir: string): CloudAssembly {
   if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
     throw new Error(`'${dir}' is not a cloud assembly (no manifest.json): synthesize the app first (app.synth() or cdk synth)`);
   }
   const root = fs.realpathSync(dir);
-  if (!inside(root, path.join(root, 'manifest.json'))) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
   const stacks: AssemblyStack[] = [];
-  readAssembly(root, root, '', stacks);
-  return { dir: root, stacks: dependencyOrder(stacks) };
+  readAssembly(root, openAssembly(root, root), '', stacks);
+  const byKey = new Map(stacks.map((s) => [s.key, s]));
+  const order = dependencyOrder(stacks.map((s) => s.key), (key) => byKey.get(key)!.dependencies, 'stacks');
+  return { dir: root, stacks: order.map((key) => byKey.get(key)!) };
 }
 
 /** The stacks `name` selects (a stack name, an artifact id or a display path), or all of them. */
@@ -102,56 +102,77 @@ export function selectStacks(assembly: CloudAssembly, name: string | undefined):
 
 /** `text` with `${AWS::AccountId}`, `${AWS::Region}` and `${AWS::Partition}` filled in, as the CDK CLI does for assets. */
 export function fillPlaceholders(text: string, account: string, region: string): string {
-  return text
-    .replace(/\$\{AWS::AccountId\}/g, account)
-    .replace(/\$\{AWS::Region\}/g, region)
-    .replace(/\$\{AWS::Partition\}/g, 'aws');
+  return String(cxapi.EnvironmentPlaceholders.replace(text, { accountId: account, region, partition: 'aws' }));
 }
 
-function readAssembly(root: string, dir: string, prefix: string, out: AssemblyStack[]): void {
+/**
+ * The assembly whose directory is `dir` (a real path inside `root`). What cx-api reads as it opens an assembly is
+ * checked first: its `manifest.json`, and (in newer aws-cdk-lib versions) each artifact's `additionalMetadataFile`.
+ * Its schema version is not checked (an assembly written by a newer CDK than this reader still names its stacks and
+ * assets the same way), nor is its artifact order: `graph.ts` orders.
+ */
+function openAssembly(root: string, dir: string): cxapi.CloudAssembly {
   const manifestFile = inside(root, path.join(dir, 'manifest.json'));
   if (!manifestFile) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
-  const manifest = readJson(manifestFile) as { artifacts?: Record<string, ManifestArtifact> };
-  const artifacts = manifest.artifacts ?? {};
-  for (const [id, artifact] of Object.entries(artifacts)) {
-    if (artifact.type === 'cdk:cloud-assembly') {
-      const nested = inside(root, path.join(dir, String(artifact.properties?.directoryName ?? '')));
-      if (!nested) throw new Error(`The nested assembly '${id}' lies outside the cloud assembly '${root}'`);
-      readAssembly(root, nested, `${path.relative(root, nested)}/`, out);
+  const manifest = readJson(manifestFile) as { artifacts?: Record<string, { additionalMetadataFile?: unknown } | null> };
+  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    // cx-api copies the artifacts into plain objects, where this id would set the prototype (no CDK app writes it).
+    if (id === '__proto__') throw new Error(`The cloud assembly '${dir}' has an artifact with the id '__proto__', which cannot be read`);
+    const file = artifact?.additionalMetadataFile;
+    if (file !== undefined && (typeof file !== 'string' || !inside(root, path.join(dir, file)))) {
+      throw new Error(`The metadata file of artifact '${id}' lies outside the cloud assembly '${root}'`);
+    }
+  }
+  try {
+    return new cxapi.CloudAssembly(dir, { skipVersionCheck: true, skipEnumCheck: true, topoSort: false });
+  } catch (err) {
+    throw new Error(`Cannot read the cloud assembly '${dir}': ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function readAssembly(root: string, assembly: cxapi.CloudAssembly, prefix: string, out: AssemblyStack[]): void {
+  for (const artifact of assembly.artifacts) {
+    if (artifact instanceof cxapi.NestedCloudAssemblyArtifact) {
+      // `nestedAssembly` would open `fullPath` unchecked (and check its schema version): opened here instead.
+      const nested = inside(root, artifact.fullPath);
+      if (!nested) throw new Error(`The nested assembly '${artifact.id}' lies outside the cloud assembly '${root}'`);
+      readAssembly(root, openAssembly(root, nested), `${path.relative(root, nested)}/`, out);
       continue;
     }
-    if (artifact.type !== 'aws:cloudformation:stack') continue;
-    const props = artifact.properties ?? {};
-    const templateFile = inside(root, path.join(dir, String(props.templateFile ?? `${id}.template.json`)));
+    if (!(artifact instanceof cxapi.CloudFormationStackArtifact)) continue;
+    const id = artifact.id;
+    const templateFile = inside(root, artifact.templateFullPath);
     if (!templateFile) throw new Error(`The template of stack '${id}' lies outside the cloud assembly '${root}'`);
-    const { account, region } = parseEnvironment(artifact.environment);
-    const deps = artifact.dependencies ?? [];
+    const { account, region } = artifact.environment;
+    const deps = artifact.dependencies;
     out.push({
       assemblyDir: root,
       key: `${prefix}${id}`,
       artifactId: id,
-      stackName: String(props.stackName ?? id),
-      displayName: artifact.displayName ?? id,
+      stackName: artifact.stackName,
+      // The construct path (`hierarchicalId`); cx-api's own `displayName` adds the stack name in parentheses.
+      displayName: artifact.hierarchicalId,
       templateFile,
       template: readJson(templateFile) as Template,
-      account,
-      region,
-      dependencies: deps.filter((d) => artifacts[d]?.type === 'aws:cloudformation:stack').map((d) => `${prefix}${d}`),
-      assets: readAssets(root, dir, id, deps.filter((d) => artifacts[d]?.type === 'cdk:asset-manifest')
-        .map((d) => String(artifacts[d].properties?.file ?? `${d}.json`))),
+      account: account === cxapi.UNKNOWN_ACCOUNT ? undefined : account,
+      region: region === cxapi.UNKNOWN_REGION ? undefined : region,
+      dependencies: deps.filter((d) => d instanceof cxapi.CloudFormationStackArtifact).map((d) => `${prefix}${d.id}`),
+      assets: readAssets(root, assembly.directory, id, deps.filter((d) => d instanceof cxapi.AssetManifestArtifact).map((d) => d.file)),
     });
   }
 }
 
-/** The file assets of a stack, from its asset manifests (or `<artifact id>.assets.json` when none is listed). */
+/**
+ * The file assets of a stack, from its asset manifests (paths as cx-api resolved them onto `dir`), or from
+ * `<artifact id>.assets.json` when none is listed.
+ */
 function readAssets(root: string, dir: string, stackId: string, manifestFiles: string[]): FileAsset[] {
-  const files = manifestFiles.length > 0 ? manifestFiles : [`${stackId}.assets.json`];
+  const files = manifestFiles.length > 0 ? manifestFiles : [path.join(dir, `${stackId}.assets.json`)];
   const assets: FileAsset[] = [];
-  for (const file of files) {
-    const given = path.join(dir, file);
+  for (const given of files) {
     if (!fs.existsSync(given)) continue;
     const full = inside(root, given);
-    if (!full) throw new Error(`The asset manifest '${file}' of stack '${stackId}' lies outside the cloud assembly '${root}'`);
+    if (!full) throw new Error(`The asset manifest '${path.relative(dir, given)}' of stack '${stackId}' lies outside the cloud assembly '${root}'`);
     const manifest = readJson(full) as { files?: Record<string, any> };
     for (const [id, entry] of Object.entries(manifest.files ?? {})) {
       const source = entry.source ?? {};
@@ -183,38 +204,6 @@ export function inside(root: string, p: string): string | undefined {
   if (!fs.existsSync(p)) return undefined;
   const real = fs.realpathSync(p);
   return real === root || real.startsWith(root + path.sep) ? real : undefined;
-}
-
-/** `aws://<account>/<region>`, where `unknown-account` / `unknown-region` mean environment-agnostic. */
-function parseEnvironment(env: string | undefined): { account?: string; region?: string } {
-  const match = /^aws:\/\/([^/]+)\/([^/]+)$/.exec(env ?? '');
-  if (!match) return {};
-  return {
-    account: match[1] === 'unknown-account' ? undefined : match[1],
-    region: match[2] === 'unknown-region' ? undefined : match[2],
-  };
-}
-
-/** Stacks after the stacks they depend on; the manifest's order otherwise. */
-function dependencyOrder(stacks: AssemblyStack[]): AssemblyStack[] {
-  const byKey = new Map(stacks.map((s) => [s.key, s]));
-  const done = new Set<string>();
-  const visiting = new Set<string>();
-  const ordered: AssemblyStack[] = [];
-  const visit = (stack: AssemblyStack): void => {
-    if (done.has(stack.key)) return;
-    if (visiting.has(stack.key)) throw new Error(`The stacks depend on each other in a cycle through '${stack.displayName}'`);
-    visiting.add(stack.key);
-    for (const dep of stack.dependencies) {
-      const other = byKey.get(dep);
-      if (other) visit(other);
-    }
-    visiting.delete(stack.key);
-    done.add(stack.key);
-    ordered.push(stack);
-  };
-  stacks.forEach(visit);
-  return ordered;
 }
 
 function readJson(file: string): unknown {

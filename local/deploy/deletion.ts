@@ -88,19 +88,22 @@ export async function deleteInReverseOrder(ctx: DeletionContext, items: Deletion
       });
       continue;
     }
+    // What a failure to delete this resource reports, with its message.
+    const failed = (message: string, response?: { reason?: string; logs: string[] }) => progress.failure({
+      operation: ctx.operation,
+      stackName: state.stackName,
+      stateFile,
+      logicalId: item.logicalId,
+      type: r.type,
+      requestType: 'Delete',
+      message,
+      ...(response ? { reason: response.reason, logs: response.logs } : {}),
+    });
     let code: FunctionCode;
     try {
       code = ctx.codeFor(item);
     } catch (err) {
-      throw progress.failure({
-        operation: ctx.operation,
-        stackName: state.stackName,
-        stateFile,
-        logicalId: item.logicalId,
-        type: r.type,
-        requestType: 'Delete',
-        message: err instanceof Error ? err.message : String(err),
-      });
+      throw failed(err instanceof Error ? err.message : String(err));
     }
     const serviceToken = typeof r.properties.ServiceToken === 'string' ? r.properties.ServiceToken : '';
     const request = newRequest({
@@ -117,19 +120,7 @@ export async function deleteInReverseOrder(ctx: DeletionContext, items: Deletion
       deletion: item.reason,
     });
     const response = await sendRecorded(session, state, invoker, code, request);
-    if (response.status !== 'SUCCESS') {
-      throw progress.failure({
-        operation: ctx.operation,
-        stackName: state.stackName,
-        stateFile,
-        logicalId: item.logicalId,
-        type: r.type,
-        requestType: 'Delete',
-        message: response.reason ?? 'FAILED',
-        reason: response.reason,
-        logs: response.logs,
-      });
-    }
+    if (response.status !== 'SUCCESS') throw failed(response.reason ?? 'FAILED', response);
     forgetRequest(state, request);
     item.forget();
     session.state.save(state);

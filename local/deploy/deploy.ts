@@ -10,7 +10,7 @@ import { dependencyOrder, ourDependencies } from './graph';
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars, UnresolvableError } from './intrinsics';
 import { deployConcurrently, DeployOne } from './scheduler';
-import { DEFAULT_REGION, openSession, Session } from './session';
+import { DEFAULT_REGION, Session, withSession } from './session';
 import type { DeploymentState } from './state';
 import { Progress } from './summary';
 import { DeployResult, LocalDeployError, LocalDeployOptions, SkippedResource } from './types';
@@ -21,18 +21,11 @@ export const OUR_TYPE_PREFIX = 'Custom::EcrPublic';
 export async function deployApp(options: LocalDeployOptions): Promise<DeployResult> {
   const assembly = readCloudAssembly(options.assemblyDir);
   const stacks = selectStacks(assembly, options.stackName);
-  const session = await openSession(options);
-  const progress = new Progress(session);
-  try {
+  return withSession(options, async (session) => {
+    const progress = new Progress(session);
     for (const stack of stacks) await deployStack(session, progress, stack);
     return progress.result;
-  } finally {
-    try {
-      session.state.collectCode();
-    } finally {
-      await session.close();
-    }
-  }
+  });
 }
 
 /** The Resolver of a stack, for the deployer's resources as recorded in `state`. */

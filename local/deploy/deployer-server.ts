@@ -1,13 +1,14 @@
 /**
  * The deployer's own HTTP server on 127.0.0.1: CloudFormation's side of the pre-signed response URLs (one URL per
- * request; the handler PUTs its JSON answer there). The assembly's file assets are served by `asset-server.ts`.
+ * request; the handler PUTs its JSON answer there). The handler tests use it too, watching every PUT. The assembly's
+ * file assets are served by `asset-server.ts`.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { parseJsonData } from './json-data';
 
-/** Path prefix of the response URLs. */
-const RESPONSE_PREFIX = '/_cfn-response/';
+/** Path prefix of the response URLs: `<endpoint><prefix><request id>`. */
+export const RESPONSE_PREFIX = '/_cfn-response/';
 
 /** CloudFormation refuses response bodies of 4096 bytes and more. */
 export const MAX_RESPONSE_BYTES = 4096;
@@ -18,7 +19,16 @@ export interface ReceivedResponse {
   readonly body: unknown;
   readonly raw: string;
   readonly bytes: number;
+  readonly headers: IncomingHttpHeaders;
 }
+
+/**
+ * Sees every PUT on a response URL, the first and any later one (which CloudFormation ignores), before it counts:
+ * `'drop'` closes the connection unanswered and uncounted, as a network fault would. With an observer, a PUT for a
+ * request id not expected is answered as an expected one is (the handler tests deliver events of their own making);
+ * without one, it is refused as S3 refuses an unknown pre-signed URL.
+ */
+export type ResponseObserver = (requestId: string, received: ReceivedResponse) => 'drop' | 'accept';
 
 interface Waiter {
   readonly resolve: (response: ReceivedResponse) => void;
@@ -28,8 +38,8 @@ interface Waiter {
 
 export class DeployerServer {
   /** Starts the server on a free port of 127.0.0.1. */
-  public static async start(): Promise<DeployerServer> {
-    const server = new DeployerServer();
+  public static async start(observer?: ResponseObserver): Promise<DeployerServer> {
+    const server = new DeployerServer(observer);
     await new Promise<void>((resolve, reject) => {
       server.server.once('error', reject);
       server.server.listen(0, '127.0.0.1', () => resolve());
@@ -41,7 +51,7 @@ export class DeployerServer {
   private readonly sockets = new Set<Socket>();
   private readonly waiters = new Map<string, Waiter>();
 
-  private constructor() {
+  private constructor(private readonly observer?: ResponseObserver) {
     this.server = createServer((req, res) => this.route(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -101,19 +111,23 @@ export class DeployerServer {
     });
     req.on('end', () => {
       const waiter = this.waiters.get(requestId);
-      if (req.method !== 'PUT' || !waiter) {
+      if (req.method !== 'PUT' || (!waiter && !this.observer)) {
         res.writeHead(req.method !== 'PUT' ? 405 : 403).end();
         return;
       }
-      if (!waiter.received) {
-        const raw = Buffer.concat(chunks);
-        let body: unknown;
-        try {
-          body = bytes === raw.length ? parseJsonData(raw.toString('utf8')) : undefined;
-        } catch {
-          body = undefined;
-        }
-        const received: ReceivedResponse = { body, raw: raw.toString('utf8'), bytes };
+      const raw = Buffer.concat(chunks);
+      let body: unknown;
+      try {
+        body = bytes === raw.length ? parseJsonData(raw.toString('utf8')) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const received: ReceivedResponse = { body, raw: raw.toString('utf8'), bytes, headers: req.headers };
+      if (this.observer?.(requestId, received) === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      if (waiter && !waiter.received) {
         try {
           waiter.onFirst?.(received);
         } catch (err) {

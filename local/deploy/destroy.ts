@@ -8,7 +8,7 @@ import { readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
 import { storedFunction } from './functions';
 import { completeInFlight } from './in-flight';
-import { DEFAULT_REGION, openSession } from './session';
+import { DEFAULT_REGION, withSession } from './session';
 import { Progress } from './summary';
 import { DeployResult, LocalDeployOptions } from './types';
 
@@ -16,9 +16,8 @@ export async function destroyApp(options: LocalDeployOptions): Promise<DeployRes
   const assembly = readCloudAssembly(options.assemblyDir);
   // Dependants first: the reverse of the deploy order.
   const stacks = [...selectStacks(assembly, options.stackName)].reverse();
-  const session = await openSession(options);
-  const progress = new Progress(session);
-  try {
+  return withSession(options, async (session) => {
+    const progress = new Progress(session);
     for (const stack of stacks) {
       const state = session.state.load(stack.stackName);
       const stateFile = session.state.file(stack.stackName);
@@ -48,11 +47,5 @@ export async function destroyApp(options: LocalDeployOptions): Promise<DeployRes
       progress.done('Destroyed');
     }
     return progress.result;
-  } finally {
-    try {
-      session.state.collectCode();
-    } finally {
-      await session.close();
-    }
-  }
+  });
 }

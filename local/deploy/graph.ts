@@ -1,7 +1,8 @@
 /**
- * Dependency ordering. Edges are `Ref`, `Fn::GetAtt`, `Fn::Sub` variables and `DependsOn`; between the deployer's own
- * resources they are followed through the resources it does not deploy (a custom resource DependsOn its IAM policy,
- * which refers to the repository: the custom resource depends on the repository).
+ * Dependency ordering, the deployer's one graph: of the assembly's stacks, and of a template's resources. Resource edges
+ * are `Ref`, `Fn::GetAtt`, `Fn::Sub` variables and `DependsOn`; between the deployer's own resources they are followed
+ * through the resources it does not deploy (a custom resource DependsOn its IAM policy, which refers to the repository:
+ * the custom resource depends on the repository).
  */
 import type { Template } from './assembly';
 import { collectReferences } from './intrinsics';
@@ -50,9 +51,9 @@ export function ourDependencies(template: Template, ours: readonly string[]): Ma
 
 /**
  * `ids` ordered so that every id comes after the ids it depends on (dependencies outside `ids` are ignored); ids that
- * do not depend on each other keep their given order. A cycle is an error listing it.
+ * do not depend on each other keep their given order. A cycle is an error listing it, naming the ids as `what`.
  */
-export function dependencyOrder(ids: readonly string[], dependsOn: (id: string) => readonly string[]): string[] {
+export function dependencyOrder(ids: readonly string[], dependsOn: (id: string) => readonly string[], what: 'resources' | 'stacks' = 'resources'): string[] {
   const present = new Set(ids);
   const state = new Map<string, 'visiting' | 'done'>();
   const ordered: string[] = [];
@@ -62,7 +63,7 @@ export function dependencyOrder(ids: readonly string[], dependsOn: (id: string) 
     if (s === 'done') return;
     if (s === 'visiting') {
       const cycle = [...stack.slice(stack.indexOf(id)), id];
-      throw new Error(`Circular dependency between resources: ${cycle.join(' -> ')}`);
+      throw new Error(`Circular dependency between ${what}: ${cycle.join(' -> ')}`);
     }
     state.set(id, 'visiting');
     stack.push(id);

@@ -26,15 +26,20 @@ export interface CustomResourceRequest {
   readonly PhysicalResourceId?: string;
 }
 
+/** The function settings Lambda would apply. */
+export interface FunctionSettings {
+  readonly timeoutSeconds: number;
+  /** @default 128 */
+  readonly memorySize?: number;
+  readonly functionName: string;
+}
+
 /** Which code runs, and the function settings Lambda would apply. */
-export interface FunctionCode {
+export interface FunctionCode extends FunctionSettings {
   /** The directory holding the bundled code (`asset.<hash>` of the assembly, or the stored copy). */
   readonly codeDir: string;
   /** `<module>.<export>`, the function's `Handler`. */
   readonly entry: string;
-  readonly timeoutSeconds: number;
-  readonly memorySize?: number;
-  readonly functionName: string;
 }
 
 /** The endpoints and region a handler gets through its environment. */
@@ -69,7 +74,8 @@ export interface EventInvocationResult {
   readonly logs: string[];
 }
 
-type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
+/** A Lambda function's handler, as a module exports it. */
+export type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
 const LATE_RESPONSE_GRACE_MS = 500;
@@ -84,7 +90,11 @@ export class HandlerInvoker {
 
   constructor(
     private readonly server: DeployerServer,
-    private readonly environment: HandlerEnvironment,
+    /**
+     * The environment set for the handlers while they run; undefined: `process.env` as it stands (the handler tests
+     * set it for a whole file, and change it for a test).
+     */
+    private readonly environment: HandlerEnvironment | undefined,
     /** Called with each console line of a handler as it is written (verbose output). */
     private readonly onLog?: (line: string) => void,
   ) {}
@@ -95,18 +105,27 @@ export class HandlerInvoker {
    * `delivery.onResponse` sees the response as it arrives, before the handler learns it was received.
    */
   public async invoke(code: FunctionCode, request: CustomResourceRequest, delivery: Delivery = {}): Promise<InvocationResult> {
+    let handler: LambdaHandler;
+    try {
+      handler = loadHandler(code.codeDir, code.entry);
+    } catch (err) {
+      return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs: [] };
+    }
+    return this.invokeHandler(handler, code, request, delivery);
+  }
+
+  /**
+   * `invoke` with a handler already loaded (the deployer loads the bundle; the handler tests pass the module's export
+   * from source).
+   */
+  public async invokeHandler(
+    handler: LambdaHandler, code: FunctionSettings, request: CustomResourceRequest, delivery: Delivery = {},
+  ): Promise<InvocationResult> {
     const requestId = delivery.requestId ?? randomUUID();
     const event = { ...request, RequestId: requestId, ResponseURL: '' };
     const expected = this.server.expectResponse(requestId, delivery.onResponse && ((r) => delivery.onResponse!(checkResponse(r, event))));
     event.ResponseURL = expected.url;
     const logs: string[] = [];
-    let handler: LambdaHandler;
-    try {
-      handler = loadHandler(code.codeDir, code.entry);
-    } catch (err) {
-      expected.cancel();
-      return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs };
-    }
     const deadline = Date.now() + code.timeoutSeconds * 1000;
     this.enter();
     try {
@@ -162,7 +181,7 @@ export class HandlerInvoker {
    */
   private enter(): void {
     if (this.running++ > 0) return;
-    const restoreEnv = this.setEnvironment();
+    const restoreEnv = this.environment ? applyHandlerEnvironment(this.environment) : () => undefined;
     const restoreConsole = routeConsole();
     this.restore = () => {
       restoreConsole();
@@ -173,31 +192,44 @@ export class HandlerInvoker {
   private leave(): void {
     if (--this.running === 0) this.restore?.();
   }
+}
 
-  /** Sets the handler's environment; returns what puts it back. */
-  private setEnvironment(): () => void {
-    const vars: Record<string, string | undefined> = {
-      AWS_ENDPOINT_URL_ECR_PUBLIC: this.environment.ecrPublicEndpoint,
-      AWS_ENDPOINT_URL_S3: this.environment.s3Endpoint,
-      AWS_REGION: this.environment.region,
-      // This one would make the SDK ignore the endpoint variables above.
-      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
-    };
-    if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
-      Object.assign(vars, DUMMY_CREDENTIALS, { AWS_SESSION_TOKEN: undefined });
-    }
-    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-    for (const [k, v] of Object.entries(vars)) {
+/** Credentials for the handlers' SDK clients. */
+export interface HandlerCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/**
+ * Sets the environment a handler's SDK clients read (the endpoints, the region, credentials) in `process.env`; returns
+ * what puts it back. Without `credentials`, those of the environment are kept, or dummy ones set when it has none.
+ */
+export function applyHandlerEnvironment(environment: HandlerEnvironment, credentials?: HandlerCredentials): () => void {
+  const vars: Record<string, string | undefined> = {
+    AWS_ENDPOINT_URL_ECR_PUBLIC: environment.ecrPublicEndpoint,
+    AWS_ENDPOINT_URL_S3: environment.s3Endpoint,
+    AWS_REGION: environment.region,
+    // This one would make the SDK ignore the endpoint variables above.
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
+  };
+  if (credentials) {
+    Object.assign(vars, {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: undefined,
+    });
+  } else if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
+    Object.assign(vars, DUMMY_CREDENTIALS, { AWS_SESSION_TOKEN: undefined });
+  }
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    return () => {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    };
-  }
+  };
 }
 
 /** `require()`s the handler module of `codeDir` and returns its export (`index.handler`: `index.js`, export `handler`). */
@@ -328,7 +360,7 @@ function routeConsole(): () => void {
 }
 
 /** The Lambda context a handler gets. */
-function lambdaContext(code: FunctionCode, functionArn: string, deadline: number): Record<string, unknown> {
+function lambdaContext(code: FunctionSettings, functionArn: string, deadline: number): Record<string, unknown> {
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
   return {
     callbackWaitsForEmptyEventLoop: true,

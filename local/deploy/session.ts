@@ -43,6 +43,23 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `work` in a session opened with `options`; then, however it ended, removes the stored handler code no state
+ * refers to any more and closes the session.
+ */
+export async function withSession<T>(options: LocalDeployOptions, work: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(options);
+  try {
+    return await work(session);
+  } finally {
+    try {
+      session.state.collectCode();
+    } finally {
+      await session.close();
+    }
+  }
+}
+
 export async function openSession(options: LocalDeployOptions): Promise<Session> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);

@@ -1,21 +1,17 @@
 /**
  * Harness for the custom-resource handler tests: an emulator the handlers reach only through the SDK's standard
- * endpoint environment variables, a local stand-in for CloudFormation's pre-signed response URL, and event builders.
+ * endpoint environment variables, event builders, and the local deployer's CloudFormation side (its response server,
+ * its handler invoker and handler environment), so that a handler runs here as `ecr-public-local deploy` runs it.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createServer, IncomingHttpHeaders, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingHttpHeaders } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deflateSync } from 'node:zlib';
-import {
-  CompleteLayerUploadCommand,
-  ECRPUBLICClient,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-  UploadLayerPartCommand,
-} from '@aws-sdk/client-ecr-public';
+// zlib.crc32: Node 20.15 and later, inside the package's engines (>= 20.16).
+import { crc32, deflateSync } from 'node:zlib';
+import { ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
+import { uploadBlob as publisherUploadBlob } from '../../lambda/image-publisher/blob-uploader';
 import type {
   CreateEvent,
   CustomResourceEvent,
@@ -24,6 +20,10 @@ import type {
   UpdateEvent,
 } from '../../lambda/shared/cfn-response';
 import { EmulatorOptions, RunningEmulator, startEmulator } from '../../local';
+import { DeployerServer, RESPONSE_PREFIX } from '../../local/deploy/deployer-server';
+import { applyHandlerEnvironment, CustomResourceRequest, FunctionSettings, HandlerInvoker, LambdaHandler } from '../../local/deploy/handler';
+import { sha256 } from '../../src/private/oci/digest';
+import { OCI_MANIFEST } from '../../src/private/oci/media-types';
 
 /** The Region the handlers' Lambda pretends to run in: anything but us-east-1 proves the client ignores it. */
 export const LAMBDA_REGION = 'eu-west-1';
@@ -43,8 +43,10 @@ export interface HandlerHarness {
   emu: RunningEmulator;
   /** A client for the test's own checks (not the handlers'): us-east-1, explicit endpoint, no retries. */
   client: ECRPUBLICClient;
-  /** Base of the response URLs, `http://127.0.0.1:PORT/response/`. */
+  /** Base of the response URLs, `http://127.0.0.1:PORT/_cfn-response/`. */
   responseBase: string;
+  /** The deployer's invoker, running handlers against the emulator. */
+  invoker: HandlerInvoker;
   /** Every PUT received, by response id. */
   responses: Map<string, CapturedResponse[]>;
   /** Response ids whose next PUT is answered by dropping the connection (to exercise the retries). */
@@ -55,34 +57,40 @@ export interface HandlerHarness {
   accountId: string;
 }
 
-const ENV_KEYS = ['AWS_ENDPOINT_URL_ECR_PUBLIC', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+/** The settings of the function the handlers run as (Lambda's longest timeout: a slow test fails on its own timeout). */
+const TEST_FUNCTION: FunctionSettings = { functionName: 'handler-test', timeoutSeconds: 900, memorySize: 1024 };
 
 /**
- * Starts an emulator and a response server in `beforeAll`, points the SDK's environment at the emulator, and undoes it
- * all in `afterAll`. `console.log` is captured into `logs`.
+ * Starts an emulator and the deployer's response server in `beforeAll`, points the SDK's environment at the emulator,
+ * and undoes it all in `afterAll`. `console.log` is captured into `logs`.
  */
 export function useHandlerHarness(options: EmulatorOptions = {}): HandlerHarness {
   const h = { responses: new Map(), dropNext: new Set(), logs: [] as string[] } as unknown as HandlerHarness;
-  const savedEnv: Record<string, string | undefined> = {};
-  let server: Server | undefined;
+  let restoreEnv: (() => void) | undefined;
+  let server: DeployerServer | undefined;
 
   beforeAll(async () => {
     h.emu = await startEmulator({ port: 0, ...options });
     h.accountId = h.emu.accountId;
-    for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
-    process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = h.emu.endpoint;
-    process.env.AWS_ENDPOINT_URL_S3 = h.emu.endpoint;
-    process.env.AWS_REGION = LAMBDA_REGION;
-    process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDATEST';
-    process.env.AWS_SECRET_ACCESS_KEY = 'lambda-test-secret';
+    const environment = { ecrPublicEndpoint: h.emu.endpoint, s3Endpoint: h.emu.endpoint, region: LAMBDA_REGION };
+    restoreEnv = applyHandlerEnvironment(environment, { accessKeyId: 'AKIDLAMBDATEST', secretAccessKey: 'lambda-test-secret' });
     h.client = new ECRPUBLICClient({
       region: 'us-east-1',
       endpoint: h.emu.endpoint,
       credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
       maxAttempts: 1,
     });
-    server = await startResponseServer(h);
-    h.responseBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}/response/`;
+    // CloudFormation's side of the pre-signed URL: every PUT recorded, or dropped when asked to.
+    server = await DeployerServer.start((id, received) => {
+      if (h.dropNext.delete(id)) return 'drop';
+      const list = h.responses.get(id) ?? [];
+      list.push({ headers: received.headers, bodyBytes: received.bytes, body: JSON.parse(received.raw) as CustomResourceResponse });
+      h.responses.set(id, list);
+      return 'accept';
+    });
+    h.responseBase = `${server.endpoint}${RESPONSE_PREFIX}`;
+    // The environment set above, which a test may change, is the one the handlers see.
+    h.invoker = new HandlerInvoker(server, undefined, (line) => h.logs.push(line));
   });
 
   beforeEach(() => {
@@ -97,46 +105,12 @@ export function useHandlerHarness(options: EmulatorOptions = {}): HandlerHarness
 
   afterAll(async () => {
     h.client?.destroy();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
-    }
+    await server?.stop();
     await h.emu?.stop();
     for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-    for (const key of ENV_KEYS) {
-      if (savedEnv[key] === undefined) delete process.env[key];
-      else process.env[key] = savedEnv[key];
-    }
+    restoreEnv?.();
   });
   return h;
-}
-
-/** CloudFormation's side of the pre-signed URL: records each PUT body and answers 200, or drops it when asked to. */
-function startResponseServer(h: HandlerHarness): Promise<Server> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const id = decodeURIComponent((req.url ?? '').replace(/^\/response\//, ''));
-      if (req.method !== 'PUT') {
-        res.writeHead(405).end();
-        return;
-      }
-      if (h.dropNext.delete(id)) {
-        req.socket.destroy();
-        return;
-      }
-      const raw = Buffer.concat(chunks);
-      const list = h.responses.get(id) ?? [];
-      list.push({ headers: req.headers, bodyBytes: raw.length, body: JSON.parse(raw.toString('utf8')) });
-      h.responses.set(id, list);
-      res.writeHead(200).end();
-    });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,7 +128,7 @@ function eventBase(h: HandlerHarness, resourceType: string): EventBase {
   const requestId = randomUUID();
   return {
     ServiceToken: `arn:aws:lambda:${LAMBDA_REGION}:${h.accountId}:function:handler-test`,
-    ResponseURL: `${h.responseBase}${requestId}`,
+    ResponseURL: `${h.responseBase}${encodeURIComponent(requestId)}`,
     StackId: stackId(h.accountId),
     RequestId: requestId,
     LogicalResourceId: 'Resource',
@@ -192,7 +166,9 @@ export function deleteEvent<P>(h: HandlerHarness, resourceType: string, physical
  * or when the response does not echo the request's ids.
  */
 export async function invoke<P>(h: HandlerHarness, handler: Handler<P>, event: CustomResourceEvent<P>): Promise<CustomResourceResponse> {
-  await handler(event);
+  // The deployer's invoker sends the event to the same response URL (the request id names it).
+  const { RequestId: requestId, ResponseURL: _url, ...request } = event;
+  await h.invoker.invokeHandler(handler as LambdaHandler, TEST_FUNCTION, request as unknown as CustomResourceRequest, { requestId });
   const captured = h.responses.get(event.RequestId) ?? [];
   if (captured.length !== 1) throw new Error(`expected exactly one response for ${event.RequestType}, got ${captured.length}`);
   const body = captured[0].body;
@@ -253,28 +229,23 @@ export function makePng(size: number, rgb: [number, number, number]): Buffer {
   ]);
 }
 
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc = crc ^ byte; // eslint-disable-line no-bitwise
-    for (let k = 0; k < 8; k++) {
-      crc = (crc & 1) ? (0xedb88320 ^ (crc >>> 1)) : (crc >>> 1); // eslint-disable-line no-bitwise
-    }
-  }
-  return (crc ^ 0xffffffff) >>> 0; // eslint-disable-line no-bitwise
-}
-
-function sha256(data: Buffer): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
-}
-
-async function uploadBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
-  const { uploadId } = await client.send(new InitiateLayerUploadCommand({ repositoryName }));
-  await client.send(new UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 0, partLastByte: data.length - 1, layerPartBlob: data,
-  }));
-  const done = await client.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [sha256(data)] }));
-  return done.layerDigest!;
+/**
+ * Uploads `data` as one blob with the image publisher's own layered upload (the one way blobs are uploaded here);
+ * returns its digest.
+ */
+async function uploadTestBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
+  const digest = sha256(data);
+  await publisherUploadBlob(client, repositoryName, {
+    digest,
+    size: data.length,
+    open: async function* () {
+      yield data;
+    },
+    verify: (streamed) => {
+      if (streamed.digest !== digest) throw new Error(`streamed ${streamed.digest}, not ${digest}`);
+    },
+  });
+  return digest;
 }
 
 /** Pushes a small OCI image (a config and one layer) tagged `tag`, so that the repository is not empty. */
@@ -283,9 +254,9 @@ export async function pushSmallImage(client: ECRPUBLICClient, repositoryName: st
   const layer = randomBytes(256);
   const manifest = JSON.stringify({
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await uploadBlob(client, repositoryName, config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await uploadBlob(client, repositoryName, layer), size: layer.length }],
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await uploadTestBlob(client, repositoryName, config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await uploadTestBlob(client, repositoryName, layer), size: layer.length }],
   });
   const out = await client.send(new PutImageCommand({ repositoryName, imageManifest: manifest, imageTag: tag }));
   return out.image!.imageId!.imageDigest!;
