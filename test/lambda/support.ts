@@ -11,7 +11,7 @@ import * as path from 'node:path';
 // zlib.crc32: Node 20.15 and later, inside the package's engines (>= 20.16).
 import { crc32, deflateSync } from 'node:zlib';
 import { ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
-import { uploadBlob as publisherUploadBlob } from '../../lambda/image-publisher/blob-uploader';
+import { uploadLayerToEcrPublic } from '../../lambda/image-publisher/blob-uploader';
 import type {
   CreateEvent,
   CustomResourceEvent,
@@ -235,7 +235,7 @@ export function makePng(size: number, rgb: [number, number, number]): Buffer {
  */
 async function uploadTestBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
   const digest = sha256(data);
-  await publisherUploadBlob(client, repositoryName, {
+  await uploadLayerToEcrPublic(client, repositoryName, {
     digest,
     size: data.length,
     open: async function* () {
