@@ -581,10 +581,10 @@ ${profileLines(profiles.emulator)}
 - **The \`deploy\` command** costs its own start-up (loading the cloud assembly, the emulator account lookup, the
   handlers' state) on top of the handler; its asset bucket is served by a child process, off the handler's thread.
 - **docker-save layers** are compressed once (into the function's \`/tmp\` when they fit, several at a time, then
-  uploaded from there). Node's zlib deflates incompressible data (the random half of these layers) at about 33 MB/s
-  of CPU whatever the level: level 1 costs the same as level 6 there (it only saves on the text half, which is cheap
-  anyway), so the level stays 6 and the digests stay what they were. skopeo's compressor stores incompressible blocks
-  quickly and uses several cores.
+  uploaded from there). Each MiB is judged on samples: a MiB that does not compress (the random half of these
+  layers) is written as deflate stored blocks, a copy, where zlib would spend about 30 ms of CPU on it at any level;
+  the rest is deflated at level 6 on Node's thread pool. skopeo's compressor also stores incompressible blocks, and
+  compresses on several cores.
 - **Re-publishing** asks BatchCheckLayerAvailability once per 100 blobs and uploads nothing; the wall time is mostly the
   start-up of a Node.js process and the loading of the bundled handler. Layers compressed at deploy have no digest
   known before they are compressed: the handler reads the manifest the tag points at back through the repository's
