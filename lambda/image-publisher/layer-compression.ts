@@ -73,7 +73,7 @@ export async function* gzipChunks(source: AsyncIterable<Buffer>, onInput?: (chun
   const trailer = Buffer.alloc(4 + 5 + 4 + 4);
   // The final block: empty, stored (BFINAL=1, BTYPE=00, LEN=0, NLEN=0xffff).
   trailer.set([0x01, 0x00, 0x00, 0xff, 0xff], 0);
-  trailer.writeUInt32LE(crc >>> 0, 5);
+  trailer.writeUInt32LE(crc, 5);
   trailer.writeUInt32LE(length % 2 ** 32, 9);
   yield trailer.subarray(0, 13);
 }
@@ -117,7 +117,8 @@ function storedBlocks(block: Buffer): Buffer[] {
     const bytes = block.subarray(at, at + STORED_MAX);
     const header = Buffer.alloc(5);
     header.writeUInt16LE(bytes.length, 1);
-    header.writeUInt16LE(~bytes.length & 0xffff, 3);
+    // NLEN, the one's complement of LEN in 16 bits.
+    header.writeUInt16LE(0xffff - bytes.length, 3);
     out.push(header, bytes);
   }
   return out;
