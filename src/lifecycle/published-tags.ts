@@ -8,8 +8,8 @@
  * construct only when it is not (a name that is a token, such as a parameter: only images published through that very
  * construct can be matched to it).
  */
-import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { synthName } from '../private/repository-names';
 
 /** A PublicImage and the tags it publishes. */
 export interface Publication {
@@ -50,8 +50,9 @@ function push<K>(map: { get(k: K): Publication[] | undefined; set(k: K, v: Publi
 export function recordPublishedTags(repository: NamedRepository, image: IConstruct, tags: readonly string[]): void {
   const app = publicationsOf(image);
   const publication = { image, tags: [...tags] };
-  if (Token.isUnresolved(repository.repositoryName)) push(app.byConstruct, repository, publication);
-  else push(app.byName, repository.repositoryName, publication);
+  const name = synthName(repository);
+  if (name === undefined) push(app.byConstruct, repository, publication);
+  else push(app.byName, name, publication);
 }
 
 /**
