@@ -64,7 +64,7 @@ function facts(policy?: Policy): ResourceFacts {
 }
 
 /** Signs `command` with `credentials` through the real SDK and returns the request and the operation's input. */
-async function signed(credentials: IssuedCredentials, command: { input: object; constructor: { name: string } }): Promise<{ request: ReceivedRequest; input: any; operation: string }> {
+async function signed(credentials: IssuedCredentials, command: object): Promise<{ request: ReceivedRequest; input: any; operation: string }> {
   const { accessKeyId, secretAccessKey, sessionToken } = credentials;
   const client = new ECRPUBLICClient({ region: 'us-east-1', endpoint, maxAttempts: 1, credentials: { accessKeyId, secretAccessKey, sessionToken } });
   const before = captured.length;
