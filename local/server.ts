@@ -1,21 +1,22 @@
 /**
- * Starts and stops the emulator: one HTTP server on 127.0.0.1 for the ECR Public API (`api/`), the registry API
- * (`registry/`), the Gallery preview (`gallery/`), logos and asset buckets (`s3/`), over the state in `store/`.
+ * Starts and stops the emulator: one HTTP server on 127.0.0.1 routing to its front doors, the ECR Public API (`api/`),
+ * the OCI distribution API (`distribution/`), the Gallery preview (`gallery/`), logos and asset buckets (`s3/`), all
+ * over the service core (`service/`) and the state in `store/`.
  */
 import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { ApiEndpoint } from './api/endpoint';
-import { logoContentType } from './api/operations/catalog-data';
-import { Context, defaultAlias, Limits } from './api/operations/context';
-import { expireUploads } from './api/operations/layers';
 import { Clock } from './clock';
+import { isDistributionPath, DistributionEndpoint } from './distribution/routes';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, sendFile, sendJson } from './http';
 import { RateQuotas } from './rate-quotas';
-import { isRegistryPath, RegistryEndpoint } from './registry/routes';
 import { BucketEndpoint } from './s3/bucket';
+import { logoContentType } from './service/catalog-data';
+import { Context, defaultAlias, Limits } from './service/context';
+import { expireUploads } from './service/layers';
 import { Store } from './store/store';
 
 export interface EmulatorOptions {
@@ -129,7 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
     options.rateQuotas ? new RateQuotas() : undefined);
-  const registry = new RegistryEndpoint(ctx);
+  const distribution = new DistributionEndpoint(ctx);
 
   // Abandoned uploads also expire while nobody asks: their bytes are deleted even on an idle emulator.
   expireUploads(ctx);
@@ -150,7 +151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return sendJson(res, 400, { message: `Malformed request target: ${req.url}` });
     }
     if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) return api.handle(req, res);
-    if (isRegistryPath(url.pathname)) return registry.handle(req, res, url);
+    if (isDistributionPath(url.pathname)) return distribution.handle(req, res, url);
     if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);

@@ -4,7 +4,7 @@ import { Operation } from './context';
 import { batchDeleteImage, describeImages, describeImageTags, putImage } from './images';
 import { batchCheckLayerAvailability, completeLayerUpload, initiateLayerUpload, uploadLayerPart } from './layers';
 import { deleteRepositoryPolicy, getRepositoryPolicy, setRepositoryPolicy } from './policies';
-import { describeRegistries, getAuthorizationToken, getRegistryCatalogData, putRegistryCatalogData } from './registry';
+import { describeRegistries, getAuthorizationToken, getRegistryCatalogData, putRegistryCatalogData } from './public-registry';
 import { createRepository, deleteRepository, describeRepositories } from './repositories';
 import { listTagsForResource, tagResource, untagResource } from './tags';
 

@@ -4,8 +4,8 @@
  */
 import { IncomingMessage } from 'http';
 import { RegistryError } from './errors';
-import { Context } from '../api/operations/context';
-import { isIssuedPassword } from '../api/operations/registry';
+import { Context } from '../service/context';
+import { isIssuedPassword } from '../service/public-registry';
 
 /** The user name of the credentials, as `aws ecr-public get-login-password` is used (`--username AWS`). */
 const USER = 'AWS';

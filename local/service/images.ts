@@ -1,8 +1,8 @@
 /** PutImage, DescribeImages, DescribeImageTags and BatchDeleteImage. */
-import { imageBlobs, indexChildren, isIndex, readManifest, SHA256_DIGEST } from '../../store/image-format';
-import { ImageRecord, RepositoryRecord } from '../../store/model';
-import { EcrPublicError, repositoryNotFound } from '../errors';
 import { Context, findRepository, findRepositoryForPush, nowSeconds, Operation, paginate, refusePaginationWith } from './context';
+import { ecrError, ecrMessage, EcrPublicError, repositoryNotFound, withStoreErrors } from './errors';
+import { imageBlobs, indexChildren, isIndex, readManifest, SHA256_DIGEST } from '../store/image-format';
+import { ImageRecord, RepositoryRecord } from '../store/model';
 
 export const putImage: Operation = (ctx, input) => {
   const repo = findRepositoryForPush(ctx, input);
@@ -15,8 +15,7 @@ export const putImage: Operation = (ctx, input) => {
     digest: input.imageDigest,
   });
   if (!stored.changed) {
-    throw new EcrPublicError('ImageAlreadyExistsException',
-      `Image with digest '${stored.digest}'${tag ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+    throw ecrError('ImageAlreadyExistsException', stored.digest, tag, repo.name, ctx.accountId);
   }
   return {
     image: {
@@ -60,11 +59,14 @@ export interface StoredImage {
  * `repo` (ReferencedImagesNotFoundException), and a tag moves from the image it was on, which stays, untagged.
  */
 export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
+  return withStoreErrors(() => storeRead(ctx, repo, request));
+}
+
+function storeRead(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
   const bytes = request.bytes;
   const { manifest, mediaType, digest } = readManifest(bytes, request.mediaType, request.mediaTypeMember ?? 'imageManifestMediaType');
   if (request.digest !== undefined && request.digest !== digest) {
-    throw new EcrPublicError('ImageDigestDoesNotMatchException',
-      `The specified image digest '${request.digest}' does not match the digest '${digest}' calculated for the manifest`);
+    throw ecrError('ImageDigestDoesNotMatchException', request.digest, digest);
   }
 
   const record: ImageRecord = { digest, manifestMediaType: mediaType, sizeInBytes: 0, pushedAt: nowSeconds(ctx) };
@@ -73,8 +75,7 @@ export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageT
     const missing = children.filter((c) => !repo.images[c.digest]).map((c) => c.digest);
     if (missing.length > 0) {
       throw new ReferencesNotFoundError('ReferencedImagesNotFoundException',
-        `Images with digests [${missing.join(', ')}] required for pushing the manifest list into repository '${repo.name}' do not exist`,
-        [...new Set(missing)]);
+        ecrMessage('ReferencedImagesNotFoundException', missing, repo.name), [...new Set(missing)]);
     }
     record.children = [...new Set(children.map((c) => c.digest))];
     record.sizeInBytes = Math.max(0, ...record.children.map((d) => repo.images[d].sizeInBytes));
@@ -83,7 +84,7 @@ export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageT
     const missing = [...new Set([...(config ? [config] : []), ...layers].filter((d) => !repo.blobs[d.digest]).map((d) => d.digest))];
     if (missing.length > 0) {
       throw new ReferencesNotFoundError('LayersNotFoundException',
-        `The layers with digests [${missing.join(', ')}] do not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`, missing);
+        ecrMessage('LayersNotFoundException', missing, repo.name, ctx.accountId), missing);
     }
     for (const d of [...(config ? [config] : []), ...layers]) {
       const blob = repo.blobs[d.digest];
@@ -109,7 +110,8 @@ export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageT
 
 /** LayersNotFoundException or ReferencedImagesNotFoundException, with the missing digests for the registry API. */
 export class ReferencesNotFoundError extends EcrPublicError {
-  constructor(code: string, message: string, public readonly digests: readonly string[]) {
+  constructor(code: 'LayersNotFoundException' | 'ReferencedImagesNotFoundException', message: string,
+    public readonly digests: readonly string[]) {
     super(code, message);
   }
 }
@@ -137,8 +139,7 @@ function imageDetail(ctx: Context, repo: RepositoryRecord, image: ImageRecord): 
 
 function imageNotFound(ctx: Context, repo: RepositoryRecord, id: { imageDigest?: string; imageTag?: string }): EcrPublicError {
   const what = [id.imageDigest && `imageDigest=${id.imageDigest}`, id.imageTag && `imageTag=${id.imageTag}`].filter(Boolean).join(', ');
-  return new EcrPublicError('ImageNotFoundException',
-    `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`);
+  return ecrError('ImageNotFoundException', what, repo.name, ctx.accountId);
 }
 
 export const describeImages: Operation = (ctx, input) => {

@@ -4,17 +4,17 @@
  * credentials, checked here before anything else. Every error a handler throws is answered here, in one shape.
  */
 import { IncomingMessage, ServerResponse } from 'http';
-import { EcrPublicError } from '../api/errors';
-import { Context } from '../api/operations/context';
 import { ClientGone, discardBody } from '../http';
 import { requirePushCredentials } from './credentials';
-import { fromApiError, RegistryError } from './errors';
+import { fromServiceError, RegistryError } from './errors';
 import { getBlob, getManifest, listTags, ping } from './pulls';
 import {
   deleteUpload, getUpload, patchUpload, postUpload, putManifest, putUpload, refuseOnBlob, refuseOnManifest, refuseOnUpload,
   unsupported,
 } from './pushes';
 import { sendRegistryError } from './responses';
+import { Context } from '../service/context';
+import { EcrPublicError } from '../service/errors';
 
 /** One request to the registry API, with the groups its route's pattern captured. */
 export interface RegistryCall {
@@ -54,11 +54,11 @@ const ROUTES: readonly Route[] = [
 ];
 
 /** Whether `pathname` is the registry API's. */
-export function isRegistryPath(pathname: string): boolean {
+export function isDistributionPath(pathname: string): boolean {
   return pathname === '/v2' || pathname.startsWith('/v2/');
 }
 
-export class RegistryEndpoint {
+export class DistributionEndpoint {
   constructor(private readonly ctx: Context) {}
 
   public async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -67,7 +67,7 @@ export class RegistryEndpoint {
     } catch (err) {
       // A client that went away in the middle of its body cannot be answered; its upload is as it was.
       if (err instanceof ClientGone || (req.destroyed && !req.complete)) return;
-      const error = err instanceof EcrPublicError ? fromApiError(err) : err;
+      const error = err instanceof EcrPublicError ? fromServiceError(err) : err;
       if (!(error instanceof RegistryError)) throw err;
       sendRegistryError(res, error);
       // Answered before the body was read to its end (refused from the headers, or too large): throw the rest away.

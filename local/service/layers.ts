@@ -2,15 +2,15 @@
  * The blob push path: BatchCheckLayerAvailability, InitiateLayerUpload, UploadLayerPart and CompleteLayerUpload.
  *
  * The rules an upload follows whichever way its bytes arrive (these operations, or the registry API's
- * `/v2/<name>/blobs/uploads/` of `../../registry/pushes.ts`) are the exported functions below: uploads belong to one
+ * `/v2/<name>/blobs/uploads/` of `../distribution/pushes.ts`) are the exported functions below: uploads belong to one
  * repository, bytes arrive in order, a layer has a size cap, completion checks the sha256 of what arrived, and blobs
  * are per repository. Both paths call them; only the API's part quotas (part size, part count) are its own.
  */
 import { randomUUID } from 'crypto';
 import { Context, findRepositoryForPush, nowSeconds, Operation } from './context';
-import { isWellFormedLayerDigest } from '../../store/image-format';
-import { has, RepositoryRecord, UploadRecord } from '../../store/model';
-import { EcrPublicError } from '../errors';
+import { ecrError, ecrMessage, EcrPublicError } from './errors';
+import { isWellFormedLayerDigest } from '../store/image-format';
+import { has, RepositoryRecord, UploadRecord } from '../store/model';
 
 /** The part size InitiateLayerUpload announces, and the largest part UploadLayerPart takes (the 10 MiB quota). */
 export const PART_SIZE = 10 * 1024 * 1024;
@@ -59,7 +59,7 @@ export const uploadLayerPart: Operation = (ctx, input) => {
     throw invalidPart(ctx, repo, upload, `The part is ${bytes.length} bytes; layer parts must be at most ${PART_SIZE} bytes`);
   }
   if (upload.partSizes.length >= MAX_PARTS) {
-    throw new EcrPublicError('LimitExceededException', `An upload can have at most ${MAX_PARTS} parts`);
+    throw ecrError('LimitExceededException', 'parts', MAX_PARTS);
   }
   checkLayerSize(upload, bytes.length);
   ctx.store.appendPart(upload.id, upload.received, bytes);
@@ -72,8 +72,7 @@ export const completeLayerUpload: Operation = (ctx, input) => {
   const upload = findUpload(ctx, repo, input.uploadId);
   const { digest, existed } = completeUpload(ctx, repo, upload, input.layerDigests as string[], { minPartSize: MIN_PART_SIZE });
   if (existed) {
-    throw new EcrPublicError('LayerAlreadyExistsException',
-      `The layer with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+    throw ecrError('LayerAlreadyExistsException', digest, repo.name, ctx.accountId);
   }
   return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: upload.id, layerDigest: digest };
 };
@@ -99,8 +98,7 @@ export function findUpload(ctx: Context, repo: RepositoryRecord, uploadId: strin
   expireUploads(ctx);
   const upload = has(ctx.store.state.uploads, uploadId) ? ctx.store.state.uploads[uploadId] : undefined;
   if (!upload || upload.repositoryName !== repo.name) {
-    throw new EcrPublicError('UploadNotFoundException',
-      `The upload with id '${uploadId}' does not exist in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+    throw ecrError('UploadNotFoundException', uploadId, repo.name, ctx.accountId);
   }
   return upload;
 }
@@ -116,8 +114,13 @@ export function checkPartStart(ctx: Context, repo: RepositoryRecord, upload: Upl
 /** A layer cannot grow past MAX_LAYER_BYTES (LimitExceededException). */
 export function checkLayerSize(upload: UploadRecord, length: number): void {
   if (upload.received + length > MAX_LAYER_BYTES) {
-    throw new EcrPublicError('LimitExceededException', `A layer can be at most ${MAX_LAYER_BYTES} bytes`);
+    throw layerTooLarge();
   }
+}
+
+/** A layer over MAX_LAYER_BYTES, whichever way its bytes arrive. */
+export function layerTooLarge(): EcrPublicError {
+  return ecrError('LimitExceededException', 'layer-bytes', MAX_LAYER_BYTES);
 }
 
 /** Records `length` bytes the store appended at `upload.received`. */
@@ -173,22 +176,20 @@ export interface Completion {
  */
 export function completeUpload(ctx: Context, repo: RepositoryRecord, upload: UploadRecord, digests: readonly string[],
   rules: CompletionRules = {}): Completion {
-  const where = `The upload with id '${upload.id}' in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`;
+  const where = { uploadId: upload.id, repositoryName: repo.name, registryId: ctx.accountId };
   if (upload.partSizes.length === 0) {
-    throw new EcrPublicError('EmptyUploadException', `${where} cannot be completed because it does not have any parts`);
+    throw ecrError('EmptyUploadException', where);
   }
   const minPartSize = rules.minPartSize ?? 0;
   const tooSmall = upload.partSizes.slice(0, -1).findIndex((size) => size < minPartSize);
   if (tooSmall >= 0) {
     cancelUpload(ctx, upload);
-    throw new EcrPublicError('LayerPartTooSmallException',
-      `Layer parts must be at least 5 MiB in size; part ${tooSmall + 1} of ${where} is ${upload.partSizes[tooSmall]} bytes`);
+    throw ecrError('LayerPartTooSmallException', tooSmall + 1, where, upload.partSizes[tooSmall]);
   }
   const computed = ctx.store.uploadDigest(upload.id);
   if (!digests.includes(computed)) {
     cancelUpload(ctx, upload);
-    throw new EcrPublicError('InvalidLayerException',
-      `The layer digest calculation performed by the emulator (${computed}) does not match the digest specified (${digests.join(', ')})`);
+    throw ecrError('InvalidLayerException', computed, digests);
   }
   if (repo.blobs[computed]) {
     cancelUpload(ctx, upload);
@@ -202,7 +203,7 @@ export function completeUpload(ctx: Context, repo: RepositoryRecord, upload: Upl
 }
 
 function invalidPart(ctx: Context, repo: RepositoryRecord, upload: UploadRecord, why: string): EcrPublicError {
-  return new EcrPublicError('InvalidLayerPartException', why, {
+  return new EcrPublicError('InvalidLayerPartException', ecrMessage('InvalidLayerPartException', why), {
     registryId: ctx.accountId,
     repositoryName: repo.name,
     uploadId: upload.id,

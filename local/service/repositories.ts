@@ -1,20 +1,18 @@
 /** CreateRepository, DeleteRepository and DescribeRepositories. */
 import { catalogDataOutput, setCatalogData } from './catalog-data';
 import { findRepository, nowSeconds, Operation, paginate, refusePaginationWith, repositoryOutput } from './context';
+import { ecrError } from './errors';
 import { applyTags, checkTags } from './tags';
-import { emptyRepository, has } from '../../store/model';
-import { EcrPublicError } from '../errors';
+import { emptyRepository, has } from '../store/model';
 
 export const createRepository: Operation = (ctx, input) => {
   const { state } = ctx.store;
   const name: string = input.repositoryName;
   if (has(state.repositories, name)) {
-    throw new EcrPublicError('RepositoryAlreadyExistsException',
-      `The repository with name '${name}' already exists in the registry with id '${ctx.accountId}'`);
+    throw ecrError('RepositoryAlreadyExistsException', name, ctx.accountId);
   }
   if (Object.keys(state.repositories).length >= ctx.limits.maxRepositories) {
-    throw new EcrPublicError('LimitExceededException',
-      `The registry with id '${ctx.accountId}' already has the maximum of ${ctx.limits.maxRepositories} repositories`);
+    throw ecrError('LimitExceededException', 'repositories', ctx.limits.maxRepositories, ctx.accountId);
   }
   const repo = emptyRepository(name, nowSeconds(ctx));
   // Every check runs before anything is stored: a refused request leaves no trace.
@@ -31,8 +29,7 @@ export const deleteRepository: Operation = (ctx, input) => {
   const repo = findRepository(ctx, input);
   const imageCount = Object.keys(repo.images).length;
   if (imageCount > 0 && !input.force) {
-    throw new EcrPublicError('RepositoryNotEmptyException',
-      `The repository with name '${repo.name}' in registry with id '${ctx.accountId}' cannot be deleted because it still contains ${imageCount} image(s); delete the images first or force the deletion with the force parameter`);
+    throw ecrError('RepositoryNotEmptyException', repo.name, ctx.accountId, imageCount);
   }
   const output = repositoryOutput(ctx, repo);
   const { state } = ctx.store;

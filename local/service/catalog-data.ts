@@ -1,9 +1,9 @@
 /** GetRepositoryCatalogData and PutRepositoryCatalogData, and the catalog rules CreateRepository shares. */
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
-import { CatalogRecord, RepositoryRecord } from '../../store/model';
-import { EcrPublicError, invalidParameter } from '../errors';
 import { Context, findRepository, Operation } from './context';
+import { ecrError, invalidParameter } from './errors';
+import { CatalogRecord, RepositoryRecord } from '../store/model';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const JPEG_SIGNATURE = Buffer.from([0xff, 0xd8, 0xff]);
@@ -55,8 +55,7 @@ export function catalogDataOutput(ctx: Context, record: CatalogRecord | undefine
 export const getRepositoryCatalogData: Operation = (ctx, input) => {
   const repo = findRepository(ctx, input);
   if (!repo.catalogData) {
-    throw new EcrPublicError('RepositoryCatalogDataNotFoundException',
-      `The repository with name '${repo.name}' in registry with id '${ctx.accountId}' has no catalog data`);
+    throw ecrError('RepositoryCatalogDataNotFoundException', repo.name, ctx.accountId);
   }
   return { catalogData: catalogDataOutput(ctx, repo.catalogData) };
 };

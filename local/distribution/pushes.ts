@@ -4,7 +4,7 @@
  * checks the credentials first.
  *
  * Everything a push changes goes through the same functions as the ECR Public API's push operations
- * (`api/operations/layers.ts`, `api/operations/images.ts`), so the two paths keep the same rules: uploads and blobs
+ * (`service/layers.ts`, `service/images.ts`), so the two paths keep the same rules: uploads and blobs
  * belong to one repository, bytes arrive in order, the digest of a blob is checked against the sha256 computed as it
  * arrived, a manifest's config and layers must be blobs of the repository and an index's children images of it, the
  * digest of a manifest is the sha256 of its exact bytes, and a tag moves.
@@ -19,13 +19,12 @@ import { asRegistry, RegistryError } from './errors';
 import { findNamedRepository } from './repositories';
 import { sendEmpty } from './responses';
 import type { RegistryCall } from './routes';
-import { EcrPublicError } from '../api/errors';
-import { Context } from '../api/operations/context';
-import { storeImage } from '../api/operations/images';
-import {
-  cancelUpload, checkLayerSize, checkPartStart, completeUpload, findUpload, MAX_LAYER_BYTES, recordPart, startUpload,
-} from '../api/operations/layers';
 import { decodeSegment, discardBody, isEmptyBody, receiveBodyToFile, ReceivedBody } from '../http';
+import { Context } from '../service/context';
+import { storeImage } from '../service/images';
+import {
+  cancelUpload, checkLayerSize, checkPartStart, completeUpload, findUpload, layerTooLarge, MAX_LAYER_BYTES, recordPart, startUpload,
+} from '../service/layers';
 import { isWellFormedLayerDigest } from '../store/image-format';
 import { has, RepositoryRecord, UploadRecord } from '../store/model';
 
@@ -219,11 +218,6 @@ function uploadHeaders(name: string, upload: UploadRecord): Record<string, strin
 
 function blobHeaders(name: string, digest: string): Record<string, string> {
   return { 'Location': `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest };
-}
-
-/** A blob body over the layer size cap (LimitExceededException, 413 SIZE_INVALID). */
-function layerTooLarge(): Error {
-  return new EcrPublicError('LimitExceededException', `A layer can be at most ${MAX_LAYER_BYTES} bytes`);
 }
 
 /**

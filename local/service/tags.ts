@@ -1,7 +1,7 @@
 /** TagResource, UntagResource and ListTagsForResource, and the tag rules CreateRepository shares. */
-import { RepositoryRecord } from '../../store/model';
-import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
 import { Context, findRepository, Operation } from './context';
+import { ecrError, invalidParameter, repositoryNotFound } from './errors';
+import { RepositoryRecord } from '../store/model';
 
 /** Tags per repository (the TooManyTagsException limit). */
 const MAX_TAGS = 50;
@@ -12,13 +12,13 @@ export function checkTags(tags: Array<{ Key?: string; Value?: string }>): Array<
     const key = tag.Key;
     const value = tag.Value ?? '';
     if (key === undefined || [...key].length < 1 || [...key].length > 128) {
-      throw new EcrPublicError('InvalidTagParameterException', `Tag key at tags[${i}] must be 1 to 128 characters`);
+      throw ecrError('InvalidTagParameterException', 'key-length', `tags[${i}]`);
     }
     if (key.toLowerCase().startsWith('aws:')) {
-      throw new EcrPublicError('InvalidTagParameterException', `Tag key '${key}' uses the reserved prefix 'aws:'`);
+      throw ecrError('InvalidTagParameterException', 'reserved-prefix', key);
     }
     if ([...value].length > 256) {
-      throw new EcrPublicError('InvalidTagParameterException', `Tag value for key '${key}' must be at most 256 characters`);
+      throw ecrError('InvalidTagParameterException', 'value-length', key);
     }
     return { Key: key, Value: value };
   });
@@ -29,7 +29,7 @@ export function applyTags(repo: RepositoryRecord, tags: Array<{ Key: string; Val
   const merged = new Map(repo.resourceTags.map((t) => [t.Key, t.Value]));
   for (const tag of tags) merged.set(tag.Key, tag.Value);
   if (merged.size > MAX_TAGS) {
-    throw new EcrPublicError('TooManyTagsException', `A repository can have at most ${MAX_TAGS} tags; this request would leave ${merged.size}`);
+    throw ecrError('TooManyTagsException', MAX_TAGS, merged.size);
   }
   repo.resourceTags = [...merged].map(([Key, Value]) => ({ Key, Value }));
 }
@@ -56,7 +56,7 @@ export const untagResource: Operation = (ctx, input) => {
   const keys: string[] = input.tagKeys;
   keys.forEach((key, i) => {
     if ([...key].length < 1 || [...key].length > 128) {
-      throw new EcrPublicError('InvalidTagParameterException', `Tag key at tagKeys[${i}] must be 1 to 128 characters`);
+      throw ecrError('InvalidTagParameterException', 'key-length', `tagKeys[${i}]`);
     }
   });
   repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));

@@ -3,8 +3,8 @@
  * API reads the alias.
  */
 import { RegistryError } from './errors';
-import { repositoryNotFound } from '../api/errors';
-import { Context } from '../api/operations/context';
+import { Context } from '../service/context';
+import { repositoryNotFound } from '../service/errors';
 import { has, RepositoryRecord } from '../store/model';
 
 /** Whether a request reads (distribution's wording when the repository is missing) or pushes (the API's wording). */

@@ -1,9 +1,9 @@
 /** What every operation works with, and the lookups they share. */
 import { createHash } from 'crypto';
-import { Clock } from '../../clock';
-import { has, RepositoryRecord } from '../../store/model';
-import { Store } from '../../store/store';
-import { EcrPublicError, invalidParameter, repositoryNotFound } from '../errors';
+import { Clock } from '../clock';
+import { ecrError, invalidParameter, repositoryNotFound } from './errors';
+import { has, RepositoryRecord } from '../store/model';
+import { Store } from '../store/store';
 
 export interface Limits {
   /** Registered repositories per registry. @default 10000 */
@@ -60,7 +60,7 @@ export function findRepository(ctx: Context, input: { registryId?: string; repos
 export function findRepositoryForPush(ctx: Context, input: { registryId?: string; repositoryName: string }): RepositoryRecord {
   const registryId = input.registryId;
   if (registryId !== undefined && registryId !== ctx.accountId && registryId !== ctx.store.state.registry.alias) {
-    throw new EcrPublicError('RegistryNotFoundException', `The registry with id '${registryId}' does not exist`);
+    throw ecrError('RegistryNotFoundException', registryId);
   }
   return findRepository(ctx, { repositoryName: input.repositoryName });
 }

@@ -3,8 +3,8 @@
  * the wire and its HTTP status. {@link RegistryError} is the one error the registry's handlers throw, and
  * `responses.ts` the one place that serialises it.
  */
-import { EcrPublicError } from '../api/errors';
-import { ReferencesNotFoundError } from '../api/operations/images';
+import { EcrErrorCode, EcrPublicError } from '../service/errors';
+import { ReferencesNotFoundError } from '../service/images';
 
 /** A kind of registry error: its code on the wire and its HTTP status. */
 export interface RegistryErrorKind {
@@ -64,24 +64,53 @@ export class RegistryError extends Error {
   }
 }
 
-/** The registry error for each error the push rules shared with the ECR Public API raise. */
-const FROM_API_ERROR: ReadonlyMap<string, RegistryErrorName> = new Map<string, RegistryErrorName>([
-  ['RepositoryNotFoundException', 'NAME_UNKNOWN'],
-  ['UploadNotFoundException', 'BLOB_UPLOAD_UNKNOWN'],
-  ['InvalidLayerPartException', 'RANGE_INVALID'],
-  ['EmptyUploadException', 'BLOB_UPLOAD_INVALID'],
-  ['InvalidLayerException', 'DIGEST_INVALID'],
-  ['LimitExceededException', 'SIZE_INVALID'],
-  ['InvalidParameterException', 'MANIFEST_INVALID'],
-  ['LayersNotFoundException', 'MANIFEST_BLOB_UNKNOWN'],
-  ['ReferencedImagesNotFoundException', 'MANIFEST_BLOB_UNKNOWN'],
-  ['ImageDigestDoesNotMatchException', 'DIGEST_INVALID'],
-]);
+/**
+ * The registry error for each error code of the service core, every code listed (a code added to the core's table
+ * without its registry counterpart is a compile error). Codes the shared push rules cannot raise, and the core's
+ * rules with no registry counterpart, are UNSUPPORTED_BY_REGISTRY.
+ */
+const FROM_SERVICE_ERROR: Readonly<Record<EcrErrorCode, RegistryErrorName>> = {
+  RepositoryNotFoundException: 'NAME_UNKNOWN',
+  UploadNotFoundException: 'BLOB_UPLOAD_UNKNOWN',
+  InvalidLayerPartException: 'RANGE_INVALID',
+  EmptyUploadException: 'BLOB_UPLOAD_INVALID',
+  InvalidLayerException: 'DIGEST_INVALID',
+  LimitExceededException: 'SIZE_INVALID',
+  InvalidParameterException: 'MANIFEST_INVALID',
+  LayersNotFoundException: 'MANIFEST_BLOB_UNKNOWN',
+  ReferencedImagesNotFoundException: 'MANIFEST_BLOB_UNKNOWN',
+  ImageDigestDoesNotMatchException: 'DIGEST_INVALID',
+  // A registry client is told an image or a blob that is already there was stored: the rules answer these to the
+  // ECR Public API only, so they never reach the registry.
+  ImageAlreadyExistsException: 'UNSUPPORTED_BY_REGISTRY',
+  LayerAlreadyExistsException: 'UNSUPPORTED_BY_REGISTRY',
+  // The registry takes whole blobs or chunks of any size: the API's part-size quota is not applied to it.
+  LayerPartTooSmallException: 'UNSUPPORTED_BY_REGISTRY',
+  // Operations the registry API has no counterpart of (its names are under the alias: `repositories.ts` answers
+  // NAME_UNKNOWN for an unknown one itself).
+  RegistryNotFoundException: 'UNSUPPORTED_BY_REGISTRY',
+  ImageNotFoundException: 'UNSUPPORTED_BY_REGISTRY',
+  InvalidTagParameterException: 'UNSUPPORTED_BY_REGISTRY',
+  RepositoryAlreadyExistsException: 'UNSUPPORTED_BY_REGISTRY',
+  RepositoryCatalogDataNotFoundException: 'UNSUPPORTED_BY_REGISTRY',
+  RepositoryNotEmptyException: 'UNSUPPORTED_BY_REGISTRY',
+  RepositoryPolicyNotFoundException: 'UNSUPPORTED_BY_REGISTRY',
+  TooManyTagsException: 'UNSUPPORTED_BY_REGISTRY',
+  // The awsJson protocol's own errors, raised by the API's front door alone.
+  IncompleteSignatureException: 'UNSUPPORTED_BY_REGISTRY',
+  LengthRequiredException: 'UNSUPPORTED_BY_REGISTRY',
+  MissingAuthenticationTokenException: 'UNSUPPORTED_BY_REGISTRY',
+  SerializationException: 'UNSUPPORTED_BY_REGISTRY',
+  ServerException: 'UNSUPPORTED_BY_REGISTRY',
+  ThrottlingException: 'UNSUPPORTED_BY_REGISTRY',
+  UnknownOperationException: 'UNSUPPORTED_BY_REGISTRY',
+  UnsupportedCommandException: 'UNSUPPORTED_BY_REGISTRY',
+};
 
 /** The registry's answer to an error of the shared rules (with `headers`, e.g. an upload's Range). */
-export function fromApiError(err: EcrPublicError, headers: Record<string, string> = {}): RegistryError {
+export function fromServiceError(err: EcrPublicError, headers: Record<string, string> = {}): RegistryError {
   const details = err instanceof ReferencesNotFoundError ? err.digests.map((digest) => ({ digest })) : [null];
-  return new RegistryError(FROM_API_ERROR.get(err.code) ?? 'UNSUPPORTED_BY_REGISTRY', err.message, headers, details);
+  return new RegistryError(FROM_SERVICE_ERROR[err.code], err.message, headers, details);
 }
 
 /** Runs `fn`, turning the shared rules' errors into registry errors (with `headers`, e.g. an upload's Range). */
@@ -89,6 +118,6 @@ export function asRegistry<T>(fn: () => T, headers: Record<string, string> = {})
   try {
     return fn();
   } catch (err) {
-    throw err instanceof EcrPublicError ? fromApiError(err, headers) : err;
+    throw err instanceof EcrPublicError ? fromServiceError(err, headers) : err;
   }
 }

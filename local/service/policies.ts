@@ -1,6 +1,6 @@
 /** SetRepositoryPolicy, GetRepositoryPolicy and DeleteRepositoryPolicy. */
-import { EcrPublicError, invalidParameter } from '../errors';
 import { Context, findRepository, Operation } from './context';
+import { ecrError, EcrPublicError, invalidParameter } from './errors';
 
 /**
  * Checks that the text is an IAM resource policy in outline. The service parses policies but does not document its
@@ -35,8 +35,7 @@ function policyOutput(ctx: Context, name: string, policyText: string): Record<st
 }
 
 function policyNotFound(ctx: Context, name: string): EcrPublicError {
-  return new EcrPublicError('RepositoryPolicyNotFoundException',
-    `Repository policy does not exist for the repository with name '${name}' in the registry with id '${ctx.accountId}'`);
+  return ecrError('RepositoryPolicyNotFoundException', name, ctx.accountId);
 }
 
 export const setRepositoryPolicy: Operation = (ctx, input) => {
