@@ -16,9 +16,9 @@ import { CompleteLayerUploadCommand, CreateRepositoryCommand, ECRPUBLICClient, I
 import { App, Stack, aws_ecr as ecr } from 'aws-cdk-lib';
 import { ImageSource, PublicImage, PublicRepository } from '../src';
 import { inspectImageArchive } from '../src/private/archive/inspect';
-import { blobName } from '../src/private/oci/digest';
-import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from '../src/private/oci/media-types';
-import { ImageProperties } from '../src/private/publish-plan';
+import { blobName } from '../src/shared/oci/digest';
+import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from '../src/shared/oci/media-types';
+import { ImageProperties } from '../src/shared/publish-plan';
 import { startDockerRegistry } from '../test/support/docker-registry';
 import {
   ecrPublicClient, EMULATOR_CLI, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator, stopServedEmulator,

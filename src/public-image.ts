@@ -6,12 +6,12 @@ import { Construct } from 'constructs';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
 import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
-import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { ImageSourceBinding } from './private/image-binding';
-import { ImageProperties } from './private/publish-plan';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
+import { HANDLER_KINDS, RESOURCE_TYPES } from './shared/handler-contract';
+import { ImageProperties } from './shared/publish-plan';
 
 /** Tags as the registry pull API accepts them (the API itself would take more, which nothing could then pull). */
 const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;

@@ -5,7 +5,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobSource, SourceBlob } from './blob-source';
 import { ImagePublishError, withContext } from './errors';
-import { PlanBlob } from '../../src/private/publish-plan';
+import { PlanBlob } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
 
 /** Times a broken body is reopened (the SDK's own retries only cover getting the response started). */

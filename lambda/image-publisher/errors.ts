@@ -20,7 +20,7 @@ export function withContext(err: unknown, context: string): Error {
 }
 
 /**
- * A failure of the image-format rules (the plain `Error`s of `src/private/oci`, shared with synth time) as the
+ * A failure of the image-format rules (the plain `Error`s of `src/shared/oci`, shared with synth time) as the
  * publisher's own; an error that already has a name (an API or registry error) as it is.
  */
 export function asPublishError(err: unknown): Error {

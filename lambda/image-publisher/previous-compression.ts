@@ -13,7 +13,7 @@ import { SourcePlan } from './blob-source';
 import { BlobReplacement, rewriteManifests } from './manifest-rewrite';
 import { RegistryClient } from './registry-client';
 import { fetchManifest } from './registry-manifests';
-import { parseImageReference } from '../../src/private/image-reference';
+import { parseImageReference } from '../../src/shared/image-reference';
 import { log } from '../shared/log';
 
 /** The lookup only saves work: one attempt, and a registry slow to answer is not waited for. */

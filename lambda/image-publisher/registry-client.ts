@@ -8,7 +8,7 @@ import { ImagePublishError, withContext } from './errors';
 import { RegistryCredentials } from './registry-credentials';
 import { SourceRegistryError, sourceRegistryError } from './registry-errors';
 import { Challenge, parseChallenges } from './www-authenticate';
-import { formatImageReference, ImageReference } from '../../src/private/image-reference';
+import { formatImageReference, ImageReference } from '../../src/shared/image-reference';
 import { log } from '../shared/log';
 import { retry } from '../shared/retry';
 

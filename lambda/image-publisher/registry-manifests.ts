@@ -2,19 +2,19 @@
  * Reading an image's manifests from a registry: the root (a tag is resolved to the digest of the bytes received), one
  * platform's image when asked for, and every child of an index (attestation manifests included), each checked against
  * its digest; the result is the plan the publisher pushes, children before their index. What a manifest must be, and
- * how an index is walked, are the rules the synth-time archive inspector uses too (`src/private/oci`).
+ * how an index is walked, are the rules the synth-time archive inspector uses too (`src/shared/oci`).
  */
 import { SourceBlob, SourcePlan } from './blob-source';
 import { asPublishError, ImagePublishError } from './errors';
 import { readLimited, RegistryClient } from './registry-client';
 import {
   formatImageReference, formatPlatform, ImageReference, PlatformSpec, platformMatches, preferredPlatform,
-} from '../../src/private/image-reference';
-import { Descriptor } from '../../src/private/oci/descriptor';
-import { sha256 } from '../../src/private/oci/digest';
-import { parseManifest, ParsedManifest } from '../../src/private/oci/manifest';
-import { MANIFEST_TYPES } from '../../src/private/oci/media-types';
-import { checkNesting, walkManifestsAsync } from '../../src/private/oci/walk';
+} from '../../src/shared/image-reference';
+import { Descriptor } from '../../src/shared/oci/descriptor';
+import { sha256 } from '../../src/shared/oci/digest';
+import { parseManifest, ParsedManifest } from '../../src/shared/oci/manifest';
+import { MANIFEST_TYPES } from '../../src/shared/oci/media-types';
+import { checkNesting, walkManifestsAsync } from '../../src/shared/oci/walk';
 import { log } from '../shared/log';
 
 /** The `Accept` of manifest requests: the types the publisher can push. */

@@ -11,7 +11,7 @@ import { readSweeperConfig } from './config';
 import { SweepResult, sweepRepository } from './sweep';
 import {
   LifecycleSweepAttributes, LifecycleSweepProperties, RepositoryLifecycle, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
-} from '../../src/private/lifecycle-contract';
+} from '../../src/shared/lifecycle-contract';
 import { customResourceHandler, CustomResourceEvent, HandlerResult } from '../shared/cfn-response';
 import { withEcrPublicClient } from '../shared/ecr-public-client';
 import { log } from '../shared/log';

@@ -7,8 +7,8 @@
  */
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageDetail, paginateDescribeImages } from '@aws-sdk/client-ecr-public';
 import { evaluateRules, ImageFacts } from './evaluate';
-import { RepositoryLifecycle, RepositorySweepSummary } from '../../src/private/lifecycle-contract';
-import { isIndex } from '../../src/private/oci/media-types';
+import { RepositoryLifecycle, RepositorySweepSummary } from '../../src/shared/lifecycle-contract';
+import { isIndex } from '../../src/shared/oci/media-types';
 import { log } from '../shared/log';
 
 /** The API's limit on image ids per BatchDeleteImage. */

@@ -1,7 +1,7 @@
 /**
  * The emulator's own reading of images: manifest media types, digests, descriptors, and the parts of a manifest or an
  * index the service looks at. It stands in for the service, so it reads images independently of the library's own
- * image code (`src/private/oci`), and is the one place the emulator does.
+ * image code (`src/shared/oci`), and is the one place the emulator does.
  */
 import { createHash } from 'crypto';
 import { InvalidManifestError } from './errors';

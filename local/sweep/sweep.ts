@@ -11,7 +11,7 @@ import { stringifyScalars } from '../deploy/intrinsics';
 import { DEFAULT_REGION, openSession } from '../deploy/session';
 import type { LocalDeployOptions } from '../deploy/types';
 
-/** The sweep resource type and the scheduled event's marker, as `src/private/lifecycle-contract.ts` names them. */
+/** The sweep resource type and the scheduled event's marker, as `src/shared/lifecycle-contract.ts` names them. */
 const SWEEP_TYPE = 'Custom::EcrPublicLifecycleSweep';
 const SCHEDULED_SWEEP = 'cdk-ecr-public:lifecycle-sweep';
 

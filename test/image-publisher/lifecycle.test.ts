@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BatchDeleteImageCommand, DeleteRepositoryCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { createRepository, findImage, imageProps, spyOnClients, stage, Staged, TYPE, useAssetBucket } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createEvent, deleteEvent, invoke, invokeOk, pushSmallImage, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
 import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { count, createRepository, diffId, findImage, imageProps, readConfig, spyOnClients, stage, summaries, TYPE, useAssetBucket, writeImage } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createEvent, Handler, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { primaryRegistryAlias } from '../support/emulator-harness';
 import { OciLayoutImage, OciManifestJson, readOciLayout, sha256File } from '../support/oci-layout';

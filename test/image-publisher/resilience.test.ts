@@ -5,7 +5,7 @@ import { ECRPUBLICClient, UploadLayerPartCommand } from '@aws-sdk/client-ecr-pub
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRepository, imageProps, spyOnClients, stage, summaries, TYPE, useAssetBucket } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { primaryRegistryAlias } from '../support/emulator-harness';
 import { OciLayoutImage, readOciLayout, sha256File } from '../support/oci-layout';

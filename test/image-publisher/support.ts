@@ -5,9 +5,9 @@ import { gunzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient, ImageDetail } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
 import { inspectImageArchive } from '../../src/private/archive/inspect';
-import { sha256 } from '../../src/private/oci/digest';
-import { OCI_CONFIG, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { ImageProperties, PublishPlan } from '../../src/private/publish-plan';
+import { sha256 } from '../../src/shared/oci/digest';
+import { OCI_CONFIG, OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { ImageProperties, PublishPlan } from '../../src/shared/publish-plan';
 import { HandlerHarness, tempDir } from '../lambda/support';
 import { LayoutDescriptor, OciIndexJson, OciLayoutImage, OciManifestJson, writeBlob } from '../support/oci-layout';
 

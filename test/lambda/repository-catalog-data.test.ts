@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { createEvent, deleteEvent, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository-catalog-data';
-import { CatalogDataProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { CatalogDataProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.catalogData;

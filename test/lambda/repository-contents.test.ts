@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { createEvent, deleteEvent, errorName, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository';
-import { RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { createEvent, deleteEvent, errorName, invoke, invokeOk, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository-policy';
-import { PolicyProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { PolicyProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.policy;

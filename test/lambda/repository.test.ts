@@ -21,7 +21,7 @@ import {
   useHandlerHarness,
 } from './support';
 import { handler } from '../../lambda/repository';
-import { CREATE_FAILED_MARKER, RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { CREATE_FAILED_MARKER, RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;

@@ -22,8 +22,8 @@ import type {
 import { EmulatorOptions, RunningEmulator, startEmulator } from '../../local';
 import { DeployerServer, RESPONSE_PREFIX } from '../../local/deploy/deployer-server';
 import { applyHandlerEnvironment, CustomResourceRequest, FunctionSettings, HandlerInvoker, LambdaHandler } from '../../local/deploy/handler';
-import { sha256 } from '../../src/private/oci/digest';
-import { OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { sha256 } from '../../src/shared/oci/digest';
+import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 
 /** The Region the handlers' Lambda pretends to run in: anything but us-east-1 proves the client ignores it. */
 export const LAMBDA_REGION = 'eu-west-1';

@@ -11,7 +11,7 @@ import { DescribeImagesCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sd
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { deployApp, RunningEmulator, startEmulator, sweepApp } from '../../local';
 import { LifecycleMode, PublicRepository, TagStatus } from '../../src';
-import { OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { pushOciLayout } from '../support/ecr-push';
 import { readOciLayout } from '../support/oci-layout';
 import { buildImage } from '../support/umoci-images';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildFixtures, emulatorDigest, Fixtures, logEntries, pullFromEmulator, registryProps, TYPE, useEnv } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createRepository, summaries } from '../image-publisher/support';
 import { createEvent, Handler, invoke, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { pushToRegistry, RunningRegistry, startDockerRegistry, TEST_REGISTRY_USER } from '../support/docker-registry';

@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { HandlerHarness, tempDir } from '../lambda/support';
 import { primaryRegistryAlias } from '../support/emulator-harness';
 import { indexJsonText, LayoutDescriptor, OciIndexJson, OciLayoutImage, readOciLayout, writeBlob } from '../support/oci-layout';

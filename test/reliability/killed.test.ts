@@ -14,8 +14,8 @@ import { BatchCheckLayerAvailabilityCommand } from '@aws-sdk/client-ecr-public';
 import {
   ApiProxy, BUNDLED_IMAGE_PUBLISHER, describeImageRef, ensureBundledHandlers, MiB, ProxiedCall, pullAndCompare, runHandlerInChild, startApiProxy,
 } from './support';
-import { RESOURCE_TYPES } from '../../src/private/handler-contract';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createRepository, imageProps, stage, Staged, useAssetBucket } from '../image-publisher/support';
 import { createEvent, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { OciLayoutImage } from '../support/oci-layout';

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { skopeo, skopeoCopy } from './skopeo';
-import { sha256 } from '../../src/private/oci/digest';
+import { sha256 } from '../../src/shared/oci/digest';
 
 /** A user of an htpasswd file: distribution accepts bcrypt hashes only. */
 export interface HtpasswdUser {

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { indexJsonText, LayoutDescriptor, OciIndexJson, OciLayoutImage, readOciLayout, REF_NAME, writeBlob } from './oci-layout';
 import { run } from './run-tool';
-import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
 
 async function umoci(args: readonly string[]): Promise<string> {
   return (await run('umoci', args)).stdout.toString('utf8');

@@ -9,7 +9,7 @@ import { CreateRepositoryCommand, DescribeImageTagsCommand, ECRPUBLICClient, Put
 import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { RunningEmulator, startEmulator } from '../../../local';
-import { OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { OCI_MANIFEST } from '../../../src/shared/oci/media-types';
 import { pushSmallImage } from '../../lambda/support';
 import { primaryRegistryAlias } from '../../support/emulator-harness';
 

@@ -7,7 +7,7 @@ import { handler as registryHandler } from '../../../lambda/registry';
 import { handler as repositoryHandler } from '../../../lambda/repository';
 import { handler as catalogHandler } from '../../../lambda/repository-catalog-data';
 import { handler as policyHandler } from '../../../lambda/repository-policy';
-import { CatalogDataProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../../src/private/handler-contract';
+import { CatalogDataProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../../src/shared/handler-contract';
 import { createEvent, uniqueName, updateEvent } from '../../lambda/support';
 setUpWorld({ images: true });
 
