@@ -2,6 +2,7 @@
 /** `ecr-public-local`: runs the local ECR Public emulator, and deploys synthesized apps to it. */
 import { parseArgs } from 'util';
 import { deployApp, destroyApp, LocalDeployError } from './deploy';
+import { dict } from './dictionary';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { startEmulator } from './server';
 import { LocalSweepError, sweepApp } from './sweep';
@@ -150,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
     }),
   };
   // Bucket names are the user's: a prototype-less object keeps `__proto__` and `constructor` as names like others.
-  const buckets: Record<string, string> = Object.create(null);
+  const buckets = dict<string>();
   for (const spec of values.bucket ?? []) {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new Error(`--bucket must be NAME=DIR (got '${spec}')`);

@@ -11,10 +11,8 @@ import { ImageSourceBinding } from './private/image-binding';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
 import { HANDLER_KINDS, RESOURCE_TYPES } from './shared/handler-contract';
+import { TAG_PATTERN } from './shared/image-reference';
 import { ImageProperties } from './shared/publish-plan';
-
-/** Tags as the registry pull API accepts them (the API itself would take more, which nothing could then pull). */
-const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
 /** Properties of a {@link PublicImage}. */
 export interface PublicImageProps {

@@ -9,6 +9,7 @@ import { RegistryCredentials } from './registry-credentials';
 import { SourceRegistryError, sourceRegistryError } from './registry-errors';
 import { Challenge, parseChallenges } from './www-authenticate';
 import { formatImageReference, ImageReference } from '../../src/shared/image-reference';
+import { describe } from '../shared/errors';
 import { log } from '../shared/log';
 import { retry } from '../shared/retry';
 
@@ -302,14 +303,6 @@ export class RegistryClient {
 
 function basicHeader(credentials: RegistryCredentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
-}
-
-/** What a failed fetch says (undici hides the cause of `fetch failed` in `cause`). */
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  const detail = cause instanceof Error ? `${cause.name === 'Error' ? '' : `${cause.name}: `}${cause.message}` : '';
-  return detail && !err.message.includes(detail) ? `${err.message} (${detail})` : err.message;
 }
 
 /** The whole body of a small answer (a manifest, a config): more than `max` bytes is an error. */

@@ -7,6 +7,7 @@
 import { SourceBlob, SourcePlan } from './blob-source';
 import { asPublishError, ImagePublishError } from './errors';
 import { readLimited, RegistryClient } from './registry-client';
+import { readWhole } from './resumable-read';
 import {
   formatImageReference, formatPlatform, ImageReference, PlatformSpec, platformMatches, preferredPlatform,
 } from '../../src/shared/image-reference';
@@ -23,8 +24,6 @@ export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** A config read to check a single image's platform. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-/** Reads of a manifest whose body breaks off. */
-const BODY_ATTEMPTS = 3;
 
 /** The image to copy. */
 export interface RegistryImage {
@@ -71,20 +70,10 @@ export async function readRegistryImage(client: RegistryClient, reference: Image
  */
 export async function fetchManifest(client: RegistryClient, ref: string, expected?: Descriptor): Promise<ParsedManifest> {
   const what = `manifest ${ref} of ${client.name}`;
-  let response: Response;
-  let bytes: Buffer;
-  for (let attempt = 1; ; attempt++) {
-    const open = await client.get(`manifests/${ref}`, { accept: MANIFEST_ACCEPT, what: `manifest ${ref}` });
-    response = open.response;
-    try {
-      bytes = await readLimited(response, open.abort, MAX_MANIFEST_BYTES, what);
-      break;
-    } catch (err) {
-      // A body that broke off is asked for again; a manifest too large stays too large.
-      if (err instanceof ImagePublishError || attempt >= BODY_ATTEMPTS) throw err;
-      log({ registryRetry: what, attempt, error: String(err) });
-    }
-  }
+  // A body that broke off is asked for again; a manifest too large stays too large.
+  const { opened: { response }, bytes } = await readWhole(what,
+    () => client.get(`manifests/${ref}`, { accept: MANIFEST_ACCEPT, what: `manifest ${ref}` }),
+    (open) => readLimited(open.response, open.abort, MAX_MANIFEST_BYTES, what));
   const digest = sha256(bytes);
   const announced = response.headers.get('docker-content-digest');
   if (ref.startsWith('sha256:') && digest !== ref) {

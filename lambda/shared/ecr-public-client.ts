@@ -34,15 +34,5 @@ export function isErrorNamed(err: unknown, name: string): boolean {
   return err instanceof Error && err.name === name;
 }
 
-/**
- * `err` with `advice` appended to its message and its name kept, so that the failure reason still starts with the
- * API's error code.
- */
-export function withAdvice(err: unknown, advice: string): Error {
-  if (!(err instanceof Error)) return new Error(`${String(err)} ${advice}`);
-  const message = err.message.trimEnd();
-  const separator = /[.!?]$/.test(message) ? ' ' : '. ';
-  const wrapped = new Error(`${message}${separator}${advice}`, { cause: err });
-  wrapped.name = err.name;
-  return wrapped;
-}
+/** The handlers' callers import `withAdvice` with the client; it is one of the shared error helpers. */
+export { withAdvice } from './errors';

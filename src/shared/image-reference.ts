@@ -17,12 +17,17 @@ export interface ImageReference {
   readonly digest?: string;
 }
 
+/**
+ * A tag, as the distribution spec and the registry pull API accept it (ECR Public's API would take more, which nothing
+ * could then pull): the one tag grammar of the constructs and the handlers.
+ */
+export const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+
 const DOCKER_HUB = 'docker.io';
 /** Path components of a repository name (distribution's grammar). */
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** A host name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
 const REGISTRY = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
-const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 /** The longest repository name distribution accepts. */
 const MAX_NAME = 255;
 
@@ -47,7 +52,7 @@ export function parseImageReference(text: string): ImageReference {
   if (colon > rest.lastIndexOf('/')) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw bad(`the tag ${JSON.stringify(tag)} must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    if (!TAG_PATTERN.test(tag)) throw bad(`the tag ${JSON.stringify(tag)} must match ${TAG_PATTERN.source.slice(1, -1)}`);
   }
 
   const slash = rest.indexOf('/');

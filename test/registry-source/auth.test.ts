@@ -242,7 +242,7 @@ describe('a registry with bearer-token auth', () => {
     const from = Number(/^bytes=(\d+)-$/.exec(reads[1].range ?? '')?.[1]);
     expect(from).toBeGreaterThan(0);
     expect(from).toBeLessThanOrEqual(MiB);
-    expect(logEntries(h).filter((e) => e.registryReopen)).toHaveLength(1);
+    expect(logEntries(h).filter((e) => e.bodyReopen)).toHaveLength(1);
     expect(summaries(h).at(-1)).toMatchObject({ blobsUploaded: big.blobs.length });
     const pulled = await pullFromEmulator(h, repo, '1.0');
     expect(pulled.root.digest).toBe(bigDigest);
