@@ -5,6 +5,7 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ImagePublishError, withContext } from './errors';
+import { SDK_MAX_ATTEMPTS } from '../shared/ecr-public-client';
 import { log } from '../shared/log';
 
 /** A user name and password for HTTP Basic auth (to the registry, or to its token endpoint). */
@@ -15,7 +16,7 @@ export interface RegistryCredentials {
 
 /** The credentials `ecr:GetAuthorizationToken` gives in `region`: the token is base64 of `AWS:<password>`. */
 export async function ecrCredentials(region: string): Promise<RegistryCredentials> {
-  const ecr = new ECRClient({ region, maxAttempts: 6 });
+  const ecr = new ECRClient({ region, maxAttempts: SDK_MAX_ATTEMPTS });
   try {
     const out = await ecr.send(new GetAuthorizationTokenCommand({}))
       .catch((err: unknown) => { throw withContext(err, `GetAuthorizationToken in ${region}`); });
@@ -37,7 +38,7 @@ export async function ecrCredentials(region: string): Promise<RegistryCredential
  */
 export async function secretCredentials(secretId: string): Promise<RegistryCredentials> {
   const region = /^arn:[a-z0-9-]+:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1];
-  const client = new SecretsManagerClient({ ...(region ? { region } : {}), maxAttempts: 6 });
+  const client = new SecretsManagerClient({ ...(region ? { region } : {}), maxAttempts: SDK_MAX_ATTEMPTS });
   try {
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }))
       .catch((err: unknown) => { throw withContext(err, `GetSecretValue of ${secretId}`); });

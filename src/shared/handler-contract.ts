@@ -13,6 +13,9 @@ export const HANDLER_KINDS = {
   lifecycleSweeper: 'lifecycle-sweeper',
 } as const;
 
+/** What every resource type of this library starts with (synth-time stack limits and the local deployer tell ours by it). */
+export const RESOURCE_TYPE_PREFIX = 'Custom::EcrPublic';
+
 export const RESOURCE_TYPES = {
   repository: 'Custom::EcrPublicRepository',
   catalogData: 'Custom::EcrPublicRepositoryCatalogData',

@@ -95,3 +95,18 @@ export interface RepositorySweepSummary {
   /** Deletions the service refused for another reason (`<digest>: <code>: <reason>`). */
   readonly failures: string[];
 }
+
+/** A repository's summary as a run returns it: with, in a dry run, what would have been deleted. */
+export interface RepositorySweepResult extends RepositorySweepSummary {
+  /** In a dry run: the images that would be deleted (`digest [tags] rule N`), at most 500. @default - none listed */
+  readonly wouldExpire?: string[];
+}
+
+/** What a scheduled run returns (the local `sweep` reads it, as a client of this contract). */
+export interface ScheduledSweepResult {
+  /** The "now" image ages were measured from (ISO 8601). */
+  readonly now: string;
+  readonly repositories: RepositorySweepResult[];
+  /** Repositories not reached before the deadline. */
+  readonly notReached: string[];
+}

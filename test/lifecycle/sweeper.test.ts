@@ -6,10 +6,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateRepositoryCommand, DescribeImagesCommand, ImageDetail, PutImageCommand } from '@aws-sdk/client-ecr-public';
-import { handler, ScheduledSweepResult } from '../../lambda/lifecycle-sweeper';
+import { handler } from '../../lambda/lifecycle-sweeper';
 import { RESOURCE_TYPES } from '../../src/shared/handler-contract';
 import {
-  LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
+  LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, ScheduledSweepResult, SweeperConfig,
 } from '../../src/shared/lifecycle-contract';
 import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
