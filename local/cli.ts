@@ -116,8 +116,13 @@ async function main(argv: string[]): Promise<number> {
     console.log(SERVE_HELP);
     return 0;
   }
+  return serveCommand(rest);
+}
+
+/** `serve`: starts the emulator and runs until a signal stops it. */
+async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: rest,
+    args,
     options: {
       'port': { type: 'string', default: '5000' },
       'data': { type: 'string' },
