@@ -80,6 +80,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
 
+// The integ snapshots' asset folders are synth outputs (handler bundles, staged images): the dry-run comparison reads
+// the templates only, and the bundles are tested byte for byte elsewhere, so they are not kept. Added after the
+// constructor, whose `!/test/` would otherwise drop every pattern under test/.
+project.gitignore.exclude('/test/*.snapshot/asset.*');
+
 // The emulator ships compiled (lib/local); its sources stay out, its README (linked from ours) goes in,
 // as does docs/ (the README's pictures).
 for (const pattern of ['/local/**/*.ts', '/local/tsconfig.json', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
