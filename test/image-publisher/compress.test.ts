@@ -7,10 +7,12 @@ import { handler } from '../../lambda/image-publisher';
 import { sha256 } from '../../src/shared/oci/digest';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { ImageProperties } from '../../src/shared/publish-plan';
-import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { uniqueName } from '../support/ecr-fixtures';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { createEvent, deleteEvent, invokeOk, useHandlerHarness } from '../support/handler-harness';
 import { indexJsonText, LayoutDescriptor, OciLayoutImage, OciManifestJson, readOciLayout, writeBlob } from '../support/oci-layout';
 import { skopeoCopy } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -37,7 +39,7 @@ function gunzippedLayers(image: OciLayoutImage): Buffer[] {
 
 /** An image as Docker 25's `docker save` writes it: uncompressed `application/vnd.oci.image.layer.v1.tar` layers. */
 async function uncompressedImage(): Promise<{ staged: Staged; config: any; layers: Buffer[]; configDigest: string }> {
-  const layout = path.join(tempDir('uncompressed-'), 'layout');
+  const layout = path.join(makeTempDir('uncompressed-'), 'layout');
   const built = await buildImage(layout, {
     tag: 'gz', layers: 2, files: { 'text.txt': 'compressible '.repeat(50_000), 'noise.bin': randomBytes(300_000) },
   });
@@ -71,7 +73,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2, blobsUploaded: 3 });
 
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('pulled-gz-'), 'oci');
+    const dir = path.join(makeTempDir('pulled-gz-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:gz`, `oci:${dir}:gz`);
     const pulled = readOciLayout(dir, 'gz');
     expect(pulled.root.digest).toBe(digest);
@@ -99,7 +101,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     // And into a fresh repository, where everything is compressed and uploaded again: still the same digest.
     const other = uniqueName('compress-again');
     await createRepository(h.client, other);
-    const scratchRoot = tempDir('scratch-');
+    const scratchRoot = makeTempDir('scratch-');
     h.logs.length = 0;
     sent = spyOnClients(h);
     const fresh = await withTmpdir(scratchRoot, () => invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, { ...props, RepositoryName: other, Concurrency: '1' })));
@@ -149,7 +151,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2 });
     expect(summaries(h).at(-1)!.blobsUploaded).toBeGreaterThanOrEqual(2);
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('pulled-moved-'), 'oci');
+    const dir = path.join(makeTempDir('pulled-moved-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:t`, `oci:${dir}:t`);
     const pulled = readOciLayout(dir, 't');
     expect(pulled.root.digest).toBe(moved.Data!.ImageDigest);
@@ -173,7 +175,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
   });
 
   test('a two-platform index of uncompressed images: children rewritten, the index follows; Delete finds the children', async () => {
-    const layout = path.join(tempDir('uncompressed-index-'), 'layout');
+    const layout = path.join(makeTempDir('uncompressed-index-'), 'layout');
     const children: LayoutDescriptor[] = [];
     for (const architecture of ['amd64', 'arm64']) {
       const built = await buildImage(layout, { tag: architecture, architecture, files: { 'arch': `${architecture}\n`, 'n.bin': randomBytes(50_000) } });
@@ -197,7 +199,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(digest).not.toBe(staged.plan.rootDigest);
 
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('pulled-index-'), 'oci');
+    const dir = path.join(makeTempDir('pulled-index-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:both`, `oci:${dir}:both`, ['--all']);
     const pulled = readOciLayout(dir, 'both');
     expect(pulled.root.digest).toBe(digest);

@@ -8,8 +8,9 @@ import { inspectImageArchive } from '../../src/private/archive/inspect';
 import { sha256 } from '../../src/shared/oci/digest';
 import { OCI_CONFIG, OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { ImageProperties, PublishPlan } from '../../src/shared/publish-plan';
-import { HandlerHarness, tempDir } from '../lambda/support';
+import { HandlerHarness } from '../support/handler-harness';
 import { LayoutDescriptor, OciIndexJson, OciLayoutImage, OciManifestJson, writeBlob } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -20,7 +21,7 @@ export const BUCKET = 'assets';
 export function useAssetBucket(h: HandlerHarness): { dir: string } {
   const bucket = { dir: '' };
   beforeAll(() => {
-    bucket.dir = tempDir('image-publisher-assets-');
+    bucket.dir = makeTempDir('image-publisher-assets-');
     h.emu.addBucket(BUCKET, bucket.dir);
   });
   return bucket;

@@ -11,10 +11,12 @@ import { buildFixtures, emulatorDigest, Fixtures, logEntries, pullFromEmulator, 
 import { handler } from '../../lambda/image-publisher';
 import { ImageProperties } from '../../src/shared/publish-plan';
 import { createRepository, summaries } from '../image-publisher/support';
-import { createEvent, Handler, invoke, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { pushToRegistry, RunningRegistry, startDockerRegistry, TEST_REGISTRY_USER } from '../support/docker-registry';
+import { uniqueName } from '../support/ecr-fixtures';
 import { AwsJsonError, FakeAwsJson, startFakeAwsJson } from '../support/fake-aws-json';
+import { createEvent, Handler, invoke, invokeOk, useHandlerHarness } from '../support/handler-harness';
 import { OciLayoutImage } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
 import { startTokenAuthFront, TokenFront } from '../support/token-auth-front';
 import { buildImage } from '../support/umoci-images';
 
@@ -48,7 +50,7 @@ beforeAll(async () => {
     buildFixtures(),
     startDockerRegistry({ htpasswd: TEST_REGISTRY_USER }),
     startDockerRegistry(),
-    (async () => path.join(tempDir('registry-big-'), 'layout'))(),
+    (async () => path.join(makeTempDir('registry-big-'), 'layout'))(),
   ]);
   big = await buildImage(layout, { tag: 'big', files: { 'big.bin': randomBytes(3 * MiB) } });
   [singleDigest, bigDigest] = await Promise.all([

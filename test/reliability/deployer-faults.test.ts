@@ -12,10 +12,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, testClient, TestApp } from './deployer-support';
+import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, TestApp } from './deployer-support';
 import { startEmulator } from '../../local';
 import { FaultDecision, FaultInjector } from '../../local/faults';
-import { tempDir } from '../lambda/support';
+import { ecrPublicClient } from '../support/emulator-harness';
+import { makeTempDir } from '../support/temp-dirs';
 
 const APP: TestApp = { stackName: 'FaultyDeploy', repositories: ['faulty/one', 'faulty/two'] };
 const FAULTS = { throttleRate: 0.1, serverErrorRate: 0.05, dropRate: 0.02 };
@@ -57,7 +58,7 @@ let outdir: string;
 
 beforeAll(async () => {
   await ensureCompiledCli();
-  tmp = tempDir('deployer-faults-');
+  tmp = makeTempDir('deployer-faults-');
   outdir = synthApp(path.join(tmp, 'cdk.out'), APP);
 }, 120_000);
 
@@ -68,7 +69,7 @@ afterAll(() => {
 /** Deploys the app to a fresh emulator with `faults`; returns what the emulator then shows (faults off) and the state. */
 async function deployWith(faults: object): Promise<{ code: number | null; output: string; snapshot?: unknown; ids?: Record<string, string> }> {
   const emu = await startEmulator({ faults });
-  const client = testClient(emu.endpoint);
+  const client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
   const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
   try {
     const done = await startCli(['deploy', outdir, '--endpoint', emu.endpoint, '--data', dataDir]).exited;

@@ -10,8 +10,8 @@ import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { RunningEmulator, startEmulator } from '../../../local';
 import { OCI_MANIFEST } from '../../../src/shared/oci/media-types';
-import { pushSmallImage } from '../../lambda/support';
-import { primaryRegistryAlias } from '../../support/emulator-harness';
+import { pushSmallImage } from '../../support/ecr-fixtures';
+import { primaryRegistryAlias, ecrPublicClient } from '../../support/emulator-harness';
 
 /** Every payload sets `window.__pwned` or opens a dialog if it runs. */
 const PAYLOADS = [
@@ -61,7 +61,7 @@ let alias: string;
 
 beforeAll(async () => {
   emu = await startEmulator({});
-  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  client = ecrPublicClient(emu.endpoint);
   await client.send(new CreateRepositoryCommand({
     repositoryName: 'hostile/page',
     catalogData: {

@@ -3,15 +3,10 @@
  * endpoint environment variables, event builders, and the local deployer's CloudFormation side (its response server,
  * its handler invoker and handler environment), so that a handler runs here as `ecr-public-local deploy` runs it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { IncomingHttpHeaders } from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
-// zlib.crc32: Node 20.15 and later, inside the package's engines (>= 20.16).
-import { crc32, deflateSync } from 'node:zlib';
-import { ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
-import { uploadLayerToEcrPublic } from '../../lambda/image-publisher/blob-uploader';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { EmulatorOptions, RunningEmulator, startInProcess, stopInProcess } from './emulator-harness';
 import type {
   CreateEvent,
   CustomResourceEvent,
@@ -19,11 +14,8 @@ import type {
   DeleteEvent,
   UpdateEvent,
 } from '../../lambda/shared/cfn-response';
-import { EmulatorOptions, RunningEmulator, startEmulator } from '../../local';
 import { DeployerServer, RESPONSE_PREFIX } from '../../local/deploy/deployer-server';
 import { applyHandlerEnvironment, CustomResourceRequest, FunctionSettings, HandlerInvoker, LambdaHandler } from '../../local/deploy/handler';
-import { sha256 } from '../../src/shared/oci/digest';
-import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 
 /** The Region the handlers' Lambda pretends to run in: anything but us-east-1 proves the client ignores it. */
 export const LAMBDA_REGION = 'eu-west-1';
@@ -70,16 +62,10 @@ export function useHandlerHarness(options: EmulatorOptions = {}): HandlerHarness
   let server: DeployerServer | undefined;
 
   beforeAll(async () => {
-    h.emu = await startEmulator({ port: 0, ...options });
+    ({ emu: h.emu, client: h.client } = await startInProcess(options, { maxAttempts: 1 }));
     h.accountId = h.emu.accountId;
     const environment = { ecrPublicEndpoint: h.emu.endpoint, s3Endpoint: h.emu.endpoint, region: LAMBDA_REGION };
     restoreEnv = applyHandlerEnvironment(environment, { accessKeyId: 'AKIDLAMBDATEST', secretAccessKey: 'lambda-test-secret' });
-    h.client = new ECRPUBLICClient({
-      region: 'us-east-1',
-      endpoint: h.emu.endpoint,
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
     // CloudFormation's side of the pre-signed URL: every PUT recorded, or dropped when asked to.
     server = await DeployerServer.start((id, received) => {
       if (h.dropNext.delete(id)) return 'drop';
@@ -104,10 +90,8 @@ export function useHandlerHarness(options: EmulatorOptions = {}): HandlerHarness
   });
 
   afterAll(async () => {
-    h.client?.destroy();
     await server?.stop();
-    await h.emu?.stop();
-    for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    await stopInProcess(h);
     restoreEnv?.();
   });
   return h;
@@ -182,92 +166,4 @@ export async function invokeOk<P>(h: HandlerHarness, handler: Handler<P>, event:
   const res = await invoke(h, handler, event);
   if (res.Status !== 'SUCCESS') throw new Error(`${event.RequestType} failed: ${res.Reason}`);
   return res;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Fixtures
-
-let counter = 0;
-/** A unique, valid repository name. */
-export function uniqueName(prefix = 'handler'): string {
-  counter += 1;
-  return `${prefix}-${process.pid}-${counter}-${randomBytes(3).toString('hex')}`;
-}
-
-/** A temporary directory removed by the caller. */
-export function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** Directories made by `tempDir`, removed when the harness of the test file stops. */
-const tempDirs: string[] = [];
-
-/** A real PNG (signature, IHDR, IDAT, IEND with valid CRCs) of `size`×`size` RGB pixels in `rgb`. */
-export function makePng(size: number, rgb: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(data.length);
-    const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(typeAndData));
-    return Buffer.concat([head, typeAndData, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => rgb).flat())]);
-  const pixels = Buffer.concat(Array.from({ length: size }, () => row));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(pixels)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-/**
- * Uploads `data` as one blob with the image publisher's own layered upload (the one way blobs are uploaded here);
- * returns its digest.
- */
-async function uploadTestBlob(client: ECRPUBLICClient, repositoryName: string, data: Buffer): Promise<string> {
-  const digest = sha256(data);
-  await uploadLayerToEcrPublic(client, repositoryName, {
-    digest,
-    size: data.length,
-    open: async function* () {
-      yield data;
-    },
-    verify: (streamed) => {
-      if (streamed.digest !== digest) throw new Error(`streamed ${streamed.digest}, not ${digest}`);
-    },
-  });
-  return digest;
-}
-
-/** Pushes a small OCI image (a config and one layer) tagged `tag`, so that the repository is not empty. */
-export async function pushSmallImage(client: ECRPUBLICClient, repositoryName: string, tag: string): Promise<string> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  const layer = randomBytes(256);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await uploadTestBlob(client, repositoryName, config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await uploadTestBlob(client, repositoryName, layer), size: layer.length }],
-  });
-  const out = await client.send(new PutImageCommand({ repositoryName, imageManifest: manifest, imageTag: tag }));
-  return out.image!.imageId!.imageDigest!;
-}
-
-/** The name of the error `promise` rejects with (fails when it resolves). */
-export async function errorName(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as Error).name;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
