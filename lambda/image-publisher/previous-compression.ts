@@ -10,9 +10,9 @@
  * another shape, a registry that cannot be reached) gives nothing, and the layers are compressed as usual.
  */
 import { SourcePlan } from './blob-source';
+import { RegistryClient } from './distribution-client';
+import { fetchManifest } from './distribution-manifests';
 import { BlobReplacement, rewriteManifests } from './manifest-rewrite';
-import { RegistryClient } from './registry-client';
-import { fetchManifest } from './registry-manifests';
 import { parseImageReference } from '../../src/shared/image-reference';
 import { log } from '../shared/log';
 

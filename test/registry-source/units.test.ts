@@ -3,8 +3,8 @@
  * properties.
  */
 import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
-import { registryOrigin } from '../../lambda/image-publisher/registry-client';
-import { sourceRegistryError } from '../../lambda/image-publisher/registry-errors';
+import { registryOrigin } from '../../lambda/image-publisher/distribution-client';
+import { sourceRegistryError } from '../../lambda/image-publisher/distribution-errors';
 import { parseSettings } from '../../lambda/image-publisher/settings';
 import { parseChallenges } from '../../lambda/image-publisher/www-authenticate';
 import {

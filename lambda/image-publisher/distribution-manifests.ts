@@ -5,8 +5,8 @@
  * how an index is walked, are the rules the synth-time archive inspector uses too (`src/shared/oci`).
  */
 import { SourceBlob, SourcePlan } from './blob-source';
+import { readLimited, RegistryClient } from './distribution-client';
 import { asPublishError, ImagePublishError } from './errors';
-import { readLimited, RegistryClient } from './registry-client';
 import { readWhole } from './resumable-read';
 import {
   formatImageReference, formatPlatform, ImageReference, PlatformSpec, platformMatches, preferredPlatform,

@@ -5,8 +5,8 @@
  * everything again, and the bytes already passed on are skipped).
  */
 import { BlobSource, SourceBlob } from './blob-source';
+import { RegistryClient } from './distribution-client';
 import { ImagePublishError } from './errors';
-import { RegistryClient } from './registry-client';
 import { BODY_IDLE_TIMEOUT_MS, OpenedBody, readResumably } from './resumable-read';
 
 /** The blobs of one repository of a registry. */

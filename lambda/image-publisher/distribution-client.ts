@@ -4,9 +4,9 @@
  * (network errors, 429, 5xx, honouring `Retry-After`) and redirects (followed by hand: `Authorization` never goes to
  * another origin, such as the S3 pre-signed URL a private ECR blob redirects to).
  */
+import { RegistryCredentials } from './distribution-credentials';
+import { SourceRegistryError, sourceRegistryError } from './distribution-errors';
 import { ImagePublishError, withContext } from './errors';
-import { RegistryCredentials } from './registry-credentials';
-import { SourceRegistryError, sourceRegistryError } from './registry-errors';
 import { Challenge, parseChallenges } from './www-authenticate';
 import { formatImageReference, ImageReference } from '../../src/shared/image-reference';
 import { describe } from '../shared/errors';
