@@ -42,6 +42,8 @@ export interface ResumableBody {
 
 /** The bytes of `body` as they arrive, reopened from the byte reached when it breaks off. */
 export async function* readResumably(body: ResumableBody): AsyncGenerator<Buffer> {
+  // Nothing to read: no request (a ranged GetObject of no bytes would be an invalid range).
+  if (body.size === 0) return;
   const idleTimeoutMs = body.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   let position = 0;
   let reopens = 0;
