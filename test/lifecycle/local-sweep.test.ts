@@ -8,11 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeImagesCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { deployApp, RunningEmulator, startEmulator, sweepApp } from '../../local';
+import { deployApp, RunningEmulator, sweepApp } from '../../local';
 import { LifecycleMode, PublicRepository, TagStatus } from '../../src';
 import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { pushOciLayout } from '../support/ecr-push';
-import { ecrPublicClient } from '../support/emulator-harness';
+import { startInProcess } from '../support/emulator-harness';
 import { readOciLayout } from '../support/oci-layout';
 import { makeTempDir } from '../support/temp-dirs';
 import { buildImage } from '../support/umoci-images';
@@ -30,8 +30,7 @@ const log = (line: string) => lines.push(line);
 
 beforeAll(async () => {
   tmp = makeTempDir('local-sweep-');
-  emu = await startEmulator({ port: 0 });
-  client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
   layout = path.join(tmp, 'layout');
   await buildImage(layout, { tag: 'base', files: { 'hello.txt': 'hello\n' } });
 });

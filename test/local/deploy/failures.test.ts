@@ -12,10 +12,10 @@ import {
   ECRPUBLICClient,
 } from '@aws-sdk/client-ecr-public';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { deployApp, destroyApp, LocalDeployError, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, destroyApp, LocalDeployError, RunningEmulator } from '../../../local';
 import { PublicRepository } from '../../../src';
 import { pushSmallImage } from '../../support/ecr-fixtures';
-import { ecrPublicClient } from '../../support/emulator-harness';
+import { startInProcess } from '../../support/emulator-harness';
 import { errorName, expectRejection } from '../../support/rejections';
 import { makeTempDir } from '../../support/temp-dirs';
 
@@ -65,8 +65,7 @@ async function exists(name: string): Promise<boolean> {
 beforeAll(async () => {
   tmp = makeTempDir('local-deploy-failures-');
   dataDir = path.join(tmp, 'data');
-  emu = await startEmulator({});
-  client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

@@ -15,10 +15,10 @@ import {
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr-public';
 import { App, RemovalPolicy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
-import { deployApp, DeployResult, destroyApp, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, DeployResult, destroyApp, RunningEmulator } from '../../../local';
 import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository } from '../../../src';
 import { pushSmallImage } from '../../support/ecr-fixtures';
-import { ecrPublicClient } from '../../support/emulator-harness';
+import { startInProcess } from '../../support/emulator-harness';
 import { errorName } from '../../support/rejections';
 import { makeTempDir } from '../../support/temp-dirs';
 
@@ -147,8 +147,7 @@ beforeAll(async () => {
   }
   tmp = makeTempDir('local-deploy-');
   dataDir = path.join(tmp, 'data');
-  emu = await startEmulator({ dataDir: path.join(tmp, 'emulator') });
-  client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
+  ({ emu, client } = await startInProcess({ dataDir: path.join(tmp, 'emulator') }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

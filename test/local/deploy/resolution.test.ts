@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { App, Aws, CfnCondition, CfnMapping, CfnResource, Fn, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { deployApp, destroyApp, LocalDeployError, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, destroyApp, LocalDeployError, RunningEmulator } from '../../../local';
 import { Logo, PublicRepository, PublicRepositoryPolicy } from '../../../src';
-import { ecrPublicClient } from '../../support/emulator-harness';
+import { startInProcess } from '../../support/emulator-harness';
 import { errorName, expectRejection } from '../../support/rejections';
 import { makeTempDir } from '../../support/temp-dirs';
 
@@ -49,8 +49,7 @@ async function tagsOf(name: string): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   tmp = makeTempDir('local-deploy-resolution-');
-  emu = await startEmulator({ accountId: '210987654321' });
-  client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
+  ({ emu, client } = await startInProcess({ accountId: '210987654321' }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { RunningEmulator, startEmulator } from '../../../local';
 import { OCI_MANIFEST } from '../../../src/shared/oci/media-types';
 import { pushSmallImage } from '../../support/ecr-fixtures';
-import { primaryRegistryAlias, ecrPublicClient } from '../../support/emulator-harness';
+import { primaryRegistryAlias, startInProcess } from '../../support/emulator-harness';
 
 /** Every payload sets `window.__pwned` or opens a dialog if it runs. */
 const PAYLOADS = [
@@ -60,8 +60,7 @@ let browser: Browser;
 let alias: string;
 
 beforeAll(async () => {
-  emu = await startEmulator({});
-  client = ecrPublicClient(emu.endpoint);
+  ({ emu, client } = await startInProcess());
   await client.send(new CreateRepositoryCommand({
     repositoryName: 'hostile/page',
     catalogData: {
