@@ -13,9 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, TestApp } from './deployer-support';
-import { startEmulator } from '../../local';
 import { FaultDecision, FaultInjector } from '../../local/faults';
-import { ecrPublicClient } from '../support/emulator-harness';
+import { startInProcess } from '../support/emulator-harness';
 import { makeTempDir } from '../support/temp-dirs';
 
 const APP: TestApp = { stackName: 'FaultyDeploy', repositories: ['faulty/one', 'faulty/two'] };
@@ -68,8 +67,7 @@ afterAll(() => {
 
 /** Deploys the app to a fresh emulator with `faults`; returns what the emulator then shows (faults off) and the state. */
 async function deployWith(faults: object): Promise<{ code: number | null; output: string; snapshot?: unknown; ids?: Record<string, string> }> {
-  const emu = await startEmulator({ faults });
-  const client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
+  const { emu, client } = await startInProcess({ faults }, { maxAttempts: 1 });
   const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
   try {
     const done = await startCli(['deploy', outdir, '--endpoint', emu.endpoint, '--data', dataDir]).exited;

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient, GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr-public';
 import { physicalIds, readState, synthApp } from './deployer-support';
-import { deployApp, destroyApp, RunningEmulator, startEmulator } from '../../local';
-import { ecrPublicClient } from '../support/emulator-harness';
+import { deployApp, destroyApp, RunningEmulator } from '../../local';
+import { startInProcess } from '../support/emulator-harness';
 import { makeTempDir } from '../support/temp-dirs';
 
 const HOSTILE_STACKS = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'hasownproperty', 'tostring', 'valueof'];
@@ -28,8 +28,7 @@ let client: ECRPUBLICClient;
 
 beforeAll(async () => {
   tmp = makeTempDir('deployer-hostile-');
-  emu = await startEmulator({});
-  client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

@@ -16,8 +16,8 @@ import * as path from 'node:path';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, TestApp } from './deployer-support';
 import { ApiProxy, ProxiedCall, startApiProxy } from './support';
-import { RunningEmulator, startEmulator } from '../../local';
-import { ecrPublicClient } from '../support/emulator-harness';
+import { RunningEmulator } from '../../local';
+import { startInProcess } from '../support/emulator-harness';
 import { makeTempDir } from '../support/temp-dirs';
 
 /** Two repositories, the second after the first, and the registry after both. */
@@ -52,9 +52,8 @@ afterAll(async () => {
 
 /** A fresh emulator (in memory) behind a proxy, and a data directory for the deployer. */
 async function environment(): Promise<{ proxy: ApiProxy; client: ECRPUBLICClient; dataDir: string }> {
-  const emu = await startEmulator({});
+  const { emu, client } = await startInProcess({}, { maxAttempts: 1 });
   const proxy = await startApiProxy(emu.endpoint);
-  const client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
   running.push({ emu, proxy, client });
   return { proxy, client, dataDir: fs.mkdtempSync(path.join(tmp, 'data-')) };
 }
