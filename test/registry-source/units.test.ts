@@ -2,9 +2,9 @@
  * The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, errors, the registry
  * properties.
  */
-import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
 import { registryOrigin } from '../../lambda/image-publisher/distribution-client';
 import { sourceRegistryError } from '../../lambda/image-publisher/distribution-errors';
+import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
 import { parseSettings } from '../../lambda/image-publisher/settings';
 import { parseChallenges } from '../../lambda/image-publisher/www-authenticate';
 import {
