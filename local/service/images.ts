@@ -59,10 +59,11 @@ export interface StoredImage {
  * `repo` (ReferencedImagesNotFoundException), and a tag moves from the image it was on, which stays, untagged.
  */
 export function storeImage(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
-  return withStoreErrors(() => storeRead(ctx, repo, request));
+  return withStoreErrors(() => storeManifest(ctx, repo, request));
 }
 
-function storeRead(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
+/** storeImage's work, in the store's neutral errors. */
+function storeManifest(ctx: Context, repo: RepositoryRecord, request: ImageToStore): StoredImage {
   const bytes = request.bytes;
   const { manifest, mediaType, digest } = readManifest(bytes, request.mediaType, request.mediaTypeMember ?? 'imageManifestMediaType');
   if (request.digest !== undefined && request.digest !== digest) {
