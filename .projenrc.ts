@@ -73,17 +73,44 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   eslintOptions: {
     dirs: ['src', 'lambda', 'local'],
-    devdirs: ['test', 'lambda', 'local', 'projenrc', '.projenrc.ts'],
+    // Not `local`: it ships as the `ecr-public-local` bin, so it may import only what the package depends on.
+    devdirs: ['test', 'lambda', 'projenrc', '.projenrc.ts'],
   },
 
   gitignore: ['/assets/', '/.emulator-data/', '/test-reports/'],
 });
+
+// The integ snapshots' asset folders are synth outputs (handler bundles, staged images): the dry-run comparison reads
+// the templates only, and the bundles are tested byte for byte elsewhere, so they are not kept. Added after the
+// constructor, whose `!/test/` would otherwise drop every pattern under test/.
+project.gitignore.exclude('/test/*.snapshot/asset.*');
 
 // The emulator ships compiled (lib/local); its sources stay out, its README (linked from ours) goes in,
 // as does docs/ (the README's pictures).
 for (const pattern of ['/local/**/*.ts', '/local/tsconfig.json', '/lambda/', '/examples/', '/.ci/', '/bench/', '/.emulator-data/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }
+
+// The contract shared by the constructs and the handlers (`src/shared/`) and the handlers themselves run in Lambda:
+// no CDK in their bundles, and a handler reaches `src/` only through the shared contract, which reaches nothing of
+// `src/` outside itself (so it stays Node built-ins and the AWS SDK).
+const CDK_MODULES = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', 'projen', 'projen/*'];
+project.eslint?.addOverride({
+  files: ['lambda/**/*.ts', 'src/shared/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{ group: CDK_MODULES, message: 'Handler code runs in Lambda: no CDK library in its bundle.' }],
+    }],
+    'import/no-restricted-paths': ['error', {
+      zones: [
+        { target: './lambda', from: './src', except: ['./shared'], message: 'A handler imports src/ only from src/shared/.' },
+        { target: './src/shared', from: './src', except: ['./shared'], message: 'The shared contract imports nothing of src/ outside itself.' },
+        { target: './src/shared', from: './lambda', message: 'The shared contract imports no handler code.' },
+        { target: './src/shared', from: './local', message: 'The shared contract imports no emulator code.' },
+      ],
+    }],
+  },
+});
 
 // jsii silences nothing by default on Node 20; the banner drowns the build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
@@ -115,7 +142,7 @@ function subTsconfig(dir: string, compilerOptions: Record<string, unknown>, incl
   });
 }
 
-subTsconfig('lambda', { rootDir: '..', noEmit: true }, ['**/*.ts', '../src/private/handler-contract.ts']);
+subTsconfig('lambda', { rootDir: '..', noEmit: true }, ['**/*.ts', '../src/shared/**/*.ts']);
 
 // ---------------------------------------------------------------------------
 // The local ECR Public emulator: compiled from `local/` into `lib/local/` and shipped with the `ecr-public-local` bin.

@@ -16,25 +16,22 @@ import { CompleteLayerUploadCommand, CreateRepositoryCommand, ECRPUBLICClient, I
 import { App, Stack, aws_ecr as ecr } from 'aws-cdk-lib';
 import { ImageSource, PublicImage, PublicRepository } from '../src';
 import { inspectImageArchive } from '../src/private/archive/inspect';
-import { blobName } from '../src/private/oci/digest';
-import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from '../src/private/oci/media-types';
-import { ImageProperties } from '../src/private/publish-plan';
+import { blobName } from '../src/shared/oci/digest';
+import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from '../src/shared/oci/media-types';
+import { ImageProperties } from '../src/shared/publish-plan';
 import { startDockerRegistry } from '../test/support/docker-registry';
 import {
   ecrPublicClient, EMULATOR_CLI, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator, stopServedEmulator,
 } from '../test/support/emulator-harness';
 import { LayoutDescriptor, REF_NAME } from '../test/support/oci-layout';
 import { hostileSection } from './hostile';
+import { CaseTargets, fmt, IngestRate, Measured, MiB, OursResult, ProfileTop, Profiles, report, Row } from './report';
 import { scaleSection } from './scale';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
 const HANDLER = path.join(ROOT, 'assets', 'image-publisher', 'index.js');
 const CLI = EMULATOR_CLI;
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-/** The vCPU share of a Lambda function of 1024 MB (1769 MB is one full vCPU). */
-const LAMBDA_1024_VCPU = 1024 / 1769;
 const CLOCK_TICKS = 100;
 /** BENCH_QUICK=1: every layer 16 times smaller, the report printed and not written (to try the benchmark itself). */
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -53,8 +50,6 @@ function cpuOf(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
-
-interface Measured { wall: number; cpu: number; rssMb: number; stdout: string }
 
 /** Runs a command under GNU time: wall time including start-up, CPU (user + system, with its children), peak RSS. */
 async function measured(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
@@ -168,15 +163,6 @@ async function dockerSave(dir: string, layout: string): Promise<BenchImage> {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Our two ways of publishing
-
-interface OursResult extends Measured {
-  /** The handler's own summary (bytes uploaded, ...). */
-  readonly summary: Record<string, number>;
-  /** CPU the emulator spent meanwhile. */
-  readonly emulatorCpu: number;
-  /** The physical id the handler answered with. */
-  readonly physicalId: string;
-}
 
 /**
  * Publishes through the bundled handler in a child process; the CloudFormation response goes to a local server. With
@@ -303,7 +289,7 @@ async function emulatorIngest(emulator: ServedEmulator, client: ECRPUBLICClient,
 // Profiles
 
 /** Self time per function of a `.cpuprofile`, the largest first, as `seconds name (file)`. */
-function profileTop(file: string, count: number): { total: number; idle: number; top: Array<[string, number]> } {
+function profileTop(file: string, count: number): ProfileTop {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>; samples: number[]; timeDeltas: number[];
   };
@@ -346,24 +332,17 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-const fmt = (n: number, d = 2) => n.toFixed(d);
-const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
 
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Case {
-  readonly name: string;
+interface Case extends CaseTargets {
   readonly make: (dir: string) => Promise<BenchImage>;
   /** gzip uncompressed layers at deploy. */
   readonly compress: boolean;
-  /** Target of ours / skopeo (wall of the whole command). */
-  readonly ratioTarget: number;
   /** Also publish with CompressLayers false, for the ratio without compression. */
   readonly alsoUncompressed?: boolean;
   /** Against the emulator enforcing the rate quotas. */
   readonly underQuotas?: boolean;
-  /** Whether the CPU and memory targets apply (the single-layer rows). */
-  readonly cpuTarget?: boolean;
 }
 
 const layoutImage = (make: (dir: string) => string | Promise<string>) => async (dir: string): Promise<BenchImage> => {
@@ -371,16 +350,79 @@ const layoutImage = (make: (dir: string) => string | Promise<string>) => async (
   return { file: layout, skopeoSource: `oci:${layout}:bench` };
 };
 
-interface Row {
-  readonly c: Case;
-  readonly bytes: number;
-  readonly harness: OursResult;
-  readonly harnessAgain: OursResult;
-  readonly deploy: OursResult;
-  readonly deployAgain: Measured;
-  readonly skopeo: Measured;
-  readonly skopeoEmulator?: Measured;
-  readonly harnessUncompressed?: OursResult;
+/** An emulator and its client. */
+interface Target { readonly emulator: ServedEmulator; readonly client: ECRPUBLICClient }
+
+/** Where the cases run: the work directory, the bucket, the anchor registry, the emulator's registry password. */
+interface Bench { readonly work: string; readonly bucketDir: string; readonly registryHost: string; readonly password: string }
+
+/** Case `i`: published by both paths of ours (twice each), by skopeo to the anchor registry and to the emulator. */
+async function runCase(i: number, c: Case, on: Target, where: Bench): Promise<Row> {
+  const dir = path.join(where.bucketDir, `image-${i}`);
+  fs.mkdirSync(dir);
+  const image = await c.make(dir);
+  const { emulator: target, client } = on;
+  const repo = `bench/image-${i}`;
+  await client.send(new CreateRepositoryCommand({ repositoryName: repo }));
+  const staged = inspectImageArchive(image.file, { stagingDir: where.bucketDir });
+  const bytes = staged.plan.blobs.reduce((n, b) => n + b.size, 0);
+  if (path.dirname(staged.archivePath) === where.bucketDir && staged.archivePath !== image.file) fs.rmSync(staged.archivePath, { force: true });
+
+  const harness = await publishWithHandler(target, where.bucketDir, image, repo, c.compress);
+  // Published again as CloudFormation does it when another property of the resource changes: an Update.
+  const harnessAgain = await publishWithHandler(target, where.bucketDir, image, repo, c.compress, harness.physicalId);
+  let harnessUncompressed: OursResult | undefined;
+  if (c.alsoUncompressed) {
+    const plain = `bench/image-${i}-uncompressed`;
+    await client.send(new CreateRepositoryCommand({ repositoryName: plain }));
+    harnessUncompressed = await publishWithHandler(target, where.bucketDir, image, plain, false);
+  }
+  const assembly = synthApp(path.join(where.work, `app-${i}`), image, `bench/deploy-${i}`, c.compress);
+  const deployData = path.join(where.work, `deploy-${i}`);
+  const deploy = await deployWithCli(target, assembly, deployData);
+  const deployAgain = await deployWithCli(target, assembly, deployData);
+  const skopeo = await skopeoCopy(image.skopeoSource, `docker://${where.registryHost}/bench/image-${i}:bench`);
+  let skopeoEmulator: Measured | undefined;
+  if (!c.underQuotas) {
+    const alias = await primaryRegistryAlias(client);
+    const host = new URL(target.endpoint).host;
+    await client.send(new CreateRepositoryCommand({ repositoryName: `bench/skopeo-${i}` }));
+    skopeoEmulator = await skopeoCopy(image.skopeoSource, `docker://${host}/${alias}/bench/skopeo-${i}:bench`, ['--dest-creds', where.password]);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { c, bytes, harness, harnessAgain, deploy, deployAgain, skopeo, skopeoEmulator, harnessUncompressed };
+}
+
+/** One more 256 MiB deploy, profiled on both sides: where the time goes. */
+async function profileDeploy(work: string, bucketDir: string): Promise<Profiles> {
+  const profileDir = path.join(work, 'profiles');
+  const profiled = await startEmulatorProcess(path.join(work, 'emulator-profiled'), bucketDir, [], ['--cpu-prof', `--cpu-prof-dir=${profileDir}/emulator`]);
+  try {
+    const dir = path.join(bucketDir, 'profiled');
+    fs.mkdirSync(dir);
+    const image = await layoutImage((d) => randomLayout(d, [sized(256 * MiB)]))(dir);
+    const assembly = synthApp(path.join(work, 'app-profiled'), image, 'bench/profiled', true);
+    const deploy = await deployWithCli(profiled, assembly, path.join(work, 'deploy-profiled'), ['--cpu-prof', `--cpu-prof-dir=${profileDir}/deploy`]);
+    await stopServedEmulator(profiled);
+    const only = (d: string) => path.join(d, fs.readdirSync(d).find((f) => f.endsWith('.cpuprofile'))!);
+    return { deploy: profileTop(only(`${profileDir}/deploy`), 8), emulator: profileTop(only(`${profileDir}/emulator`), 8), wall: deploy.wall };
+  } finally {
+    await stopServedEmulator(profiled);
+  }
+}
+
+/** Synth time for 1, 10 and 100 repositories, ours against CfnPublicRepository: the rows of the report's table. */
+function synthTable(): string[] {
+  const synthRows: string[] = [];
+  synthSeconds(1, 'ours'); // load every module once before measuring
+  for (const n of [1, 10, 100]) {
+    const ours = Array.from({ length: 3 }, () => synthSeconds(n, 'ours'));
+    const l1 = Array.from({ length: 3 }, () => synthSeconds(n, 'l1'));
+    const o = median(ours.map((r) => r.seconds));
+    const c = median(l1.map((r) => r.seconds));
+    synthRows.push(`| ${n} | ${fmt(o, 3)} s | ${ours[0].functions} | ${fmt(c, 3)} s | ${l1[0].functions} | ${fmt(o / c, 1)} |`);
+  }
+  return synthRows;
 }
 
 async function main(): Promise<void> {
@@ -393,9 +435,11 @@ async function main(): Promise<void> {
   const registry = await startDockerRegistry();
   const ecrPublic = ecrPublicClient(emulator.endpoint);
   const quotaClient = ecrPublicClient(quotaEmulator.endpoint);
+  const plain: Target = { emulator, client: ecrPublic };
+  const quota: Target = { emulator: quotaEmulator, client: quotaClient };
   const rows: Row[] = [];
-  let ingest: { mbPerCpuSecond: number; mbPerSecond: number } | undefined;
-  let profiles: { deploy: ReturnType<typeof profileTop>; emulator: ReturnType<typeof profileTop>; wall: number } | undefined;
+  let ingest: IngestRate | undefined;
+  let profiles: Profiles | undefined;
   try {
     // The emulator's registry push API takes skopeo with the password of GetAuthorizationToken.
     const password = `AWS:${await loginPassword(ecrPublic)}`;
@@ -412,62 +456,15 @@ async function main(): Promise<void> {
       { name: '40 layers of 8 MiB, emulator enforcing the rate quotas', make: layoutImage((dir) => randomLayout(dir, Array(40).fill(sized(8 * MiB)))), compress: true, ratioTarget: 1, underQuotas: true },
     ];
     for (const [i, c] of cases.entries()) {
-      const dir = path.join(bucketDir, `image-${i}`);
-      fs.mkdirSync(dir);
-      const image = await c.make(dir);
-      const target = c.underQuotas ? quotaEmulator : emulator;
-      const client = c.underQuotas ? quotaClient : ecrPublic;
-      const repo = `bench/image-${i}`;
-      await client.send(new CreateRepositoryCommand({ repositoryName: repo }));
-      const staged = inspectImageArchive(image.file, { stagingDir: bucketDir });
-      const bytes = staged.plan.blobs.reduce((n, b) => n + b.size, 0);
-      if (path.dirname(staged.archivePath) === bucketDir && staged.archivePath !== image.file) fs.rmSync(staged.archivePath, { force: true });
-
-      const harness = await publishWithHandler(target, bucketDir, image, repo, c.compress);
-      // Published again as CloudFormation does it when another property of the resource changes: an Update.
-      const harnessAgain = await publishWithHandler(target, bucketDir, image, repo, c.compress, harness.physicalId);
-      let harnessUncompressed: OursResult | undefined;
-      if (c.alsoUncompressed) {
-        const plain = `bench/image-${i}-uncompressed`;
-        await client.send(new CreateRepositoryCommand({ repositoryName: plain }));
-        harnessUncompressed = await publishWithHandler(target, bucketDir, image, plain, false);
-      }
-      const assembly = synthApp(path.join(work, `app-${i}`), image, `bench/deploy-${i}`, c.compress);
-      const deployData = path.join(work, `deploy-${i}`);
-      const deploy = await deployWithCli(target, assembly, deployData);
-      const deployAgain = await deployWithCli(target, assembly, deployData);
-      const skopeo = await skopeoCopy(image.skopeoSource, `docker://${registry.host}/bench/image-${i}:bench`);
-      let skopeoEmulator: Measured | undefined;
-      if (!c.underQuotas) {
-        const alias = await primaryRegistryAlias(client);
-        const host = new URL(target.endpoint).host;
-        await client.send(new CreateRepositoryCommand({ repositoryName: `bench/skopeo-${i}` }));
-        skopeoEmulator = await skopeoCopy(image.skopeoSource, `docker://${host}/${alias}/bench/skopeo-${i}:bench`, ['--dest-creds', password]);
-      }
-      const row: Row = { c, bytes, harness, harnessAgain, deploy, deployAgain, skopeo, skopeoEmulator, harnessUncompressed };
+      const row = await runCase(i, c, c.underQuotas ? quota : plain, { work, bucketDir, registryHost: registry.host, password });
       rows.push(row);
-      console.error(`${c.name}: harness ${fmt(harness.wall)} s (${fmt(harness.cpu)} s CPU), deploy ${fmt(deploy.wall)} s (${fmt(deploy.cpu)} s CPU), skopeo ${fmt(skopeo.wall)} s (${fmt(skopeo.cpu)} s CPU)`);
-      fs.rmSync(dir, { recursive: true, force: true });
+      console.error(`${c.name}: harness ${fmt(row.harness.wall)} s (${fmt(row.harness.cpu)} s CPU), deploy ${fmt(row.deploy.wall)} s (${fmt(row.deploy.cpu)} s CPU), skopeo ${fmt(row.skopeo.wall)} s (${fmt(row.skopeo.cpu)} s CPU)`);
     }
 
     ingest = await emulatorIngest(emulator, ecrPublic, sized(256 * MiB));
     console.error(`emulator alone: ${fmt(ingest.mbPerCpuSecond, 0)} MB/s per CPU second`);
 
-    // One more 256 MiB deploy, profiled on both sides: where the time goes.
-    const profileDir = path.join(work, 'profiles');
-    const profiled = await startEmulatorProcess(path.join(work, 'emulator-profiled'), bucketDir, [], ['--cpu-prof', `--cpu-prof-dir=${profileDir}/emulator`]);
-    try {
-      const dir = path.join(bucketDir, 'profiled');
-      fs.mkdirSync(dir);
-      const image = await layoutImage((d) => randomLayout(d, [sized(256 * MiB)]))(dir);
-      const assembly = synthApp(path.join(work, 'app-profiled'), image, 'bench/profiled', true);
-      const deploy = await deployWithCli(profiled, assembly, path.join(work, 'deploy-profiled'), ['--cpu-prof', `--cpu-prof-dir=${profileDir}/deploy`]);
-      await stopServedEmulator(profiled);
-      const only = (d: string) => path.join(d, fs.readdirSync(d).find((f) => f.endsWith('.cpuprofile'))!);
-      profiles = { deploy: profileTop(only(`${profileDir}/deploy`), 8), emulator: profileTop(only(`${profileDir}/emulator`), 8), wall: deploy.wall };
-    } finally {
-      await stopServedEmulator(profiled);
-    }
+    profiles = await profileDeploy(work, bucketDir);
   } finally {
     ecrPublic.destroy();
     quotaClient.destroy();
@@ -476,166 +473,12 @@ async function main(): Promise<void> {
     await registry.stop();
   }
 
-  const synthRows: string[] = [];
-  synthSeconds(1, 'ours'); // load every module once before measuring
-  for (const n of [1, 10, 100]) {
-    const ours = Array.from({ length: 3 }, () => synthSeconds(n, 'ours'));
-    const l1 = Array.from({ length: 3 }, () => synthSeconds(n, 'l1'));
-    const o = median(ours.map((r) => r.seconds));
-    const c = median(l1.map((r) => r.seconds));
-    synthRows.push(`| ${n} | ${fmt(o, 3)} s | ${ours[0].functions} | ${fmt(c, 3)} s | ${l1[0].functions} | ${fmt(o / c, 1)} |`);
-  }
+  const synthRows = synthTable();
 
   const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}\n${await hostileSection()}`;
   if (!QUICK) fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(md);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The report
-
-function report(rows: Row[], ingest: { mbPerCpuSecond: number; mbPerSecond: number }, profiles: { deploy: ReturnType<typeof profileTop>; emulator: ReturnType<typeof profileTop>; wall: number }, synthRows: string[]): string {
-  const perGiB = (cpu: number, bytes: number) => cpu / (bytes / GiB);
-  const publishRows: string[] = [];
-  const targets: string[] = [];
-  const republish: string[] = [];
-  for (const r of rows) {
-    const { c, bytes, skopeo } = r;
-    const size = `${fmt(bytes / MiB, 1)} MiB`;
-    const skopeoCell = `${fmt(skopeo.wall)} s, ${fmt(skopeo.cpu)} s CPU`;
-    const line = (path: string, m: OursResult) => `| ${c.name} | ${size} | ${path} | ${fmt(m.wall)} s | ${fmt(m.cpu)} s | ${fmt(perGiB(m.cpu, bytes), 1)} s | ${fmt(m.rssMb, 0)} MB | ${fmt(m.emulatorCpu)} s | ${skopeoCell} | **${fmt(m.wall / skopeo.wall)}** | ${fmt(m.cpu / skopeo.cpu)} |`;
-    publishRows.push(line('bench harness', r.harness));
-    publishRows.push(line('`deploy` command', r.deploy));
-    if (r.harnessUncompressed) publishRows.push(line('bench harness, `compressLayers: false`', r.harnessUncompressed));
-    if (r.skopeoEmulator) publishRows.push(`| ${c.name} | ${size} | skopeo → our emulator's registry push API | ${fmt(r.skopeoEmulator.wall)} s | ${fmt(r.skopeoEmulator.cpu)} s | ${fmt(perGiB(r.skopeoEmulator.cpu, bytes), 1)} s | ${fmt(r.skopeoEmulator.rssMb, 0)} MB | | ${skopeoCell} | ${fmt(r.skopeoEmulator.wall / skopeo.wall)} | ${fmt(r.skopeoEmulator.cpu / skopeo.cpu)} |`);
-
-    for (const [path, m] of [['bench harness', r.harness], ['`deploy` command', r.deploy]] as const) {
-      const ratio = m.wall / skopeo.wall;
-      const parts = [`ours/skopeo ${fmt(ratio)} (target ≤ ${c.ratioTarget}: ${verdict(ratio <= c.ratioTarget)})`];
-      if (c.cpuTarget) {
-        const cpuRatio = m.cpu / skopeo.cpu;
-        parts.push(`CPU ${fmt(cpuRatio)}× skopeo's (target ≤ 1.5: ${verdict(cpuRatio <= 1.5)})`);
-        parts.push(`peak RSS ${fmt(m.rssMb, 0)} MB (target ≤ 200 MB: ${verdict(m.rssMb <= 200)})`);
-      }
-      targets.push(`- ${c.name}, ${path}: ${parts.join('; ')}`);
-    }
-    if (r.harnessUncompressed) {
-      targets.push(`- ${c.name}, without compression (ours with \`compressLayers: false\`; skopeo always compresses for a registry): ours/skopeo ${fmt(r.harnessUncompressed.wall / skopeo.wall)}`);
-    }
-    const again = r.harnessAgain;
-    const ok = again.summary.bytesUploaded === 0 && again.wall < 1;
-    republish.push(`| ${c.name} | ${again.summary.bytesUploaded} B in ${fmt(again.wall)} s (handler ${fmt(again.summary.seconds ?? NaN)} s) | ${fmt(r.deployAgain.wall)} s | ${verdict(ok)} |`);
-  }
-  const oneGiB = rows.find((r) => r.c.name === 'one 1 GiB layer')!;
-  const cpuPerGiB = perGiB(oneGiB.harness.cpu, oneGiB.bytes);
-  const lambdaMbPerSecond = (LAMBDA_1024_VCPU * GiB) / 1e6 / cpuPerGiB;
-  const profileLines = (p: ReturnType<typeof profileTop>) => p.top.map(([name, s]) => `  - ${fmt(s)} s ${name.replace(/\|/g, '\\|')}`).join('\n');
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-
-  return `# Benchmarks
-
-Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, in one run: ${os.cpus().length} cores (${cpu}), shared with
-other work (load average ${os.loadavg().map((l) => fmt(l, 1)).join(', ')} at the end), ${fmt(os.totalmem() / GiB, 0)} GiB, Node ${process.version}.
-Wall and CPU times of a shared 2-core machine are noisy: compare the figures of one run with each other, not across runs.
-
-Everything runs on loopback. Each tool runs as the whole command a user would run, start-up included, measured by GNU
-time (wall, user + system CPU with its child processes, peak RSS):
-- **bench harness**: our bundled handler (\`assets/image-publisher/index.js\`) in a Node.js process of its own, reading the
-  staged archive from the emulator's S3 bucket, as in Lambda;
-- **\`deploy\` command**: \`ecr-public-local deploy <cdk.out> --endpoint <emulator>\` of an app with the repository and the
-  image, as users run it (the handler in-process, the assets served by the deployer's child process);
-- **skopeo → docker-registry**: \`skopeo copy\` of the same image (OCI layout or docker-save archive) into Debian's
-  docker-registry (the anchor); skopeo → our emulator's registry push API is the same copy into the server our publisher
-  talks to.
-Our publisher must send every byte as base64 inside JSON, in parts of 10 MiB, one after the other (the ECR Public API has
-no binary upload); skopeo streams raw bytes to a registry. The emulator and docker-registry run in processes of their
-own; "emulator CPU" is what the emulator spent during our publish.
-
-## Publishing
-
-| image | size | path | wall | CPU | CPU per GiB | peak RSS | emulator CPU | skopeo → docker-registry | ours / skopeo, wall | ours / skopeo, CPU |
-|---|---|---|---|---|---|---|---|---|---|---|
-${publishRows.join('\n')}
-
-Targets:
-${targets.join('\n')}
-
-## Re-publishing an unchanged image
-
-| image | bench harness (the handler run again) | \`deploy\` again (nothing changed: no handler runs) | target: 0 bytes in < 1 s |
-|---|---|---|---|
-${republish.join('\n')}
-
-## The emulator alone
-
-UploadLayerPart of a 256 MiB layer in 10 MiB parts, strictly in order, from bodies encoded before the clock starts:
-**${fmt(ingest.mbPerCpuSecond, 0)} MB/s of layer bytes per second of the emulator's CPU** (target ≥ 400 on one core:
-${verdict(ingest.mbPerCpuSecond >= 400)}); ${fmt(ingest.mbPerSecond, 0)} MB/s of wall time, client included.
-
-## Where the time goes
-
-\`node --cpu-prof\` of one more deploy of the 256 MiB layer (${fmt(profiles.wall)} s), on both sides; self time per function:
-- the \`deploy\` process: ${fmt(profiles.deploy.total)} s sampled, ${fmt(profiles.deploy.idle)} s of it idle (waiting for the emulator):
-${profileLines(profiles.deploy)}
-- the emulator: ${fmt(profiles.emulator.total)} s sampled, ${fmt(profiles.emulator.idle)} s of it idle:
-${profileLines(profiles.emulator)}
-
-## Reading the figures
-
-- **Why a compressed layer takes longer than skopeo.** For each byte of layer, our publisher hashes 2.33 bytes
-  (the layer's sha256, and SigV4's sha256 of a JSON body in which the bytes are base64, 4/3 as large), encodes it to
-  base64 and sends 1.33 bytes; the emulator then decodes, hashes and writes it. skopeo hashes each byte once and sends
-  it raw. The ECR Public API takes the parts of a layer strictly one after the other: our publisher prepares (reads,
-  encodes, hashes) the next part while one is in flight, so client and emulator work at the same time, but on two
-  cores shared with the emulator, skopeo's registry and other work, both sides compete for the same CPU.
-- **The \`deploy\` command** costs its own start-up (loading the cloud assembly, the emulator account lookup, the
-  handlers' state) on top of the handler; its asset bucket is served by a child process, off the handler's thread.
-- **docker-save layers** are compressed once (into the function's \`/tmp\` when they fit, several at a time, then
-  uploaded from there). Each MiB is judged on samples: a MiB that does not compress (the random half of these
-  layers) is written as deflate stored blocks, a copy, where zlib would spend about 30 ms of CPU on it at any level;
-  the rest is deflated at level 6 on Node's thread pool. skopeo's compressor also stores incompressible blocks, and
-  compresses on several cores.
-- **Peak RSS.** A Node.js process starts at about 41 MB; the bundled publisher (which carries its own copy of the
-  SDK) adds about 34 MB as it loads, so the bench harness publishing a 5.5 MiB image peaks at about 125 MB. Each blob
-  in flight holds its part buffer and two prepared part bodies (about 38 MB for 10 MiB parts), and chunks of the S3
-  stream wait for the garbage collector: one large layer peaks near 200 MB, several blobs at once (40 layers, the
-  docker-save layers) higher. The \`deploy\` command holds, in the same process, the deployer (about 14 MB of modules),
-  the cloud assembly and every handler bundle the app uses, each with its SDK: 11 to 54 MB above the harness for
-  the same image, and the asset bucket in a child process of its own.
-- **Re-publishing** asks BatchCheckLayerAvailability once per 100 blobs and uploads nothing; the wall time is mostly the
-  start-up of a Node.js process and the loading of the bundled handler. Layers compressed at deploy have no digest
-  known before they are compressed: the handler reads the manifest the tag points at back through the repository's
-  registry API, and when it is this image compressed (byte for byte) with its layers in the repository, it compresses
-  nothing.
-- **The emulator alone** spends its CPU on the part's sha256, receiving and copying the body, decoding the base64 (in
-  small slices from the body's bytes: no 14 MB string per part) and the write of each part to its upload file. The
-  write is a page-cache copy whose cost is the kernel's, as system time: on this virtual machine, 26 writes of 10 MiB
-  into a new file cost 0.55 to 0.7 s of system CPU when the page cache grows into memory the machine has not touched
-  yet, and 0.05 to 0.07 s when it reuses freed pages (measured alone, with \`process.cpuUsage\`). A profile of three
-  ingests into a fresh emulator (170 to 195 MB/s) gives per 256 MiB: writeBuffer 0.66 s, sha256 0.18 s, buffer copies and slices 0.13 s,
-  garbage collection 0.07 s, base64 decoding 0.05 s. Without the growth of the page cache the rate would be about
-  300 MB/s; the rest is the sha256 that CompleteLayerUpload needs and receiving 1.33 bytes of base64 per layer byte.
-  In this run the ingest is measured after every other case, with the emulator holding their images.
-
-## On Lambda
-
-Publishing is CPU-bound here: the bench harness spends ${fmt(cpuPerGiB, 1)} s of CPU per GiB of compressed layers. A function of
-1024 MB (the default) has about ${fmt(LAMBDA_1024_VCPU, 2)} vCPU, so expect at most about **${fmt(lambdaMbPerSecond, 0)} MB/s** there
-(${fmt((lambdaMbPerSecond * 900) / 1000, 0)} GB in a 15-minute run), less when the network to ECR Public is the limit; 1769 MB
-gives a whole vCPU. Layers gzipped at deploy cost their compression on top (zlib runs on Node's thread pool, several
-layers at once).
-
-## Synth
-
-Median of 3 runs of \`app.synth()\` for one stack with N repositories, ours against \`CfnPublicRepository\`.
-
-| repositories | ours | Lambda functions | CfnPublicRepository | Lambda functions | ratio |
-|---|---|---|---|---|---|
-${synthRows.join('\n')}
-
-The number of functions stays the same however many repositories (one per handler kind).
-`;
 }
 
 main().catch((err) => {

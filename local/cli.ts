@@ -2,6 +2,7 @@
 /** `ecr-public-local`: runs the local ECR Public emulator, and deploys synthesized apps to it. */
 import { parseArgs } from 'util';
 import { deployApp, destroyApp, LocalDeployError } from './deploy';
+import { dict } from './dictionary';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { startEmulator } from './server';
 import { LocalSweepError, sweepApp } from './sweep';
@@ -115,8 +116,13 @@ async function main(argv: string[]): Promise<number> {
     console.log(SERVE_HELP);
     return 0;
   }
+  return serveCommand(rest);
+}
+
+/** `serve`: starts the emulator and runs until a signal stops it. */
+async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: rest,
+    args,
     options: {
       'port': { type: 'string', default: '5000' },
       'data': { type: 'string' },
@@ -150,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     }),
   };
   // Bucket names are the user's: a prototype-less object keeps `__proto__` and `constructor` as names like others.
-  const buckets: Record<string, string> = Object.create(null);
+  const buckets = dict<string>();
   for (const spec of values.bucket ?? []) {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new Error(`--bucket must be NAME=DIR (got '${spec}')`);

@@ -1,21 +1,22 @@
 /**
- * Starts and stops the emulator: one HTTP server on 127.0.0.1 for the ECR Public API (`api/`), the registry API
- * (`registry/`), the Gallery preview (`gallery/`), logos and asset buckets (`s3/`), over the state in `store/`.
+ * Starts and stops the emulator: one HTTP server on 127.0.0.1 routing to its front doors, the ECR Public API (`api/`),
+ * the OCI distribution API (`distribution/`), the Gallery preview (`gallery/`), logos and asset buckets (`s3/`), all
+ * over the service core (`service/`) and the state in `store/`.
  */
 import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { ApiEndpoint } from './api/endpoint';
-import { logoContentType } from './api/operations/catalog-data';
-import { Context, defaultAlias, Limits } from './api/operations/context';
-import { expireUploads } from './api/operations/layers';
 import { Clock } from './clock';
+import { isDistributionPath, DistributionEndpoint } from './distribution/routes';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, refuseForeignRequest, sendFile, sendJson } from './http';
 import { RateQuotas } from './rate-quotas';
-import { isRegistryPath, RegistryEndpoint } from './registry/routes';
 import { BucketEndpoint } from './s3/bucket';
+import { logoContentType } from './service/catalog-data';
+import { Context, defaultAlias, Limits } from './service/context';
+import { expireUploads } from './service/layers';
 import { Store } from './store/store';
 
 export interface EmulatorOptions {
@@ -76,12 +77,7 @@ export const DEFAULT_UPLOAD_EXPIRY_SECONDS = 24 * 60 * 60;
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const accountId = options.accountId ?? '123456789012';
-  if (!/^[0-9]{12}$/.test(accountId)) throw new Error(`accountId must be 12 digits (got '${accountId}')`);
-  const alias = options.registryAlias ?? defaultAlias(accountId);
-  if (!/^[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(alias) || alias.length > 50) {
-    throw new Error(`registryAlias '${alias}' must be 2-50 characters matching [a-z][a-z0-9]+(?:[._-][a-z0-9]+)*`);
-  }
+  const { accountId, alias } = checkedIdentity(options);
   const clock = new Clock(options.clockOffsetSeconds ?? 0);
   const uploadExpirySeconds = options.limits?.uploadExpirySeconds ?? DEFAULT_UPLOAD_EXPIRY_SECONDS;
   if (!(uploadExpirySeconds > 0)) throw new Error(`limits.uploadExpirySeconds must be positive (got ${uploadExpirySeconds})`);
@@ -90,33 +86,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const buckets = new BucketEndpoint();
   for (const [name, dir] of Object.entries(options.buckets ?? {})) buckets.addBucket(name, dir);
 
-  let route: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => {
-    res.writeHead(503).end();
-  };
-  const server = createServer((req, res) => {
-    route(req, res).catch((err) => {
-      console.error(err);
-      if (!res.headersSent) sendJson(res, 500, { message: String(err) });
-      else res.destroy();
-    });
-  });
-  // An idle keep-alive connection is closed by the server after this long; a client that reuses it at that moment
-  // sees a reset. Node's 5 s default makes that race likely for any client pausing between calls (a test building
-  // an image, a deployer between resources); a minute makes it rare. stop() closes every connection regardless.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  // Loopback only: the emulator accepts any credentials and must never be reachable from elsewhere.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = `127.0.0.1:${port}`;
+  const listening = await listenOnLoopback(options.port ?? 0);
+  const host = `127.0.0.1:${listening.port}`;
   const ctx: Context = {
     store,
     accountId,
@@ -129,21 +100,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
     options.rateQuotas ? new RateQuotas() : undefined);
-  const registry = new RegistryEndpoint(ctx);
+  const distribution = new DistributionEndpoint(ctx);
+  const sweeper = expireUploadsPeriodically(ctx);
 
-  // Abandoned uploads also expire while nobody asks: their bytes are deleted even on an idle emulator.
-  expireUploads(ctx);
-  const sweeper = setInterval(() => {
-    try {
-      expireUploads(ctx);
-    } catch (err) {
-      console.error(err);
-    }
-  }, Math.min(uploadExpirySeconds * 1000 / 4, 60_000));
-  sweeper.unref();
-
-  route = async (req, res) => {
-    if (refuseForeignRequest(req, res, port)) return;
+  listening.route(async (req, res) => {
+    if (refuseForeignRequest(req, res, listening.port)) return;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', `http://${host}`);
@@ -151,16 +112,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return sendJson(res, 400, { message: `Malformed request target: ${req.url}` });
     }
     if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) return api.handle(req, res);
-    if (isRegistryPath(url.pathname)) return registry.handle(req, res, url);
+    if (isDistributionPath(url.pathname)) return distribution.handle(req, res, url);
     if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);
-  };
+  });
 
   return {
     endpoint: `http://${host}`,
     host,
-    port,
+    port: listening.port,
     accountId,
     root: store.root,
     setFaults: (f) => faults.configure(f),
@@ -169,13 +130,83 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     now: () => clock.now(),
     stop: async () => {
       clearInterval(sweeper);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      await listening.close();
       store.close();
     },
   };
+}
+
+/** The account id and the alias to assign, checked. */
+function checkedIdentity(options: EmulatorOptions): { accountId: string; alias: string } {
+  const accountId = options.accountId ?? '123456789012';
+  if (!/^[0-9]{12}$/.test(accountId)) throw new Error(`accountId must be 12 digits (got '${accountId}')`);
+  const alias = options.registryAlias ?? defaultAlias(accountId);
+  if (!/^[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(alias) || alias.length > 50) {
+    throw new Error(`registryAlias '${alias}' must be 2-50 characters matching [a-z][a-z0-9]+(?:[._-][a-z0-9]+)*`);
+  }
+  return { accountId, alias };
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** An HTTP server listening on 127.0.0.1, answering 503 until it is given its route. */
+interface Listening {
+  readonly port: number;
+  route(route: Route): void;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+async function listenOnLoopback(port: number): Promise<Listening> {
+  let route: Route = async (_req, res) => {
+    res.writeHead(503).end();
+  };
+  const server = createServer((req, res) => {
+    route(req, res).catch((err) => {
+      console.error(err);
+      if (!res.headersSent) sendJson(res, 500, { message: String(err) });
+      else res.destroy();
+    });
+  });
+  // An idle keep-alive connection is closed by the server after this long; a client that reuses it at that moment
+  // sees a reset. Node's 5 s default makes that race likely for any client pausing between calls (a test building
+  // an image, a deployer between resources); a minute makes it rare. close() closes every connection regardless.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // Loopback only: the emulator accepts any credentials and must never be reachable from elsewhere.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    route: (r) => {
+      route = r;
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    }),
+  };
+}
+
+/** Abandoned uploads also expire while nobody asks: their bytes are deleted even on an idle emulator. */
+function expireUploadsPeriodically(ctx: Context): NodeJS.Timeout {
+  expireUploads(ctx);
+  const sweeper = setInterval(() => {
+    try {
+      expireUploads(ctx);
+    } catch (err) {
+      console.error(err);
+    }
+  }, Math.min(ctx.limits.uploadExpirySeconds * 1000 / 4, 60_000));
+  sweeper.unref();
+  return sweeper;
 }
 
 /** Logos are stored as `<uuid>.png` or `<uuid>.jpg`: any other name (`.`, `..`, `a/..`, a bad escape) names none. */

@@ -5,7 +5,7 @@ import { Size, Stack, Token, aws_ecr_assets as ecr_assets, aws_iam as iam, aws_s
 import { Construct } from 'constructs';
 import { inspectImageArchive } from './private/archive/inspect';
 import { ArchiveBinding, ImageSourceBinding, RegistryBinding } from './private/image-binding';
-import { parseImageReference, parsePlatform, privateEcrRegistry } from './private/image-reference';
+import { parseImageReference, parsePlatform, privateEcrRegistry } from './shared/image-reference';
 
 /** Options for images read from an archive or a layout. */
 export interface ArchiveImageOptions {

@@ -1,20 +1,18 @@
-import { createHash } from 'crypto';
 import {
-  AssetHashType, CfnResource, Duration, RemovalPolicy, Size, Token, aws_iam as iam, aws_lambda as lambda, aws_s3_assets as s3assets,
+  CfnResource, Duration, RemovalPolicy, Size, Token, aws_lambda as lambda,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
 import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
-import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { ImageSourceBinding } from './private/image-binding';
-import { ImageProperties } from './private/publish-plan';
+import { renderSource } from './private/image-source-rendering';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
-
-/** Tags as the registry pull API accepts them (the API itself would take more, which nothing could then pull). */
-const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+import { HANDLER_KINDS, RESOURCE_TYPES } from './shared/handler-contract';
+import { TAG_PATTERN } from './shared/image-reference';
+import { ImageProperties } from './shared/publish-plan';
 
 /** Properties of a {@link PublicImage}. */
 export interface PublicImageProps {
@@ -115,24 +113,7 @@ export class PublicImage extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicImageProps) {
     super(scope, id);
-    const tags = props.tags ?? [];
-    tags.forEach((tag, i) => {
-      if (!Token.isUnresolved(tag) && !TAG_PATTERN.test(tag)) {
-        invalid(this, `tags[${i}]`, 'must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}', JSON.stringify(tag));
-      }
-    });
-    if (new Set(tags).size !== tags.length) invalid(this, 'tags', 'must not repeat a tag', JSON.stringify(tags));
-    const concurrency = props.concurrency ?? 4;
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
-      invalid(this, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
-    }
-    // Each blob in flight holds one part and two request bodies (the part in flight and the next one, in base64):
-    // about 38 MiB with 10 MiB parts, on top of ~100 MB.
-    const memorySize = props.memorySize ?? 1024;
-    const neededMemory = 128 + 40 * concurrency;
-    if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
-      invalid(this, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 40 MiB per blob in flight)`, `${memorySize}`);
-    }
+    const { tags, concurrency, memorySize } = checkImageProps(this, props);
 
     let binding: ImageSourceBinding;
     try {
@@ -142,49 +123,16 @@ export class PublicImage extends Construct {
     }
 
     recordPublishedTags(props.repository, this, tags);
-    const common = {
+    const source = renderSource(this, binding, { compressLayers: props.compressLayers });
+    const properties: ImageProperties = {
       RepositoryName: props.repository.repositoryName,
       Tags: tags.length > 0 ? tags : undefined,
       Concurrency: String(concurrency),
       DeleteOnRemove: String((props.removalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.DESTROY),
+      ...source.properties,
     };
-    let properties: ImageProperties;
-    const roleStatements = [
-      allow([...IMAGE_PUBLISHER_ACTIONS], [anyRepositoryArn(this)]),
-    ];
-    const resourceStatements: iam.PolicyStatement[] = [];
-    if (binding.kind === 'archive') {
-      const { archivePath, plan } = binding;
-      // The plan identifies the content: hashing it avoids reading a multi-GiB archive just to name the asset.
-      const asset = new s3assets.Asset(this, 'Archive', {
-        path: archivePath,
-        assetHashType: AssetHashType.CUSTOM,
-        assetHash: createHash('sha256').update(JSON.stringify(plan)).digest('hex'),
-      });
-      properties = {
-        ...common,
-        ArchiveBucket: asset.s3BucketName,
-        ArchiveKey: asset.s3ObjectKey,
-        Plan: JSON.stringify(plan),
-        SourceDigest: plan.rootDigest,
-        CompressLayers: String(props.compressLayers ?? true),
-      };
-      roleStatements.push(allow(['s3:GetObject'], [asset.bucket.arnForObjects('*')]));
-    } else {
-      if (props.compressLayers === true) {
-        invalid(this, 'compressLayers', 'applies to archive sources only: images from a registry or a Dockerfile are copied byte for byte');
-      }
-      properties = {
-        ...common,
-        SourceImage: binding.reference,
-        SourceAuth: binding.auth,
-        SourceSecretArn: binding.secretArn,
-        SourceEcrRegion: binding.ecrRegion,
-        SourcePlatform: binding.platform,
-        CompressLayers: 'false',
-      };
-      resourceStatements.push(...binding.statements);
-    }
+    const roleStatements = [allow([...IMAGE_PUBLISHER_ACTIONS], [anyRepositoryArn(this)]), ...source.roleStatements];
+    const resourceStatements = source.resourceStatements;
 
     const resource = handlerResource(this, {
       kind: HANDLER_KINDS.image,
@@ -209,8 +157,31 @@ export class PublicImage extends Construct {
         }],
       });
     }
-    this.sourceDigest = binding.kind === 'archive' ? binding.plan.rootDigest : resource.getAttString('SourceDigest');
+    this.sourceDigest = source.sourceDigest ?? resource.getAttString('SourceDigest');
     this.imageDigest = resource.getAttString('ImageDigest');
     this.imageUri = resource.getAttString('ImageUri');
   }
+}
+
+/** The props `PublicImage` checks itself, with their defaults: each refused with the rule it breaks. */
+function checkImageProps(scope: Construct, props: PublicImageProps): { tags: string[]; concurrency: number; memorySize: number } {
+  const tags = props.tags ?? [];
+  tags.forEach((tag, i) => {
+    if (!Token.isUnresolved(tag) && !TAG_PATTERN.test(tag)) {
+      invalid(scope, `tags[${i}]`, `must match ${TAG_PATTERN.source.slice(1, -1)}`, JSON.stringify(tag));
+    }
+  });
+  if (new Set(tags).size !== tags.length) invalid(scope, 'tags', 'must not repeat a tag', JSON.stringify(tags));
+  const concurrency = props.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+    invalid(scope, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
+  }
+  // Each blob in flight holds one part and two request bodies (the part in flight and the next one, in base64):
+  // about 38 MiB with 10 MiB parts, on top of ~100 MB.
+  const memorySize = props.memorySize ?? 1024;
+  const neededMemory = 128 + 40 * concurrency;
+  if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
+    invalid(scope, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 40 MiB per blob in flight)`, `${memorySize}`);
+  }
+  return { tags, concurrency, memorySize };
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'crypto';
 import { Aspects, CfnResource, CustomResource, IAspect, Lazy, Stack } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
-import { HANDLER_KINDS, RegistryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, handlerResource, registryArnFor } from './private/handler-function';
 import { validateMaxLength } from './private/validation';
+import { HANDLER_KINDS, RegistryProperties, RESOURCE_TYPES } from './shared/handler-contract';
 
 /** Properties of a {@link PublicRegistry}. */
 export interface PublicRegistryProps {

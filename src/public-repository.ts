@@ -7,7 +7,6 @@ import { LifecycleOptions, LifecycleRule } from './lifecycle/lifecycle-rule';
 import { RepositoryLifecycleBinding } from './lifecycle/repository-lifecycle';
 import { bindCatalog } from './private/catalog-binding';
 import { AUTH_ACTIONS, PUSH_ACTIONS, READ_ACTIONS, REPOSITORY_HANDLER_ACTIONS } from './private/ecr-public-actions';
-import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
 import { registerOwnCatalogAndPolicy } from './private/own-children';
 import { policyProblems, policyText } from './private/policy-document';
@@ -15,6 +14,7 @@ import { recordSynthName, synthName } from './private/repository-names';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
 import { PublicRegistry } from './public-registry';
 import { RepositoryCatalogOptions } from './repository-catalog-data';
+import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './shared/handler-contract';
 
 /** `arn:<partition>:ecr-public::<12 digits>:repository/<name>` (ECR Public ARNs have no region). */
 const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr-public::(\d{12}):repository\/(.+)$/;

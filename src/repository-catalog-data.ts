@@ -4,11 +4,11 @@ import { CatalogText } from './catalog-text';
 import { Architecture, OperatingSystem } from './catalog-values';
 import { Logo } from './logo';
 import { bindCatalog } from './private/catalog-binding';
-import { CatalogDataProperties, HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { keepsOwnCatalogAndPolicy } from './private/own-children';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
+import { CatalogDataProperties, HANDLER_KINDS, RESOURCE_TYPES } from './shared/handler-contract';
 
 /** The catalog data shown on a repository's Gallery page. Every field is optional. */
 export interface RepositoryCatalogOptions {

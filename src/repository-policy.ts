@@ -1,11 +1,11 @@
 import { RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './private/handler-contract';
 import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
 import { keepsOwnCatalogAndPolicy } from './private/own-children';
 import { policyProblems, policyText } from './private/policy-document';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
+import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './shared/handler-contract';
 
 /** Properties of a {@link PublicRepositoryPolicy}. */
 export interface PublicRepositoryPolicyProps {

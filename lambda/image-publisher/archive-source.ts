@@ -1,15 +1,12 @@
 /**
  * Reading blobs out of the staged archive in S3: one ranged GetObject per blob, streamed (never buffered whole, never
- * written to disk), reopened from the current position when the body breaks off mid-way.
+ * written to disk), reopened from the current position when the body breaks off or stalls (`resumable-read.ts`).
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobSource, SourceBlob } from './blob-source';
 import { ImagePublishError, withContext } from './errors';
-import { PlanBlob } from '../../src/private/publish-plan';
-import { log } from '../shared/log';
-
-/** Times a broken body is reopened (the SDK's own retries only cover getting the response started). */
-const BODY_REOPENS = 3;
+import { readResumably } from './resumable-read';
+import { PlanBlob } from '../../src/shared/publish-plan';
 
 /** The staged, uncompressed tar of one image in S3; the plan says where each blob's bytes are. */
 export class ArchiveBlobSource implements BlobSource {
@@ -40,41 +37,25 @@ export class ArchiveBlobSource implements BlobSource {
     return this.readRange(planned.offset, planned.size);
   }
 
-  /**
-   * The bytes [offset, offset + size) of the archive, as they arrive. Fails when the object ends early.
-   */
-  public async *readRange(offset: number, size: number): AsyncGenerator<Buffer> {
-    let position = offset;
-    const end = offset + size;
-    let reopens = 0;
-    while (position < end) {
-      const body = await this.open(position, end - 1);
-      try {
-        for await (const chunk of body) {
-          let bytes = chunk as Buffer;
-          // A server that ignores the upper bound must not hand out the next blob's bytes.
-          if (position + bytes.length > end) bytes = bytes.subarray(0, end - position);
-          position += bytes.length;
-          if (bytes.length > 0) yield bytes;
-          if (position >= end) break;
-        }
-      } catch (err) {
-        if (++reopens > BODY_REOPENS) throw withContext(err, `reading bytes ${offset}-${end - 1} of ${this.location}`);
-        log({ s3Reopen: this.location, position, error: String(err) });
-        continue;
-      }
-      // The body ended early without an error: reopen from where it stopped, a few times.
-      if (position < end && ++reopens > BODY_REOPENS) {
-        throw new Error(`${this.location} ended at byte ${position}, before the end of the range ${offset}-${end - 1}`);
-      }
-    }
+  /** The bytes [offset, offset + size) of the archive, as they arrive. Fails when the object ends early. */
+  public readRange(offset: number, size: number): AsyncGenerator<Buffer> {
+    return readResumably({
+      what: `bytes ${offset}-${offset + size - 1} of ${this.location}`,
+      size,
+      beyondSize: 'cut',
+      open: async (position) => {
+        const body = await this.open(offset + position, offset + size - 1);
+        // The SDK's body is a Node stream: destroying it releases the connection.
+        return { chunks: body, abort: (reason) => (body as { destroy?: (err: Error) => void }).destroy?.(reason) };
+      },
+    });
   }
 
-  private async open(first: number, last: number): Promise<AsyncIterable<unknown>> {
+  private async open(first: number, last: number): Promise<AsyncIterable<Uint8Array>> {
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${first}-${last}` }));
       if (!out.Body) throw new Error(`GetObject of ${this.location} returned no body`);
-      return out.Body as AsyncIterable<unknown>;
+      return out.Body as AsyncIterable<Uint8Array>;
     } catch (err) {
       throw withContext(err, `reading bytes ${first}-${last} of ${this.location}`);
     }

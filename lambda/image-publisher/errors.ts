@@ -8,19 +8,11 @@ export class ImagePublishError extends Error {
   }
 }
 
-/**
- * `err` with `context` put before its message and its name kept, so that a failure reason still starts with the API's
- * error code and also says what was being done.
- */
-export function withContext(err: unknown, context: string): Error {
-  if (!(err instanceof Error)) return new Error(`${context}: ${String(err)}`);
-  const wrapped = new Error(`${context}: ${err.message}`, { cause: err });
-  wrapped.name = err.name;
-  return wrapped;
-}
+/** The publisher's stages give API errors context with the handlers' one wrapping helper. */
+export { withContext } from '../shared/errors';
 
 /**
- * A failure of the image-format rules (the plain `Error`s of `src/private/oci`, shared with synth time) as the
+ * A failure of the image-format rules (the plain `Error`s of `src/shared/oci`, shared with synth time) as the
  * publisher's own; an error that already has a name (an API or registry error) as it is.
  */
 export function asPublishError(err: unknown): Error {

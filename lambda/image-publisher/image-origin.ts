@@ -5,10 +5,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ArchiveBlobSource } from './archive-source';
 import { BlobSource, SourcePlan } from './blob-source';
-import { RegistryClient } from './registry-client';
-import { ecrCredentials, RegistryCredentials, secretCredentials } from './registry-credentials';
-import { readRegistryImage } from './registry-manifests';
-import { RegistryBlobSource } from './registry-source';
+import { RegistryClient } from './distribution-client';
+import { ecrCredentials, RegistryCredentials, secretCredentials } from './distribution-credentials';
+import { readRegistryImage } from './distribution-manifests';
+import { RegistryBlobSource } from './distribution-source';
 import { RegistrySettings, SourceSettings } from './settings';
 
 /** An image source, ready to be read. */

@@ -6,7 +6,7 @@
 import { createHash, Hash } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_LAYER_GZIP } from '../../src/private/oci/media-types';
+import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_LAYER_GZIP } from '../../src/shared/oci/media-types';
 
 /**
  * The gzip level of compressed layers (blocks that do not compress are stored). Changing it, or how blocks are judged,

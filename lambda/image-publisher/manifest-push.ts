@@ -4,7 +4,7 @@
  */
 import { ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { withContext } from './errors';
-import { PlanManifest } from '../../src/private/publish-plan';
+import { PlanManifest } from '../../src/shared/publish-plan';
 import { isErrorNamed } from '../shared/ecr-public-client';
 import { log } from '../shared/log';
 

@@ -5,10 +5,10 @@
  * nothing changed keeps its exact bytes, and so its digest.
  */
 import { compressedLayerType } from './layer-compression';
-import { Descriptor } from '../../src/private/oci/descriptor';
-import { sha256 } from '../../src/private/oci/digest';
-import { isImageManifest, isIndex } from '../../src/private/oci/media-types';
-import { PlanManifest, UNCOMPRESSED_LAYER_TYPES } from '../../src/private/publish-plan';
+import { Descriptor } from '../../src/shared/oci/descriptor';
+import { sha256 } from '../../src/shared/oci/digest';
+import { isImageManifest, isIndex } from '../../src/shared/oci/media-types';
+import { PlanManifest, UNCOMPRESSED_LAYER_TYPES } from '../../src/shared/publish-plan';
 
 /** A blob's new identity (the compressed layer). */
 export interface BlobReplacement {

@@ -22,13 +22,13 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { SourceBlob, SourcePlan } from './blob-source';
+import { RegistryClient } from './distribution-client';
+import { fetchManifest } from './distribution-manifests';
+import { RegistryBlobSource } from './distribution-source';
 import { DigestCounter } from './layer-compression';
 import { BlobReplacement, rewriteManifests } from './manifest-rewrite';
-import { RegistryClient } from './registry-client';
-import { fetchManifest } from './registry-manifests';
-import { RegistryBlobSource } from './registry-source';
-import { parseImageReference } from '../../src/private/image-reference';
-import { ParsedManifest } from '../../src/private/oci/manifest';
+import { parseImageReference } from '../../src/shared/image-reference';
+import { ParsedManifest } from '../../src/shared/oci/manifest';
 import { log } from '../shared/log';
 
 /** The lookup only saves work: one attempt, and a registry slow to answer is not waited for. */

@@ -16,7 +16,7 @@ import { forEachConcurrent } from './pool';
 import { previousCompression, PublishTarget } from './previous-compression';
 import { BlobProgress, PublishStats } from './progress';
 import { gzipBound, ScratchSpace } from './scratch-space';
-import { PlanManifest } from '../../src/private/publish-plan';
+import { PlanManifest } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */

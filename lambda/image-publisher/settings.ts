@@ -1,8 +1,8 @@
 /** The properties of `Custom::EcrPublicImage`, checked and converted (CloudFormation passes every scalar as a string). */
 import { ImagePublishError } from './errors';
-import { ImageReference, parseImageReference, parsePlatform, PlatformSpec } from '../../src/private/image-reference';
-import { isSha256Digest, sha256 } from '../../src/private/oci/digest';
-import { ImageProperties, PlanBlob, PlanManifest, PublishPlan, SourceAuth } from '../../src/private/publish-plan';
+import { ImageReference, parseImageReference, parsePlatform, PlatformSpec } from '../../src/shared/image-reference';
+import { isSha256Digest, sha256 } from '../../src/shared/oci/digest';
+import { ImageProperties, PlanBlob, PlanManifest, PublishPlan, SourceAuth } from '../../src/shared/publish-plan';
 
 /** Blobs uploaded at once when `Concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 4;

@@ -1,6 +1,6 @@
 /** The sweeper's configuration (handler side): read from its S3 asset, bounded, and checked before anything is deleted. */
 import { S3Client } from '@aws-sdk/client-s3';
-import { ConfigLocation, RepositoryLifecycle, SweeperConfig } from '../../src/private/lifecycle-contract';
+import { ConfigLocation, RepositoryLifecycle, SweeperConfig } from '../../src/shared/lifecycle-contract';
 import { readObject } from '../shared/s3-object';
 
 /** 480 repositories of 205-character names with ten rules each fit many times over. */

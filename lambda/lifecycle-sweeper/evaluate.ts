@@ -7,7 +7,7 @@
  * than `countNumber` days ago; expiry is by push time, oldest first. A rule still counts the images that rules of a
  * higher priority selected, but never expires them: an image selected by a rule is not expired by a later one.
  */
-import { RuleSpec } from '../../src/private/lifecycle-contract';
+import { RuleSpec } from '../../src/shared/lifecycle-contract';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -8,10 +8,11 @@
  */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { readSweeperConfig } from './config';
-import { SweepResult, sweepRepository } from './sweep';
+import { sweepRepository } from './sweep';
 import {
-  LifecycleSweepAttributes, LifecycleSweepProperties, RepositoryLifecycle, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
-} from '../../src/private/lifecycle-contract';
+  LifecycleSweepAttributes, LifecycleSweepProperties, RepositoryLifecycle, RepositorySweepResult, SCHEDULED_SWEEP, ScheduledSweepEvent,
+  ScheduledSweepResult, SweeperConfig,
+} from '../../src/shared/lifecycle-contract';
 import { customResourceHandler, CustomResourceEvent, HandlerResult } from '../shared/cfn-response';
 import { withEcrPublicClient } from '../shared/ecr-public-client';
 import { log } from '../shared/log';
@@ -25,14 +26,6 @@ interface LambdaContext {
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 /** Kept free at the end of a run: a batch in flight, the summary, and the custom resource's response. */
 const MAX_MARGIN_MS = 30_000;
-
-/** What a scheduled run returns (and logs, one line per repository). */
-export interface ScheduledSweepResult {
-  readonly now: string;
-  readonly repositories: SweepResult[];
-  /** Repositories not reached before the deadline. */
-  readonly notReached: string[];
-}
 
 /** The Lambda entry point. */
 export async function handler(event: unknown, context?: LambdaContext): Promise<ScheduledSweepResult | void> {
@@ -96,7 +89,7 @@ function sameLifecycle(a: RepositoryLifecycle, b: RepositoryLifecycle | undefine
 }
 
 interface Run {
-  readonly results: SweepResult[];
+  readonly results: RepositorySweepResult[];
   readonly notReached: string[];
   /** `<repository>: <error>` for each repository whose sweep failed. */
   readonly errors: string[];
@@ -105,7 +98,7 @@ interface Run {
 /** Sweeps `repositories` one after the other, until the deadline. One failing repository does not stop the others. */
 async function sweepAll(repositories: RepositoryLifecycle[], options: { now: number; deadline: number; dryRun?: boolean }): Promise<Run> {
   return withEcrPublicClient(async (ecr: ECRPUBLICClient) => {
-    const results: SweepResult[] = [];
+    const results: RepositorySweepResult[] = [];
     const errors: string[] = [];
     const notReached: string[] = [];
     for (const repository of repositories) {

@@ -7,8 +7,8 @@
  */
 import { BatchDeleteImageCommand, ECRPUBLICClient, ImageDetail, paginateDescribeImages } from '@aws-sdk/client-ecr-public';
 import { evaluateRules, ImageFacts } from './evaluate';
-import { RepositoryLifecycle, RepositorySweepSummary } from '../../src/private/lifecycle-contract';
-import { isIndex } from '../../src/private/oci/media-types';
+import { RepositoryLifecycle, RepositorySweepResult } from '../../src/shared/lifecycle-contract';
+import { isIndex } from '../../src/shared/oci/media-types';
 import { log } from '../shared/log';
 
 /** The API's limit on image ids per BatchDeleteImage. */
@@ -27,14 +27,8 @@ export interface SweepOptions {
   readonly dryRun?: boolean;
 }
 
-/** A sweep's summary, with what a dry run would have deleted. */
-export interface SweepResult extends RepositorySweepSummary {
-  /** In a dry run: the images that would be deleted (`digest [tags] rule N`), at most 500. */
-  readonly wouldExpire?: string[];
-}
-
 /** Sweeps one repository; logs and returns its summary. */
-export async function sweepRepository(ecr: ECRPUBLICClient, lifecycle: RepositoryLifecycle, options: SweepOptions): Promise<SweepResult> {
+export async function sweepRepository(ecr: ECRPUBLICClient, lifecycle: RepositoryLifecycle, options: SweepOptions): Promise<RepositorySweepResult> {
   const name = lifecycle.repositoryName;
   const dryRun = options.dryRun === true || lifecycle.mode === 'dry-run';
   const base = {
@@ -106,7 +100,7 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 /** One JSON line per repository, so that CloudWatch Logs Insights can query the fields. */
-function report(summary: SweepResult): SweepResult {
+function report(summary: RepositorySweepResult): RepositorySweepResult {
   log({ lifecycleSweep: summary });
   return summary;
 }

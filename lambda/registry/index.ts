@@ -5,7 +5,7 @@ import {
   PutRegistryCatalogDataCommand,
   Registry,
 } from '@aws-sdk/client-ecr-public';
-import { RegistryAttributes, RegistryProperties } from '../../src/private/handler-contract';
+import { RegistryAttributes, RegistryProperties } from '../../src/shared/handler-contract';
 import { CustomResourceEvent, customResourceHandler, DeleteEvent, HandlerResult } from '../shared/cfn-response';
 import { withEcrPublicClient } from '../shared/ecr-public-client';
 

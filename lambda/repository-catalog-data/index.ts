@@ -1,6 +1,6 @@
 /** Handler of `Custom::EcrPublicRepositoryCatalogData`: keeps a repository's catalog data equal to the template's. */
 import { ECRPUBLICClient, PutRepositoryCatalogDataCommand } from '@aws-sdk/client-ecr-public';
-import { CatalogDataProperties } from '../../src/private/handler-contract';
+import { CatalogDataProperties } from '../../src/shared/handler-contract';
 import { desiredCatalog } from '../shared/catalog-data';
 import { customResourceHandler, DeleteEvent, HandlerResult } from '../shared/cfn-response';
 import { isErrorNamed, withEcrPublicClient } from '../shared/ecr-public-client';

@@ -1,6 +1,6 @@
 /** Handler of `Custom::EcrPublicRepositoryPolicy`: sets and removes the policy of an imported repository. */
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { PolicyProperties } from '../../src/private/handler-contract';
+import { PolicyProperties } from '../../src/shared/handler-contract';
 import { customResourceHandler, DeleteEvent, HandlerResult } from '../shared/cfn-response';
 import { withEcrPublicClient } from '../shared/ecr-public-client';
 import { applyPolicy, deletePolicy } from '../shared/repository-policy';

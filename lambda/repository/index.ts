@@ -15,7 +15,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
-import { RepositoryAttributes, RepositoryProperties } from '../../src/private/handler-contract';
+import { RepositoryAttributes, RepositoryProperties } from '../../src/shared/handler-contract';
 import { desiredCatalog, isEmptyCatalog } from '../shared/catalog-data';
 import { CreateEvent, customResourceHandler, DeleteEvent, HandlerResult, UpdateEvent } from '../shared/cfn-response';
 import { isErrorNamed, withAdvice, withEcrPublicClient } from '../shared/ecr-public-client';

@@ -5,7 +5,7 @@
 import { RepositoryCatalogDataInput } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectLocation, readObject } from './s3-object';
-import { CatalogFields } from '../../src/private/handler-contract';
+import { CatalogFields } from '../../src/shared/handler-contract';
 
 /**
  * How much of an asset is read at most: twice what the API could take (25,600 characters of up to 4 UTF-8 bytes; a

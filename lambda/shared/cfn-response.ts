@@ -4,7 +4,7 @@
  */
 import { log } from './log';
 import { retry } from './retry';
-import { CREATE_FAILED_MARKER } from '../../src/private/handler-contract';
+import { CREATE_FAILED_MARKER } from '../../src/shared/handler-contract';
 
 /** Fields every custom-resource request carries. */
 interface BaseEvent<P> {

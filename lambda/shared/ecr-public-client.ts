@@ -8,15 +8,19 @@ import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 export const ECR_PUBLIC_REGION = 'us-east-1';
 
 /**
+ * Attempts of every AWS SDK client of the handlers: six ride out throttling, which the API applies per account and
+ * which a stack creating many repositories at once runs into.
+ */
+export const SDK_MAX_ATTEMPTS = 6;
+
+/**
  * A new ECR Public client pinned to us-east-1.
  *
  * Created per invocation so that the endpoint is resolved from the environment of this invocation; the SDK caches the
- * endpoint it read from `AWS_ENDPOINT_URL_ECR_PUBLIC` in the client on first use. Six attempts ride out throttling,
- * which the API applies per account and which a stack creating many repositories at once runs into.
- * Call `destroy()` when done.
+ * endpoint it read from `AWS_ENDPOINT_URL_ECR_PUBLIC` in the client on first use. Call `destroy()` when done.
  */
 export function ecrPublicClient(): ECRPUBLICClient {
-  return new ECRPUBLICClient({ region: ECR_PUBLIC_REGION, maxAttempts: 6 });
+  return new ECRPUBLICClient({ region: ECR_PUBLIC_REGION, maxAttempts: SDK_MAX_ATTEMPTS });
 }
 
 /** Runs `fn` with a new client (see `ecrPublicClient`), destroyed afterwards whatever happens. */
@@ -34,15 +38,5 @@ export function isErrorNamed(err: unknown, name: string): boolean {
   return err instanceof Error && err.name === name;
 }
 
-/**
- * `err` with `advice` appended to its message and its name kept, so that the failure reason still starts with the
- * API's error code.
- */
-export function withAdvice(err: unknown, advice: string): Error {
-  if (!(err instanceof Error)) return new Error(`${String(err)} ${advice}`);
-  const message = err.message.trimEnd();
-  const separator = /[.!?]$/.test(message) ? ' ' : '. ';
-  const wrapped = new Error(`${message}${separator}${advice}`, { cause: err });
-  wrapped.name = err.name;
-  return wrapped;
-}
+/** The handlers' callers import `withAdvice` with the client; it is one of the shared error helpers. */
+export { withAdvice } from './errors';

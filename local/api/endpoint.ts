@@ -4,16 +4,16 @@
  */
 import { randomUUID } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
-import { EcrPublicError, serializationError } from './errors';
-import { parseUploadPartBody } from './upload-part-body';
 import { FaultInjector } from '../faults';
 import { BodyBudget, BodyRead, DEFAULT_BODY_PACE, discardBody, readBoundedBody } from '../http';
-import { jsonCostProblem } from './json-limits';
 import { RateQuotas } from '../rate-quotas';
-import { Context, Operation } from './operations/context';
-import { OPERATIONS } from './operations/index';
+import { jsonCostProblem } from './json-limits';
 import { OPERATION_INPUTS } from './shapes';
+import { parseUploadPartBody } from './upload-part-body';
 import { validate } from './validation';
+import { Context, Operation } from '../service/context';
+import { ecrError, EcrPublicError, serializationError } from '../service/errors';
+import { OPERATIONS } from '../service/operations';
 
 const TARGET_PREFIX = 'SpencerFrontendService.';
 /** The only region that serves the whole ECR Public API. */
@@ -53,8 +53,7 @@ export class ApiEndpoint {
     // and the AWS CLI always declare one), so the budget is taken at once, before a byte is read.
     const undeclared = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined;
     if (!(target instanceof EcrPublicError) && undeclared) {
-      target = new EcrPublicError('LengthRequiredException',
-        'The ECR Public API needs a Content-Length: request bodies of undeclared length are not accepted');
+      target = ecrError('LengthRequiredException');
     }
     // Undefined: refused from the headers, the body is not read.
     const read = target instanceof EcrPublicError
@@ -79,21 +78,19 @@ export class ApiEndpoint {
     let status = 200;
     let answer: Record<string, unknown>;
     try {
-      if (fault === 'throttle') throw new EcrPublicError('ThrottlingException', 'Rate exceeded');
-      if (fault === 'server-error') throw new EcrPublicError('ServerException', 'The emulator injected a server-side fault');
+      if (fault === 'throttle') throw ecrError('ThrottlingException');
+      if (fault === 'server-error') throw ecrError('ServerException', 'injected');
       if (target instanceof EcrPublicError || read === undefined) throw target;
       if (read.outcome === 'too-large') throw serializationError(`The request body is larger than ${MAX_REQUEST_BYTES} bytes, the largest valid request`);
       if (read.outcome === 'slow') {
-        throw new EcrPublicError('RequestTimeoutException', `The request body arrived at less than ${DEFAULT_BODY_PACE.minBytes} bytes `
-          + `per ${DEFAULT_BODY_PACE.windowMs / 1000} s: the connection is closed`);
+        throw ecrError('RequestTimeoutException', DEFAULT_BODY_PACE.minBytes, DEFAULT_BODY_PACE.windowMs / 1000);
       }
       if (read.outcome !== 'read') {
-        throw new EcrPublicError('ThrottlingException',
-          `Rate exceeded: the emulator holds at most ${this.budget.totalBytes} bytes of request bodies at once; retry later`);
+        throw ecrError('ThrottlingException', this.budget.totalBytes);
       }
       answer = this.dispatch(target, read.body);
     } catch (err) {
-      const error = err instanceof EcrPublicError ? err : new EcrPublicError('ServerException', `Internal error: ${(err as Error).message}`);
+      const error = err instanceof EcrPublicError ? err : ecrError('ServerException', err as Error);
       if (!(err instanceof EcrPublicError)) console.error(err);
       status = error.status;
       answer = { __type: error.code, message: error.message, ...error.extra };
@@ -122,24 +119,23 @@ export class ApiEndpoint {
   private route(req: IncomingMessage): Target {
     const authorization = req.headers.authorization;
     if (!authorization) {
-      throw new EcrPublicError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+      throw ecrError('MissingAuthenticationTokenException');
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
     const operation = name !== undefined && Object.prototype.hasOwnProperty.call(OPERATIONS, name) ? OPERATIONS[name] : undefined;
     if (!operation || name === undefined) {
-      throw new EcrPublicError('UnknownOperationException', `Unknown operation '${target}'`);
+      throw ecrError('UnknownOperationException', target);
     }
     const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization)?.[1];
     if (region === undefined) {
-      throw new EcrPublicError('IncompleteSignatureException', 'The Authorization header must carry a SigV4 credential scope');
+      throw ecrError('IncompleteSignatureException');
     }
     if (region !== API_REGION) {
-      throw new EcrPublicError('UnsupportedCommandException',
-        `The action isn't supported in this Region (${region}); the ECR Public API is served from ${API_REGION}`);
+      throw ecrError('UnsupportedCommandException', region, API_REGION);
     }
     // The service throttles at its front door: a throttled call is not looked at further (its body is not read).
-    if (this.quotas && !this.quotas.admit(name)) throw new EcrPublicError('ThrottlingException', 'Rate exceeded');
+    if (this.quotas && !this.quotas.admit(name)) throw ecrError('ThrottlingException');
     return { name, operation };
   }
 

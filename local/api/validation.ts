@@ -3,7 +3,7 @@
  * is a SerializationException; a value that breaks a length, range, pattern or enum rule is an
  * InvalidParameterException naming the member path and the rule.
  */
-import { invalidParameter, serializationError } from './errors';
+import { invalidParameter, serializationError } from '../service/errors';
 
 /** A shape of the model, reduced to what the service validates. */
 export type Shape =

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { format } from 'util';
 import { DeployerServer, MAX_RESPONSE_BYTES, ReceivedResponse } from './deployer-server';
-import { dataRecord } from './json-data';
+import { dict } from '../dictionary';
 
 /** A custom-resource request without the two fields the invoker fills in (`RequestId`, `ResponseURL`). */
 export interface CustomResourceRequest {
@@ -311,7 +311,7 @@ export function checkResponse(received: ReceivedResponse, event: { RequestId: st
   if (typeof physicalResourceId !== 'string' || physicalResourceId === '' || physicalResourceId.length > 1024) {
     return failed(`Invalid PhysicalResourceId ${JSON.stringify(physicalResourceId)}`);
   }
-  const data = dataRecord<string>();
+  const data = dict<string>();
   if (body.Data !== undefined) {
     if (body.Data === null || typeof body.Data !== 'object' || Array.isArray(body.Data)) return failed('the response\'s Data is not an object');
     for (const [k, v] of Object.entries(body.Data)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);

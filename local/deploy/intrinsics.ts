@@ -7,7 +7,7 @@
  */
 import { createHash } from 'crypto';
 import type { Template } from './assembly';
-import { dataRecord } from './json-data';
+import { dict } from '../dictionary';
 
 /** What resolution needs to know about the stack being deployed. */
 export interface ResolveEnv {
@@ -79,7 +79,7 @@ export class Resolver {
     if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) {
       return this.intrinsic(keys[0], (value as Record<string, unknown>)[keys[0]], value, where);
     }
-    const out = dataRecord<unknown>();
+    const out = dict<unknown>();
     for (const [k, v] of Object.entries(value)) {
       const resolved = this.value(v, where);
       if (resolved !== NO_VALUE) out[k] = resolved;

@@ -4,15 +4,12 @@
  * `constructor` or `toString` finds only what the document holds, and `__proto__` is an ordinary key.
  */
 
+import { dict } from '../dictionary';
+
 /** `JSON.parse(text)`, every object of the result without a prototype. */
 export function parseJsonData(text: string): unknown {
   return JSON.parse(text, (_key, value: unknown) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-    return Object.assign(Object.create(null) as Record<string, unknown>, value);
+    return dict(value as Record<string, unknown>);
   });
-}
-
-/** A new empty object without a prototype, for records keyed by user data. */
-export function dataRecord<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
 }

@@ -106,41 +106,47 @@ export async function openSession(options: LocalDeployOptions): Promise<Session>
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
-    serveAssets: async (stack, region) => {
-      const problems: string[] = [];
-      for (const asset of stack.assets) {
-        if (asset.packaging !== 'file') continue;
-        if (asset.problem) {
-          problems.push(`asset ${asset.id} is not served: ${asset.problem}`);
-          continue;
-        }
-        for (const d of asset.destinations) {
-          const bucket = fillPlaceholders(d.bucketName, accountId, region);
-          await assets?.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
-        }
-      }
-      return problems;
-    },
-    missingExternalAssets: async (stack, region) => {
-      const missing: string[] = [];
-      // The template's own asset is for CloudFormation, never for a handler.
-      for (const asset of stack.assets.filter((a) => a.packaging === 'file' && a.sourcePath !== stack.templateFile)) {
-        for (const d of asset.destinations) {
-          const bucket = fillPlaceholders(d.bucketName, accountId, region);
-          const key = fillPlaceholders(d.objectKey, accountId, region);
-          const url = `${s3Endpoint.replace(/\/+$/, '')}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-          const status = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5_000) }).then((r) => r.status, () => 0);
-          if (status !== 200) missing.push(`s3://${bucket}/${key} (${status === 0 ? 'no answer' : `HTTP ${status}`})`);
-        }
-      }
-      return missing;
-    },
+    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region),
+    missingExternalAssets: (stack, region) => missingFileAssets(s3Endpoint, stack, accountId, region),
     close: async () => {
       await assets?.stop();
       await server.stop();
       await emulator?.stop();
     },
   };
+}
+
+/** Serves the file assets of `stack` from `assets` (none when S3 is external); the problems of those not served. */
+async function serveFileAssets(assets: AssetServer | undefined, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const asset of stack.assets) {
+    if (asset.packaging !== 'file') continue;
+    if (asset.problem) {
+      problems.push(`asset ${asset.id} is not served: ${asset.problem}`);
+      continue;
+    }
+    for (const d of asset.destinations) {
+      const bucket = fillPlaceholders(d.bucketName, accountId, region);
+      await assets?.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+    }
+  }
+  return problems;
+}
+
+/** The file assets of `stack` an external S3 endpoint does not answer for (`s3://bucket/key (why)`). */
+async function missingFileAssets(s3Endpoint: string, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
+  const missing: string[] = [];
+  // The template's own asset is for CloudFormation, never for a handler.
+  for (const asset of stack.assets.filter((a) => a.packaging === 'file' && a.sourcePath !== stack.templateFile)) {
+    for (const d of asset.destinations) {
+      const bucket = fillPlaceholders(d.bucketName, accountId, region);
+      const key = fillPlaceholders(d.objectKey, accountId, region);
+      const url = `${s3Endpoint.replace(/\/+$/, '')}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+      const status = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5_000) }).then((r) => r.status, () => 0);
+      if (status !== 200) missing.push(`s3://${bucket}/${key} (${status === 0 ? 'no answer' : `HTTP ${status}`})`);
+    }
+  }
+  return missing;
 }
 
 /**

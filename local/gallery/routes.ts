@@ -8,7 +8,7 @@ import { Html } from './html';
 import { errorPage, registryPage, repositoryPage } from './pages';
 import { GALLERY_CSS_SOURCE } from './styles';
 import { GALLERY_PATH, registryView, repositoryView } from './view';
-import { Context } from '../api/operations/context';
+import { Context } from '../service/context';
 
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",

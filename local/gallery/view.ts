@@ -3,8 +3,8 @@
  * repositories) and one repository (catalog data, tags, pull command). Everything here is client input; lookups by a
  * name from the URL only find the store's own entries.
  */
-import { catalogDataOutput } from '../api/operations/catalog-data';
-import { Context, repositoryUri } from '../api/operations/context';
+import { catalogDataOutput } from '../service/catalog-data';
+import { Context, repositoryUri } from '../service/context';
 import { ImageRecord } from '../store/model';
 
 export interface RegistryView {

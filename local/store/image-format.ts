@@ -1,10 +1,10 @@
 /**
  * The emulator's own reading of images: manifest media types, digests, descriptors, and the parts of a manifest or an
  * index the service looks at. It stands in for the service, so it reads images independently of the library's own
- * image code (`src/private/oci`), and is the one place the emulator does.
+ * image code (`src/shared/oci`), and is the one place the emulator does.
  */
 import { createHash } from 'crypto';
-import { invalidParameter } from '../api/errors';
+import { InvalidManifestError } from './errors';
 
 // --- media types -----------------------------------------------------------------------------------------------------
 // The manifest media types the service stores (Docker schema 1 and 2, manifest lists, OCI manifests and indexes).
@@ -61,19 +61,19 @@ export interface ManifestRead {
  * Reads a manifest as the service stores it: UTF-8 text (the service keeps a manifest as a string: other bytes could
  * not round-trip) of a JSON object, with a media type that is its own `mediaType` member, else the one `given` with
  * the request (in the request member `givenMember`); both must agree and be a manifest type, and anything but
- * schema 1 is `schemaVersion` 2. InvalidParameterException otherwise.
+ * schema 1 is `schemaVersion` 2. InvalidManifestError otherwise.
  */
 export function readManifest(bytes: Buffer, given: string | undefined, givenMember: string): ManifestRead {
   const text = bytes.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(bytes)) throw invalidParameter('imageManifest', 'must be UTF-8 text');
+  if (!Buffer.from(text, 'utf8').equals(bytes)) throw new InvalidManifestError('imageManifest', 'must be UTF-8 text');
   let manifest: any;
   try {
     manifest = JSON.parse(text);
   } catch {
-    throw invalidParameter('imageManifest', 'must be valid JSON');
+    throw new InvalidManifestError('imageManifest', 'must be valid JSON');
   }
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-    throw invalidParameter('imageManifest', 'must be a JSON object');
+    throw new InvalidManifestError('imageManifest', 'must be a JSON object');
   }
   return { manifest, mediaType: manifestMediaType(manifest, given, givenMember), digest: sha256Digest(bytes) };
 }
@@ -101,34 +101,34 @@ export function imageBlobs(manifest: any, mediaType: string): { config?: Descrip
     const [config] = descriptors([manifest.config], 'config');
     blobs = { config, layers: descriptors(manifest.layers ?? [], 'layers') };
   }
-  if (blobs.layers.length === 0) throw invalidParameter('imageManifest', 'Image has to have at least 1 layer');
+  if (blobs.layers.length === 0) throw new InvalidManifestError('imageManifest', 'Image has to have at least 1 layer');
   return blobs;
 }
 
 function manifestMediaType(manifest: any, given: string | undefined, givenMember: string): string {
   const own = manifest.mediaType;
-  if (own !== undefined && typeof own !== 'string') throw invalidParameter('imageManifest', 'mediaType must be a string');
+  if (own !== undefined && typeof own !== 'string') throw new InvalidManifestError('imageManifest', 'mediaType must be a string');
   if (own !== undefined && given !== undefined && own !== given) {
-    throw invalidParameter(givenMember, `must match the manifest's mediaType '${own}'`);
+    throw new InvalidManifestError(givenMember, `must match the manifest's mediaType '${own}'`);
   }
   const mediaType = own ?? given;
   if (mediaType === undefined) {
-    throw invalidParameter(givenMember, 'must be given when the manifest has no mediaType member');
+    throw new InvalidManifestError(givenMember, 'must be given when the manifest has no mediaType member');
   }
   if (!MANIFEST_TYPES.includes(mediaType)) {
-    throw invalidParameter(givenMember, `must be one of ${MANIFEST_TYPES.join(', ')} (got '${mediaType}')`);
+    throw new InvalidManifestError(givenMember, `must be one of ${MANIFEST_TYPES.join(', ')} (got '${mediaType}')`);
   }
   if (!SCHEMA1_MANIFEST_TYPES.includes(mediaType) && manifest.schemaVersion !== 2) {
-    throw invalidParameter('imageManifest', 'schemaVersion must be 2');
+    throw new InvalidManifestError('imageManifest', 'schemaVersion must be 2');
   }
   return mediaType;
 }
 
 function descriptors(list: unknown, member: string): Descriptor[] {
-  if (!Array.isArray(list)) throw invalidParameter('imageManifest', `${member} must be a list of descriptors`);
+  if (!Array.isArray(list)) throw new InvalidManifestError('imageManifest', `${member} must be a list of descriptors`);
   return list.map((d: any, i) => {
     if (typeof d !== 'object' || d === null || typeof d.digest !== 'string' || !DESCRIPTOR_DIGEST.test(d.digest)) {
-      throw invalidParameter('imageManifest', `${member}[${i}] must be a descriptor with a valid digest`);
+      throw new InvalidManifestError('imageManifest', `${member}[${i}] must be a descriptor with a valid digest`);
     }
     return d as Descriptor;
   });

@@ -4,6 +4,7 @@
  * `Custom::EcrPublicLifecycleSweep`) is invoked with a scheduled event whose time is `now`, so that age rules can be
  * tried without moving any clock. Every repository with rules is swept, whatever its schedule.
  */
+import { readSweepResult, RepositorySweep, SCHEDULED_SWEEP, SWEEP_TYPE } from './result';
 import { readCloudAssembly, selectStacks } from '../deploy/assembly';
 import { stackResolver } from '../deploy/deploy';
 import { functionForResource } from '../deploy/functions';
@@ -11,9 +12,6 @@ import { stringifyScalars } from '../deploy/intrinsics';
 import { DEFAULT_REGION, openSession } from '../deploy/session';
 import type { LocalDeployOptions } from '../deploy/types';
 
-/** The sweep resource type and the scheduled event's marker, as `src/private/lifecycle-contract.ts` names them. */
-const SWEEP_TYPE = 'Custom::EcrPublicLifecycleSweep';
-const SCHEDULED_SWEEP = 'cdk-ecr-public:lifecycle-sweep';
 
 export interface LocalSweepOptions extends Omit<LocalDeployOptions, 'verbose'> {
   /**
@@ -25,21 +23,6 @@ export interface LocalSweepOptions extends Omit<LocalDeployOptions, 'verbose'> {
   readonly dryRun?: boolean;
   /** Print the sweeper's log lines. @default false */
   readonly verbose?: boolean;
-}
-
-/** One repository's summary, as the sweeper logs it. */
-export interface RepositorySweep {
-  readonly repository: string;
-  readonly dryRun: boolean;
-  readonly imagesSeen: number;
-  readonly expired: number;
-  readonly kept: number;
-  readonly byRule: Record<string, number>;
-  readonly keptProtected: string[];
-  readonly keptReferenced: string[];
-  readonly complete: boolean;
-  readonly failures: string[];
-  readonly wouldExpire?: string[];
 }
 
 export interface StackSweep {
@@ -86,7 +69,12 @@ export async function sweepApp(options: LocalSweepOptions): Promise<StackSweep[]
         const outcome = await invoker.invokeEvent(fn.code, event, String(props.ServiceToken ?? ''));
         if (options.verbose) for (const line of outcome.logs) log(`    | ${line}`);
         if (outcome.error !== undefined) throw new LocalSweepError(`${stack.stackName}: the sweep failed: ${outcome.error}`, outcome.logs);
-        const result = outcome.result as { repositories: RepositorySweep[]; notReached: string[] };
+        let result;
+        try {
+          result = readSweepResult(outcome.result);
+        } catch (err) {
+          throw new LocalSweepError(`${stack.stackName}: ${(err as Error).message}`, outcome.logs);
+        }
         for (const r of result.repositories) log(`  ${describe(r)}`);
         if (result.notReached.length > 0) log(`  not reached before the timeout (the next sweep continues): ${result.notReached.join(', ')}`);
         results.push({ stackName: stack.stackName, repositories: result.repositories, notReached: result.notReached });

@@ -6,8 +6,8 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { LifecycleRule, TagStatus } from './lifecycle-rule';
-import { RuleSpec } from '../private/lifecycle-contract';
 import { invalid } from '../private/validation';
+import { RuleSpec } from '../shared/lifecycle-contract';
 
 /** ECR's limit on `*` wildcards in one tag pattern. */
 const MAX_WILDCARDS = 4;

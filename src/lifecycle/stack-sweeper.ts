@@ -14,11 +14,11 @@ import {
 import { Construct, IConstruct } from 'constructs';
 import { publicationsInto } from './published-tags';
 import { stageContentAsset } from '../private/file-asset';
-import { HANDLER_KINDS, RESOURCE_TYPES } from '../private/handler-contract';
 import { allow, handlerFunction, handlerResource, HandlerFunctionOptions, repositoryArnFor } from '../private/handler-function';
+import { HANDLER_KINDS, RESOURCE_TYPES } from '../shared/handler-contract';
 import {
   LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
-} from '../private/lifecycle-contract';
+} from '../shared/lifecycle-contract';
 
 /** What the sweeper reads and deletes; nothing else, and only on the repositories that have rules. */
 export const SWEEPER_ACTIONS = ['ecr-public:DescribeImages', 'ecr-public:BatchDeleteImage'];

@@ -6,11 +6,11 @@
 import { aws_iam as iam, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { stageContentAsset } from './file-asset';
-import { CatalogFields } from './handler-contract';
 import { allow } from './handler-function';
 import { validateCatalogList, validateLogoFile, validateMaxLength } from './validation';
 import type { CatalogText } from '../catalog-text';
 import type { RepositoryCatalogOptions } from '../repository-catalog-data';
+import { CatalogFields } from '../shared/handler-contract';
 
 /** What a resource carries for its catalog, and what its handler needs to read the assets. */
 export interface CatalogBinding {

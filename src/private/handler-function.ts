@@ -3,8 +3,8 @@ import { createHash } from 'crypto';
 import * as path from 'path';
 import { CfnResource, CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { HANDLER_KINDS } from './handler-contract';
 import { checkStackLimits } from './stack-limits';
+import { HANDLER_KINDS } from '../shared/handler-contract';
 
 type HandlerKind = typeof HANDLER_KINDS[keyof typeof HANDLER_KINDS];
 

@@ -1,6 +1,6 @@
 /** What an `ImageSource` gives the `PublicImage` it is bound to (internal: not part of the jsii API). */
 import { aws_iam as iam } from 'aws-cdk-lib';
-import { PublishPlan, SourceAuth } from './publish-plan';
+import { PublishPlan, SourceAuth } from '../shared/publish-plan';
 
 /** An image archive read at synth time: the staged tar, shipped as an S3 asset, and the plan to publish it. */
 export interface ArchiveBinding {

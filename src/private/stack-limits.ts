@@ -4,6 +4,7 @@
  * only refuse the deploy, and CDK's own resource-count error names no construct.
  */
 import { CfnResource, Stack } from 'aws-cdk-lib';
+import { RESOURCE_TYPE_PREFIX } from '../shared/handler-contract';
 
 /** CloudFormation's limit on the resources of a stack (CDK's context key may change it, as CDK's own check allows). */
 const MAX_RESOURCES = 500;
@@ -12,7 +13,6 @@ const RESOURCE_LIMIT_CONTEXT = '@aws-cdk/core:stackResourceLimit';
 const MAX_TEMPLATE_BYTES = 1_000_000;
 /** Below this many bytes of our own resources the template is not rendered to be measured (rendering costs time). */
 const MEASURE_FROM_BYTES = 400_000;
-const OUR_TYPE_PREFIX = 'Custom::EcrPublic';
 const ADVICE = 'Split the repositories into several stacks (for example one stack per group of repositories, each with '
   + 'its own PublicRepository constructs), or move other resources to another stack.';
 
@@ -28,7 +28,7 @@ export function checkStackLimits(stack: Stack): void {
 function limitProblems(stack: Stack): string[] {
   const resources = stack.node.findAll()
     .filter((c): c is CfnResource => CfnResource.isCfnResource(c) && Stack.of(c) === stack);
-  const ours = resources.filter((r) => r.cfnResourceType.startsWith(OUR_TYPE_PREFIX));
+  const ours = resources.filter((r) => r.cfnResourceType.startsWith(RESOURCE_TYPE_PREFIX));
   const contextLimit = stack.node.tryGetContext(RESOURCE_LIMIT_CONTEXT);
   const maxResources = contextLimit !== undefined ? Number(contextLimit) : MAX_RESOURCES;
   if (maxResources > 0 && resources.length > maxResources) {

@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectImageArchive, InspectedArchive } from '../../src/private/archive/inspect';
-import { sha256 } from '../../src/private/oci/digest';
-import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../src/private/oci/media-types';
+import { sha256 } from '../../src/shared/oci/digest';
+import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../src/shared/oci/media-types';
 import { SavedImage, savedImage, writeLegacyDockerSave } from '../support/docker-save';
 import { OciLayoutImage } from '../support/oci-layout';
 import { planProblems } from '../support/publish-plan-check';

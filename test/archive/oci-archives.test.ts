@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectImageArchive, InspectedArchive } from '../../src/private/archive/inspect';
-import { sha256 } from '../../src/private/oci/digest';
-import { OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST } from '../../src/private/oci/media-types';
+import { sha256 } from '../../src/shared/oci/digest';
+import { OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST } from '../../src/shared/oci/media-types';
 import { savedImage, writeDocker25Save } from '../support/docker-save';
 import { OciLayoutImage, readOciLayout } from '../support/oci-layout';
 import { planProblems } from '../support/publish-plan-check';

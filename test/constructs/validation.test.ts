@@ -1,9 +1,9 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Lazy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
 import { FIXTURES, newStack } from './support';
 import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository, PublicRepositoryCatalogData } from '../../src';
+import { makeTempDir } from '../support/temp-dirs';
 
 function repo(props: ConstructorParameters<typeof PublicRepository>[2]): () => PublicRepository {
   return () => new PublicRepository(newStack(), 'Repo', props);
@@ -15,7 +15,7 @@ function synth(stack: Stack): void {
 }
 
 function tmpFile(name: string, bytes: Buffer): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-ecr-public-test-'));
+  const dir = makeTempDir('cdk-ecr-public-test-');
   const file = path.join(dir, name);
   fs.writeFileSync(file, bytes);
   return file;

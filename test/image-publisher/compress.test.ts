@@ -8,13 +8,15 @@ import { handler } from '../../lambda/image-publisher';
 import { uploadLayerToEcrPublic } from '../../lambda/image-publisher/blob-uploader';
 import { putManifest } from '../../lambda/image-publisher/manifest-push';
 import { rewriteManifests } from '../../lambda/image-publisher/manifest-rewrite';
-import { sha256 } from '../../src/private/oci/digest';
-import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { ImageProperties } from '../../src/private/publish-plan';
-import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
+import { sha256 } from '../../src/shared/oci/digest';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { ImageProperties } from '../../src/shared/publish-plan';
+import { uniqueName } from '../support/ecr-fixtures';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { createEvent, deleteEvent, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
 import { indexJsonText, LayoutDescriptor, OciLayoutImage, OciManifestJson, readOciLayout, writeBlob } from '../support/oci-layout';
 import { skopeoCopy } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -41,7 +43,7 @@ function gunzippedLayers(image: OciLayoutImage): Buffer[] {
 
 /** An image as Docker 25's `docker save` writes it: uncompressed `application/vnd.oci.image.layer.v1.tar` layers. */
 async function uncompressedImage(): Promise<{ staged: Staged; config: any; layers: Buffer[]; configDigest: string }> {
-  const layout = path.join(tempDir('uncompressed-'), 'layout');
+  const layout = path.join(makeTempDir('uncompressed-'), 'layout');
   const built = await buildImage(layout, {
     tag: 'gz', layers: 2, files: { 'text.txt': 'compressible '.repeat(50_000), 'noise.bin': randomBytes(300_000) },
   });
@@ -75,7 +77,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2, blobsUploaded: 3 });
 
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('pulled-gz-'), 'oci');
+    const dir = path.join(makeTempDir('pulled-gz-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:gz`, `oci:${dir}:gz`);
     const pulled = readOciLayout(dir, 'gz');
     expect(pulled.root.digest).toBe(digest);
@@ -103,7 +105,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     // And into a fresh repository, where everything is compressed and uploaded again: still the same digest.
     const other = uniqueName('compress-again');
     await createRepository(h.client, other);
-    const scratchRoot = tempDir('scratch-');
+    const scratchRoot = makeTempDir('scratch-');
     h.logs.length = 0;
     sent = spyOnClients(h);
     const fresh = await withTmpdir(scratchRoot, () => invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, { ...props, RepositoryName: other, Concurrency: '1' })));
@@ -153,7 +155,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2 });
     expect(summaries(h).at(-1)!.blobsUploaded).toBeGreaterThanOrEqual(2);
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('pulled-moved-'), 'oci');
+    const dir = path.join(makeTempDir('pulled-moved-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:t`, `oci:${dir}:t`);
     const pulled = readOciLayout(dir, 't');
     expect(pulled.root.digest).toBe(moved.Data!.ImageDigest);
@@ -177,7 +179,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
   });
 
   test('a two-platform index of uncompressed images: children rewritten, the index follows; Delete finds the children', async () => {
-    const layout = path.join(tempDir('uncompressed-index-'), 'layout');
+    const layout = path.join(makeTempDir('uncompressed-index-'), 'layout');
     const children: LayoutDescriptor[] = [];
     for (const architecture of ['amd64', 'arm64']) {
       const built = await buildImage(layout, { tag: architecture, architecture, files: { 'arch': `${architecture}\n`, 'n.bin': randomBytes(50_000) } });
@@ -201,7 +203,7 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     expect(digest).not.toBe(staged.plan.rootDigest);
 
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('pulled-index-'), 'oci');
+    const dir = path.join(makeTempDir('pulled-index-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:both`, `oci:${dir}:both`, ['--all']);
     const pulled = readOciLayout(dir, 'both');
     expect(pulled.root.digest).toBe(digest);
@@ -246,7 +248,7 @@ describe('compressed layers found in the repository are adopted only when provab
     const owner = (await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props))).Data!.ImageDigest;
 
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('adopt-pulled-'), 'oci');
+    const dir = path.join(makeTempDir('adopt-pulled-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:v1`, `oci:${dir}:v1`);
     const published = readOciLayout(dir, 'v1').root.json as OciManifestJson;
     const planLayers = (JSON.parse(image.staged.plan.manifests[0].manifest) as OciManifestJson).layers;
@@ -279,7 +281,7 @@ describe('compressed layers found in the repository are adopted only when provab
 
     // What consumers pull is the owner's image: its layers gunzip to the config's diff_ids.
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('adopt-after-'), 'oci');
+    const dir = path.join(makeTempDir('adopt-after-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:v1`, `oci:${dir}:v1`);
     const pulled = readOciLayout(dir, 'v1');
     expect(pulled.root.digest).toBe(owner);
@@ -312,7 +314,7 @@ describe('compressed layers found in the repository are adopted only when provab
     expect(sent.s3Ranges).toEqual([]);
     expect(h.logs.some((l) => l.includes('"provenance":"checked"'))).toBe(true);
     const alias = await primaryRegistryAlias(h.client);
-    const dir = path.join(tempDir('adopt-checked-'), 'oci');
+    const dir = path.join(makeTempDir('adopt-checked-'), 'oci');
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:v1`, `oci:${dir}:v1`);
     expect(gunzippedLayers(readOciLayout(dir, 'v1')).map((l) => sha256(l))).toEqual(image.config.rootfs.diff_ids);
   });

@@ -10,13 +10,15 @@ import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRepository, imageProps, readConfig, stage, TYPE, useAssetBucket, writeImage, writeLayer } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { sha256 } from '../../src/private/oci/digest';
-import { ImageProperties } from '../../src/private/publish-plan';
-import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { sha256 } from '../../src/shared/oci/digest';
+import { ImageProperties } from '../../src/shared/publish-plan';
+import { uniqueName } from '../support/ecr-fixtures';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { createEvent, invokeOk, useHandlerHarness } from '../support/handler-harness';
 import { OciManifestJson, readOciLayout } from '../support/oci-layout';
 import { skopeoCopy, skopeoInspectRaw } from '../support/skopeo';
 import { gzipFile } from '../support/tar-files';
+import { makeTempDir } from '../support/temp-dirs';
 import { addAttestationManifest, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -33,7 +35,7 @@ let source: ReturnType<typeof readOciLayout>;
  * empty layer (a gzip-compressed empty tar, as builders write for a no-op step) is added to the manifest and diff_ids.
  */
 beforeAll(async () => {
-  work = tempDir('formats-');
+  work = makeTempDir('formats-');
   layout = path.join(work, 'layout');
   const umoci = (...args: string[]) => run('umoci', args);
   await umoci('init', '--layout', layout);
@@ -71,7 +73,7 @@ async function publish(sourcePath: string, ref: string | undefined, copyFlags: s
   await createRepository(h.client, repo);
   const res = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(staged, repo, { CompressLayers: 'true', Tags: ['t'] })));
   const alias = await primaryRegistryAlias(h.client);
-  const out = path.join(tempDir('formats-pulled-'), 'oci');
+  const out = path.join(makeTempDir('formats-pulled-'), 'oci');
   const ref_ = `docker://${h.emu.host}/${alias}/${repo}:t`;
   await skopeoCopy(ref_, `oci:${out}:t`, ['--src-tls-verify=false', ...copyFlags]);
   const raw = await skopeoInspectRaw(ref_);
@@ -124,7 +126,7 @@ describe('source formats, published and pulled back', () => {
 });
 
 test('a multi-platform index with a build attestation arrives whole: every child, the attestation too', async () => {
-  const dir = path.join(tempDir('formats-attested-'), 'layout');
+  const dir = path.join(makeTempDir('formats-attested-'), 'layout');
   await buildMultiPlatformLayout(dir, { tag: 'multi', files: { 'hello.txt': 'hello\n' } });
   const attested = addAttestationManifest(dir, 'multi');
   const { digest, raw, pulled } = await publish(dir, 'multi', ['--all']);

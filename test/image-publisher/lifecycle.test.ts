@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { BatchDeleteImageCommand, DeleteRepositoryCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { createRepository, findImage, imageProps, spyOnClients, stage, Staged, TYPE, useAssetBucket } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
-import { createEvent, deleteEvent, invoke, invokeOk, pushSmallImage, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
+import { ImageProperties } from '../../src/shared/publish-plan';
+import { pushSmallImage, uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invoke, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -15,7 +17,7 @@ let imageCounter = 0;
 /** A fresh one-layer image (random content, so that no blob is shared with another test's). */
 async function freshImage(files: Record<string, string | Buffer> = {}): Promise<Staged> {
   imageCounter++;
-  const layout = path.join(tempDir('lifecycle-'), 'layout');
+  const layout = path.join(makeTempDir('lifecycle-'), 'layout');
   await buildImage(layout, { tag: 'img', files: { [`file-${imageCounter}.bin`]: randomBytes(20_000), ...files } });
   return stage(bucket.dir, layout, 'img');
 }
@@ -152,7 +154,7 @@ describe('Custom::EcrPublicImage deletes', () => {
   test('deleting an index deletes the index, then its children', async () => {
     const repo = uniqueName('delete-index');
     await createRepository(h.client, repo);
-    const layout = path.join(tempDir('delete-index-'), 'layout');
+    const layout = path.join(makeTempDir('delete-index-'), 'layout');
     const source = await buildMultiPlatformLayout(layout, { tag: 'idx', files: { 'x.bin': randomBytes(10_000) } });
     const staged = await stage(bucket.dir, layout, 'idx');
     const props = imageProps(staged, repo, { Tags: ['idx'], DeleteOnRemove: 'true' });

@@ -4,11 +4,13 @@ import * as path from 'node:path';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { count, createRepository, diffId, findImage, imageProps, readConfig, spyOnClients, stage, summaries, TYPE, useAssetBucket, writeImage } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
-import { createEvent, Handler, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { ImageProperties } from '../../src/shared/publish-plan';
+import { uniqueName } from '../support/ecr-fixtures';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { createEvent, Handler, invokeOk, useHandlerHarness } from '../support/handler-harness';
 import { OciLayoutImage, OciManifestJson, readOciLayout, sha256File } from '../support/oci-layout';
 import { skopeoCopy } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -21,7 +23,7 @@ describe('Custom::EcrPublicImage publish', () => {
   });
 
   test('publishes a one-layer image with its tag and returns its digest and URI', async () => {
-    const layout = path.join(tempDir('one-layer-'), 'layout');
+    const layout = path.join(makeTempDir('one-layer-'), 'layout');
     await buildImage(layout, { tag: 'v1', files: { 'hello.txt': 'hello\n' } });
     const staged = await stage(bucket.dir, layout, 'v1');
     const repo = uniqueName('one-layer');
@@ -47,7 +49,7 @@ describe('Custom::EcrPublicImage publish', () => {
   });
 
   test('a 25 MiB layer goes up in 10 MiB parts, read from S3 in one ranged stream, and its digest matches', async () => {
-    const layout = path.join(tempDir('big-layer-'), 'layout');
+    const layout = path.join(makeTempDir('big-layer-'), 'layout');
     const big = randomBytes(25 * 1024 * 1024);
     await buildImage(layout, { tag: 'big', files: { 'random.bin': big, 'small.txt': 'small\n' }, layers: 2 });
     const staged = await stage(bucket.dir, layout, 'big');
@@ -81,7 +83,7 @@ describe('Custom::EcrPublicImage publish', () => {
   });
 
   test('a multi-layer image pulled back with skopeo has the same manifest digest and blobs', async () => {
-    const layout = path.join(tempDir('multi-layer-'), 'layout');
+    const layout = path.join(makeTempDir('multi-layer-'), 'layout');
     const source = await buildImage(layout, {
       tag: 'multi', layers: 4, files: { 'a.txt': 'a\n', 'b.txt': 'b\n', 'c.bin': randomBytes(200_000), 'd.txt': 'd\n' },
     });
@@ -100,7 +102,7 @@ describe('Custom::EcrPublicImage publish', () => {
   });
 
   test('a two-platform index: children untagged first, then the index with the tag; skopeo --all gets it all back', async () => {
-    const layout = path.join(tempDir('index-'), 'layout');
+    const layout = path.join(makeTempDir('index-'), 'layout');
     const source = await buildMultiPlatformLayout(layout, { tag: 'multi-arch', files: { 'app.txt': 'app\n' } });
     const staged = await stage(bucket.dir, layout, 'multi-arch');
     expect(staged.plan.manifests).toHaveLength(3);
@@ -131,7 +133,7 @@ describe('Custom::EcrPublicImage publish', () => {
   });
 
   test('publishing the same image again uploads nothing; a second image sharing layers uploads only its new ones', async () => {
-    const layout = path.join(tempDir('shared-'), 'layout');
+    const layout = path.join(makeTempDir('shared-'), 'layout');
     const base = { 'base-1.bin': randomBytes(50_000), 'base-2.bin': randomBytes(50_000) };
     const first = await buildImage(layout, { tag: 'one', layers: 2, files: base });
     const stagedOne = await stage(bucket.dir, layout, 'one');
@@ -167,7 +169,7 @@ describe('Custom::EcrPublicImage publish', () => {
   });
 
   test('absent blobs reported as MissingLayerDigest failures (not UNAVAILABLE entries) are uploaded too', async () => {
-    const layout = path.join(tempDir('missing-'), 'layout');
+    const layout = path.join(makeTempDir('missing-'), 'layout');
     await buildImage(layout, { tag: 'm', files: { 'm.txt': 'missing layer digest\n' } });
     const staged = await stage(bucket.dir, layout, 'm');
     const repo = uniqueName('missing');
@@ -195,7 +197,7 @@ describe('Custom::EcrPublicImage publish', () => {
     // The asset is plain CommonJS outside the TypeScript build, so it can only be required.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bundled = (require(ASSET) as { handler: Handler<ImageProperties> }).handler;
-    const layout = path.join(tempDir('bundled-'), 'layout');
+    const layout = path.join(makeTempDir('bundled-'), 'layout');
     await buildImage(layout, { tag: 'b', files: { 'bundled.txt': 'esbuild\n', 'r.bin': randomBytes(12 * 1024 * 1024) } });
     const staged = await stage(bucket.dir, layout, 'b');
     const repo = uniqueName('bundled');
@@ -210,7 +212,7 @@ describe('Custom::EcrPublicImage publish', () => {
 /** `skopeo copy docker://<emulator>/<alias>/<repo>:<tag> oci:<dir>:<tag>`, read back. */
 async function pullWithSkopeo(repo: string, tag: string, extra: string[] = []): Promise<OciLayoutImage> {
   const alias = await primaryRegistryAlias(h.client);
-  const dir = path.join(tempDir('pulled-'), 'oci');
+  const dir = path.join(makeTempDir('pulled-'), 'oci');
   await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:${tag}`, `oci:${dir}:${tag}`, extra);
   return readOciLayout(dir, tag);
 }

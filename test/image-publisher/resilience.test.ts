@@ -5,11 +5,13 @@ import { ECRPUBLICClient, UploadLayerPartCommand } from '@aws-sdk/client-ecr-pub
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRepository, imageProps, spyOnClients, stage, summaries, TYPE, useAssetBucket } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
-import { createEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { ImageProperties } from '../../src/shared/publish-plan';
+import { uniqueName } from '../support/ecr-fixtures';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { createEvent, invokeOk, useHandlerHarness } from '../support/handler-harness';
 import { OciLayoutImage, readOciLayout, sha256File } from '../support/oci-layout';
 import { skopeoCopy } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -18,7 +20,7 @@ const MiB = 1024 * 1024;
 
 async function pullAndCompare(repo: string, tag: string, source: OciLayoutImage): Promise<void> {
   const alias = await primaryRegistryAlias(h.client);
-  const dir = path.join(tempDir('pulled-'), 'oci');
+  const dir = path.join(makeTempDir('pulled-'), 'oci');
   await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:${tag}`, `oci:${dir}:${tag}`);
   const pulled = readOciLayout(dir, tag);
   expect(pulled.root.digest).toBe(source.root.digest);
@@ -30,7 +32,7 @@ describe('Custom::EcrPublicImage under faults', () => {
   afterEach(() => h.emu.setFaults({}));
 
   test('throttling, server errors and dropped connections are ridden out; the image arrives intact', async () => {
-    const layout = path.join(tempDir('faults-'), 'layout');
+    const layout = path.join(makeTempDir('faults-'), 'layout');
     const source = await buildImage(layout, {
       tag: 'f', layers: 4, files: { 'big.bin': randomBytes(22 * MiB), 'a.bin': randomBytes(1000), 'b.bin': randomBytes(1000), 'c.bin': randomBytes(1000) },
     });
@@ -53,7 +55,7 @@ describe('Custom::EcrPublicImage under faults', () => {
   });
 
   test('a part whose answer was lost and that was sent again is taken as received (InvalidLayerPartException)', async () => {
-    const layout = path.join(tempDir('lost-part-'), 'layout');
+    const layout = path.join(makeTempDir('lost-part-'), 'layout');
     const source = await buildImage(layout, { tag: 'lost', files: { 'big.bin': randomBytes(25 * MiB) } });
     const staged = await stage(bucket.dir, layout, 'lost');
     const repo = uniqueName('lost-part');
@@ -83,7 +85,7 @@ describe('Custom::EcrPublicImage under faults', () => {
   });
 
   test('an S3 body that breaks off mid-way is reopened from where it stopped', async () => {
-    const layout = path.join(tempDir('s3-break-'), 'layout');
+    const layout = path.join(makeTempDir('s3-break-'), 'layout');
     const source = await buildImage(layout, { tag: 's3', files: { 'big.bin': randomBytes(3 * MiB) } });
     const staged = await stage(bucket.dir, layout, 's3');
     const repo = uniqueName('s3-break');

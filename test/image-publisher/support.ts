@@ -5,11 +5,12 @@ import { gunzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient, ImageDetail } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
 import { inspectImageArchive } from '../../src/private/archive/inspect';
-import { sha256 } from '../../src/private/oci/digest';
-import { OCI_CONFIG, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { ImageProperties, PublishPlan } from '../../src/private/publish-plan';
-import { HandlerHarness, tempDir } from '../lambda/support';
+import { sha256 } from '../../src/shared/oci/digest';
+import { OCI_CONFIG, OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { ImageProperties, PublishPlan } from '../../src/shared/publish-plan';
+import { HandlerHarness } from '../support/handler-harness';
 import { LayoutDescriptor, OciIndexJson, OciLayoutImage, OciManifestJson, writeBlob } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -20,7 +21,7 @@ export const BUCKET = 'assets';
 export function useAssetBucket(h: HandlerHarness): { dir: string } {
   const bucket = { dir: '' };
   beforeAll(() => {
-    bucket.dir = tempDir('image-publisher-assets-');
+    bucket.dir = makeTempDir('image-publisher-assets-');
     h.emu.addBucket(BUCKET, bucket.dir);
   });
   return bucket;

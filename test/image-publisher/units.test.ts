@@ -7,8 +7,8 @@ import { PartReader } from '../../lambda/image-publisher/part-reader';
 import { forEachConcurrent } from '../../lambda/image-publisher/pool';
 import { missingBlobs } from '../../lambda/image-publisher/publish';
 import { parsePlan, parseSettings } from '../../lambda/image-publisher/settings';
-import { sha256 } from '../../src/private/oci/digest';
-import { PlanManifest, PublishPlan } from '../../src/private/publish-plan';
+import { sha256 } from '../../src/shared/oci/digest';
+import { PlanManifest, PublishPlan } from '../../src/shared/publish-plan';
 
 async function* chunked(data: Buffer, sizes: () => number): AsyncGenerator<Buffer> {
   for (let i = 0; i < data.length;) {

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ListTagsForResourceCommand } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, errorName, Handler, invokeOk, uniqueName, useHandlerHarness } from './support';
-import { RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, Handler, invokeOk, useHandlerHarness } from '../support/handler-harness';
+import { errorName } from '../support/rejections';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;

@@ -1,6 +1,6 @@
-import { createEvent, deleteEvent, invoke, updateEvent, useHandlerHarness } from './support';
 import { customResourceHandler, HandlerResult } from '../../lambda/shared/cfn-response';
-import { CREATE_FAILED_MARKER } from '../../src/private/handler-contract';
+import { CREATE_FAILED_MARKER } from '../../src/shared/handler-contract';
+import { createEvent, deleteEvent, invoke, updateEvent, useHandlerHarness } from '../support/handler-harness';
 
 const h = useHandlerHarness();
 const TYPE = 'Custom::Test';

@@ -3,9 +3,10 @@ import {
   DescribeRegistriesCommand,
   GetRegistryCatalogDataCommand,
 } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, invokeOk, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/registry';
-import { RegistryAttributes, RegistryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { RegistryAttributes, RegistryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
 
 // An account id of its own, so that the attributes built before the registry exists visibly come from the stack id.
 const ACCOUNT = '210987654321';

@@ -8,9 +8,11 @@ import {
   PutRepositoryCatalogDataCommand,
   RepositoryCatalogData,
 } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository-catalog-data';
-import { CatalogDataProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { CatalogDataProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { makePng, uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invoke, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { makeTempDir } from '../support/temp-dirs';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.catalogData;
@@ -20,7 +22,7 @@ const logo = makePng(32, [0x23, 0x8b, 0xd7]);
 let assetDir: string;
 
 beforeAll(() => {
-  assetDir = tempDir('catalog-assets-');
+  assetDir = makeTempDir('catalog-assets-');
   fs.mkdirSync(path.join(assetDir, 'logos'));
   fs.writeFileSync(path.join(assetDir, LOGO_KEY), logo);
   h.emu.addBucket(BUCKET, assetDir);

@@ -11,9 +11,12 @@ import {
   GetRepositoryPolicyCommand,
   RepositoryCatalogData,
 } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, errorName, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository';
-import { RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { makePng, uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invoke, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { errorName } from '../support/rejections';
+import { makeTempDir } from '../support/temp-dirs';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;
@@ -33,7 +36,7 @@ const texts: Record<string, string> = {
 };
 
 beforeAll(() => {
-  assetDir = tempDir('repository-assets-');
+  assetDir = makeTempDir('repository-assets-');
   for (const [key, text] of Object.entries(texts)) fs.writeFileSync(path.join(assetDir, key), text);
   fs.writeFileSync(path.join(assetDir, keys.logo), logo);
   fs.writeFileSync(path.join(assetDir, keys.otherLogo), otherLogo);

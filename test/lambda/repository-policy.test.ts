@@ -3,9 +3,11 @@ import {
   DeleteRepositoryCommand,
   GetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, errorName, invoke, invokeOk, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository-policy';
-import { PolicyProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { PolicyProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invoke, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { errorName } from '../support/rejections';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.policy;

@@ -1,8 +1,9 @@
 /** The repository handler when answers are lost or a request is refused halfway: no orphan, no half-applied tags. */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ListTagsForResourceCommand, TagResourceCommand } from '@aws-sdk/client-ecr-public';
-import { createEvent, invoke, invokeOk, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository';
-import { RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, invoke, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;

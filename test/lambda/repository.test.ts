@@ -8,20 +8,11 @@ import {
   ListTagsForResourceCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
-import {
-  createEvent,
-  deleteEvent,
-  errorName,
-  invoke,
-  invokeOk,
-  LAMBDA_REGION,
-  pushSmallImage,
-  uniqueName,
-  updateEvent,
-  useHandlerHarness,
-} from './support';
 import { handler } from '../../lambda/repository';
-import { CREATE_FAILED_MARKER, RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { CREATE_FAILED_MARKER, RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { pushSmallImage, uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invoke, invokeOk, LAMBDA_REGION, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { errorName } from '../support/rejections';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;

@@ -1,7 +1,9 @@
 import { DescribeRegistriesCommand, DescribeRepositoriesCommand, ListTagsForResourceCommand } from '@aws-sdk/client-ecr-public';
-import { createEvent, deleteEvent, errorName, invokeOk, uniqueName, updateEvent, useHandlerHarness } from './support';
 import { handler } from '../../lambda/repository';
-import { RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { errorName } from '../support/rejections';
 
 const h = useHandlerHarness();
 const TYPE = RESOURCE_TYPES.repository;

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, CfnParameter, Duration, Lazy, Stack, aws_events as events } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ImageSource, LifecycleMode, LifecycleRule, PublicImage, PublicRepository, TagStatus } from '../../src';
-import { SweeperConfig } from '../../src/private/lifecycle-contract';
+import { SweeperConfig } from '../../src/shared/lifecycle-contract';
 import { newStack } from '../constructs/support';
 
 const SWEEP = 'Custom::EcrPublicLifecycleSweep';

@@ -3,7 +3,7 @@
  * (private ECR; the rules are the same), with its documented outcome.
  */
 import { evaluateRules, ImageFacts, matchesPattern } from '../../lambda/lifecycle-sweeper/evaluate';
-import { RuleSpec } from '../../src/private/lifecycle-contract';
+import { RuleSpec } from '../../src/shared/lifecycle-contract';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.parse('2026-11-28T12:00:00Z');

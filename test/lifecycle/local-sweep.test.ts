@@ -5,15 +5,16 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DescribeImagesCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { deployApp, RunningEmulator, startEmulator, sweepApp } from '../../local';
+import { deployApp, RunningEmulator, sweepApp } from '../../local';
 import { ImageSource, LifecycleMode, PublicImage, PublicRepository, TagStatus } from '../../src';
-import { OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { pushOciLayout } from '../support/ecr-push';
+import { startInProcess } from '../support/emulator-harness';
 import { readOciLayout } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage } from '../support/umoci-images';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -28,9 +29,8 @@ const lines: string[] = [];
 const log = (line: string) => lines.push(line);
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-sweep-'));
-  emu = await startEmulator({ port: 0 });
-  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  tmp = makeTempDir('local-sweep-');
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
   layout = path.join(tmp, 'layout');
   await buildImage(layout, { tag: 'base', files: { 'hello.txt': 'hello\n' } });
 });

@@ -6,17 +6,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateRepositoryCommand, DescribeImagesCommand, ImageDetail, PutImageCommand } from '@aws-sdk/client-ecr-public';
-import { handler, ScheduledSweepResult } from '../../lambda/lifecycle-sweeper';
-import { RESOURCE_TYPES } from '../../src/private/handler-contract';
+import { handler } from '../../lambda/lifecycle-sweeper';
+import { RESOURCE_TYPES } from '../../src/shared/handler-contract';
 import {
-  LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
-} from '../../src/private/lifecycle-contract';
-import { OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
+  LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, ScheduledSweepResult, SweeperConfig,
+} from '../../src/shared/lifecycle-contract';
+import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { uniqueName } from '../support/ecr-fixtures';
 import { pushOciLayout } from '../support/ecr-push';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { createEvent, deleteEvent, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
 import { readOciLayout } from '../support/oci-layout';
 import { skopeoInspectRaw } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
 import { addAttestationManifest, buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -28,9 +30,9 @@ let configCount = 0;
 let baseLayout: string;
 
 beforeAll(async () => {
-  assetDir = tempDir('sweeper-assets-');
+  assetDir = makeTempDir('sweeper-assets-');
   h.emu.addBucket(BUCKET, assetDir);
-  baseLayout = path.join(tempDir('sweeper-layout-'), 'layout');
+  baseLayout = path.join(makeTempDir('sweeper-layout-'), 'layout');
   await buildImage(baseLayout, { tag: 'base', files: { 'hello.txt': 'hello from a swept image\n' } });
 });
 
@@ -126,7 +128,7 @@ describe('scheduled sweeps', () => {
 
   test('an index with its platform images and an attestation manifest: the children go only with their index', async () => {
     const name = await newRepository();
-    const layout = path.join(tempDir('sweeper-index-'), 'layout');
+    const layout = path.join(makeTempDir('sweeper-index-'), 'layout');
     await buildMultiPlatformLayout(layout, { tag: 'v1', files: { 'app.txt': 'version 1\n' } });
     const first = addAttestationManifest(layout, 'v1');
     const firstDigest = await pushOciLayout(h.client, name, layout, { tag: 'v1' });

@@ -1,7 +1,7 @@
 /** The digest and descriptor rules of the OCI core that the archive inspector and the publisher share. */
 import { createHash } from 'node:crypto';
-import { parseDescriptor } from '../../src/private/oci/descriptor';
-import { blobName, checkDigest, isSha256Digest, sha256 } from '../../src/private/oci/digest';
+import { parseDescriptor } from '../../src/shared/oci/descriptor';
+import { blobName, checkDigest, isSha256Digest, sha256 } from '../../src/shared/oci/digest';
 
 const HEX = 'ab'.repeat(32);
 

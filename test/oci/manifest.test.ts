@@ -1,6 +1,6 @@
 /** The one manifest rule of the OCI core: what the archive inspector and the registry copy accept as a manifest. */
-import { manifestMediaType, parseManifest } from '../../src/private/oci/manifest';
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { manifestMediaType, parseManifest } from '../../src/shared/oci/manifest';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
 
 const HEX = 'cd'.repeat(32);
 const DESCRIPTOR = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${HEX}`, size: 2 };

@@ -1,7 +1,7 @@
 /** The index walk of the OCI core: the order, each manifest once, cycles, and the one nesting bound at its boundary. */
-import { ParsedImageManifest, ParsedIndex, ParsedManifest } from '../../src/private/oci/manifest';
-import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { checkNesting, ManifestRequest, MAX_INDEX_DEPTH, walkManifestsAsync, walkManifestsSync } from '../../src/private/oci/walk';
+import { ParsedImageManifest, ParsedIndex, ParsedManifest } from '../../src/shared/oci/manifest';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { checkNesting, ManifestRequest, MAX_INDEX_DEPTH, walkManifestsAsync, walkManifestsSync } from '../../src/shared/oci/walk';
 
 const digest = (name: string) => `sha256:${Buffer.from(name.padEnd(32, '.')).toString('hex')}`;
 const descriptor = (name: string) => ({ digest: digest(name), size: 1 });

@@ -9,12 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildFixtures, emulatorDigest, Fixtures, logEntries, pullFromEmulator, registryProps, TYPE, useEnv } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createRepository, summaries } from '../image-publisher/support';
-import { createEvent, Handler, invoke, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
 import { pushToRegistry, RunningRegistry, startDockerRegistry, TEST_REGISTRY_USER } from '../support/docker-registry';
+import { uniqueName } from '../support/ecr-fixtures';
 import { AwsJsonError, FakeAwsJson, startFakeAwsJson } from '../support/fake-aws-json';
+import { createEvent, Handler, invoke, invokeOk, useHandlerHarness } from '../support/handler-harness';
 import { OciLayoutImage } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
 import { startTokenAuthFront, TokenFront } from '../support/token-auth-front';
 import { buildImage } from '../support/umoci-images';
 
@@ -48,7 +50,7 @@ beforeAll(async () => {
     buildFixtures(),
     startDockerRegistry({ htpasswd: TEST_REGISTRY_USER }),
     startDockerRegistry(),
-    (async () => path.join(tempDir('registry-big-'), 'layout'))(),
+    (async () => path.join(makeTempDir('registry-big-'), 'layout'))(),
   ]);
   big = await buildImage(layout, { tag: 'big', files: { 'big.bin': randomBytes(3 * MiB) } });
   [singleDigest, bigDigest] = await Promise.all([
@@ -242,7 +244,7 @@ describe('a registry with bearer-token auth', () => {
     const from = Number(/^bytes=(\d+)-$/.exec(reads[1].range ?? '')?.[1]);
     expect(from).toBeGreaterThan(0);
     expect(from).toBeLessThanOrEqual(MiB);
-    expect(logEntries(h).filter((e) => e.registryReopen)).toHaveLength(1);
+    expect(logEntries(h).filter((e) => e.bodyReopen)).toHaveLength(1);
     expect(summaries(h).at(-1)).toMatchObject({ blobsUploaded: big.blobs.length });
     const pulled = await pullFromEmulator(h, repo, '1.0');
     expect(pulled.root.digest).toBe(bigDigest);

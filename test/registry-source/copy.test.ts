@@ -5,12 +5,13 @@
 import * as fs from 'node:fs';
 import { buildFixtures, emulatorDigest, Fixtures, logEntries, pullFromEmulator, registryProps, spyOnFetch, TYPE } from './support';
 import { handler } from '../../lambda/image-publisher';
-import { CREATE_FAILED_MARKER } from '../../src/private/handler-contract';
-import { sha256 } from '../../src/private/oci/digest';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { CREATE_FAILED_MARKER } from '../../src/shared/handler-contract';
+import { sha256 } from '../../src/shared/oci/digest';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { count, createRepository, findImage, spyOnClients, summaries } from '../image-publisher/support';
-import { createEvent, deleteEvent, invoke, invokeOk, uniqueName, useHandlerHarness } from '../lambda/support';
 import { pushToRegistry, rawManifest, RunningRegistry, startDockerRegistry } from '../support/docker-registry';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invoke, invokeOk, useHandlerHarness } from '../support/handler-harness';
 
 const h = useHandlerHarness();
 let registry: RunningRegistry;

@@ -2,12 +2,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
-import { ImageProperties } from '../../src/private/publish-plan';
-import { HandlerHarness, tempDir } from '../lambda/support';
+import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { HandlerHarness } from '../support/handler-harness';
 import { indexJsonText, LayoutDescriptor, OciIndexJson, OciLayoutImage, readOciLayout, writeBlob } from '../support/oci-layout';
 import { skopeo, skopeoCopy } from '../support/skopeo';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 export const TYPE = 'Custom::EcrPublicImage';
@@ -39,7 +40,7 @@ export interface Fixtures {
 
 /** Builds the fixtures into one layout in a temporary directory. */
 export async function buildFixtures(): Promise<Fixtures> {
-  const layout = path.join(tempDir('registry-source-'), 'layout');
+  const layout = path.join(makeTempDir('registry-source-'), 'layout');
   const single = await buildImage(layout, {
     tag: 'single', layers: 2, files: { 'hello.txt': 'hello from a registry\n', 'data.bin': createHash('sha256').update('x').digest() },
   });
@@ -93,7 +94,7 @@ export async function emulatorDigest(h: HandlerHarness, repo: string, ref: strin
 
 /** Pulls `repo:tag` from the emulator with skopeo into an OCI layout and reads it back (`--all` for an index). */
 export async function pullFromEmulator(h: HandlerHarness, repo: string, tag: string, all = false): Promise<OciLayoutImage> {
-  const dir = path.join(tempDir('pulled-'), 'oci');
+  const dir = path.join(makeTempDir('pulled-'), 'oci');
   await skopeoCopy(await emulatorRef(h, repo, tag), `oci:${dir}:${tag}`, all ? ['--all'] : []);
   return readOciLayout(dir, tag);
 }

@@ -2,15 +2,15 @@
  * The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, errors, the registry
  * properties.
  */
+import { registryOrigin } from '../../lambda/image-publisher/distribution-client';
+import { sourceRegistryError } from '../../lambda/image-publisher/distribution-errors';
 import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
-import { registryOrigin } from '../../lambda/image-publisher/registry-client';
-import { sourceRegistryError } from '../../lambda/image-publisher/registry-errors';
 import { parseSettings } from '../../lambda/image-publisher/settings';
 import { parseChallenges } from '../../lambda/image-publisher/www-authenticate';
 import {
   formatImageReference, parseImageReference, parsePlatform, platformMatches, preferredPlatform, privateEcrRegistry,
-} from '../../src/private/image-reference';
-import { ImageProperties } from '../../src/private/publish-plan';
+} from '../../src/shared/image-reference';
+import { ImageProperties } from '../../src/shared/publish-plan';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -116,7 +116,7 @@ describe('registry errors', () => {
 });
 
 describe('failures of the shared image-format rules', () => {
-  test('a rule of src/private/oci refused it: the failure is the publisher\'s own; a named error keeps its name', () => {
+  test('a rule of src/shared/oci refused it: the failure is the publisher\'s own; a named error keeps its name', () => {
     const rule = asPublishError(new Error('manifest m is application/vnd.oci.image.index.v1+json but was served as application/json'));
     expect(rule.name).toBe('ImagePublishError');
     expect(rule.message).toBe('manifest m is application/vnd.oci.image.index.v1+json but was served as application/json');

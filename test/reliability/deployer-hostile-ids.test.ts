@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient, GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr-public';
-import { physicalIds, readState, synthApp, testClient } from './deployer-support';
-import { deployApp, destroyApp, RunningEmulator, startEmulator } from '../../local';
-import { tempDir } from '../lambda/support';
+import { physicalIds, readState, synthApp } from './deployer-support';
+import { deployApp, destroyApp, RunningEmulator } from '../../local';
+import { startInProcess } from '../support/emulator-harness';
+import { makeTempDir } from '../support/temp-dirs';
 
 const HOSTILE_STACKS = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'hasownproperty', 'tostring', 'valueof'];
 /**
@@ -26,9 +27,8 @@ let emu: RunningEmulator;
 let client: ECRPUBLICClient;
 
 beforeAll(async () => {
-  tmp = tempDir('deployer-hostile-');
-  emu = await startEmulator({});
-  client = testClient(emu.endpoint);
+  tmp = makeTempDir('deployer-hostile-');
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

@@ -14,10 +14,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, testClient, TestApp } from './deployer-support';
+import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, TestApp } from './deployer-support';
 import { ApiProxy, ProxiedCall, startApiProxy } from './support';
-import { RunningEmulator, startEmulator } from '../../local';
-import { tempDir } from '../lambda/support';
+import { RunningEmulator } from '../../local';
+import { startInProcess } from '../support/emulator-harness';
+import { makeTempDir } from '../support/temp-dirs';
 
 /** Two repositories, the second after the first, and the registry after both. */
 const V1: TestApp = { stackName: 'KilledDeploy', repositories: ['killed/one', 'killed/two'], sequential: true };
@@ -34,7 +35,7 @@ const running: Array<{ emu: RunningEmulator; proxy: ApiProxy; client: ECRPUBLICC
 
 beforeAll(async () => {
   await ensureCompiledCli();
-  tmp = tempDir('deployer-killed-');
+  tmp = makeTempDir('deployer-killed-');
   v1 = synthApp(path.join(tmp, 'cdk.out.v1'), V1);
   v2 = synthApp(path.join(tmp, 'cdk.out.v2'), V2);
   concurrent = synthApp(path.join(tmp, 'cdk.out.concurrent'), CONCURRENT);
@@ -51,9 +52,8 @@ afterAll(async () => {
 
 /** A fresh emulator (in memory) behind a proxy, and a data directory for the deployer. */
 async function environment(): Promise<{ proxy: ApiProxy; client: ECRPUBLICClient; dataDir: string }> {
-  const emu = await startEmulator({});
+  const { emu, client } = await startInProcess({}, { maxAttempts: 1 });
   const proxy = await startApiProxy(emu.endpoint);
-  const client = testClient(emu.endpoint);
   running.push({ emu, proxy, client });
   return { proxy, client, dataDir: fs.mkdtempSync(path.join(tmp, 'data-')) };
 }

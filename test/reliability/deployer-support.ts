@@ -160,7 +160,3 @@ export function physicalIds(state: any): Record<string, string> {
   return out;
 }
 
-/** An ECR Public client of the test itself: no retries (faults are off when it reads). */
-export function testClient(endpoint: string): ECRPUBLICClient {
-  return new ECRPUBLICClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-}

@@ -8,10 +8,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr-public';
-import { ensureCompiledCli, startCli, synthApp, testClient } from './deployer-support';
+import { ensureCompiledCli, startCli, synthApp } from './deployer-support';
 import { filesContaining } from './support';
 import { RunningEmulator, startEmulator } from '../../local';
-import { tempDir } from '../lambda/support';
+import { ecrPublicClient } from '../support/emulator-harness';
+import { makeTempDir } from '../support/temp-dirs';
 
 let tmp: string;
 let emu: RunningEmulator;
@@ -19,7 +20,7 @@ let pristine: string;
 
 beforeAll(async () => {
   await ensureCompiledCli();
-  tmp = tempDir('deployer-trust-');
+  tmp = makeTempDir('deployer-trust-');
   emu = await startEmulator({});
   pristine = synthApp(path.join(tmp, 'cdk.out.pristine'), { stackName: 'TrustDeploy', repositories: ['trust/app'] });
 }, 120_000);
@@ -50,7 +51,7 @@ async function deploy(outdir: string, dataDir: string): Promise<{ code: number |
 }
 
 async function repositoryExists(name: string): Promise<boolean> {
-  const client = testClient(emu.endpoint);
+  const client = ecrPublicClient(emu.endpoint, { maxAttempts: 1 });
   try {
     const out = await client.send(new DescribeRepositoriesCommand({}));
     return (out.repositories ?? []).some((r) => r.repositoryName === name);

@@ -12,7 +12,7 @@ import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRPUBLICClient, Pu
 import { holdRequest, HeldRequest, rawRequest, residentMemory, SIGV4_AUTHORIZATION, tearDown } from './emulator-process';
 import { DeployerServer } from '../../local/deploy/deployer-server';
 import { formatTime } from '../../local/gallery/pages';
-import { OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { pushOciLayout } from '../support/ecr-push';
 import { ecrPublicClient, ensureCompiledEmulator, serveEmulator, ServedEmulator, startInProcess, stopInProcess } from '../support/emulator-harness';
 import { readOciLayout } from '../support/oci-layout';

@@ -16,7 +16,7 @@ import {
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
 import { holdRequest, tearDown } from './emulator-process';
-import { sha256 } from '../../src/private/oci/digest';
+import { sha256 } from '../../src/shared/oci/digest';
 import { pushOciLayout } from '../support/ecr-push';
 import { basicAuthorization, ecrPublicClient, ensureCompiledEmulator, killEmulator, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator } from '../support/emulator-harness';
 import { makeTempDir } from '../support/temp-dirs';

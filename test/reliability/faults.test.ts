@@ -17,11 +17,14 @@ import { handler as registryHandler } from '../../lambda/registry';
 import { handler as repositoryHandler } from '../../lambda/repository';
 import { handler as catalogHandler } from '../../lambda/repository-catalog-data';
 import { handler as policyHandler } from '../../lambda/repository-policy';
-import { CatalogDataProperties, PolicyProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../src/private/handler-contract';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { CatalogDataProperties, PolicyProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { BUCKET, imageProps, stage, Staged, useAssetBucket } from '../image-publisher/support';
-import { createEvent, deleteEvent, errorName, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
+import { makePng, uniqueName } from '../support/ecr-fixtures';
+import { createEvent, deleteEvent, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
 import { OciLayoutImage } from '../support/oci-layout';
+import { errorName } from '../support/rejections';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -46,7 +49,7 @@ beforeAll(async () => {
   // The handlers reach the emulator through the proxy, which records every answer; the test's own client does not.
   proxy = await startApiProxy(h.emu.endpoint);
   process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = proxy.endpoint;
-  workDir = tempDir('reliability-faults-');
+  workDir = makeTempDir('reliability-faults-');
 
   // Nine single-platform images with one to three layers, and one two-platform index.
   const layout = path.join(workDir, 'layout');

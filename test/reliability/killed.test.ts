@@ -14,11 +14,13 @@ import { BatchCheckLayerAvailabilityCommand } from '@aws-sdk/client-ecr-public';
 import {
   ApiProxy, BUNDLED_IMAGE_PUBLISHER, describeImageRef, ensureBundledHandlers, MiB, ProxiedCall, pullAndCompare, runHandlerInChild, startApiProxy,
 } from './support';
-import { RESOURCE_TYPES } from '../../src/private/handler-contract';
-import { ImageProperties } from '../../src/private/publish-plan';
+import { RESOURCE_TYPES } from '../../src/shared/handler-contract';
+import { ImageProperties } from '../../src/shared/publish-plan';
 import { createRepository, imageProps, stage, Staged, useAssetBucket } from '../image-publisher/support';
-import { createEvent, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { uniqueName } from '../support/ecr-fixtures';
+import { createEvent, useHandlerHarness } from '../support/handler-harness';
 import { OciLayoutImage } from '../support/oci-layout';
+import { makeTempDir } from '../support/temp-dirs';
 import { buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
 
 const h = useHandlerHarness();
@@ -34,7 +36,7 @@ let taggedPutsChecked = 0;
 beforeAll(async () => {
   await ensureBundledHandlers();
   proxy = await startApiProxy(h.emu.endpoint);
-  workDir = tempDir('reliability-killed-');
+  workDir = makeTempDir('reliability-killed-');
 }, 115_000);
 
 afterAll(async () => {

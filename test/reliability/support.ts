@@ -3,8 +3,8 @@
  * a counting (and holding) proxy in front of the emulator's API, the bundled image publisher run in a child process
  * that can be killed, a pull-and-compare with skopeo, and watches on files outside an archive.
  *
- * The emulator, the response capture, the asset bucket and the staging come from `test/lambda/support.ts` and
- * `test/image-publisher/support.ts`; the OCI tools from `test/support/oci-tools.ts`.
+ * The emulator, the response capture, the asset bucket and the staging come from `test/support/handler-harness.ts` and
+ * `test/image-publisher/support.ts`; the OCI tools from `test/support/oci-layout.ts`, `run-tool.ts` and `skopeo.ts`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,12 +25,13 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { CustomResourceEvent } from '../../lambda/shared/cfn-response';
-import { HandlerHarness, LAMBDA_REGION, tempDir } from '../lambda/support';
 import { primaryRegistryAlias } from '../support/emulator-harness';
+import { HandlerHarness, LAMBDA_REGION } from '../support/handler-harness';
 import { OciLayoutImage, readOciLayout, sha256File } from '../support/oci-layout';
 import { run } from '../support/run-tool';
 import { skopeoCopy } from '../support/skopeo';
 import { TarSpec } from '../support/tar-files';
+import { makeTempDir } from '../support/temp-dirs';
 
 export const MiB = 1024 * 1024;
 
@@ -120,7 +121,7 @@ export async function describeImageRef(client: ECRPUBLICClient, repositoryName: 
  */
 export async function pullAndCompare(h: HandlerHarness, repo: string, tag: string, source: OciLayoutImage, all = false): Promise<OciLayoutImage> {
   const alias = await primaryRegistryAlias(h.client);
-  const dir = path.join(tempDir('reliability-pull-'), 'oci');
+  const dir = path.join(makeTempDir('reliability-pull-'), 'oci');
   try {
     await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:${tag}`, `oci:${dir}:${tag}`, all ? ['--all'] : []);
     const pulled = readOciLayout(dir, tag);
@@ -270,7 +271,7 @@ export interface ChildRun {
  * endpoint `ecrEndpoint` and the S3 endpoint `s3Endpoint`, in a Lambda-like environment.
  */
 export function runHandlerInChild<P>(module: string, event: CustomResourceEvent<P>, ecrEndpoint: string, s3Endpoint: string): ChildRun {
-  const dir = tempDir('reliability-child-');
+  const dir = makeTempDir('reliability-child-');
   const eventFile = path.join(dir, 'event.json');
   fs.writeFileSync(eventFile, JSON.stringify(event));
   const env: NodeJS.ProcessEnv = { ...process.env };

@@ -5,10 +5,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { skopeo, skopeoCopy } from './skopeo';
-import { sha256 } from '../../src/private/oci/digest';
+import { makeTempDir } from './temp-dirs';
+import { sha256 } from '../../src/shared/oci/digest';
 
 /** A user of an htpasswd file: distribution accepts bcrypt hashes only. */
 export interface HtpasswdUser {
@@ -72,7 +72,7 @@ export async function startDockerRegistry(options: DockerRegistryOptions = {}): 
 }
 
 async function startOnce(options: DockerRegistryOptions, port: number): Promise<RunningRegistry> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-registry-'));
+  const dir = makeTempDir('docker-registry-');
   const auth = options.htpasswd
     ? `auth:\n  htpasswd:\n    realm: test-registry\n    path: ${path.join(dir, 'htpasswd')}\n`
     : '';

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { LayoutDescriptor, OciLayoutImage, OciManifestJson, REF_NAME, writeBlob } from './oci-layout';
-import { blobName, sha256 } from '../../src/private/oci/digest';
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { blobName, sha256 } from '../../src/shared/oci/digest';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST } from '../../src/shared/oci/media-types';
 
 /** An image as `docker save` sees it: config bytes, uncompressed layer tars (base first), tags. */
 export interface SavedImage {

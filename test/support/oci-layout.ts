@@ -1,14 +1,14 @@
 /**
  * OCI image layouts on disk, for tests: `readOciLayout` resolves a tag of a layout into the exact manifest bytes and
  * the blobs it needs (every manifest checked against its digest); `writeBlob` and `indexJsonText` write into one.
- * Media types, digests and descriptors are the product's own (src/private/oci).
+ * Media types, digests and descriptors are the product's own (src/shared/oci).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hashFile } from '../../src/private/archive/chunked-io';
-import { Descriptor } from '../../src/private/oci/descriptor';
-import { blobName, checkDigest, sha256 } from '../../src/private/oci/digest';
-import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, OCI_INDEX } from '../../src/private/oci/media-types';
+import { Descriptor } from '../../src/shared/oci/descriptor';
+import { blobName, checkDigest, sha256 } from '../../src/shared/oci/digest';
+import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, OCI_INDEX } from '../../src/shared/oci/media-types';
 
 /** The annotation of an `index.json` entry that names its tag. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -19,7 +19,7 @@ export interface Platform {
   readonly variant?: string;
 }
 
-/** A descriptor as a layout writes it: the checked descriptor of src/private/oci, with its media type always given. */
+/** A descriptor as a layout writes it: the checked descriptor of src/shared/oci, with its media type always given. */
 export interface LayoutDescriptor extends Descriptor {
   readonly mediaType: string;
   readonly annotations?: Record<string, string>;

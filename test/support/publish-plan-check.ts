@@ -1,7 +1,7 @@
 /** Checks of a publish plan against the archive it was made from: every byte range and manifest hashes to its digest. */
 import * as fs from 'node:fs';
 import { readAt } from '../../src/private/archive/tar-scan';
-import { sha256 } from '../../src/private/oci/digest';
+import { sha256 } from '../../src/shared/oci/digest';
 
 /** `size` bytes of `file` at `offset`, read synchronously. */
 export function readRange(file: string, offset: number, size: number): Buffer {
@@ -13,7 +13,7 @@ export function readRange(file: string, offset: number, size: number): Buffer {
   }
 }
 
-/** The parts of a publish plan these helpers check (structurally the PublishPlan of src/private/publish-plan.ts). */
+/** The parts of a publish plan these helpers check (structurally the PublishPlan of src/shared/publish-plan.ts). */
 export interface PlanShape {
   readonly blobs: ReadonlyArray<{ readonly digest: string; readonly size: number; readonly offset: number }>;
   readonly manifests: ReadonlyArray<{ readonly digest: string; readonly manifest: string }>;

@@ -1,6 +1,6 @@
 /** The skopeo CLI, with plain-HTTP settings for registries on loopback (`docker://` references). */
 import { RunOptions, run } from './run-tool';
-import { sha256 } from '../../src/private/oci/digest';
+import { sha256 } from '../../src/shared/oci/digest';
 
 /** Runs `skopeo --insecure-policy args...` (no signature policy file needed); returns stdout as raw bytes. */
 export async function skopeo(args: readonly string[], options: RunOptions = {}): Promise<Buffer> {

@@ -1,14 +1,27 @@
-/** Temporary directories of tests. */
+/** Temporary directories of tests: the one helper that makes them and removes them. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** A fresh directory under os.tmpdir(); remove it with `removeTempDir`. */
+/** Directories made and not yet removed: whatever a test file leaves is removed when it ends. */
+const made = new Set<string>();
+
+// Registered when a test file imports this module (the bench imports it outside jest, and removes its own).
+const jestAfterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
+jestAfterAll?.(() => {
+  for (const dir of made) removeTempDir(dir);
+});
+
+/** A fresh directory under os.tmpdir(); removed by `removeTempDir`, or when the test file ends. */
 export function makeTempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.add(dir);
+  return dir;
 }
 
 /** Removes a directory made by `makeTempDir` (nothing when it was never made). */
 export function removeTempDir(dir: string | undefined): void {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (!dir) return;
+  fs.rmSync(dir, { recursive: true, force: true });
+  made.delete(dir);
 }

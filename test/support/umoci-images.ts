@@ -3,11 +3,11 @@
  * indexes, and an attestation manifest added to an index as buildx writes one.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { indexJsonText, LayoutDescriptor, OciIndexJson, OciLayoutImage, readOciLayout, REF_NAME, writeBlob } from './oci-layout';
 import { run } from './run-tool';
-import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
+import { makeTempDir } from './temp-dirs';
+import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../../src/shared/oci/media-types';
 
 async function umoci(args: readonly string[]): Promise<string> {
   return (await run('umoci', args)).stdout.toString('utf8');
@@ -56,7 +56,7 @@ export async function buildImage(dir: string, options: BuildImageOptions): Promi
   await umoci(['new', '--image', ref]);
 
   const names = Object.keys(options.files).sort();
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'umoci-bundle-'));
+  const work = makeTempDir('umoci-bundle-');
   try {
     for (let layer = 0; layer < layers; layer++) {
       const bundle = path.join(work, `bundle-${layer}`);

@@ -4,12 +4,12 @@
  * synthesised for the selected image, with uncompressed layers whose digests are the config's DiffIDs (the sha256 of
  * each layer tar). Also used for Docker 25+ archives whose `index.json` lists nothing (moby#47210).
  */
-import { PlanManifest } from '../publish-plan';
 import { ArchiveFile, ArchiveFiles } from './archive-files';
 import { ImageCandidate, selectImage } from './image-refs';
 import { BlobSet, MAX_JSON_BYTES, parseJson, WalkedImage } from './walked-image';
-import { checkDigest, sha256 } from '../oci/digest';
-import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../oci/media-types';
+import { checkDigest, sha256 } from '../../shared/oci/digest';
+import { DOCKER_CONFIG, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../shared/oci/media-types';
+import { PlanManifest } from '../../shared/publish-plan';
 
 /** Config file names that say their digest: `<hex>.json` (legacy) and `blobs/sha256/<hex>` (Docker 25+). */
 const NAMED_BY_DIGEST = /^(?:([0-9a-f]{64})\.json|blobs\/sha256\/([0-9a-f]{64}))$/;

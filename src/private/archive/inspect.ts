@@ -4,14 +4,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PlanBlob, PublishPlan } from '../publish-plan';
 import { ArchiveFile, ArchiveFiles, DirectoryFiles, TarFiles } from './archive-files';
 import { walkDockerSave } from './docker-save';
 import { compressionOf, defaultDecompressedBound, gunzipToStaging } from './gunzip-stage';
 import { packLayout } from './layout-pack';
 import { walkOciLayout } from './oci-walk';
 import { MAX_JSON_BYTES, parseJson, WalkedImage } from './walked-image';
-import { blobName } from '../oci/digest';
+import { blobName } from '../../shared/oci/digest';
+import { PlanBlob, PublishPlan } from '../../shared/publish-plan';
 
 /** Options of `inspectImageArchive`. */
 export interface InspectOptions {

@@ -4,15 +4,15 @@
  * them) and collect each image manifest's config and layers. Manifests and configs are small and are verified against
  * their digests here; layers are only checked for presence and size (the publisher hashes them while streaming).
  */
-import { PlanManifest } from '../publish-plan';
 import { ArchiveFile, ArchiveFiles } from './archive-files';
 import { ImageCandidate, selectImage } from './image-refs';
 import { BlobSet, MAX_JSON_BYTES, MAX_MANIFEST_BYTES, parseJson, WalkedImage } from './walked-image';
-import { Descriptor, parseDescriptor } from '../oci/descriptor';
-import { blobName, isSha256Digest, sha256 } from '../oci/digest';
-import { parseManifest, ParsedManifest } from '../oci/manifest';
-import { isIndex } from '../oci/media-types';
-import { ManifestRequest, MAX_INDEX_DEPTH, walkManifestsSync } from '../oci/walk';
+import { Descriptor, parseDescriptor } from '../../shared/oci/descriptor';
+import { blobName, isSha256Digest, sha256 } from '../../shared/oci/digest';
+import { parseManifest, ParsedManifest } from '../../shared/oci/manifest';
+import { isIndex } from '../../shared/oci/media-types';
+import { ManifestRequest, MAX_INDEX_DEPTH, walkManifestsSync } from '../../shared/oci/walk';
+import { PlanManifest } from '../../shared/publish-plan';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';

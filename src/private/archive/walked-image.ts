@@ -3,8 +3,8 @@
  * the blobs to upload (with the archive file each is in), and the archive files a repacked copy must contain. Also the
  * small helpers both walkers share (JSON parsing, blob collection); digests and descriptors are in ../oci.
  */
-import { PlanManifest } from '../publish-plan';
 import { ArchiveFile } from './archive-files';
+import { PlanManifest } from '../../shared/publish-plan';
 
 /** Manifests are pushed with PutImage, whose `imageManifest` is at most 4 MiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

@@ -9,12 +9,12 @@ import {
   BatchCheckLayerAvailabilityCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetAuthorizationTokenCommand,
   PutImageCommand, TagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
-import { OPERATIONS } from '../../../local/api/operations';
 import { OPERATION_ACCESS } from '../../../local/iam/actions';
 import { authorizeApiCall, ResourceFacts } from '../../../local/iam/authorizer';
 import { parsePolicy, Policy } from '../../../local/iam/policy';
 import { IssuedCredentials, PrincipalDirectory } from '../../../local/iam/principals';
 import { ReceivedRequest } from '../../../local/iam/sigv4';
+import { OPERATIONS } from '../../../local/service/operations';
 import { AUTH_ACTIONS, IMAGE_PUBLISHER_ACTIONS } from '../../../src/private/ecr-public-actions';
 
 const ACCOUNT = '123456789012';

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
   BatchCheckLayerAvailabilityCommand,
@@ -31,6 +30,7 @@ import {
   start,
   stop,
 } from './support';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const POLICY = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr-public:DescribeImages' }] });
 
@@ -39,7 +39,7 @@ describe('persistence across restarts with dataDir', () => {
   let h: Harness | undefined;
 
   beforeAll(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-conformance-'));
+    dataDir = makeTempDir('ecr-public-conformance-');
   });
 
   afterAll(async () => {
@@ -150,7 +150,7 @@ describe('persistence across restarts with dataDir', () => {
   });
 
   test('dataDir files are written (the directory is not left empty)', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-conformance-'));
+    const dir = makeTempDir('ecr-public-conformance-');
     try {
       const a = await start({ dataDir: dir });
       await a.client.send(new CreateRepositoryCommand({ repositoryName: 'on-disk' }));
@@ -162,7 +162,7 @@ describe('persistence across restarts with dataDir', () => {
   });
 
   test('long catalog texts live in files of their own, shared by repositories, and come back whole after a restart', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-conformance-'));
+    const dir = makeTempDir('ecr-public-conformance-');
     // Multi-byte characters at the limit: the text is stored as given, byte for byte.
     const about = `# About\n${'é'.repeat(25_590)}`;
     const usage = 'u'.repeat(5000);

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CREDENTIALS, expectError, randomBytes, useEmulator } from './support';
+import { makeTempDir } from '../../support/temp-dirs';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-bucket-'));
-const other = fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-bucket-'));
+const dir = makeTempDir('ecr-public-bucket-');
+const other = makeTempDir('ecr-public-bucket-');
 const content = randomBytes(4096);
 fs.mkdirSync(path.join(dir, 'nested'), { recursive: true });
 fs.writeFileSync(path.join(dir, 'nested', 'asset.bin'), content);

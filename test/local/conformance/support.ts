@@ -13,11 +13,11 @@ import {
   PutImageCommandOutput,
 } from '@aws-sdk/client-ecr-public';
 import { uploadLayerToEcrPublic } from '../../../lambda/image-publisher/blob-uploader';
-import { Descriptor as OciDescriptor } from '../../../src/private/oci/descriptor';
-import { sha256 } from '../../../src/private/oci/digest';
+import { Descriptor as OciDescriptor } from '../../../src/shared/oci/descriptor';
+import { sha256 } from '../../../src/shared/oci/digest';
 import {
   DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST,
-} from '../../../src/private/oci/media-types';
+} from '../../../src/shared/oci/media-types';
 import {
   ecrPublicClient, EmulatorOptions, InProcessEmulator, LOCAL_CREDENTIALS, primaryRegistryAlias, RunningEmulator, startInProcess, stopInProcess,
 } from '../../support/emulator-harness';
@@ -160,7 +160,7 @@ export async function uploadTestBlob(client: ECRPUBLICClient, repositoryName: st
   return digest;
 }
 
-/** A descriptor as these manifests write it: the checked descriptor of src/private/oci, with its media type. */
+/** A descriptor as these manifests write it: the checked descriptor of src/shared/oci, with its media type. */
 export interface Descriptor extends OciDescriptor {
   readonly mediaType: string;
 }

@@ -5,10 +5,10 @@
  * there is opened.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnResource, Stack, Stage, aws_s3_assets as s3assets } from 'aws-cdk-lib';
 import { readCloudAssembly, selectStacks } from '../../../local/deploy/assembly';
+import { makeTempDir } from '../../support/temp-dirs';
 
 let tmp: string;
 let pristine: string;
@@ -56,7 +56,7 @@ function artifactId(manifest: any, display: string): string {
 }
 
 beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deployer-assembly-'));
+  tmp = makeTempDir('deployer-assembly-');
   pristine = path.join(tmp, 'cdk.out.pristine');
   synthApp(pristine);
 });

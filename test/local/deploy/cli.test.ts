@@ -4,13 +4,15 @@
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PublicRegistry, PublicRepository } from '../../../src';
-import { errorName, pushSmallImage } from '../../lambda/support';
+import { pushSmallImage } from '../../support/ecr-fixtures';
+import { ecrPublicClient } from '../../support/emulator-harness';
+import { errorName } from '../../support/rejections';
 import { run } from '../../support/run-tool';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
@@ -71,7 +73,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 function client(endpoint: string): ECRPUBLICClient {
-  const c = new ECRPUBLICClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const c = ecrPublicClient(endpoint, { maxAttempts: 1 });
   clients.push(c);
   return c;
 }
@@ -96,7 +98,7 @@ function newestMtime(dir: string): number {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-cli-'));
+  tmp = makeTempDir('local-deploy-cli-');
   const stale = !fs.existsSync(path.join(ROOT, 'lib', 'local', 'deploy', 'deploy.js'))
     || fs.statSync(CLI).mtimeMs < newestMtime(path.join(ROOT, 'local'));
   if (stale) await run('npx', ['projen', 'compile:local'], { cwd: ROOT, timeoutMs: 180_000 });

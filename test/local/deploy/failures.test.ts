@@ -3,7 +3,6 @@
  * succeeded (no rollback), print the handler's output, and the next run picks up from there.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   BatchDeleteImageCommand,
@@ -13,9 +12,12 @@ import {
   ECRPUBLICClient,
 } from '@aws-sdk/client-ecr-public';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { deployApp, destroyApp, LocalDeployError, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, destroyApp, LocalDeployError, RunningEmulator } from '../../../local';
 import { PublicRepository } from '../../../src';
-import { errorName, pushSmallImage } from '../../lambda/support';
+import { pushSmallImage } from '../../support/ecr-fixtures';
+import { startInProcess } from '../../support/emulator-harness';
+import { errorName, expectRejection } from '../../support/rejections';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const STACK = 'LocalDeployFailures';
 
@@ -41,17 +43,6 @@ function options(assemblyDir: string) {
   return { assemblyDir, dataDir, endpoint: emu.endpoint, log: (l: string) => lines.push(l) };
 }
 
-/** The error `promise` rejects with (fails when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<LocalDeployError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LocalDeployError);
-    return err as LocalDeployError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
-
 function state(): any {
   return JSON.parse(fs.readFileSync(path.join(dataDir, 'deployments', `${STACK}.json`), 'utf8'));
 }
@@ -72,12 +63,9 @@ async function exists(name: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-failures-'));
+  tmp = makeTempDir('local-deploy-failures-');
   dataDir = path.join(tmp, 'data');
-  emu = await startEmulator({});
-  client = new ECRPUBLICClient({
-    region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
-  });
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {
@@ -91,7 +79,7 @@ describe('failing handlers', () => {
     await client.send(new CreateRepositoryCommand({ repositoryName: 'fail-test/taken' }));
     const outdir = synth([{ id: 'First', name: 'fail-test/first' }, { id: 'Taken', name: 'fail-test/taken' }]);
 
-    const err = await rejection(deployApp(options(outdir)));
+    const err = await expectRejection(deployApp(options(outdir)), LocalDeployError);
     expect(err.reason).toMatch(/^RepositoryAlreadyExistsException: .*fail-test\/taken/);
     expect(err.logicalId).toMatch(/^Taken/);
     expect(err.message).toContain('RepositoryAlreadyExistsException');
@@ -119,7 +107,7 @@ describe('failing handlers', () => {
     await pushSmallImage(client, 'fail-test/first', 'v1');
     const outdir = synth([{ id: 'First', name: 'fail-test/first' }, { id: 'Taken', name: 'fail-test/taken' }]);
 
-    const err = await rejection(destroyApp(options(outdir)));
+    const err = await expectRejection(destroyApp(options(outdir)), LocalDeployError);
     expect(err.reason).toMatch(/^RepositoryNotEmptyException: /);
     expect(err.reason).toContain('emptyOnDelete');
     expect(err.logicalId).toMatch(/^First/);
@@ -138,7 +126,7 @@ describe('failing handlers', () => {
 
   test('a FAILED Delete of a removed repository stops the deploy; once emptied, the next deploy deletes it', async () => {
     const outdir = synth([{ id: 'Other', name: 'fail-test/other' }]);
-    const err = await rejection(deployApp(options(outdir)));
+    const err = await expectRejection(deployApp(options(outdir)), LocalDeployError);
     expect(err.reason).toMatch(/^RepositoryNotEmptyException: /);
     expect(err.result.resources.map((r) => [r.physicalResourceId, r.action])).toEqual(withChildren('fail-test/other').map((id) => [id, 'created']));
     expect(statePhysicalIds()).toEqual(['fail-test/first', ...withChildren('fail-test/other')]);

@@ -4,10 +4,10 @@
  * in time, a response CloudFormation would refuse.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnResource, Duration, Stack, aws_lambda as lambda } from 'aws-cdk-lib';
 import { deployApp, destroyApp, LocalDeployError, RunningEmulator, startEmulator } from '../../../local';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const HANDLER = `
 async function respond(event, body) {
@@ -77,7 +77,7 @@ async function failure(promise: Promise<unknown>): Promise<LocalDeployError> {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-handlers-'));
+  tmp = makeTempDir('local-deploy-handlers-');
   codeDir = path.join(tmp, 'handler');
   fs.mkdirSync(codeDir);
   fs.writeFileSync(path.join(codeDir, 'index.js'), HANDLER);

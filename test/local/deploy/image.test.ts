@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { deployApp, destroyApp, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, destroyApp, RunningEmulator } from '../../../local';
 import { ImageSource, PublicImage, PublicRepository } from '../../../src';
-import { errorName } from '../../lambda/support';
-import { primaryRegistryAlias } from '../../support/emulator-harness';
+import { primaryRegistryAlias, startInProcess } from '../../support/emulator-harness';
 import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
+import { errorName } from '../../support/rejections';
 import { skopeoCopy } from '../../support/skopeo';
 import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
 import { buildImage } from '../../support/umoci-images';
@@ -42,10 +42,7 @@ beforeAll(async () => {
   }
   tmp = makeTempDir('local-deploy-image-');
   image = await buildImage(path.join(tmp, 'layout'), { tag: 'v1', layers: 2, files: { 'etc/motd': 'hello\n', 'app/run.sh': '#!/bin/sh\necho hi\n' } });
-  emu = await startEmulator({});
-  client = new ECRPUBLICClient({
-    region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
-  });
+  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
 }, 60_000);
 
 afterAll(async () => {

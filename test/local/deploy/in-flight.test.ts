@@ -8,13 +8,13 @@
  * A real handler module answers through the deployer's own response server (sockets, as in a deploy).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DeployerServer } from '../../../local/deploy/deployer-server';
 import { FunctionCode, HandlerInvoker } from '../../../local/deploy/handler';
 import { applyOutcome, forgetRequest, newRequest, sendRecorded } from '../../../local/deploy/in-flight';
 import type { Session } from '../../../local/deploy/session';
 import { HandlerRef, StateStore } from '../../../local/deploy/state';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const HANDLER = `
 exports.handler = async (event) => {
@@ -38,7 +38,7 @@ let server: DeployerServer;
 let code: FunctionCode;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-in-flight-'));
+  tmp = makeTempDir('local-deploy-in-flight-');
   const codeDir = path.join(tmp, 'code');
   fs.mkdirSync(codeDir);
   fs.writeFileSync(path.join(codeDir, 'index.js'), HANDLER);

@@ -4,7 +4,6 @@
  * SDK, never the deployer's own account of what it did.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   DescribeRegistriesCommand,
@@ -16,9 +15,12 @@ import {
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr-public';
 import { App, RemovalPolicy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
-import { deployApp, DeployResult, destroyApp, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, DeployResult, destroyApp, RunningEmulator } from '../../../local';
 import { Architecture, CatalogText, Logo, OperatingSystem, PublicRegistry, PublicRepository } from '../../../src';
-import { errorName, pushSmallImage } from '../../lambda/support';
+import { pushSmallImage } from '../../support/ecr-fixtures';
+import { startInProcess } from '../../support/emulator-harness';
+import { errorName } from '../../support/rejections';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LOGO = path.join(ROOT, 'test', 'fixtures', 'logo.png');
@@ -143,12 +145,9 @@ beforeAll(async () => {
   for (const kind of ['repository', 'repository-catalog-data', 'repository-policy', 'registry']) {
     if (!fs.existsSync(path.join(ROOT, 'assets', kind, 'index.js'))) throw new Error(`assets/${kind}/index.js is missing: run \`npx projen bundle\` first`);
   }
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-'));
+  tmp = makeTempDir('local-deploy-');
   dataDir = path.join(tmp, 'data');
-  emu = await startEmulator({ dataDir: path.join(tmp, 'emulator') });
-  client = new ECRPUBLICClient({
-    region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
-  });
+  ({ emu, client } = await startInProcess({ dataDir: path.join(tmp, 'emulator') }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

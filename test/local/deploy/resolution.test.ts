@@ -4,7 +4,6 @@
  * (unresolvable expressions, files outside the cloud assembly).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   DescribeRepositoriesCommand,
@@ -15,9 +14,11 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { App, Aws, CfnCondition, CfnMapping, CfnResource, Fn, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { deployApp, destroyApp, LocalDeployError, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, destroyApp, LocalDeployError, RunningEmulator } from '../../../local';
 import { Logo, PublicRepository, PublicRepositoryPolicy } from '../../../src';
-import { errorName } from '../../lambda/support';
+import { startInProcess } from '../../support/emulator-harness';
+import { errorName, expectRejection } from '../../support/rejections';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const LOGO = path.resolve(__dirname, '..', '..', 'fixtures', 'logo.png');
 
@@ -41,27 +42,14 @@ function options(assemblyDir: string, dataDir: string, extra: object = {}) {
   return { assemblyDir, dataDir, endpoint: emu.endpoint, log: (l: string) => lines.push(l), ...extra };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<LocalDeployError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LocalDeployError);
-    return err as LocalDeployError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
-
 async function tagsOf(name: string): Promise<Record<string, string>> {
   const out = await client.send(new ListTagsForResourceCommand({ resourceArn: `arn:aws:ecr-public::${emu.accountId}:repository/${name}` }));
   return Object.fromEntries((out.tags ?? []).map((t) => [t.Key!, t.Value!]));
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-resolution-'));
-  emu = await startEmulator({ accountId: '210987654321' });
-  client = new ECRPUBLICClient({
-    region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
-  });
+  tmp = makeTempDir('local-deploy-resolution-');
+  ({ emu, client } = await startInProcess({ accountId: '210987654321' }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {
@@ -158,7 +146,7 @@ describe('resolution', () => {
     const dataDir = path.join(tmp, 'data-cross');
 
     // Alone, the consumer cannot resolve its import: the error names the resource and the expression.
-    const err = await rejection(deployApp(options(outdir, dataDir, { stackName: 'Consumer' })));
+    const err = await expectRejection(deployApp(options(outdir, dataDir, { stackName: 'Consumer' })), LocalDeployError);
     expect(err.message).toMatch(/resource 'Policy[0-9A-F]{8}' \(Custom::EcrPublicRepositoryPolicy\): cannot resolve \{"Fn::ImportValue":"Producer:/);
     expect(err.message).toContain('deploy the exporting stack first');
 
@@ -186,7 +174,7 @@ describe('resolution', () => {
     app.synth();
     const roleId = stack.getLogicalId(role.node.defaultChild as CfnResource);
 
-    const err = await rejection(deployApp(options(outdir, path.join(tmp, 'data-unresolvable'))));
+    const err = await expectRejection(deployApp(options(outdir, path.join(tmp, 'data-unresolvable'))), LocalDeployError);
     expect(err.message).toContain(`resource '${stack.getLogicalId(cfnOf(repo))}' (Custom::EcrPublicRepository)`);
     expect(err.message).toContain(`{"Fn::GetAtt":["${roleId}","Weird"]}`);
     expect(err.reason).toBeUndefined();
@@ -206,7 +194,7 @@ describe('resolution', () => {
     process.env.AWS_ENDPOINT_URL_S3 = emu.endpoint;
     try {
       const dataDir = path.join(tmp, 'data-external-s3');
-      const err = await rejection(deployApp(options(outdir, dataDir)));
+      const err = await expectRejection(deployApp(options(outdir, dataDir)), LocalDeployError);
       expect(lines).toContain(`  assets: handlers read them from AWS_ENDPOINT_URL_S3=${emu.endpoint}, not from the deployer`);
       expect(lines.some((l) => l.includes(`warning: AWS_ENDPOINT_URL_S3 does not serve s3://${bucket}/${key} (HTTP 404)`))).toBe(true);
       expect(err.reason).toMatch(/^NoSuchBucket: /);
@@ -259,7 +247,7 @@ describe('resolution', () => {
         fs.symlinkSync(secret, staged);
       }
       const dataDir = path.join(tmp, `data-assets-${trick.replace(' ', '-')}`);
-      const err = await rejection(deployApp(options(outdir, dataDir)));
+      const err = await expectRejection(deployApp(options(outdir, dataDir)), LocalDeployError);
       expect(lines.some((l) => l.includes(`warning: asset ${id} is not served`) && l.includes('lies outside the cloud assembly'))).toBe(true);
       // The repository handler asked the deployer's S3 endpoint for the logo and was refused.
       expect(err.reason).toMatch(/^NoSuchKey: /);

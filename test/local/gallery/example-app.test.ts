@@ -11,7 +11,7 @@ import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { buildExampleApp } from '../../../examples/app';
 import { deployApp, RunningEmulator, startEmulator } from '../../../local';
-import { primaryRegistryAlias } from '../../support/emulator-harness';
+import { primaryRegistryAlias, ecrPublicClient } from '../../support/emulator-harness';
 import { readOciLayout } from '../../support/oci-layout';
 import { skopeoCopy } from '../../support/skopeo';
 import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   const assemblyDir = path.join(tmp, 'cdk.out');
   buildExampleApp(assemblyDir).synth();
   await deployApp({ assemblyDir, endpoint: emu.endpoint, dataDir: tmp, log: () => undefined });
-  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  client = ecrPublicClient(emu.endpoint);
   alias = await primaryRegistryAlias(client);
   browser = await launchBrowser();
 }, 180_000);

@@ -9,9 +9,9 @@ import { CreateRepositoryCommand, DescribeImageTagsCommand, ECRPUBLICClient, Put
 import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { RunningEmulator, startEmulator } from '../../../local';
-import { OCI_MANIFEST } from '../../../src/private/oci/media-types';
-import { pushSmallImage } from '../../lambda/support';
-import { primaryRegistryAlias } from '../../support/emulator-harness';
+import { OCI_MANIFEST } from '../../../src/shared/oci/media-types';
+import { pushSmallImage } from '../../support/ecr-fixtures';
+import { primaryRegistryAlias, startInProcess } from '../../support/emulator-harness';
 
 /** Every payload sets `window.__pwned` or opens a dialog if it runs. */
 const PAYLOADS = [
@@ -60,8 +60,7 @@ let browser: Browser;
 let alias: string;
 
 beforeAll(async () => {
-  emu = await startEmulator({});
-  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  ({ emu, client } = await startInProcess());
   await client.send(new CreateRepositoryCommand({
     repositoryName: 'hostile/page',
     catalogData: {

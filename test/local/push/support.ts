@@ -10,8 +10,8 @@ import {
   ImageDetail,
   LayerAvailability,
 } from '@aws-sdk/client-ecr-public';
-import { sha256 } from '../../../src/private/oci/digest';
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { sha256 } from '../../../src/shared/oci/digest';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../../src/shared/oci/media-types';
 import {
   basicAuthorization, EmulatorOptions, InProcessEmulator, loginPassword, primaryRegistryAlias, RunningEmulator, startInProcess, stopInProcess,
 } from '../../support/emulator-harness';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { startEmulator } from '../../../local';
-import { OCI_CONFIG, OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { OCI_CONFIG, OCI_MANIFEST } from '../../../src/shared/oci/media-types';
 import { pushOciLayout } from '../../support/ecr-push';
 import { ecrPublicClient } from '../../support/emulator-harness';
 import { OciLayoutImage } from '../../support/oci-layout';

@@ -6,17 +6,16 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { startEmulator } from '../../../local';
-import { sha256 } from '../../../src/private/oci/digest';
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { sha256 } from '../../../src/shared/oci/digest';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../../src/shared/oci/media-types';
 import { pushOciLayout } from '../../support/ecr-push';
-import { ecrPublicClient, primaryRegistryAlias } from '../../support/emulator-harness';
+import { primaryRegistryAlias, RunningEmulator, startInProcess } from '../../support/emulator-harness';
 import { OciLayoutImage, readOciLayout, sha256File } from '../../support/oci-layout';
 import { skopeoCopy, skopeoInspect, skopeoInspectRaw, skopeoListTags } from '../../support/skopeo';
 import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
 import { buildImage, buildMultiPlatformLayout } from '../../support/umoci-images';
 
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+type Emulator = RunningEmulator;
 
 const ACCEPT_ALL = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].join(', ');
 const SINGLE_REPO = 'demo/web';
@@ -57,8 +56,7 @@ async function errorCode(res: Response): Promise<string | undefined> {
 
 beforeAll(async () => {
   tmp = makeTempDir('skopeo-pull-');
-  emu = await startEmulator({ port: 0 });
-  client = ecrPublicClient(emu.endpoint);
+  ({ emu, client } = await startInProcess());
 
   const created = await client.send(new CreateRepositoryCommand({ repositoryName: SINGLE_REPO }));
   await client.send(new CreateRepositoryCommand({ repositoryName: MULTI_REPO }));

@@ -10,8 +10,8 @@ import {
   archives, BadInput, config, copyLayout, describeBadInputs, flip, hostile, inspectFailure, layer, outside, re, secret, setUpWorld, staging, tampered,
   UP_TO_WORLD, writeArchive,
 } from './world';
-import { sha256 } from '../../../src/private/oci/digest';
-import { OCI_MANIFEST } from '../../../src/private/oci/media-types';
+import { sha256 } from '../../../src/shared/oci/digest';
+import { OCI_MANIFEST } from '../../../src/shared/oci/media-types';
 import { tarBytes } from '../../support/tar-files';
 import { blobEntry } from '../support';
 setUpWorld({ hostile: true });

@@ -7,8 +7,9 @@ import { handler as registryHandler } from '../../../lambda/registry';
 import { handler as repositoryHandler } from '../../../lambda/repository';
 import { handler as catalogHandler } from '../../../lambda/repository-catalog-data';
 import { handler as policyHandler } from '../../../lambda/repository-policy';
-import { CatalogDataProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../../src/private/handler-contract';
-import { createEvent, uniqueName, updateEvent } from '../../lambda/support';
+import { CatalogDataProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../../src/shared/handler-contract';
+import { uniqueName } from '../../support/ecr-fixtures';
+import { createEvent, updateEvent } from '../../support/handler-harness';
 setUpWorld({ images: true });
 
 const CATALOGUE: Array<[string, BadInput]> = [

@@ -3,7 +3,7 @@
  * case is refused with its cause and changes nothing (`expectRefusedAndUnchanged` in world.ts).
  */
 import { BadInput, corruptCopy, describeBadInputs, flip, ownRepository, planWith, publishFailure, re, setUpWorld, v1, v2, v2Config, v2Layer, v2Props } from './world';
-import { sha256 } from '../../../src/private/oci/digest';
+import { sha256 } from '../../../src/shared/oci/digest';
 import { BUCKET, imageProps } from '../../image-publisher/support';
 setUpWorld({ images: true });
 

@@ -16,12 +16,14 @@ import { handler as policyHandler } from '../../../lambda/repository-policy';
 import type { CustomResourceEvent } from '../../../lambda/shared/cfn-response';
 import { PublicRepository } from '../../../src';
 import { inspectImageArchive } from '../../../src/private/archive/inspect';
-import { CatalogDataProperties, PolicyProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../../src/private/handler-contract';
-import { ImageProperties } from '../../../src/private/publish-plan';
+import { CatalogDataProperties, PolicyProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES } from '../../../src/shared/handler-contract';
+import { ImageProperties } from '../../../src/shared/publish-plan';
 import { BUCKET, imageProps, stage, Staged, useAssetBucket } from '../../image-publisher/support';
-import { createEvent, Handler, invoke, invokeOk, makePng, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../../lambda/support';
+import { makePng, uniqueName } from '../../support/ecr-fixtures';
+import { createEvent, Handler, invoke, invokeOk, updateEvent, useHandlerHarness } from '../../support/handler-harness';
 import { OciLayoutImage } from '../../support/oci-layout';
 import { TarSpec } from '../../support/tar-files';
+import { makeTempDir } from '../../support/temp-dirs';
 import { buildImage } from '../../support/umoci-images';
 import { filesContaining, layoutTarSpecs, registrySnapshot, spyOnS3Reads, treeListing, WatchedFile } from '../support';
 
@@ -82,15 +84,15 @@ export interface WorldOptions {
 /** Sets up the world of a layer's cases (call once, at the top of its test file). */
 export function setUpWorld(options: WorldOptions = {}): void {
   beforeAll(async () => {
-    world = tempDir('reliability-world-');
+    world = makeTempDir('reliability-world-');
     outside = path.join(world, 'outside');
     archives = path.join(world, 'archives');
     staging = path.join(world, 'staging');
     for (const dir of [outside, archives, staging]) fs.mkdirSync(dir);
-    cdkOut = tempDir('reliability-cdk-out-');
+    cdkOut = makeTempDir('reliability-cdk-out-');
     secret = new WatchedFile(path.join(outside, 'secret.txt'), Buffer.from(`SECRET-${randomBytes(24).toString('hex')}\n`));
 
-    layouts = tempDir('reliability-bad-layouts-');
+    layouts = makeTempDir('reliability-bad-layouts-');
     if (options.images) {
       const imagesLayout = path.join(layouts, 'images');
       const s1 = await buildImage(imagesLayout, { tag: 'v1', layers: 2, files: { 'a.txt': 'one\n', 'b.bin': randomBytes(40_000) } });
