@@ -111,12 +111,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     socket.on('close', () => sockets.delete(socket));
   });
   // Loopback only: the emulator accepts any credentials and must never be reachable from elsewhere.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    // The data directory is released for whoever tries next (another port, another process).
+    store.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = `127.0.0.1:${port}`;
+  store.setEndpoint(`http://${host}`);
   const ctx: Context = {
     store,
     accountId,
