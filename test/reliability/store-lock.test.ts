@@ -10,7 +10,6 @@ import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient }
 import { tearDown } from './emulator-process';
 import { openSession } from '../../local/deploy/session';
 import { startEmulator } from '../../local/server';
-import { DirectoryLockedError } from '../../local/store/lock';
 import {
   ecrPublicClient, EMULATOR_CLI, ensureCompiledEmulator, killEmulator, serveEmulator, ServedEmulator,
 } from '../support/emulator-harness';
@@ -59,7 +58,7 @@ describe('one process at a time on a data directory', () => {
     expect(second.stdout).not.toMatch(/^endpoint /m);
 
     // In this process too, and nothing of the first is disturbed.
-    await expect(startEmulator({ dataDir: data })).rejects.toThrow(DirectoryLockedError);
+    await expect(startEmulator({ dataDir: data })).rejects.toThrow(`process ${served.child.pid}`);
     const repos = await client.send(new DescribeRepositoriesCommand({}));
     expect(repos.repositories?.map((r) => r.repositoryName)).toEqual(['first/repo']);
   });
