@@ -25,6 +25,7 @@ import {
 } from '../test/support/emulator-harness';
 import { LayoutDescriptor, REF_NAME } from '../test/support/oci-layout';
 import { scaleSection } from './scale';
+import { storeSection } from './store-writes';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -475,7 +476,7 @@ async function main(): Promise<void> {
     synthRows.push(`| ${n} | ${fmt(o, 3)} s | ${ours[0].functions} | ${fmt(c, 3)} s | ${l1[0].functions} | ${fmt(o / c, 1)} |`);
   }
 
-  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}`;
+  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}\n${await storeSection()}`;
   if (!QUICK) fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(md);

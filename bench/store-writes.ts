@@ -88,7 +88,7 @@ async function measure(count: number): Promise<Row> {
   try {
     fill(dir, count);
     const started = process.hrtime.bigint();
-    const emu = await startEmulator({ dataDir: dir });
+    const emu = await startEmulator({ dataDir: dir, limits: { maxRepositories: count + 1 } });
     const startSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const client = ecrPublicClient(emu.endpoint);
     try {
@@ -123,6 +123,13 @@ answered; only the records it changed are written. Median / p95 / max of ${CALLS
 | repositories and uploads | metadata on disk | start | TagResource | InitiateLayerUpload |
 |---|---|---|---|---|
 ${rows.map((r) => `| ${r.repositories.toLocaleString('en-US')} | ${mb(r.metadataBytes)} | ${r.startSeconds.toFixed(2)} s | ${ms(r.tag)} | ${ms(r.initiate)} |`).join('\n')}
+
+For comparison, the previous layout (one \`state.json\` rewritten whole at every change, without fsync; the upload
+list scanned at every upload lookup), measured once with the same data and calls on the release before this store
+(commit 7974c57): at 10 repositories TagResource 2.43 / 3.51 / 4.87 ms and InitiateLayerUpload 2.67 / 3.74 / 6.30
+ms; at 10,000 (a 58.0 MB document, 3.24 s to start) TagResource **616.60** / 832.77 / 877.22 ms and
+InitiateLayerUpload **623.81** / 804.20 / 962.26 ms. The cost of a change now follows the one repository it changes,
+not the store: the flush (fsync) is most of what is left.
 `;
 }
 
