@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-ecr-public';
 import { StateStore } from '../../local/deploy/state';
 import { expectError, Harness, MIB, randomBytes, registryAlias, sha256, start, stop } from '../local/conformance/support';
+import { basicAuthorization, loginPassword } from '../support/emulator-harness';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 /** The tmpfs: big enough for the store, small enough to fill in a moment. */
@@ -113,6 +114,36 @@ describe('the emulator on a full disk', () => {
     const alias = await registryAlias(c);
     const pulled = Buffer.from(await (await fetch(`${h.emu.endpoint}/v2/${alias}/blobs/app/blobs/${digest}`)).arrayBuffer());
     expect(sha256(pulled)).toBe(digest);
+  });
+
+  test('a registry chunk the disk cannot take is a 500 and leaves the upload where it was', async () => {
+    h = await start({ dataDir: dataDir() });
+    const c = h.client;
+    await c.send(new CreateRepositoryCommand({ repositoryName: 'registry/app' }));
+    const alias = await registryAlias(c);
+    const auth = { Authorization: basicAuthorization('AWS', await loginPassword(c)) };
+    const base = `${h.emu.endpoint}/v2/${alias}/registry/app`;
+    const started = await fetch(`${base}/blobs/uploads/`, { method: 'POST', headers: auth });
+    expect(started.status).toBe(202);
+    const location = `${h.emu.endpoint}${started.headers.get('location')}`;
+    const blob = randomBytes(MIB);
+
+    // Room for the body to arrive (it is received into the store's tmp/ first), not for it to be appended as well.
+    leaveFree(MIB + 512 * 1024);
+    const refused = await fetch(location, { method: 'PATCH', headers: auth, body: blob });
+    expect(refused.status).toBe(500);
+    expect(((await refused.json()) as any).errors[0].code).toBe('UNKNOWN');
+    freeDisk();
+    const state = await fetch(location, { headers: auth });
+    expect(state.status).toBe(204);
+    expect(state.headers.get('range')).toBe('0-0');
+
+    const patched = await fetch(location, { method: 'PATCH', headers: auth, body: blob });
+    expect(patched.headers.get('range')).toBe(`0-${blob.length - 1}`);
+    const put = await fetch(`${location}?digest=${sha256(blob)}`, { method: 'PUT', headers: auth });
+    expect(put.status).toBe(201);
+    const pulled = Buffer.from(await (await fetch(`${base}/blobs/${sha256(blob)}`)).arrayBuffer());
+    expect(pulled.equals(blob)).toBe(true);
   });
 });
 
