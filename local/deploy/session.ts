@@ -6,8 +6,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { startEmulator, RunningEmulator } from '../server';
-import { DirectoryLock } from '../store/lock';
-import { Store } from '../store/store';
 import { AssemblyStack, fillPlaceholders } from './assembly';
 import { AssetServer, startAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
@@ -15,6 +13,8 @@ import { HandlerInvoker } from './handler';
 import { withRetries } from './retry';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
+import { DirectoryLock } from '../store/lock';
+import { Store } from '../store/store';
 
 export const DEFAULT_DATA_DIR = '.emulator-data';
 export const DEFAULT_ACCOUNT = '123456789012';

@@ -113,7 +113,7 @@ export class RecordFiles {
       for (const dir of new Set(prepared.map((p) => path.dirname(p.file)))) syncDirectory(dir);
       removeFile(journal);
     } catch (err) {
-      throw new UnappliedJournalError(`The emulator stored a change but could not put all its records in place `
+      throw new UnappliedJournalError('The emulator stored a change but could not put all its records in place '
         + `(${err instanceof Error ? err.message : String(err)}); it completes it at its next start`, err);
     }
   }

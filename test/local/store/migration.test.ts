@@ -16,8 +16,8 @@ import {
   GetRepositoryPolicyCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import { Harness, PNG_1X1, sha256, start, stop } from '../conformance/support';
 import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { Harness, PNG_1X1, sha256, start, stop } from '../conformance/support';
 
 const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'legacy-store');
 const IDS: { kept: string; deleted: string; uploadId: string } = JSON.parse(

@@ -12,8 +12,8 @@ import {
   PutImageCommand,
   PutRepositoryCatalogDataCommand,
 } from '@aws-sdk/client-ecr-public';
-import { buildImage, Harness, JPEG_SMALL, PNG_1X1, pushImage, start, stop, uploadTestBlob } from '../conformance/support';
 import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
+import { buildImage, Harness, JPEG_SMALL, PNG_1X1, pushImage, start, stop, uploadTestBlob } from '../conformance/support';
 
 describe('files nothing refers to', () => {
   let dir: string;
