@@ -116,14 +116,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
+    // Whoever finds the data directory taken learns where this emulator answers.
+    store.setEndpoint(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   } catch (err) {
     // The data directory is released for whoever tries next (another port, another process).
+    if (server.listening) server.close();
     store.close();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
   const host = `127.0.0.1:${port}`;
-  store.setEndpoint(`http://${host}`);
   const ctx: Context = {
     store,
     accountId,

@@ -93,7 +93,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     accountId = emulator.accountId;
   } else {
     endpoint = (endpointOption ?? serving!.endpoint!).replace(/\/+$/, '');
-    if (serving) log(`Using the emulator process ${serving.pid} serves on ${dataDir}: ${endpoint}`);
+    if (serving) log(`Using the emulator that process ${serving.pid} serves on ${dataDir}: ${endpoint}`);
     accountId = await emulatorAccount(endpoint, options.accountId);
   }
   let server: DeployerServer;

@@ -54,23 +54,37 @@ export function syncDirectory(dir: string): void {
  * rename, fsync of the directory. On any failure the target is untouched and a {@link StorageError} is thrown.
  */
 export function replaceFile(target: string, bytes: Uint8Array): void {
-  const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  let tmp: string | undefined;
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    const fd = fs.openSync(tmp, 'wx');
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    tmp = writeTemporary(target, bytes);
+    fs.renameSync(tmp, target);
+    syncDirectory(path.dirname(target));
+  } catch (err) {
+    if (tmp) fs.rmSync(tmp, { force: true });
+    throw storageError(`write ${target}`, err);
+  }
+}
+
+/**
+ * Writes `bytes` to a new, flushed temporary file beside `target` (`.<name>.<pid>.<random>.tmp`, which readers of the
+ * directory skip) and returns its name; on failure nothing is left and the error is thrown.
+ */
+export function writeTemporary(target: string, bytes: Uint8Array): string {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const fd = fs.openSync(tmp, 'wx');
+  try {
     try {
       writeFully(fd, bytes, 0);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, target);
-    syncDirectory(dir);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw storageError(`write ${target}`, err);
+    throw err;
   }
+  return tmp;
 }
 
 /** Removes `target` (if present) and flushes its directory. */

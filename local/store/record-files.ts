@@ -12,7 +12,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { removeFile, replaceFile, StorageError, storageError, syncDirectory, writeFully } from './durable-file';
+import { removeFile, replaceFile, StorageError, storageError, syncDirectory, writeTemporary } from './durable-file';
 import { RecordKey } from './tracked-state';
 
 /** A record's new content, or null when it is removed. */
@@ -97,7 +97,7 @@ export class RecordFiles {
     try {
       for (const [key, content] of changes) {
         const file = this.fileOf(key);
-        prepared.push({ file, tmp: content === null ? undefined : writeTemporary(file, content) });
+        prepared.push({ file, tmp: content === null ? undefined : writeTemporary(file, Buffer.from(content)) });
       }
       replaceFile(journal, Buffer.from(journalText(changes)));
     } catch (err) {
@@ -125,22 +125,6 @@ export class RecordFiles {
       else replaceFile(this.fileOf(key), Buffer.from(content));
     }
   }
-}
-
-/** Writes `content` to a flushed temporary file beside `file`; returns its name. */
-function writeTemporary(file: string, content: string): string {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = fs.openSync(tmp, 'wx');
-  try {
-    writeFully(fd, Buffer.from(content), 0);
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  return tmp;
 }
 
 function journalText(changes: readonly RecordChange[]): string {
