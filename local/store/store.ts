@@ -178,15 +178,20 @@ export class Store {
     const unit = this.unit;
     this.unit = newUnit();
     for (const [top, snapshot] of unit.snapshots) this.restore(top, snapshot);
+    const undo = [...unit.undo.reverse()];
+    // Then the uploads that still exist get their bytes and digest back (after a blob's file was moved back to them).
     for (const [id, before] of unit.appended) {
-      const file = this.uploadPath(id);
-      if (fs.existsSync(file)) fs.truncateSync(file, before.size);
-      this.hashes.set(id, before.hash);
+      if (!has(this.raw.uploads, id)) continue;
+      undo.push(() => {
+        this.hashes.set(id, before.hash);
+        fs.truncateSync(this.uploadPath(id), before.size);
+      });
     }
-    for (const undo of unit.undo.reverse()) {
+    for (const step of undo) {
       try {
-        undo();
+        step();
       } catch (err) {
+        // What is left (a file too long or too many) is cut back or removed at the next start.
         console.error(err);
       }
     }
