@@ -10,6 +10,7 @@ import {
   BatchCheckLayerAvailabilityCommand,
   CompleteLayerUploadCommand,
   CreateRepositoryCommand,
+  DescribeRegistriesCommand,
   DescribeRepositoriesCommand,
   InitiateLayerUploadCommand,
   UploadLayerPartCommand,
@@ -84,6 +85,18 @@ describe('the emulator on a full disk', () => {
     expect(await listed()).not.toContain('refused/repo');
     // The name is free: the refused repository left nothing behind.
     await h.client.send(new CreateRepositoryCommand({ repositoryName: 'refused/repo' }));
+  });
+
+  test('the first repository, which also gives the registry its alias, is refused whole', async () => {
+    h = await start({ dataDir: dataDir() });
+    leaveFree(0);
+    await expectError(h.client.send(new CreateRepositoryCommand({ repositoryName: 'first/repo' })), 'ServerException');
+    freeDisk();
+    expect((await h.client.send(new DescribeRegistriesCommand({}))).registries).toEqual([]);
+    await stop(h);
+    h = await start({ dataDir: dataDir() });
+    expect((await h.client.send(new DescribeRegistriesCommand({}))).registries).toEqual([]);
+    expect((await h.client.send(new DescribeRepositoriesCommand({}))).repositories ?? []).toEqual([]);
   });
 
   test('a layer part the disk cannot take does not advance the upload, and no blob stored short is ever available', async () => {
