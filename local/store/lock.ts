@@ -34,6 +34,9 @@ export class DirectoryLockedError extends Error {
 
 /** A takeover lock older than this was left by a process killed in the middle of a takeover (which takes microseconds). */
 const TAKEOVER_STALE_MS = 10_000;
+/** How often a stale lock is looked at again while another process takes it over, and how long between looks. */
+const TAKEOVER_ATTEMPTS = 200;
+const TAKEOVER_WAIT_MS = 10;
 
 export class DirectoryLock {
   /**
@@ -48,11 +51,12 @@ export class DirectoryLock {
       processStart: processStart(process.pid),
       nonce: randomBytes(12).toString('hex'),
     };
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
       if (createExclusive(file, holder)) return new DirectoryLock(file, holder);
       const current = readHolder(file);
       if (current && isAlive(current)) throw new DirectoryLockedError(file, current, what);
-      takeOverStale(file, current);
+      // Another process taking the same stale lock over: let it finish, then look again.
+      if (!takeOverStale(file, current)) sleep(TAKEOVER_WAIT_MS);
     }
     throw new Error(`Could not take the lock ${file}: it changed hands repeatedly`);
   }
@@ -99,8 +103,11 @@ function createExclusive(file: string, holder: LockHolder): boolean {
   }
 }
 
-/** Removes a stale lock file, under the takeover lock, if it is still the one read (`stale`) and still stale. */
-function takeOverStale(file: string, stale: LockHolder | undefined): void {
+/**
+ * Removes a stale lock file, under the takeover lock, if it is still the one read (`stale`) and still stale. False when
+ * another process holds the takeover lock.
+ */
+function takeOverStale(file: string, stale: LockHolder | undefined): boolean {
   const takeover = `${file}.takeover`;
   try {
     fs.mkdirSync(takeover);
@@ -108,7 +115,7 @@ function takeOverStale(file: string, stale: LockHolder | undefined): void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const age = Date.now() - (fs.statSync(takeover, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
     if (age > TAKEOVER_STALE_MS) fs.rmSync(takeover, { recursive: true, force: true });
-    return;
+    return false;
   }
   try {
     const current = readHolder(file);
@@ -117,6 +124,12 @@ function takeOverStale(file: string, stale: LockHolder | undefined): void {
   } finally {
     fs.rmSync(takeover, { recursive: true, force: true });
   }
+  return true;
+}
+
+/** Waits `ms` milliseconds without returning to the event loop (taking a lock is synchronous, as opening a store is). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** The holder a lock file names; undefined when there is none, or when it is unreadable (a stale leftover). */

@@ -96,4 +96,28 @@ describe('one process at a time on a data directory', () => {
     }
     expect(fs.existsSync(path.join(data, 'emulator.lock'))).toBe(false);
   });
+
+  test('of several processes finding the same stale lock at once, exactly one takes it', async () => {
+    const lockFile = path.join(tmp, 'race', 'emulator.lock');
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    // A lock whose process is gone: a PID that cannot be running.
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: 2 ** 22 + 1, command: 'cli.js serve', nonce: 'stale' }));
+    const script = `
+      const { DirectoryLock } = require(${JSON.stringify(path.join(path.dirname(EMULATOR_CLI), 'store', 'lock.js'))});
+      try {
+        DirectoryLock.acquire(${JSON.stringify(lockFile)}, 'the race');
+        console.log('took');
+        setTimeout(() => undefined, 2000);
+      } catch (err) {
+        console.log(err.name);
+      }`;
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+      child.on('exit', () => resolve(out.trim()));
+    })));
+    expect(outcomes.filter((o) => o === 'took')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'DirectoryLockedError')).toHaveLength(5);
+  });
 });
