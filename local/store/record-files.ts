@@ -3,8 +3,10 @@
  * repository's contents, each upload), named by the sha256 of its key so that any name is a valid file name. A change
  * rewrites only the records it touched, so its cost does not grow with the number of repositories.
  *
- * A change of one record is one atomic replace (`replaceFile`). A change of several (creating the first repository
- * assigns the registry's alias; deleting a repository ends its uploads) is made atomic by a redo journal: every new
+ * A change of one record is one atomic replace (`replaceFile`); a change that only removes records removes them one by
+ * one, a repository's own record first (a start drops the contents and uploads of a repository that has no record, so
+ * an interrupted deletion is a deletion). Any other change of several records (creating the first repository assigns
+ * the registry's alias) is made atomic by a redo journal: every new
  * record is first written to a temporary file and flushed, then `meta/journal.json` (all the changes, with their
  * sha256) is written: that is the commit point. The temporary files are then renamed into place and the journal
  * removed. A start that finds a journal applies it again; a journal that does not check out was never committed.
@@ -86,10 +88,17 @@ export class RecordFiles {
    */
   public write(changes: readonly RecordChange[]): void {
     if (changes.length === 0) return;
-    if (changes.length === 1) {
-      const [key, content] = changes[0];
-      if (content === null) removeFile(this.fileOf(key));
-      else replaceFile(this.fileOf(key), Buffer.from(content));
+    if (changes.length === 1 || changes.every(([, content]) => content === null)) {
+      // One record, or removals only: in the order given (a repository's own record first: a start drops the records
+      // of a repository that has none), each durable, and without a journal, so that deleting works on a full disk.
+      // Once the first is done, the change is made: the next start finishes what a failure left.
+      this.apply(changes.slice(0, 1));
+      try {
+        this.apply(changes.slice(1));
+      } catch (err) {
+        throw new UnappliedJournalError(`The emulator stored a deletion but could not remove all its records `
+          + `(${err instanceof Error ? err.message : String(err)}); it completes it at its next start`, err);
+      }
       return;
     }
     const prepared: Array<{ file: string; tmp?: string }> = [];

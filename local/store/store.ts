@@ -140,7 +140,9 @@ export class Store {
     }
     let failure: StorageError | undefined;
     if (this.files) {
-      const changes: RecordChange[] = [...unit.dirty].map((key) => [key, recordContent(this.raw, key)]);
+      // A repository's own record first: the others of a repository are read only with it (see RecordFiles.write).
+      const keys = [...unit.dirty].sort((a, b) => Number(b.startsWith('repository/')) - Number(a.startsWith('repository/')));
+      const changes: RecordChange[] = keys.map((key) => [key, recordContent(this.raw, key)]);
       try {
         this.files.write(changes);
       } catch (err) {
@@ -484,10 +486,16 @@ export class Store {
     const repositories = dict<RepositoryRecord>();
     for (const r of stored.repositories as any[]) {
       const c = contents.get(r.name) ?? {};
+      contents.delete(r.name);
       repositories[r.name] = reviveRepository({ ...r, blobs: c.blobs ?? {}, images: c.images ?? {}, imageTags: c.imageTags ?? {} });
     }
+    // Left by a deletion interrupted after the repository's own record went: the rest of the deletion.
+    for (const name of contents.keys()) removeFile(files.fileOf(`contents/${name}`));
     const uploads = dict<UploadRecord>();
-    for (const u of stored.uploads as any[]) uploads[u.id] = reviveUpload(u, now);
+    for (const u of stored.uploads as any[]) {
+      if (has(repositories, u.repositoryName)) uploads[u.id] = reviveUpload(u, now);
+      else removeFile(files.fileOf(`upload/${u.id}`));
+    }
     return { version: 1, registry: { ...(stored.registry as RegistryRecord | undefined) }, repositories, uploads };
   }
 

@@ -10,6 +10,7 @@ import {
   BatchCheckLayerAvailabilityCommand,
   CompleteLayerUploadCommand,
   CreateRepositoryCommand,
+  DeleteRepositoryCommand,
   DescribeRegistriesCommand,
   DescribeRepositoriesCommand,
   InitiateLayerUploadCommand,
@@ -97,6 +98,23 @@ describe('the emulator on a full disk', () => {
     h = await start({ dataDir: dataDir() });
     expect((await h.client.send(new DescribeRegistriesCommand({}))).registries).toEqual([]);
     expect((await h.client.send(new DescribeRepositoriesCommand({}))).repositories ?? []).toEqual([]);
+  });
+
+  test('a repository can be deleted on a full disk, to make room', async () => {
+    h = await start({ dataDir: dataDir() });
+    const c = h.client;
+    await c.send(new CreateRepositoryCommand({ repositoryName: 'kept/repo' }));
+    await c.send(new CreateRepositoryCommand({ repositoryName: 'deleted/repo' }));
+    await c.send(new InitiateLayerUploadCommand({ repositoryName: 'deleted/repo' }));
+    leaveFree(0);
+    await c.send(new DeleteRepositoryCommand({ repositoryName: 'deleted/repo' }));
+    const listed = async () => ((await h!.client.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName);
+    expect(await listed()).toEqual(['kept/repo']);
+    freeDisk();
+    await stop(h);
+    h = await start({ dataDir: dataDir() });
+    expect(await listed()).toEqual(['kept/repo']);
+    expect(fs.readdirSync(path.join(dataDir(), 'uploads'))).toEqual([]);
   });
 
   test('a layer part the disk cannot take does not advance the upload, and no blob stored short is ever available', async () => {
