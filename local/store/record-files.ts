@@ -6,10 +6,10 @@
  * A change of one record is one atomic replace (`replaceFile`); a change that only removes records removes them one by
  * one, a repository's own record first (a start drops the contents and uploads of a repository that has no record, so
  * an interrupted deletion is a deletion). Any other change of several records (creating the first repository assigns
- * the registry's alias) is made atomic by a redo journal: every new
- * record is first written to a temporary file and flushed, then `meta/journal.json` (all the changes, with their
- * sha256) is written: that is the commit point. The temporary files are then renamed into place and the journal
- * removed. A start that finds a journal applies it again; a journal that does not check out was never committed.
+ * the registry's alias) is made atomic by a redo journal: every new record is first written to a temporary file and
+ * flushed, then `meta/journal.json` (all the changes, with their sha256) is written: that is the commit point. The
+ * temporary files are then renamed into place and the journal removed. A start that finds a journal applies it again;
+ * a journal that does not check out was never committed.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
