@@ -96,7 +96,7 @@ export class RecordFiles {
       try {
         this.apply(changes.slice(1));
       } catch (err) {
-        throw new UnappliedJournalError(`The emulator stored a deletion but could not remove all its records `
+        throw new UnappliedJournalError('The emulator stored a deletion but could not remove all its records '
           + `(${err instanceof Error ? err.message : String(err)}); it completes it at its next start`, err);
       }
       return;
