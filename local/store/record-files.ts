@@ -24,8 +24,8 @@ export type RecordChange = readonly [RecordKey, string | null];
 const FOLDERS: Readonly<Record<string, string>> = { registry: '.', repository: 'repositories', contents: 'contents', upload: 'uploads' };
 const JOURNAL = 'journal.json';
 
-/** A failure after the commit point: the change is stored (the journal holds it), but its records were not all put in place. */
-export class UnappliedJournalError extends StorageError {}
+/** A failure after the commit point: the change is made (a start completes it), but its records are not all in place yet. */
+export class IncompleteChangeError extends StorageError {}
 
 export class RecordFiles {
   public readonly dir: string;
@@ -84,7 +84,7 @@ export class RecordFiles {
 
   /**
    * Stores `changes` durably and atomically. A {@link StorageError} thrown before the commit point leaves every record
-   * as it was; an {@link UnappliedJournalError} means the change is stored and will be completed at the next start.
+   * as it was; an {@link IncompleteChangeError} means the change is stored and will be completed at the next start.
    */
   public write(changes: readonly RecordChange[]): void {
     if (changes.length === 0) return;
@@ -96,7 +96,7 @@ export class RecordFiles {
       try {
         this.apply(changes.slice(1));
       } catch (err) {
-        throw new UnappliedJournalError('The emulator stored a deletion but could not remove all its records '
+        throw new IncompleteChangeError('The emulator stored a deletion but could not remove all its records '
           + `(${err instanceof Error ? err.message : String(err)}); it completes it at its next start`, err);
       }
       return;
@@ -122,7 +122,7 @@ export class RecordFiles {
       for (const dir of new Set(prepared.map((p) => path.dirname(p.file)))) syncDirectory(dir);
       removeFile(journal);
     } catch (err) {
-      throw new UnappliedJournalError('The emulator stored a change but could not put all its records in place '
+      throw new IncompleteChangeError('The emulator stored a change but could not put all its records in place '
         + `(${err instanceof Error ? err.message : String(err)}); it completes it at its next start`, err);
     }
   }

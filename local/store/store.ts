@@ -23,7 +23,7 @@ import { ExpiryQueue } from './expiry-queue';
 import { DirectoryLock, LockHolder } from './lock';
 import { LEGACY_DOCUMENT, readLegacyState, removeLegacyFiles } from './migration';
 import { dict, emptyState, has, RegistryRecord, reviveRepository, reviveUpload, RepositoryRecord, State, UploadRecord } from './model';
-import { RecordChange, RecordFiles, UnappliedJournalError } from './record-files';
+import { RecordChange, RecordFiles, IncompleteChangeError } from './record-files';
 import { ContentKey, contentFilesOf, ReferenceCounts } from './references';
 import { CONTENTS_MEMBERS, RecordKey, TopKey, TrackedState } from './tracked-state';
 
@@ -146,7 +146,7 @@ export class Store {
       try {
         this.files.write(changes);
       } catch (err) {
-        if (!(err instanceof UnappliedJournalError)) {
+        if (!(err instanceof IncompleteChangeError)) {
           this.rollback();
           throw storageError('store the change', err);
         }
