@@ -27,6 +27,7 @@ import { LayoutDescriptor, REF_NAME } from '../test/support/oci-layout';
 import { hostileSection } from './hostile';
 import { CaseTargets, fmt, IngestRate, Measured, MiB, OursResult, ProfileTop, Profiles, report, Row } from './report';
 import { scaleSection } from './scale';
+import { storeSection } from './store-writes';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -475,7 +476,7 @@ async function main(): Promise<void> {
 
   const synthRows = synthTable();
 
-  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}\n${await hostileSection()}`;
+  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}\n${await storeSection()}\n${await hostileSection()}`;
   if (!QUICK) fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(md);

@@ -107,8 +107,8 @@ One stack of ${COUNT} \`PublicRepository\`, each with a description, a maximum-l
 A repository is one custom resource carrying its catalog data and policy; the texts and the logo travel as
 content-addressed S3 assets (the template holds their keys), so the template grows by about a kilobyte per repository
 whatever the texts. The local deployer runs independent resources concurrently (16 at a time). With the full catalog,
-the emulator writes its state document after every change; long catalog texts are files of their own that the
-document refers to by digest, so each change rewrites about a kilobyte per repository, not the texts.
+the emulator stores each change as the records it changed (a repository's own record holds its texts), flushed
+before it answers: a change rewrites one repository, not the registry (see "The emulator's store").
 `;
 }
 

@@ -23,7 +23,7 @@ Runs a local Amazon ECR Public emulator on 127.0.0.1 (ECR Public API, OCI pull a
 
 Options:
   --port N                 TCP port (default 5000; 0 picks a free port)
-  --data DIR               persist state in DIR (default: in memory)
+  --data DIR               persist state in DIR (default: in memory); one process at a time uses a data directory
   --account-id ID          12-digit account id (default 123456789012)
   --registry-alias NAME    registry alias assigned at the first repository
   --bucket NAME=DIR        serve DIR as S3 bucket NAME (repeatable)
@@ -53,8 +53,9 @@ ${what}
 Options:
   --stack NAME             the stack (name, artifact id or Stage/Stack path); default: every stack of the assembly
   --data DIR               deployment state, and the in-process emulator's data (default .emulator-data)
-  --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else an
-                           emulator started in-process on --data for the duration of the command
+  --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else the
+                           emulator serving --data, else one started in-process on --data for the duration of the
+                           command
   --account-id ID          the emulator's account id (AWS::AccountId; default: the emulator's, 123456789012)
   --port N                 port of the in-process emulator (default: any free port)
   --verbose                print the handlers' log lines and each skipped resource
@@ -77,8 +78,9 @@ Options:
   --now ISO-8601           the time image ages are measured at (default: now), e.g. 2027-01-01T00:00:00Z
   --dry-run                report what would expire; delete nothing
   --data DIR               deployment state, and the in-process emulator's data (default .emulator-data)
-  --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else an
-                           emulator started in-process on --data for the duration of the command
+  --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else the
+                           emulator serving --data, else one started in-process on --data for the duration of the
+                           command
   --account-id ID          the emulator's account id (default: the emulator's, 123456789012)
   --verbose                print the sweeper's log lines
   --help                   print this help`;

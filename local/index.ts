@@ -1,6 +1,8 @@
 /** The local ECR Public emulator: start it from tests, or run the `ecr-public-local` bin. */
 export { startEmulator } from './server';
 export type { EmulatorOptions, RunningEmulator } from './server';
+export { DirectoryLockedError } from './store/lock';
+export type { LockHolder } from './store/lock';
 export { parseFaultSpec } from './faults';
 export type { FaultOptions } from './faults';
 export { deployApp, destroyApp, LocalDeployError } from './deploy';

@@ -86,7 +86,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const buckets = new BucketEndpoint();
   for (const [name, dir] of Object.entries(options.buckets ?? {})) buckets.addBucket(name, dir);
 
-  const listening = await listenOnLoopback(options.port ?? 0);
+  let listening: Listening | undefined;
+  try {
+    listening = await listenOnLoopback(options.port ?? 0);
+    // Whoever finds the data directory taken learns where this emulator answers.
+    store.setEndpoint(`http://127.0.0.1:${listening.port}`);
+  } catch (err) {
+    // The data directory is released for whoever tries next (another port, another process).
+    await listening?.close();
+    store.close();
+    throw err;
+  }
   const host = `127.0.0.1:${listening.port}`;
   const ctx: Context = {
     store,

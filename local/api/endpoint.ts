@@ -155,7 +155,8 @@ export class ApiEndpoint {
       }
     }
     const input = validate(OPERATION_INPUTS[target.name], parsed, '');
-    return withoutUndefined(target.operation(this.ctx, input));
+    // One change: stored before it is answered, or undone whole (the store's transaction).
+    return withoutUndefined(this.ctx.store.transaction(() => target.operation(this.ctx, input)));
   }
 }
 

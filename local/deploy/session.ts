@@ -13,6 +13,8 @@ import { HandlerInvoker } from './handler';
 import { withRetries } from './retry';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
+import { DirectoryLock } from '../store/lock';
+import { Store } from '../store/store';
 
 export const DEFAULT_DATA_DIR = '.emulator-data';
 export const DEFAULT_ACCOUNT = '123456789012';
@@ -60,19 +62,38 @@ export async function withSession<T>(options: LocalDeployOptions, work: (session
   }
 }
 
+/**
+ * Opens a session. One deploy, destroy or sweep at a time uses a data directory's deployment state (a second one is
+ * refused, naming the first); without an endpoint, an emulator already serving the data directory (`serve --data`)
+ * is used rather than a second one started on it.
+ */
 export async function openSession(options: LocalDeployOptions): Promise<Session> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const lock = DirectoryLock.acquire(path.join(dataDir, 'deployments', 'deploy.lock'), `The deployment state in ${dataDir}`);
+  try {
+    const session = await openLockedSession(options, dataDir);
+    lock.setEndpoint(session.endpoint);
+    return { ...session, close: () => session.close().finally(() => lock.release()) };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openLockedSession(options: LocalDeployOptions, dataDir: string): Promise<Session> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const endpointOption = options.endpoint ?? nonEmpty(process.env.AWS_ENDPOINT_URL_ECR_PUBLIC);
   let emulator: RunningEmulator | undefined;
   let endpoint: string;
   let accountId: string;
-  if (endpointOption === undefined) {
+  const serving = endpointOption === undefined ? Store.holder(dataDir) : undefined;
+  if (endpointOption === undefined && serving?.endpoint === undefined) {
     emulator = await startInProcess(dataDir, options.port, options.accountId);
     endpoint = emulator.endpoint;
     accountId = emulator.accountId;
   } else {
-    endpoint = endpointOption.replace(/\/+$/, '');
+    endpoint = (endpointOption ?? serving!.endpoint!).replace(/\/+$/, '');
+    if (serving) log(`Using the emulator that process ${serving.pid} serves on ${dataDir}: ${endpoint}`);
     accountId = await emulatorAccount(endpoint, options.accountId);
   }
   let server: DeployerServer;

@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CustomResourceRequest } from './handler';
 import { parseJsonData } from './json-data';
+import { replaceFile } from '../store/durable-file';
 
 /** Where a resource's handler code is and how to run it. */
 export interface HandlerRef {
@@ -159,22 +160,21 @@ export class StateStore {
     };
   }
 
-  /** Writes the state atomically (temporary file, fsync, rename). */
+  /**
+   * Writes the state durably and atomically (`replaceFile`: checked writes, fsync, rename, fsync of the directory): a
+   * full disk or an I/O error throws and leaves the previous state intact.
+   */
   public save(state: DeploymentState): void {
+    const previous = state.updatedAt;
     state.updatedAt = new Date().toISOString();
-    fs.mkdirSync(this.dir, { recursive: true });
-    const file = this.file(state.stackName);
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
+    // Object.fromEntries defines each key as an own property, `__proto__` included.
+    const stored: StateFile = { ...state, resources: Object.fromEntries(state.resources), exports: Object.fromEntries(state.exports) };
     try {
-      // Object.fromEntries defines each key as an own property, `__proto__` included.
-      const stored: StateFile = { ...state, resources: Object.fromEntries(state.resources), exports: Object.fromEntries(state.exports) };
-      fs.writeSync(fd, JSON.stringify(stored, undefined, 2) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      replaceFile(this.file(state.stackName), Buffer.from(JSON.stringify(stored, undefined, 2) + '\n'));
+    } catch (err) {
+      state.updatedAt = previous;
+      throw err;
     }
-    fs.renameSync(tmp, file);
   }
 
   public remove(stackName: string): void {

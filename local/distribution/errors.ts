@@ -41,6 +41,8 @@ export const REGISTRY_ERRORS = {
   TAG_INVALID: { code: 'TAG_INVALID', status: 400 },
   /** An error of the shared push rules that has no registry counterpart. */
   UNSUPPORTED_BY_REGISTRY: { code: 'UNSUPPORTED', status: 400 },
+  /** The disk refused the change (full, failing): nothing of it was applied. */
+  STORAGE_FAILED: { code: 'UNKNOWN', status: 500 },
 } as const satisfies Record<string, RegistryErrorKind>;
 
 export type RegistryErrorName = keyof typeof REGISTRY_ERRORS;

@@ -15,6 +15,7 @@ import {
 import { sendRegistryError } from './responses';
 import { Context } from '../service/context';
 import { EcrPublicError } from '../service/errors';
+import { StorageError } from '../store/durable-file';
 
 /** One request to the registry API, with the groups its route's pattern captured. */
 export interface RegistryCall {
@@ -67,7 +68,8 @@ export class DistributionEndpoint {
     } catch (err) {
       // A client that went away in the middle of its body cannot be answered; its upload is as it was.
       if (err instanceof ClientGone || (req.destroyed && !req.complete)) return;
-      const error = err instanceof EcrPublicError ? fromServiceError(err) : err;
+      const error = err instanceof EcrPublicError ? fromServiceError(err)
+        : err instanceof StorageError ? new RegistryError('STORAGE_FAILED', err.message) : err;
       if (!(error instanceof RegistryError)) throw err;
       sendRegistryError(res, error);
       // Answered before the body was read to its end (refused from the headers, or too large): throw the rest away.

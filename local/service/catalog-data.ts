@@ -1,6 +1,5 @@
 /** GetRepositoryCatalogData and PutRepositoryCatalogData, and the catalog rules CreateRepository shares. */
 import { randomUUID } from 'crypto';
-import * as fs from 'fs';
 import { Context, findRepository, Operation } from './context';
 import { ecrError, invalidParameter } from './errors';
 import { CatalogRecord, RepositoryRecord } from '../store/model';
@@ -19,7 +18,6 @@ export function logoContentType(fileName: string): string {
  * desired state is correct, and a client that relies on merging is caught.
  */
 export function setCatalogData(ctx: Context, repo: RepositoryRecord, input: any): void {
-  const previousLogo = repo.catalogData?.logo;
   const record: CatalogRecord = {};
   // An empty value clears its field, like a missing one.
   for (const field of ['description', 'aboutText', 'usageText'] as const) {
@@ -35,8 +33,8 @@ export function setCatalogData(ctx: Context, repo: RepositoryRecord, input: any)
     record.logo = `${randomUUID()}.${ext}`;
     ctx.store.writeLogo(record.logo, logo);
   }
+  // The previous logo's file goes once the change is stored, with its last reference.
   repo.catalogData = record;
-  if (previousLogo && previousLogo !== record.logo) fs.rmSync(ctx.store.logoPath(previousLogo), { force: true });
 }
 
 export function catalogDataOutput(ctx: Context, record: CatalogRecord | undefined): Record<string, unknown> {

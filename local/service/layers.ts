@@ -136,10 +136,8 @@ export function recordPart(ctx: Context, upload: UploadRecord, length: number): 
  * upload would otherwise hold its disk space forever. Runs before every upload lookup and on a timer.
  */
 export function expireUploads(ctx: Context): void {
-  const cutoff = nowSeconds(ctx) - ctx.limits.uploadExpirySeconds;
   let expired = false;
-  for (const [id, upload] of Object.entries(ctx.store.state.uploads)) {
-    if (upload.touchedAt > cutoff) continue;
+  for (const id of ctx.store.uploadsUntouchedSince(nowSeconds(ctx) - ctx.limits.uploadExpirySeconds)) {
     ctx.store.discardUpload(id);
     delete ctx.store.state.uploads[id];
     expired = true;

@@ -35,8 +35,11 @@ export const getAuthorizationToken: Operation = (ctx) => {
   const password = randomBytes(48).toString('base64url');
   const expiresAt = nowSeconds(ctx) + TOKEN_LIFETIME_SECONDS;
   // The registry API's pushes authenticate with `AWS:<password>`; forget the passwords that have expired meanwhile.
+  // They are in the order issued, so in the order they expire: the first one still valid ends the look (a clock moved
+  // back may leave one expired behind it; it is refused on use all the same, and forgotten later).
   for (const [issued, expiry] of ctx.authorizationTokens) {
-    if (expiry <= nowSeconds(ctx)) ctx.authorizationTokens.delete(issued);
+    if (expiry > nowSeconds(ctx)) break;
+    ctx.authorizationTokens.delete(issued);
   }
   ctx.authorizationTokens.set(password, expiresAt);
   return {

@@ -41,7 +41,6 @@ export const deleteRepository: Operation = (ctx, input) => {
     }
   }
   ctx.store.commit();
-  ctx.store.collectGarbage();
   return { repository: output };
 };
 

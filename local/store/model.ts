@@ -99,12 +99,18 @@ export function emptyRepository(name: string, createdAt: number): RepositoryReco
  */
 export function reviveState(parsed: any, now: number): State {
   const repositories = dict<RepositoryRecord>();
-  for (const [name, repo] of Object.entries<RepositoryRecord>(parsed.repositories ?? {})) {
-    repositories[name] = { ...repo, blobs: dict(repo.blobs), images: dict(repo.images), imageTags: dict(repo.imageTags) };
-  }
+  for (const [name, repo] of Object.entries<RepositoryRecord>(parsed.repositories ?? {})) repositories[name] = reviveRepository(repo);
   const uploads = dict<UploadRecord>();
-  for (const [id, upload] of Object.entries<UploadRecord>(parsed.uploads ?? {})) {
-    uploads[id] = { ...upload, touchedAt: upload.touchedAt ?? now };
-  }
+  for (const [id, upload] of Object.entries<UploadRecord>(parsed.uploads ?? {})) uploads[id] = reviveUpload(upload, now);
   return { version: 1, registry: { ...parsed.registry }, repositories, uploads };
+}
+
+/** A repository read back from JSON, its dictionaries prototype-less again. */
+export function reviveRepository(repo: RepositoryRecord): RepositoryRecord {
+  return { ...repo, blobs: dict(repo.blobs), images: dict(repo.images), imageTags: dict(repo.imageTags) };
+}
+
+/** An upload read back from JSON; one written before uploads expired gets `now` as its last touch. */
+export function reviveUpload(upload: UploadRecord, now: number): UploadRecord {
+  return { ...upload, touchedAt: upload.touchedAt ?? now };
 }
