@@ -20,8 +20,8 @@ export interface OursResult extends Measured {
   readonly summary: Record<string, number>;
   /** CPU the emulator spent meanwhile. */
   readonly emulatorCpu: number;
-  /** The physical id the handler answered with. */
-  readonly physicalId: string;
+  /** The physical id the handler answered with (a publish through the harness). @default - none (a deploy) */
+  readonly physicalId?: string;
 }
 
 /** What the report says of a case: its name and its targets. */
