@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { inspectImageArchive } from './private/archive/inspect';
 import { ArchiveBinding, ImageSourceBinding, RegistryBinding } from './private/image-binding';
 import { parseImageReference, parsePlatform, privateEcrRegistry } from './private/image-reference';
+import { WILDCARD_REASONS, withWildcardReason } from './private/nag-acknowledgements';
 
 /** Options for images read from an archive or a layout. */
 export interface ArchiveImageOptions {
@@ -124,7 +125,7 @@ class ArchiveImageSource extends ImageSource {
 function ecrPullStatements(repositoryArn: string): iam.PolicyStatement[] {
   return [
     // IAM accepts GetAuthorizationToken on no narrower resource.
-    new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    withWildcardReason(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }), WILDCARD_REASONS.authorizationToken),
     new iam.PolicyStatement({ actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resources: [repositoryArn] }),
   ];
 }

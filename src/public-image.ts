@@ -1,13 +1,15 @@
 import { createHash } from 'crypto';
 import {
-  AssetHashType, CfnResource, Duration, RemovalPolicy, Size, Token, aws_iam as iam, aws_lambda as lambda, aws_s3_assets as s3assets,
+  AssetHashType, Duration, RemovalPolicy, Size, Token, aws_iam as iam, aws_lambda as lambda, aws_s3_assets as s3assets,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { HandlerRuntimeOptions } from './handler-runtime';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
 import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
 import { HANDLER_KINDS, RESOURCE_TYPES } from './private/handler-contract';
-import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
+import { allowAssetObjects, allowOnAnyRepository, handlerResource } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { ImageSourceBinding } from './private/image-binding';
 import { ImageProperties } from './private/publish-plan';
 import { invalid } from './private/validation';
@@ -17,7 +19,7 @@ import type { IPublicRepository } from './public-repository';
 const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
 /** Properties of a {@link PublicImage}. */
-export interface PublicImageProps {
+export interface PublicImageProps extends HandlerRuntimeOptions {
   /** The repository to publish into. */
   readonly repository: IPublicRepository;
 
@@ -150,7 +152,7 @@ export class PublicImage extends Construct {
     };
     let properties: ImageProperties;
     const roleStatements = [
-      allow([...IMAGE_PUBLISHER_ACTIONS], [anyRepositoryArn(this)]),
+      allowOnAnyRepository(this, IMAGE_PUBLISHER_ACTIONS),
     ];
     const resourceStatements: iam.PolicyStatement[] = [];
     if (binding.kind === 'archive') {
@@ -169,7 +171,7 @@ export class PublicImage extends Construct {
         SourceDigest: plan.rootDigest,
         CompressLayers: String(props.compressLayers ?? true),
       };
-      roleStatements.push(allow(['s3:GetObject'], [asset.bucket.arnForObjects('*')]));
+      roleStatements.push(allowAssetObjects(asset.bucket.arnForObjects('*')));
     } else {
       if (props.compressLayers === true) {
         invalid(this, 'compressLayers', 'applies to archive sources only: images from a registry or a Dockerfile are copied byte for byte');
@@ -195,20 +197,11 @@ export class PublicImage extends Construct {
         timeout: props.timeout ?? Duration.minutes(15),
         ephemeralStorageSize: props.ephemeralStorageSize,
         architecture: props.architecture,
+        runtime: pinnedHandlerRuntime(this, props.handlerRuntime),
       },
       roleStatements,
       resourceStatements,
     });
-    if (resourceStatements.some((st) => st.resources.includes('*'))) {
-      // For cdk-nag users: the one wildcard is ecr:GetAuthorizationToken, which IAM accepts on no narrower resource.
-      (this.node.findChild('HandlerPolicy').node.defaultChild as CfnResource).addMetadata('cdk_nag', {
-        rules_to_suppress: [{
-          id: 'AwsSolutions-IAM5',
-          reason: 'ecr:GetAuthorizationToken accepts no resource narrower than *; the pull actions are granted on the one source repository',
-          applies_to: ['Resource::*'],
-        }],
-      });
-    }
     this.sourceDigest = binding.kind === 'archive' ? binding.plan.rootDigest : resource.getAttString('SourceDigest');
     this.imageDigest = resource.getAttString('ImageDigest');
     this.imageUri = resource.getAttString('ImageUri');

@@ -2,12 +2,14 @@ import {
   Annotations, CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { HandlerRuntimeOptions } from './handler-runtime';
 import { LifecycleOptions, LifecycleRule } from './lifecycle/lifecycle-rule';
 import { RepositoryLifecycleBinding } from './lifecycle/repository-lifecycle';
 import { bindCatalog } from './private/catalog-binding';
 import { AUTH_ACTIONS, PUSH_ACTIONS, READ_ACTIONS, REPOSITORY_HANDLER_ACTIONS } from './private/ecr-public-actions';
 import { HANDLER_KINDS, RepositoryProperties, RESOURCE_TYPES } from './private/handler-contract';
-import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
+import { allowOnAnyRepository, handlerResource, repositoryArnFor } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { registerOwnCatalogAndPolicy } from './private/own-children';
 import { policyProblems, policyText } from './private/policy-document';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
@@ -133,7 +135,7 @@ export interface PublicRepositoryAttributes {
 }
 
 /** Properties of a {@link PublicRepository}. */
-export interface PublicRepositoryProps extends RepositoryCatalogOptions, LifecycleOptions {
+export interface PublicRepositoryProps extends RepositoryCatalogOptions, LifecycleOptions, HandlerRuntimeOptions {
   /**
    * The repository name: 2-205 lower-case characters, components separated by `/`. Changing it replaces the repository.
    * @default - a valid name generated from the construct path, stable across deploys
@@ -233,6 +235,7 @@ export class PublicRepository extends PublicRepositoryBase {
     }
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPES.repository);
     const stack = Stack.of(this);
+    const runtime = pinnedHandlerRuntime(this, props.handlerRuntime);
 
     // One resource carries the repository, its catalog and its policy, always in full: a field or the last statement
     // removed from the app is an update that clears it, and a retained repository keeps both (nothing else is deleted).
@@ -250,7 +253,8 @@ export class PublicRepository extends PublicRepositoryBase {
       resourceType: RESOURCE_TYPES.repository,
       properties,
       removalPolicy,
-      roleStatements: [allow([...REPOSITORY_HANDLER_ACTIONS], [anyRepositoryArn(this)]), ...catalog.roleStatements],
+      roleStatements: [allowOnAnyRepository(this, REPOSITORY_HANDLER_ACTIONS), ...catalog.roleStatements],
+      functionOptions: { runtime },
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
     this.repositoryName = this.resource.ref;
@@ -258,7 +262,7 @@ export class PublicRepository extends PublicRepositoryBase {
     this.repositoryUri = this.resource.getAttString('RepositoryUri');
     this.registryId = this.resource.getAttString('RegistryId');
     this.logoUrl = this.resource.getAttString('LogoUrl');
-    this.lifecycle = new RepositoryLifecycleBinding(this, this.resource, name, props);
+    this.lifecycle = new RepositoryLifecycleBinding(this, this.resource, name, props, runtime);
     this.node.addValidation({
       validate: () => [
         ...tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),

@@ -7,7 +7,7 @@ import { aws_iam as iam, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { stageContentAsset } from './file-asset';
 import { CatalogFields } from './handler-contract';
-import { allow } from './handler-function';
+import { allowAssetObjects } from './handler-function';
 import { validateCatalogList, validateLogoFile, validateMaxLength } from './validation';
 import type { CatalogText } from '../catalog-text';
 import type { RepositoryCatalogOptions } from '../repository-catalog-data';
@@ -51,5 +51,5 @@ export function bindCatalog(scope: Construct, options: RepositoryCatalogOptions)
     LogoBucket: logo?.bucketName,
     LogoKey: logo?.objectKey,
   };
-  return { properties, roleStatements: [...objectArns].map((arn) => allow(['s3:GetObject'], [arn])) };
+  return { properties, roleStatements: [...objectArns].map(allowAssetObjects) };
 }
