@@ -15,7 +15,7 @@ import type { LocalDeployOptions } from '../deploy/types';
 const SWEEP_TYPE = 'Custom::EcrPublicLifecycleSweep';
 const SCHEDULED_SWEEP = 'cdk-ecr-public:lifecycle-sweep';
 
-export interface LocalSweepOptions extends Omit<LocalDeployOptions, 'verbose'> {
+export interface LocalSweepOptions extends Omit<LocalDeployOptions, 'verbose' | 'outputsFile'> {
   /**
    * "Now" for image ages, an ISO 8601 time.
    * @default - the current time
@@ -84,7 +84,7 @@ export async function sweepApp(options: LocalSweepOptions): Promise<StackSweep[]
         };
         log(`Sweeping ${stack.stackName} at ${now}${options.dryRun ? ' (dry run)' : ''} in ${session.endpoint}`);
         const outcome = await invoker.invokeEvent(fn.code, event, String(props.ServiceToken ?? ''));
-        if (options.verbose) for (const line of outcome.logs) log(`    | ${line}`);
+        // With verbose, the session's invoker has printed the sweeper's log lines as they came.
         if (outcome.error !== undefined) throw new LocalSweepError(`${stack.stackName}: the sweep failed: ${outcome.error}`, outcome.logs);
         const result = outcome.result as { repositories: RepositorySweep[]; notReached: string[] };
         for (const r of result.repositories) log(`  ${describe(r)}`);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PublicRegistry, PublicRepository } from '../../../src';
 import { errorName, pushSmallImage } from '../../lambda/support';
 import { run } from '../../support/run-tool';
@@ -178,6 +178,26 @@ describe('ecr-public-local deploy / destroy', () => {
     await stop(again.child);
   });
 
+  test('deploy prints the outputs and --outputs-file writes them as cdk deploy does; destroy refuses the option', async () => {
+    const outdir = path.join(tmp, 'cdk.out.outputs');
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'OutputsStack');
+    const repo = new PublicRepository(stack, 'Repo', { repositoryName: 'cli/outputs', removalPolicy: RemovalPolicy.DESTROY });
+    new CfnOutput(stack, 'RepositoryUri', { value: repo.repositoryUri });
+    app.synth();
+    const dataDir = path.join(tmp, 'outputs');
+    const deployed = await cli(['deploy', outdir, '--data', dataDir, '--outputs-file', 'out/outputs.json']);
+    expect(deployed.code).toBe(0);
+    const uri = /^ {2}OutputsStack\.RepositoryUri = (127\.0\.0\.1:\d+\/[a-z0-9]+\/cli\/outputs)$/m.exec(deployed.stdout)?.[1];
+    expect(uri).toBeDefined();
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'out', 'outputs.json'), 'utf8'))).toEqual({ OutputsStack: { RepositoryUri: uri } });
+
+    const destroyed = await cli(['destroy', outdir, '--data', dataDir, '--outputs-file', 'x.json']);
+    expect(destroyed.code).toBe(1);
+    expect(destroyed.stderr).toContain("Unknown option '--outputs-file'");
+    expect((await cli(['destroy', outdir, '--data', dataDir])).code).toBe(0);
+  });
+
   test('usage errors exit 1 with a message', async () => {
     const none = await cli(['deploy']);
     expect(none.code).toBe(1);
@@ -199,7 +219,7 @@ describe('ecr-public-local deploy / destroy', () => {
       ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed', '--upload-expiry', '--clock-offset', '--rate-quotas']
       : command === 'sweep'
         ? ['--stack', '--now', '--dry-run', '--data', '--endpoint', '--account-id', '--verbose']
-        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose'];
+        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose', ...(command === 'deploy' ? ['--outputs-file'] : [])];
     for (const option of options) expect(help.stdout).toMatch(new RegExp(`^  ${option}\\b`, 'm'));
     expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
   });
