@@ -6,7 +6,13 @@ import { Context, findRepository, Operation } from './context';
 /** Tags per repository (the TooManyTagsException limit). */
 const MAX_TAGS = 50;
 
-/** Checks tag keys and values: 1-128 and 0-256 characters, no `aws:` prefix. */
+/**
+ * AWS's tag character rules (the tagging guide): letters, digits and spaces representable in UTF-8, and
+ * `_ . : / = + - @`. ECR Public's model states no pattern: UNVERIFIED, the strict reading (local/README.md).
+ */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** Checks tag keys and values: 1-128 and 0-256 characters of AWS's tag characters, no `aws:` prefix. */
 export function checkTags(tags: Array<{ Key?: string; Value?: string }>): Array<{ Key: string; Value: string }> {
   return tags.map((tag, i) => {
     const key = tag.Key;
@@ -19,6 +25,10 @@ export function checkTags(tags: Array<{ Key?: string; Value?: string }>): Array<
     }
     if ([...value].length > 256) {
       throw new EcrPublicError('InvalidTagParameterException', `Tag value for key '${key}' must be at most 256 characters`);
+    }
+    if (!TAG_CHARACTERS.test(key) || !TAG_CHARACTERS.test(value)) {
+      throw new EcrPublicError('InvalidTagParameterException',
+        `Tag at tags[${i}] may contain only letters, digits, spaces and '_ . : / = + - @' in its key and value`);
     }
     return { Key: key, Value: value };
   });
@@ -55,8 +65,8 @@ export const untagResource: Operation = (ctx, input) => {
   const repo = repositoryFromArn(ctx, input.resourceArn);
   const keys: string[] = input.tagKeys;
   keys.forEach((key, i) => {
-    if ([...key].length < 1 || [...key].length > 128) {
-      throw new EcrPublicError('InvalidTagParameterException', `Tag key at tagKeys[${i}] must be 1 to 128 characters`);
+    if ([...key].length < 1 || [...key].length > 128 || !TAG_CHARACTERS.test(key)) {
+      throw new EcrPublicError('InvalidTagParameterException', `Tag key at tagKeys[${i}] must be 1 to 128 of AWS's tag characters`);
     }
   });
   repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));
