@@ -1,5 +1,5 @@
 import {
-  Annotations, CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
+  CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HandlerRuntimeOptions } from './handler-runtime';
@@ -269,9 +269,6 @@ export class PublicRepository extends PublicRepositoryBase {
         ...policyProblems(stack, 'policy', this.policyDocument, true),
       ],
     });
-    if (props.repositoryName === undefined) {
-      Annotations.of(this).addInfo(`Generated repository name: ${name}`);
-    }
   }
 
   /**
