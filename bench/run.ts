@@ -173,10 +173,17 @@ interface OursResult extends Measured {
   readonly summary: Record<string, number>;
   /** CPU the emulator spent meanwhile. */
   readonly emulatorCpu: number;
+  /** The physical id the handler answered with. */
+  readonly physicalId: string;
 }
 
-/** Publishes through the bundled handler in a child process; the CloudFormation response goes to a local server. */
-async function publishWithHandler(emulator: ServedEmulator, bucketDir: string, image: BenchImage, repo: string, compress: boolean): Promise<OursResult> {
+/**
+ * Publishes through the bundled handler in a child process; the CloudFormation response goes to a local server. With
+ * `previous` (the physical id of an earlier publish), the event is the Update CloudFormation sends for that resource.
+ */
+async function publishWithHandler(
+  emulator: ServedEmulator, bucketDir: string, image: BenchImage, repo: string, compress: boolean, previous?: string,
+): Promise<OursResult> {
   const staged = inspectImageArchive(image.file, { stagingDir: bucketDir });
   // The handler's CloudFormation response: a publish only counts when it says SUCCESS.
   let response = '';
@@ -193,8 +200,10 @@ async function publishWithHandler(emulator: ServedEmulator, bucketDir: string, i
     SourceDigest: staged.plan.rootDigest, Tags: ['bench'], CompressLayers: String(compress), Concurrency: '4', DeleteOnRemove: 'false',
   };
   const eventFile = path.join(bucketDir, '..', `event-${Date.now()}.json`);
+  const request = previous === undefined ? { RequestType: 'Create' }
+    : { RequestType: 'Update', PhysicalResourceId: previous, OldResourceProperties: { ServiceToken: 'bench', ...props } };
   fs.writeFileSync(eventFile, JSON.stringify({
-    RequestType: 'Create', ServiceToken: 'bench', ResponseURL: `http://127.0.0.1:${port}/response`,
+    ...request, ServiceToken: 'bench', ResponseURL: `http://127.0.0.1:${port}/response`,
     StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/bench/1', RequestId: 'bench', LogicalResourceId: 'Image',
     ResourceType: 'Custom::EcrPublicImage', ResourceProperties: { ServiceToken: 'bench', ...props },
   }));
@@ -205,9 +214,9 @@ async function publishWithHandler(emulator: ServedEmulator, bucketDir: string, i
       AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
     });
     const child = JSON.parse(result.stdout.trim().split('\n').pop()!);
-    const status = response ? JSON.parse(response).Status : undefined;
-    if (child.error || !child.summary || status !== 'SUCCESS') throw new Error(`publish failed (${status}): ${response || result.stdout}`);
-    return { ...result, summary: child.summary, emulatorCpu: cpuOf(emulator.child.pid!) - emulatorBefore };
+    const answer = response ? JSON.parse(response) : {};
+    if (child.error || !child.summary || answer.Status !== 'SUCCESS') throw new Error(`publish failed (${answer.Status}): ${response || result.stdout}`);
+    return { ...result, summary: child.summary, emulatorCpu: cpuOf(emulator.child.pid!) - emulatorBefore, physicalId: answer.PhysicalResourceId };
   } finally {
     responses.close();
     fs.rmSync(eventFile, { force: true });
@@ -414,7 +423,8 @@ async function main(): Promise<void> {
       if (path.dirname(staged.archivePath) === bucketDir && staged.archivePath !== image.file) fs.rmSync(staged.archivePath, { force: true });
 
       const harness = await publishWithHandler(target, bucketDir, image, repo, c.compress);
-      const harnessAgain = await publishWithHandler(target, bucketDir, image, repo, c.compress);
+      // Published again as CloudFormation does it when another property of the resource changes: an Update.
+      const harnessAgain = await publishWithHandler(target, bucketDir, image, repo, c.compress, harness.physicalId);
       let harnessUncompressed: OursResult | undefined;
       if (c.alsoUncompressed) {
         const plain = `bench/image-${i}-uncompressed`;

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Stack, Token, aws_ecr_assets as ecr_assets, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Size, Stack, Token, aws_ecr_assets as ecr_assets, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { inspectImageArchive } from './private/archive/inspect';
 import { ArchiveBinding, ImageSourceBinding, RegistryBinding } from './private/image-binding';
@@ -16,6 +16,14 @@ export interface ArchiveImageOptions {
    * @default - the only image in the source; a source with several images is an error that lists them
    */
   readonly ref?: string;
+
+  /**
+   * The most a gzip-compressed archive (`.tar.gz`) may decompress to at synth. Synth stops with an error naming the
+   * archive as soon as the output exceeds it, and leaves nothing behind, so that a small file made to inflate cannot
+   * fill the disk. Raise it for an archive that truly holds more (an image with large runs of one byte).
+   * @default - 100 times the compressed file's size, and at least 256 MiB
+   */
+  readonly maxDecompressedSize?: Size;
 }
 
 /** Options for images copied from a registry. */
@@ -114,7 +122,8 @@ class ArchiveImageSource extends ImageSource {
       if (!fs.existsSync(this.source)) throw new Error(`${this.source}: no such file or directory`);
       const stagingDir = path.join(os.tmpdir(), 'cdk-ecr-public-staging');
       fs.mkdirSync(stagingDir, { recursive: true });
-      const { archivePath, plan } = inspectImageArchive(path.resolve(this.source), { ref: this.options.ref, stagingDir });
+      const maxDecompressedBytes = this.options.maxDecompressedSize?.toBytes();
+      const { archivePath, plan } = inspectImageArchive(path.resolve(this.source), { ref: this.options.ref, stagingDir, maxDecompressedBytes });
       this.binding = { kind: 'archive', archivePath, plan };
     }
     return this.binding;

@@ -1,7 +1,8 @@
 import {
-  CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, Stack, TagManager, TagType, Token, aws_iam as iam,
+  Annotations, CustomResource, Fn, IResource, Names, RemovalPolicy, Resource, ResourceProps, Stack, TagManager, Tags, TagType, Token,
+  TokenComparison, aws_iam as iam,
 } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { HandlerRuntimeOptions } from './handler-runtime';
 import { LifecycleOptions, LifecycleRule } from './lifecycle/lifecycle-rule';
 import { RepositoryLifecycleBinding } from './lifecycle/repository-lifecycle';
@@ -12,6 +13,7 @@ import { allowOnAnyRepository, handlerResource, repositoryArnFor } from './priva
 import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { registerOwnCatalogAndPolicy } from './private/own-children';
 import { policyProblems, policyText } from './private/policy-document';
+import { recordSynthName, synthName } from './private/repository-names';
 import { invalid, tagProblems, validateRepositoryName } from './private/validation';
 import { PublicRegistry } from './public-registry';
 import { RepositoryCatalogOptions } from './repository-catalog-data';
@@ -95,12 +97,40 @@ export abstract class PublicRepositoryBase extends Resource implements IPublicRe
     return `${this.repositoryUri}@${digest}`;
   }
 
+  /**
+   * Grants `actions` on this repository as aws-ecr's `Repository.grant` does: a principal of this account gets them in
+   * its identity policy; a principal of another account in the repository policy (and in its identity policy when it
+   * is a role or user of this app). A role or user of this app in another account whose stack does not come after
+   * this one cannot be named in the policy before it exists: its account is trusted instead, for principals carrying
+   * the tag `aws-cdk:id` this grant puts on it.
+   */
   public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.repositoryArn] });
+    const foreign = this.unsafeCrossAccountPrincipal(grantee);
+    if (foreign) {
+      const foreignStack = Stack.of(foreign);
+      const tag = `${foreignStack.stackName}_${foreign.node.addr}`;
+      Tags.of(foreign).add('aws-cdk:id', tag);
+      this.addToResourcePolicy(new iam.PolicyStatement({
+        actions,
+        principals: [new iam.AccountPrincipal(foreignStack.account)],
+        conditions: { StringEquals: { 'aws:PrincipalTag/aws-cdk:id': tag } },
+      }));
+      // The ARN as known at synth: an attribute of this stack cannot be referenced from another account's.
+      const name = synthName(this);
+      const arn = Token.isUnresolved(this.repositoryArn) && name !== undefined
+        ? this.stack.formatArn({ service: 'ecr-public', region: '', account: this.env.account, resource: 'repository', resourceName: name })
+        : this.repositoryArn;
+      return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [arn], scope: this });
+    }
+    return iam.Grant.addToPrincipalOrResource({ grantee, actions, resourceArns: [this.repositoryArn], resourceSelfArns: [], resource: this });
   }
 
+  /**
+   * Grants the two authentication actions. IAM takes them from identity policies only: a principal of another account
+   * (an `AccountPrincipal`, say) must be given them by that account.
+   */
   public grantPull(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...AUTH_ACTIONS], resourceArns: ['*'] });
+    return iam.Grant.addToPrincipal({ grantee, actions: [...AUTH_ACTIONS], resourceArns: ['*'], scope: this });
   }
 
   public grantPush(grantee: iam.IGrantable): iam.Grant {
@@ -113,6 +143,22 @@ export abstract class PublicRepositoryBase extends Resource implements IPublicRe
 
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.grant(grantee, ...READ_ACTIONS);
+  }
+
+  /**
+   * The grantee's principal when it is a role or user of this app in another account whose stack this repository's
+   * stack does not depend on (its ARN cannot be referenced across accounts, and ECR refuses a policy naming a principal
+   * that does not exist yet); undefined otherwise.
+   */
+  private unsafeCrossAccountPrincipal(grantee: iam.IGrantable): (iam.IPrincipal & IConstruct) | undefined {
+    const principal = grantee.grantPrincipal;
+    const account = principal.principalAccount;
+    if (!account) return undefined;
+    const comparison = Token.compareStrings(this.env.account, account);
+    if (comparison === TokenComparison.BOTH_UNRESOLVED || comparison === TokenComparison.SAME) return undefined;
+    if (!iam.principalIsOwnedResource(principal)) return undefined;
+    const stack = Stack.of(principal);
+    return stack === this.stack || this.stack.dependencies.includes(stack) ? undefined : principal;
   }
 }
 
@@ -258,6 +304,7 @@ export class PublicRepository extends PublicRepositoryBase {
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
     this.repositoryName = this.resource.ref;
+    recordSynthName(this, name);
     this.repositoryArn = this.resource.getAttString('RepositoryArn');
     this.repositoryUri = this.resource.getAttString('RepositoryUri');
     this.registryId = this.resource.getAttString('RegistryId');
@@ -295,8 +342,13 @@ interface ImportedRepository {
   readonly registryAlias?: string;
 }
 
-/** A repository managed elsewhere: grants go to the grantee's identity; its policy is left alone. */
+/**
+ * A repository managed elsewhere: grants go to the grantee's identity; its policy is left alone (a grant to another
+ * account's principal, which only the repository policy could give, is warned about). Its account is the registry id
+ * when that is known at synth, so that grants tell same-account principals from others.
+ */
 function importRepository(scope: Construct, id: string, attrs: ImportedRepository): IPublicRepository {
+  const props: ResourceProps = Token.isUnresolved(attrs.registryId) ? {} : { account: attrs.registryId };
   class Import extends PublicRepositoryBase {
     public readonly repositoryName = attrs.repositoryName;
     public readonly repositoryArn = attrs.repositoryArn;
@@ -309,12 +361,21 @@ function importRepository(scope: Construct, id: string, attrs: ImportedRepositor
       return `${registryUri}/${this.repositoryName}`;
     }
 
-    public addToResourcePolicy(_statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
+    public addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
       // The policy of a repository managed elsewhere is not ours to overwrite; use PublicRepositoryPolicy explicitly.
+      // Only principals known to be of another account: with an account unknown at synth, they may well be this one's.
+      const foreign = statement.principals.filter((p) => p.principalAccount !== undefined
+        && Token.compareStrings(this.env.account, p.principalAccount) === TokenComparison.DIFFERENT);
+      if (foreign.length === 0) return { statementAdded: false };
+      const who = foreign.map((p) => p.toString()).join(', ');
+      Annotations.of(this).addWarningV2('cdk-ecr-public:importedRepositoryPolicy',
+        `${statement.actions.join(', ')} for ${who} not granted: a principal of another account needs the repository policy, `
+        + `and the policy of ${this.repositoryName}, managed elsewhere, is not changed by this app; add the statement there `
+        + '(a PublicRepositoryPolicy in the app that manages the repository)');
       return { statementAdded: false };
     }
   }
-  return new Import(scope, id);
+  return new Import(scope, id, props);
 }
 
 /** A name that satisfies the repository-name pattern, derived from the construct path so that it is stable. */

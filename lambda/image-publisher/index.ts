@@ -41,14 +41,15 @@ export const handler = customResourceHandler<ImageProperties>(async (event) => {
 });
 
 async function onCreate(ecr: ECRPUBLICClient, s3: S3Client, event: CreateEvent<ImageProperties>): Promise<HandlerResult> {
-  const published = await publish(ecr, s3, parseSettings(event.ResourceProperties));
+  const published = await publish(ecr, s3, parseSettings(event.ResourceProperties), undefined);
   return published.result;
 }
 
 async function onUpdate(ecr: ECRPUBLICClient, s3: S3Client, event: UpdateEvent<ImageProperties>): Promise<HandlerResult> {
   const settings = parseSettings(event.ResourceProperties);
-  const published = await publish(ecr, s3, settings);
   const previous = parsePhysicalId(event.PhysicalResourceId);
+  // The image this resource published before, as CloudFormation recorded it: its compressed layers are ours.
+  const published = await publish(ecr, s3, settings, previous?.repositoryName === settings.repositoryName ? previous.digest : undefined);
   // In another repository the old tags are the old image's business (its Delete follows the new physical id).
   if (previous && previous.repositoryName === settings.repositoryName) {
     await removeDroppedTags(ecr, s3, event.OldResourceProperties, previous.digest, settings, published.image);
@@ -82,8 +83,11 @@ interface Published {
   readonly image: ResolvedImage;
 }
 
-/** Publishes the image of `settings` with its tags and returns the resource's id and attributes. */
-async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings): Promise<Published> {
+/**
+ * Publishes the image of `settings` with its tags and returns the resource's id and attributes. `publishedBefore` is the
+ * root digest this resource published into the same repository before (from its physical id).
+ */
+async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings, publishedBefore: string | undefined): Promise<Published> {
   const repositoryUri = await describeRepositoryUri(ecr, settings.repositoryName);
   const stats = new PublishStats();
   let image: ResolvedImage | undefined;
@@ -92,7 +96,7 @@ async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettin
   const scratch = settings.compressLayers ? ScratchSpace.open() : undefined;
   try {
     source = await openSource(settings.source, s3);
-    const target = { repositoryName: settings.repositoryName, repositoryUri, tags: settings.tags };
+    const target = { repositoryName: settings.repositoryName, repositoryUri, tags: settings.tags, publishedByThisResource: publishedBefore };
     const ctx = { ...context(ecr, source, settings, stats), scratch, target };
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);

@@ -55,7 +55,7 @@ export interface PublishContext {
   readonly scratch?: ScratchSpace;
   /**
    * The repository and tags being published to, when compressed layers may be learnt from the image a tag already
-   * points at (`previous-compression.ts`). @default - none: layers to compress are compressed
+   * points at, or that this resource published before (`previous-compression.ts`). @default - none: layers to compress are compressed
    */
   readonly target?: PublishTarget & { readonly repositoryName: string };
 }
@@ -68,8 +68,8 @@ export function digestMismatch(blobs: BlobSource, planned: string, got: string):
 /**
  * What will be pushed. Without compression, the plan as it is. With it, every uncompressed layer is streamed once
  * through gzip to learn its compressed digest and size (nothing is uploaded; the output is kept in the scratch space
- * when it fits), and the manifests are rewritten; unless a tag of the target already points at this image compressed,
- * whose layers are then taken as they are.
+ * when it fits), and the manifests are rewritten; unless the target provably holds this image compressed already
+ * (`previous-compression.ts`), whose layers are then taken as they are.
  */
 export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> {
   const { plan } = ctx;
@@ -112,8 +112,8 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
 }
 
 /**
- * The compressed layers of the image a tag of the target already points at, when it is this plan's image and those
- * layers are all in the repository (a manifest is never tagged without its layers); undefined otherwise.
+ * The compressed layers of this plan's image already in the target (published by this resource, or found through a tag
+ * and checked), when those layers are all in the repository; undefined otherwise.
  */
 async function publishedCompression(ctx: PublishContext, toCompress: readonly string[]): Promise<Map<string, BlobReplacement> | undefined> {
   if (!ctx.target || toCompress.length === 0) return undefined;

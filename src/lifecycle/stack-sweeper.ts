@@ -57,6 +57,12 @@ const ARN_OVERHEAD = 'arn:aws-iso-b:ecr-public::123456789012:repository/""'.leng
 const INLINE_BUDGET = 3_000;
 const MANAGED_BUDGET = 5_500;
 
+/** The tags, known at synth, that the app's PublicImages publish into the repository `r` names. */
+function protectedTags(r: SweptRepository): string[] {
+  const tags = new Set(publicationsInto(r.repository, r.repositoryName).flatMap((p) => p.tags));
+  return [...tags].filter((t) => !Token.isUnresolved(t)).sort();
+}
+
 /** The stack's sweeper: made on first use. */
 export class StackSweeper extends Construct {
   /** The sweeper of `scope`'s stack. */
@@ -93,7 +99,7 @@ export class StackSweeper extends Construct {
         rules: r.rules(),
         mode: r.mode,
         schedule: r.schedule.expressionString,
-        protectedTags: [...new Set(publicationsInto(r.repository).flatMap((p) => p.tags).filter((t) => !Token.isUnresolved(t)))].sort(),
+        protectedTags: protectedTags(r),
       })),
     };
   }
@@ -159,9 +165,13 @@ export class StackSweeper extends Construct {
     // At deploy: after the repositories exist and the app's images are published, so that what a publish leaves
     // behind (an image whose tag moved) is expired at once, and what it published is protected.
     for (const grant of grants) sweep.node.addDependency(grant);
+    // Images of other stacks are protected by their tags alone: a dependency on them could make a cycle of stacks.
+    const stack = Stack.of(this);
     for (const r of this.repositories) {
       sweep.node.addDependency(r.resource);
-      for (const p of publicationsInto(r.repository)) sweep.node.addDependency(p.image);
+      for (const p of publicationsInto(r.repository, r.repositoryName)) {
+        if (Stack.of(p.image) === stack) sweep.node.addDependency(p.image);
+      }
     }
 
     const schedules = new Map<string, events.Schedule>();

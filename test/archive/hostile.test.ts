@@ -121,6 +121,33 @@ describe('hostile tar entries', () => {
     expect(fs.readdirSync(stage)).toEqual([]);
   });
 
+  test('a small gzip file made to inflate: refused once past its bound (100 times its size, at least 256 MiB), nothing left', () => {
+    // 300 gzip members of 1 MiB of zeros each: about 300 KB that inflate to 300 MiB.
+    const member = gzipSync(Buffer.alloc(1024 * 1024));
+    const file = archive('bomb.tar.gz', Buffer.concat(Array.from({ length: 300 }, () => member)));
+    const stage = path.join(tmp, 'bomb-staging');
+    expect(() => inspectImageArchive(file, { stagingDir: stage }))
+      .toThrow(`${file}: decompresses to more than ${256 * 1024 * 1024} bytes, the most this archive of ${fs.statSync(file).size} bytes may hold`);
+    expect(fs.readdirSync(stage)).toEqual([]);
+  });
+
+  test('the bound can be raised or lowered: a valid image archive past a lowered bound is refused', () => {
+    const whole = gzipSync(tarBytes(layoutSpecs()));
+    const file = archive('bounded.tar.gz', whole);
+    const inflated = tarBytes(layoutSpecs()).length;
+    const stage = path.join(tmp, 'bounded-staging');
+    expect(() => inspectImageArchive(file, { stagingDir: stage, maxDecompressedBytes: inflated - 1 })).toThrow(/bounded\.tar\.gz: decompresses to more than/);
+    expect(fs.readdirSync(stage)).toEqual([]);
+    expect(inspectImageArchive(file, { stagingDir: stage, maxDecompressedBytes: inflated }).plan.rootDigest).toBe(image.root.digest);
+  });
+
+  test('a gzip tar that is not an image: the decompressed tar is not left in the staging directory', () => {
+    const file = archive('not-an-image.tar.gz', gzipSync(tarBytes([{ name: 'README', data: 'not an image\n'.repeat(10_000) }])));
+    const stage = path.join(tmp, 'not-an-image-staging');
+    expect(() => inspectImageArchive(file, { stagingDir: stage })).toThrow(/not-an-image\.tar\.gz: /);
+    expect(fs.readdirSync(stage)).toEqual([]);
+  });
+
   test('a zstd-compressed file is named as such', () => {
     const file = archive('image.tar.zst', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]));
     expect(() => inspect(file)).toThrow(`${file}: is a zstd-compressed file; only uncompressed or gzip-compressed image archives are supported`);

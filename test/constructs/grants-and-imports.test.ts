@@ -1,4 +1,5 @@
 import { App, CfnParameter, Errors, Stack, aws_iam as iam } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { newStack, resourcesOfType } from './support';
 import { PublicRepository, PublicRepositoryPolicy } from '../../src';
 
@@ -76,6 +77,67 @@ describe('grants', () => {
     const added = imported.addToResourcePolicy(new iam.PolicyStatement({ actions: ['ecr-public:PutImage'], principals: [new iam.AnyPrincipal()] }));
     expect(added.statementAdded).toBe(false);
     expect(resourcesOfType(stack, 'Custom::EcrPublicRepositoryPolicy')).toEqual({});
+  });
+});
+
+/** The repository policy the repository resource carries, parsed (a template string or an Fn::Join of one). */
+function repositoryPolicy(stack: Stack): any {
+  const repo = Object.values(resourcesOfType(stack, 'Custom::EcrPublicRepository'))[0] as any;
+  const text = repo.Properties.PolicyText;
+  if (typeof text === 'string') return text === '' ? undefined : JSON.parse(text);
+  return JSON.parse(text['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : JSON.stringify(part).replace(/"/g, '\''))).join(''));
+}
+
+describe('grants to another account go into the repository policy, as aws-ecr\'s do', () => {
+  const env = { account: '111122223333', region: 'eu-west-1' };
+
+  test('grantPush to an AccountPrincipal: the push actions in the repository policy, success, nothing in an identity policy', () => {
+    const stack = new Stack(new App(), 'Owner', { env });
+    const repo = new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
+    const grant = repo.grantPush(new iam.AccountPrincipal('222233334444'));
+    expect(grant.success).toBe(true);
+    expect(repositoryPolicy(stack).Statement).toEqual([{
+      Effect: 'Allow',
+      Principal: { AWS: "arn:{'Ref':'AWS::Partition'}:iam::222233334444:root" },
+      Action: PUSH,
+    }]);
+    expect(JSON.stringify(resourcesOfType(stack, 'AWS::IAM::Policy'))).not.toContain('ecr-public:PutImage');
+  });
+
+  test('a role of this account: its identity policy only, the repository policy stays empty', () => {
+    const stack = new Stack(new App(), 'Owner', { env });
+    const repo = new PublicRepository(stack, 'Web', { repositoryName: 'acme/web' });
+    repo.grantPush(new iam.Role(stack, 'Grantee', { assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') }));
+    expect(repositoryPolicy(stack)).toBeUndefined();
+    expect(roleStatements(stack, 'Grantee').flatMap((s) => s.Action).sort()).toEqual([...PUSH, ...AUTH].sort());
+  });
+
+  test('a role of a stack in another account: synth succeeds; its account is trusted for principals with its tag', () => {
+    const app = new App();
+    const owner = new Stack(app, 'Owner', { env });
+    const repo = new PublicRepository(owner, 'Web', { repositoryName: 'acme/web' });
+    const partner = new Stack(app, 'Partner', { env: { account: '222233334444', region: 'eu-west-1' } });
+    const role = new iam.Role(partner, 'Ci', { assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') });
+    const grant = repo.grantPush(role);
+    expect(grant.success).toBe(true);
+    const assembly = app.synth();
+    const statement = repositoryPolicy(owner).Statement[0];
+    expect(statement).toMatchObject({ Principal: { AWS: "arn:{'Ref':'AWS::Partition'}:iam::222233334444:root" }, Action: PUSH });
+    const tag = statement.Condition.StringEquals['aws:PrincipalTag/aws-cdk:id'];
+    expect(tag).toMatch(/^Partner_c8[0-9a-f]{40}$/);
+    const roleProps = Object.values<any>(assembly.getStackByName('Partner').template.Resources).find((r) => r.Type === 'AWS::IAM::Role').Properties;
+    expect(roleProps.Tags).toEqual([{ Key: 'aws-cdk:id', Value: tag }]);
+    expect(roleStatements(partner, 'Ci').flatMap((s) => s.Action).sort()).toEqual([...PUSH, ...AUTH].sort());
+  });
+
+  test('an imported repository of another account: the grantee\'s identity policy, and a warning that its policy is not changed', () => {
+    const stack = new Stack(new App(), 'Consumer', { env: { account: '222233334444', region: 'eu-west-1' } });
+    const imported = PublicRepository.fromRepositoryArn(stack, 'Tools', 'arn:aws:ecr-public::111122223333:repository/acme/tools');
+    imported.grantPush(new iam.AccountPrincipal('333344445555'));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('not granted: a principal of another account needs the repository policy'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].id).toBe('/Consumer/Tools');
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('AccountPrincipal(333344445555)');
   });
 });
 

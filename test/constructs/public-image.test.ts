@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { gzipSync } from 'zlib';
+import { App, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { ecrPublicStatements, newStack, resourcesOfType, template } from './support';
 import { ImageSource, PublicImage, PublicRepository } from '../../src';
 import { OciLayoutImage } from '../support/oci-layout';
@@ -124,6 +125,16 @@ describe('PublicImage', () => {
       .toThrow(/TestStack\/Image: source must be a valid image archive or layout: [^(].*bogus\.tar/);
     expect(() => new PublicImage(stack, 'Missing', { repository, source: ImageSource.fromTarball(path.join(dir, 'nope.tar')) }))
       .toThrow(/TestStack\/Missing: source .*no such file or directory/);
+  });
+
+  test('a .tar.gz that inflates past maxDecompressedSize fails synth naming the construct, the property and the archive', () => {
+    const gz = path.join(dir, 'small-bound.tar.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(archive)));
+    const stack = new Stack(new App(), 'TestStack');
+    const repository = PublicRepository.fromRepositoryName(stack, 'Repo', 'acme/web');
+    const source = ImageSource.fromTarball(gz, { maxDecompressedSize: Size.kibibytes(1) });
+    expect(() => new PublicImage(stack, 'Image', { repository, source }))
+      .toThrow(/TestStack\/Image: source must be a valid image archive or layout: .*small-bound\.tar\.gz: decompresses to more than 1024 bytes.*raise maxDecompressedSize/);
   });
 
   test('a layout with several images needs a ref, and the error lists them', () => {

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { count, createRepository, findImage, imageProps, readConfig, spyOnClients, stage, Staged, summaries, TYPE, useAssetBucket, writeImage, writeLayer } from './support';
 import { handler } from '../../lambda/image-publisher';
+import { uploadLayerToEcrPublic } from '../../lambda/image-publisher/blob-uploader';
+import { putManifest } from '../../lambda/image-publisher/manifest-push';
+import { rewriteManifests } from '../../lambda/image-publisher/manifest-rewrite';
 import { sha256 } from '../../src/private/oci/digest';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { ImageProperties } from '../../src/private/publish-plan';
-import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, useHandlerHarness } from '../lambda/support';
+import { createEvent, deleteEvent, invokeOk, tempDir, uniqueName, updateEvent, useHandlerHarness } from '../lambda/support';
 import { primaryRegistryAlias } from '../support/emulator-harness';
 import { indexJsonText, LayoutDescriptor, OciLayoutImage, OciManifestJson, readOciLayout, writeBlob } from '../support/oci-layout';
 import { skopeoCopy } from '../support/skopeo';
@@ -212,5 +216,104 @@ describe('Custom::EcrPublicImage with CompressLayers', () => {
     await invokeOk(h, handler, deleteEvent<ImageProperties>(h, TYPE, res.PhysicalResourceId, props));
     expect(await findImage(h.client, repo, digest)).toBeUndefined();
     for (const image of pulled.images) expect(await findImage(h.client, repo, image.digest)).toBeUndefined();
+  });
+});
+
+/** The owner's image, and the digests of the owner's manifest and of the one a tag was moved to. */
+interface Swapped {
+  readonly repo: string;
+  readonly props: ImageProperties;
+  readonly owner: string;
+  readonly swapped: string;
+  readonly image: Awaited<ReturnType<typeof uncompressedImage>>;
+}
+
+describe('compressed layers found in the repository are adopted only when provably this image\'s', () => {
+  beforeEach(() => {
+    h.logs.length = 0;
+  });
+
+  /**
+   * The owner publishes an uncompressed image compressed, tagged `v1`. Then somebody else with push rights reads that
+   * manifest, uploads a blob of their own (`swap`, made from the first layer's bytes) and moves `v1` to the manifest
+   * the owner's plan gives when its first layer is swapped for that blob: exactly the shape the owner would publish.
+   */
+  async function ownerThenSwap(swap: (layer: Buffer) => Buffer): Promise<Swapped> {
+    const image = await uncompressedImage();
+    const repo = uniqueName('adopt');
+    await createRepository(h.client, repo);
+    const props = imageProps(image.staged, repo, { CompressLayers: 'true', Tags: ['v1'] });
+    const owner = (await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props))).Data!.ImageDigest;
+
+    const alias = await primaryRegistryAlias(h.client);
+    const dir = path.join(tempDir('adopt-pulled-'), 'oci');
+    await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:v1`, `oci:${dir}:v1`);
+    const published = readOciLayout(dir, 'v1').root.json as OciManifestJson;
+    const planLayers = (JSON.parse(image.staged.plan.manifests[0].manifest) as OciManifestJson).layers;
+    const blob = swap(image.layers[0]);
+    const theirs = { digest: sha256(blob), size: blob.length };
+    await uploadLayerToEcrPublic(h.client, repo, { ...theirs, open: () => Readable.from([blob]), verify: () => undefined });
+    const ownSecond = { digest: published.layers[1].digest, size: published.layers[1].size };
+    const replacements = new Map([[planLayers[0].digest, theirs], [planLayers[1].digest, ownSecond]]);
+    const swapped = rewriteManifests(image.staged.plan.manifests, replacements)[0];
+    await putManifest(h.client, repo, swapped, 'v1');
+    expect((await findImage(h.client, repo, 'v1'))?.imageDigest).toBe(swapped.digest);
+    expect(swapped.digest).not.toBe(owner);
+    h.logs.length = 0;
+    return { repo, props, owner, swapped: swapped.digest, image };
+  }
+
+  test.each([
+    ['the gzip of other bytes', (layer: Buffer) => gzipSync(Buffer.concat([layer.subarray(0, layer.length - 512), Buffer.alloc(512, 7)]))],
+    ['the gzip of this layer with bytes after it', (layer: Buffer) => Buffer.concat([gzipSync(layer), Buffer.alloc(64)])],
+    ['the gzip of this layer and more', (layer: Buffer) => gzipSync(Buffer.concat([layer, Buffer.alloc(4 * 1024 * 1024)]))],
+    ['not a gzip at all', (layer: Buffer) => Buffer.concat([layer, Buffer.from('x')])],
+  ])('a tag moved to the owner\'s manifest with %s in place of a layer: a Create compresses again and publishes the owner\'s image', async (_what, swap) => {
+    const { repo, props, owner, swapped, image } = await ownerThenSwap(swap);
+    // A new resource publishing the same image (a Create: no physical id to trust) finds the moved tag.
+    const res = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props));
+    expect(res.Data!.ImageDigest).toBe(owner);
+    expect((await findImage(h.client, repo, 'v1'))?.imageDigest).toBe(owner);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 2 });
+    expect(h.logs.some((l) => l.includes('"refused"') && l.includes(swapped))).toBe(true);
+
+    // What consumers pull is the owner's image: its layers gunzip to the config's diff_ids.
+    const alias = await primaryRegistryAlias(h.client);
+    const dir = path.join(tempDir('adopt-after-'), 'oci');
+    await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:v1`, `oci:${dir}:v1`);
+    const pulled = readOciLayout(dir, 'v1');
+    expect(pulled.root.digest).toBe(owner);
+    expect(gunzippedLayers(pulled).map((l) => sha256(l))).toEqual(image.config.rootfs.diff_ids);
+  });
+
+  test('an Update takes the manifest its physical id records, not the one a tag points at, and compresses nothing', async () => {
+    const { repo, props, owner, swapped } = await ownerThenSwap((layer) => gzipSync(Buffer.concat([layer, Buffer.from('!')])));
+    const sent = spyOnClients(h);
+    const next = { ...props, Tags: ['v1', 'v2'] };
+    const res = await invokeOk(h, handler, updateEvent<ImageProperties>(h, TYPE, `${repo}@${owner}`, next, props));
+    sent.restore();
+    expect(res.Data!.ImageDigest).toBe(owner);
+    expect(res.PhysicalResourceId).toBe(`${repo}@${owner}`);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 0, blobsUploaded: 0 });
+    expect(count(sent.ecr, 'UploadLayerPart')).toBe(0);
+    expect(sent.s3Ranges).toEqual([]);
+    expect(h.logs.some((l) => l.includes('"provenance":"this resource"'))).toBe(true);
+    for (const tag of ['v1', 'v2']) expect((await findImage(h.client, repo, tag))?.imageDigest).toBe(owner);
+    expect((await findImage(h.client, repo, swapped))?.imageTags ?? []).toEqual([]);
+  });
+
+  test('a layer that is this layer gzipped otherwise is read back, checked and adopted: the image pulled is whole', async () => {
+    const { repo, props, swapped, image } = await ownerThenSwap((layer) => gzipSync(layer, { level: 9 }));
+    const sent = spyOnClients(h);
+    const res = await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, props));
+    sent.restore();
+    expect(res.Data!.ImageDigest).toBe(swapped);
+    expect(summaries(h).at(-1)).toMatchObject({ blobsCompressed: 0, blobsUploaded: 0 });
+    expect(sent.s3Ranges).toEqual([]);
+    expect(h.logs.some((l) => l.includes('"provenance":"checked"'))).toBe(true);
+    const alias = await primaryRegistryAlias(h.client);
+    const dir = path.join(tempDir('adopt-checked-'), 'oci');
+    await skopeoCopy(`docker://${h.emu.host}/${alias}/${repo}:v1`, `oci:${dir}:v1`);
+    expect(gunzippedLayers(readOciLayout(dir, 'v1')).map((l) => sha256(l))).toEqual(image.config.rootfs.diff_ids);
   });
 });

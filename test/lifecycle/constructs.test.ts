@@ -1,7 +1,7 @@
 /** Lifecycle rules at synth: aws-ecr's checks and ECR's, the sweeper's wiring, its IAM, and 480 repositories in a stack. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Lazy, Stack, aws_events as events } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Lazy, Stack, aws_events as events } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ImageSource, LifecycleMode, LifecycleRule, PublicImage, PublicRepository, TagStatus } from '../../src';
 import { SweeperConfig } from '../../src/private/lifecycle-contract';
@@ -153,6 +153,26 @@ describe('the sweeper', () => {
     const sweep = Object.values<any>(t.findResources(SWEEP))[0];
     const imageId = stack.getLogicalId(image.node.findChild('Resource').node.defaultChild as any);
     expect(sweep.DependsOn).toContain(imageId);
+  });
+
+  test('tags published into the repository by name are protected across the app: imports, other stacks, no stack cycle', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Owner');
+    const repo = repoWith([{ maxImageCount: 1 }], stack);
+    const alpine = ImageSource.fromRegistry('docker.io/library/alpine:3.20');
+    // The same repository imported in the same stack, in another stack, and the construct itself used from a third.
+    new PublicImage(stack, 'Here', { repository: PublicRepository.fromRepositoryName(stack, 'Imported', 'acme/web'), source: alpine, tags: ['here'] });
+    const other = new Stack(app, 'Other');
+    new PublicImage(other, 'There', { repository: PublicRepository.fromRepositoryName(other, 'Imported', 'acme/web'), source: alpine, tags: ['there'] });
+    const third = new Stack(app, 'Third');
+    new PublicImage(third, 'Direct', { repository: repo, source: alpine, tags: ['direct'] });
+    // Another repository's tags, and a repository whose name is only known at deploy, protect nothing here.
+    new PublicImage(other, 'Elsewhere', { repository: PublicRepository.fromRepositoryName(other, 'Else', 'acme/else'), source: alpine, tags: ['else'] });
+    const param = new CfnParameter(other, 'Name');
+    new PublicImage(other, 'Unknown', { repository: PublicRepository.fromRepositoryName(other, 'ByParam', param.valueAsString), source: alpine, tags: ['unknown'] });
+    expect(sweeperConfig(stack).repositories[0].protectedTags).toEqual(['direct', 'here', 'there']);
+    // The sweep waits for the images of its own stack only: the other stacks depend on this one, not the other way.
+    expect(app.synth().getStackByName('Owner').dependencies.map((d) => d.id).filter((id) => !id.endsWith('.assets'))).toEqual([]);
   });
 
   test('480 repositories with rules stay within CloudFormation\'s 500 resources and IAM\'s policy sizes', () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { DescribeImagesCommand, ECRPUBLICClient, PutImageCommand } from '@aws-sdk/client-ecr-public';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { deployApp, RunningEmulator, startEmulator, sweepApp } from '../../local';
-import { LifecycleMode, PublicRepository, TagStatus } from '../../src';
+import { ImageSource, LifecycleMode, PublicImage, PublicRepository, TagStatus } from '../../src';
 import { OCI_MANIFEST } from '../../src/private/oci/media-types';
 import { pushOciLayout } from '../support/ecr-push';
 import { readOciLayout } from '../support/oci-layout';
@@ -114,4 +114,39 @@ test('sweep refuses a --now that is not an ISO 8601 time, and says when an app h
   const result = await sweepApp({ assemblyDir: path.join(tmp, 'cdk.out-3'), endpoint: emu.endpoint, dataDir: path.join(tmp, 'data-3'), log });
   expect(result).toEqual([]);
   expect(lines).toContain('Bare: no repository with lifecycle rules');
+});
+
+test('an image another stack publishes through an imported repository is protected by its tag: "keep 1" spares it', async () => {
+  const outdir = path.join(tmp, 'cdk.out-shared');
+  const app = new App({ outdir });
+  const owner = new Stack(app, 'SharedRepoStack');
+  new PublicRepository(owner, 'Shared', {
+    repositoryName: 'acme/shared',
+    removalPolicy: RemovalPolicy.DESTROY,
+    emptyOnDelete: true,
+    lifecycleRules: [{ maxImageCount: 1 }],
+  });
+  const publisher = new Stack(app, 'PublisherStack');
+  publisher.addDependency(owner);
+  new PublicImage(publisher, 'Stable', {
+    repository: PublicRepository.fromRepositoryName(publisher, 'Imported', 'acme/shared'),
+    source: ImageSource.fromOciLayout(layout, { ref: 'base' }),
+    tags: ['stable'],
+  });
+  app.synth();
+  const dataDir = path.join(tmp, 'data-shared');
+  await deployApp({ assemblyDir: outdir, endpoint: emu.endpoint, dataDir, log });
+  const stable = (await client.send(new DescribeImagesCommand({ repositoryName: 'acme/shared', imageIds: [{ imageTag: 'stable' }] }))).imageDetails![0];
+
+  // Newer images pushed later: "keep 1" keeps the newest, and would expire the other stack's `stable`.
+  const manifest = readOciLayout(layout, 'base').root.json;
+  for (let i = 0; i < 2; i++) {
+    const text = JSON.stringify({ ...manifest, annotations: { n: String(i) } });
+    await client.send(new PutImageCommand({ repositoryName: 'acme/shared', imageManifest: text, imageManifestMediaType: OCI_MANIFEST, imageTag: `build-${i}` }));
+  }
+  const swept = await sweepApp({ assemblyDir: outdir, endpoint: emu.endpoint, dataDir, now: new Date(Date.now() + DAY).toISOString(), log });
+  expect(swept[0].repositories[0]).toMatchObject({ repository: 'acme/shared', expired: 1, keptProtected: [stable.imageDigest] });
+  const left = (await client.send(new DescribeImagesCommand({ repositoryName: 'acme/shared' }))).imageDetails ?? [];
+  expect(left.map((d) => d.imageDigest)).toContain(stable.imageDigest);
+  expect(left.flatMap((d) => d.imageTags ?? []).sort()).toEqual(['build-1', 'stable']);
 });

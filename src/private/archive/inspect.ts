@@ -7,7 +7,7 @@ import * as path from 'path';
 import { PlanBlob, PublishPlan } from '../publish-plan';
 import { ArchiveFile, ArchiveFiles, DirectoryFiles, TarFiles } from './archive-files';
 import { walkDockerSave } from './docker-save';
-import { compressionOf, gunzipToStaging } from './gunzip-stage';
+import { compressionOf, defaultDecompressedBound, gunzipToStaging } from './gunzip-stage';
 import { packLayout } from './layout-pack';
 import { walkOciLayout } from './oci-walk';
 import { MAX_JSON_BYTES, parseJson, WalkedImage } from './walked-image';
@@ -23,6 +23,11 @@ export interface InspectOptions {
   readonly ref?: string;
   /** Where a decompressed or repacked tar is written (created if missing), e.g. a directory under `cdk.out`. */
   readonly stagingDir: string;
+  /**
+   * The most bytes a gzip-compressed archive may decompress to.
+   * @default - `defaultDecompressedBound` of its size: 100 times, and at least 256 MiB
+   */
+  readonly maxDecompressedBytes?: number;
 }
 
 /** What `inspectImageArchive` found. */
@@ -63,10 +68,19 @@ export function inspectImageArchive(source: string, options: InspectOptions): In
   }
   if (!stat.isFile()) throw new Error(`${source}: is not an image archive (neither a file nor a directory)`);
 
-  const tarPath = compressionOf(source, source) === 'gzip' ? gunzipToStaging(source, options.stagingDir, source) : path.resolve(source);
-  const files = TarFiles.scan(tarPath, source);
-  const image = readImage(files, options.ref);
-  return result(tarPath, image, b => b.file.offset);
+  if (compressionOf(source, source) !== 'gzip') {
+    const tarPath = path.resolve(source);
+    return result(tarPath, readImage(TarFiles.scan(tarPath, source), options.ref), b => b.file.offset);
+  }
+  const maxBytes = options.maxDecompressedBytes ?? defaultDecompressedBound(stat.size);
+  const tarPath = gunzipToStaging(source, options.stagingDir, source, maxBytes);
+  try {
+    return result(tarPath, readImage(TarFiles.scan(tarPath, source), options.ref), b => b.file.offset);
+  } catch (err) {
+    // What is not an image is not kept: the staged tar may be as large as the bound.
+    fs.rmSync(tarPath, { force: true });
+    throw err;
+  }
 }
 
 /**
