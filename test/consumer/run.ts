@@ -67,6 +67,16 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
 /** cdk-nag 2 is installed under this name beside cdk-nag 3, so that one project runs both. */
 const NAG2_ALIAS = 'cdk-nag-2';
 
+/**
+ * The JSON summary a consumer program prints last on stdout; `run` returns stderr after it, where aws-cdk-lib may print
+ * warnings (deprecations), so the last line that is a JSON object is taken.
+ */
+function summaryOf(output: string): any {
+  const line = output.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (line === undefined) throw new Error(`no JSON summary in the output:\n${output}`);
+  return JSON.parse(line);
+}
+
 /** Every version of `pkg` in `range` on the registry, oldest first. */
 function versionsInRange(pkg: string, range: string): string[] {
   const out = execFileSync('npm', ['view', `${pkg}@${range}`, 'version', '--json'], { encoding: 'utf8' });
@@ -331,7 +341,7 @@ function checkConsumer(consumer: Consumer, tarball: string, snippets: Snippet[])
     record(label, `cdk-nag ${major}'s AwsSolutions checks find nothing on every construct (the grantee's Resource::* acknowledged as the README shows)`, () => {
       if (!appSynthesized) throw new Error('the example app did not synthesize');
       const out = run(process.execPath, [path.join('dist', `nag-v${major}.js`)], dir, { CDK_OUTDIR: path.join(dir, `cdk.out.nag-v${major}`) });
-      const summary = JSON.parse(out.trim().split('\n').pop()!);
+      const summary = summaryOf(out);
       if (summary.findings && summary.findings.length > 0) throw new Error(`findings:\n${summary.findings.join('\n')}`);
       const runtimes = [...new Set(Object.values<any>(JSON.parse(fs.readFileSync(path.join(dir, `cdk.out.nag-v${major}`, 'AcmePublicImages.template.json'), 'utf8')).Resources)
         .filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Runtime))];
@@ -342,13 +352,13 @@ function checkConsumer(consumer: Consumer, tarball: string, snippets: Snippet[])
     const out = run(process.execPath, [path.join('dist', 'consumer-api.js')], dir, {
       CDK_OUTDIR: path.join(dir, 'cdk.out.consumer'), CONSUMER_ASSETS: path.join(dir, 'dist', 'assets'),
     });
-    const summary = JSON.parse(out.trim().split('\n').pop()!);
+    const summary = summaryOf(out);
     if (summary.grants !== true || summary.resources < 10) throw new Error(`unexpected summary ${JSON.stringify(summary)}`);
     return `${summary.resources} resources`;
   });
   record(label, 'a policy statement with resources and an invalid name fail synth as ValidationErrors naming the construct', () => {
     const out = run(process.execPath, [path.join('dist', 'refused-policy.js')], dir);
-    const { policy, name } = JSON.parse(out.trim().split('\n').pop()!);
+    const { policy, name } = summaryOf(out);
     if (!policy || !/Refused\/Web\] policy: statement 0 has a Resource element, which ECR refuses/.test(policy.message)) {
       throw new Error(`policy with resources: ${JSON.stringify(policy)}`);
     }
