@@ -104,7 +104,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
   state.exports = outputs.exports;
   session.state.save(state);
   progress.done('Deployed');
-  for (const line of outputLines(stack.stackName, outputs, session.verbose)) progress.note(line);
+  for (const line of outputLines(stack.stackName, outputs)) progress.note(line);
   return outputs.values;
 }
 

@@ -40,13 +40,13 @@ export function resolveOutputs(stack: AssemblyStack, resolver: Resolver): StackO
 }
 
 /** The lines `deploy` prints for a stack's outputs (none when it has none). */
-export function outputLines(stackName: string, outputs: StackOutputs, verbose: boolean): string[] {
+export function outputLines(stackName: string, outputs: StackOutputs): string[] {
   const names = Object.keys(outputs.values);
   if (names.length === 0 && outputs.unresolved.length === 0) return [];
   return [
     'Outputs:',
     ...names.map((name) => `${stackName}.${name} = ${outputs.values[name]}`),
-    ...outputs.unresolved.map((u) => `${stackName}.${u.name}: not known locally${verbose ? ` (${u.why})` : ' (it refers to a resource the deployer skips)'}`),
+    ...outputs.unresolved.map((u) => `${stackName}.${u.name}: not known locally (${u.why})`),
   ];
 }
 
