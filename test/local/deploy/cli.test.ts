@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { App, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PublicRegistry, PublicRepository } from '../../../src';
 import { errorName, pushSmallImage } from '../../lambda/support';
 import { run } from '../../support/run-tool';
@@ -184,12 +184,15 @@ describe('ecr-public-local deploy / destroy', () => {
     const stack = new Stack(app, 'OutputsStack');
     const repo = new PublicRepository(stack, 'Repo', { repositoryName: 'cli/outputs', removalPolicy: RemovalPolicy.DESTROY });
     new CfnOutput(stack, 'RepositoryUri', { value: repo.repositoryUri });
+    new CfnOutput(stack, 'Imported', { value: Fn.importValue('nobody-exports-this') });
     app.synth();
     const dataDir = path.join(tmp, 'outputs');
     const deployed = await cli(['deploy', outdir, '--data', dataDir, '--outputs-file', 'out/outputs.json']);
     expect(deployed.code).toBe(0);
     const uri = /^ {2}OutputsStack\.RepositoryUri = (127\.0\.0\.1:\d+\/[a-z0-9]+\/cli\/outputs)$/m.exec(deployed.stdout)?.[1];
     expect(uri).toBeDefined();
+    // One it cannot resolve is named with the reason, and left out of the file.
+    expect(deployed.stdout).toMatch(/^ {2}OutputsStack\.Imported: not known locally \(.*nobody-exports-this.*\)$/m);
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'out', 'outputs.json'), 'utf8'))).toEqual({ OutputsStack: { RepositoryUri: uri } });
 
     const destroyed = await cli(['destroy', outdir, '--data', dataDir, '--outputs-file', 'x.json']);
