@@ -24,6 +24,7 @@ import {
   ecrPublicClient, EMULATOR_CLI, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator, stopServedEmulator,
 } from '../test/support/emulator-harness';
 import { LayoutDescriptor, REF_NAME } from '../test/support/oci-layout';
+import { hostileSection } from './hostile';
 import { scaleSection } from './scale';
 
 const run = promisify(execFile);
@@ -485,7 +486,7 @@ async function main(): Promise<void> {
     synthRows.push(`| ${n} | ${fmt(o, 3)} s | ${ours[0].functions} | ${fmt(c, 3)} s | ${l1[0].functions} | ${fmt(o / c, 1)} |`);
   }
 
-  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}`;
+  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}\n${await hostileSection()}`;
   if (!QUICK) fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(md);

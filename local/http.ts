@@ -29,51 +29,61 @@ export class BodyBudget {
 
 /**
  * What became of a request body: `read` (the raw bytes; call `release` once done with them), `too-large` (over the
- * limit, declared or counted), `busy` (the budget cannot hold it now), or `aborted` (the client went away).
+ * limit, declared or counted), `busy` (the budget cannot hold it now), `slow` (it did not arrive at the minimum pace:
+ * answer and close the connection), or `aborted` (the client went away).
  * Unless `read`, the body was not read to its end: answer, then {@link discardBody}.
  */
 export type BodyRead =
   | { readonly outcome: 'read'; readonly body: Buffer; readonly release: () => void }
-  | { readonly outcome: 'too-large' | 'busy' | 'aborted' };
+  | { readonly outcome: 'too-large' | 'busy' | 'slow' | 'aborted' };
 
 /**
- * Reads a request body into memory, bounded twice: at most `limit` bytes for this request (a declared
- * `Content-Length` over it is refused before a byte is read), and within `budget` across all requests (taken for the
- * declared length at once, or chunk by chunk for a chunked body). Reading stops at the first byte over either bound.
- * This is the one place the emulator buffers a body: it returns the raw bytes for the caller to decode.
+ * The pace a body must keep: at least `minBytes` in every `windowMs` until it is complete. A client that declares a
+ * large body and sends a byte now and then would otherwise hold what it sent (and its connection) for as long as it
+ * likes; on loopback any real client sends megabytes per second.
  */
-export function readBoundedBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<BodyRead> {
+export interface BodyPace {
+  readonly windowMs: number;
+  readonly minBytes: number;
+}
+
+/** The pace of request bodies the emulator buffers: 64 KiB every 10 s. */
+export const DEFAULT_BODY_PACE: BodyPace = { windowMs: 10_000, minBytes: 64 * 1024 };
+
+/**
+ * Reads a request body into memory, bounded three ways: at most `limit` bytes for this request (a declared
+ * `Content-Length` over it is refused before a byte is read), within `budget` across all requests (taken chunk by chunk
+ * as the bytes arrive, so that a body declared large and sent slowly holds only what it sent), and at `pace`. Reading
+ * stops at the first byte over a bound. This is the one place the emulator buffers a body: it returns the raw bytes for
+ * the caller to decode.
+ */
+export function readBoundedBody(req: IncomingMessage, limit: number, budget: BodyBudget, pace: BodyPace = DEFAULT_BODY_PACE): Promise<BodyRead> {
   // Node's parser refuses a malformed Content-Length; anything else non-numeric is read as chunked.
   const declaredNumber = Number(req.headers['content-length'] ?? NaN);
   const declared = Number.isSafeInteger(declaredNumber) && declaredNumber >= 0 ? declaredNumber : undefined;
   if (declared !== undefined && declared > limit) return Promise.resolve({ outcome: 'too-large' });
-  if (declared !== undefined && !budget.tryTake(declared)) return Promise.resolve({ outcome: 'busy' });
-  let taken = declared ?? 0;
+  // A body that could never fit is refused before a byte is read.
+  if (declared !== undefined && declared > budget.totalBytes) return Promise.resolve({ outcome: 'busy' });
+  let taken = 0;
   const release = () => {
     budget.give(taken);
     taken = 0;
   };
   return new Promise<BodyRead>((resolve) => {
-    // A declared length is received into one buffer of that size: no chunk list, no copy at the end.
-    const whole = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     followBody(req, limit, {
-      chunk: (chunk, size) => {
-        if (whole) {
-          chunk.copy(whole, size);
-          return true;
-        }
+      chunk: (chunk) => {
         if (!budget.tryTake(chunk.length)) return false;
         taken += chunk.length;
         chunks.push(chunk);
         return true;
       },
       end: (outcome, size) => {
-        if (outcome === 'end') return resolve({ outcome: 'read', body: whole ?? Buffer.concat(chunks, size), release });
+        if (outcome === 'end') return resolve({ outcome: 'read', body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), release });
         release();
         resolve({ outcome: outcome === 'refused' ? 'busy' : outcome });
       },
-    });
+    }, pace);
   });
 }
 
@@ -135,21 +145,28 @@ export function isEmptyBody(req: IncomingMessage): boolean {
 }
 
 /** How a body followed by {@link followBody} ended. */
-type BodyEnd = 'end' | 'too-large' | 'refused' | 'aborted';
+type BodyEnd = 'end' | 'too-large' | 'refused' | 'slow' | 'aborted';
 
 /**
  * The one reading of a request body: every chunk goes to `chunk` (with the bytes before it) while the body stays
  * within `limit` bytes and `chunk` takes it; `end` is called once, when the body ends, passes the limit, is refused by
- * `chunk`, or the client goes away. Unless it ended, the body was not read to its end and the request stays paused:
- * answer, then {@link discardBody}. Returns a function that stops following (no `end` call).
+ * `chunk`, falls below `pace` (when given), or the client goes away. Unless it ended, the body was not read to its end
+ * and the request stays paused: answer, then {@link discardBody}. Returns a function that stops following (no `end`).
  */
 function followBody(req: IncomingMessage, limit: number, handlers: {
   readonly chunk: (chunk: Buffer, before: number) => boolean;
   readonly end: (outcome: BodyEnd, size: number) => void;
-}): () => void {
+}, pace?: BodyPace): () => void {
   let size = 0;
   let done = false;
+  let windowStart = 0;
+  const pacer = pace === undefined ? undefined : setInterval(() => {
+    if (size - windowStart < pace.minBytes) finish('slow');
+    windowStart = size;
+  }, pace.windowMs);
+  pacer?.unref();
   const detach = () => {
+    clearInterval(pacer);
     done = true;
     req.removeListener('data', onData);
     req.removeListener('end', onEnd);
@@ -267,4 +284,34 @@ export function sendFile(
     return;
   }
   fs.createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+}
+
+/**
+ * Why a request to a loopback server on `port` is refused, or undefined when it may be served. Only requests naming
+ * the server's own address in `Host` (127.0.0.1, localhost or [::1], with its port) are served, and an `Origin`, when
+ * sent, must be that address too: a page of another site that a browser on this machine shows can make the browser
+ * send requests here under a name of its own (DNS rebinding), or from its own origin; neither names this server.
+ */
+export function foreignRequest(req: IncomingMessage, port: number): string | undefined {
+  const own = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  const host = req.headers.host?.toLowerCase();
+  if (host === undefined || !own.includes(host)) {
+    return `Host ${JSON.stringify(req.headers.host ?? '')} is not this server's own address (${own.join(', ')})`;
+  }
+  const origin = req.headers.origin?.toLowerCase();
+  if (origin !== undefined && !own.some((o) => origin === `http://${o}`)) {
+    return `Origin ${JSON.stringify(req.headers.origin)} is not this server's own origin`;
+  }
+  return undefined;
+}
+
+/**
+ * Answers 403 (JSON `{"message"}`) to a request {@link foreignRequest} refuses, its body thrown away; true when it did.
+ */
+export function refuseForeignRequest(req: IncomingMessage, res: ServerResponse, port: number): boolean {
+  const reason = foreignRequest(req, port);
+  if (reason === undefined) return false;
+  sendJson(res, 403, { message: `${reason}: refused (only this machine's own clients are served)` });
+  discardBody(req);
+  return true;
 }

@@ -12,7 +12,7 @@ import { expireUploads } from './api/operations/layers';
 import { Clock } from './clock';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
-import { BodyBudget, decodeSegment, sendFile, sendJson } from './http';
+import { BodyBudget, decodeSegment, refuseForeignRequest, sendFile, sendJson } from './http';
 import { RateQuotas } from './rate-quotas';
 import { isRegistryPath, RegistryEndpoint } from './registry/routes';
 import { BucketEndpoint } from './s3/bucket';
@@ -143,6 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   sweeper.unref();
 
   route = async (req, res) => {
+    if (refuseForeignRequest(req, res, port)) return;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', `http://${host}`);

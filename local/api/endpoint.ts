@@ -7,7 +7,8 @@ import { IncomingMessage, ServerResponse } from 'http';
 import { EcrPublicError, serializationError } from './errors';
 import { parseUploadPartBody } from './upload-part-body';
 import { FaultInjector } from '../faults';
-import { BodyBudget, BodyRead, discardBody, readBoundedBody } from '../http';
+import { BodyBudget, BodyRead, DEFAULT_BODY_PACE, discardBody, readBoundedBody } from '../http';
+import { jsonCostProblem } from './json-limits';
 import { RateQuotas } from '../rate-quotas';
 import { Context, Operation } from './operations/context';
 import { OPERATIONS } from './operations/index';
@@ -82,6 +83,10 @@ export class ApiEndpoint {
       if (fault === 'server-error') throw new EcrPublicError('ServerException', 'The emulator injected a server-side fault');
       if (target instanceof EcrPublicError || read === undefined) throw target;
       if (read.outcome === 'too-large') throw serializationError(`The request body is larger than ${MAX_REQUEST_BYTES} bytes, the largest valid request`);
+      if (read.outcome === 'slow') {
+        throw new EcrPublicError('RequestTimeoutException', `The request body arrived at less than ${DEFAULT_BODY_PACE.minBytes} bytes `
+          + `per ${DEFAULT_BODY_PACE.windowMs / 1000} s: the connection is closed`);
+      }
       if (read.outcome !== 'read') {
         throw new EcrPublicError('ThrottlingException',
           `Rate exceeded: the emulator holds at most ${this.budget.totalBytes} bytes of request bodies at once; retry later`);
@@ -104,6 +109,11 @@ export class ApiEndpoint {
       'x-amzn-RequestId': requestId,
       ...(status !== 200 ? { 'x-amzn-ErrorType': String(answer.__type) } : {}),
     });
+    // A body too slow to wait for is not read to its end either: the connection goes with the answer.
+    if (read?.outcome === 'slow') {
+      res.end(bytes, () => req.socket.destroy());
+      return;
+    }
     res.end(bytes);
     if (read?.outcome !== 'read') discardBody(req);
   }
@@ -138,6 +148,10 @@ export class ApiEndpoint {
     if (body.length > 0) {
       // A layer part is read from the bytes (most of the emulator's work is parts); what that reader declines, as usual.
       const part = target.name === 'UploadLayerPart' ? parseUploadPartBody(body) : undefined;
+      if (part === undefined) {
+        const problem = jsonCostProblem(body);
+        if (problem !== undefined) throw serializationError(problem);
+      }
       try {
         parsed = part ?? JSON.parse(body.toString('utf8'));
       } catch {

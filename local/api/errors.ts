@@ -6,8 +6,9 @@
 /** HTTP status per error code: every modelled client error is 400, the model's only server fault is 500. */
 const STATUS: Record<string, number> = {
   ServerException: 500,
-  // Not a modelled error: the front end's answer to a body of undeclared length.
+  // Not modelled errors: the front end's answers to a body of undeclared length, and to one sent too slowly.
   LengthRequiredException: 411,
+  RequestTimeoutException: 408,
 };
 
 /** An error answered to the client as `{"__type": code, "message": message, ...extra}`. */

@@ -4,7 +4,7 @@
  * InvalidTagParameterException, which the tag checks raise.
  */
 import { Shape } from './validation';
-import { LAYER_DIGEST_PATTERN } from '../store/image-format';
+import { IMAGE_TAG_PATTERN, LAYER_DIGEST_PATTERN } from '../store/image-format';
 
 export const REPOSITORY_NAME_PATTERN = /(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*/;
 export const UPLOAD_ID_PATTERN = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/;
@@ -16,6 +16,8 @@ const nextToken: Shape = { type: 'string' };
 const maxResults: Shape = { type: 'integer', min: 1, max: 1000 };
 const partByte: Shape = { type: 'integer', min: 0 };
 const imageTag: Shape = { type: 'string', min: 1, max: 300 };
+/** A tag PutImage stores: one the registry API can serve (see `IMAGE_TAG_PATTERN`). */
+const storedImageTag: Shape = { ...imageTag, pattern: IMAGE_TAG_PATTERN };
 const arn: Shape = { type: 'string', min: 1, max: 2048 };
 const tagList: Shape = {
   type: 'list',
@@ -91,7 +93,7 @@ export const OPERATION_INPUTS: Readonly<Record<string, Shape>> = {
     repositoryName,
     imageManifest: { type: 'string', min: 1, max: 4_194_304 },
     imageManifestMediaType: { type: 'string' },
-    imageTag,
+    imageTag: storedImageTag,
     imageDigest: { type: 'string' },
   }, ['repositoryName', 'imageManifest']),
   DescribeImages: input({ registryId, repositoryName, imageIds: imageIdentifierList, nextToken, maxResults }, ['repositoryName']),

@@ -34,7 +34,7 @@ export function validate(shape: Shape, value: unknown, path: string): any {
   switch (shape.type) {
     case 'string': {
       if (typeof value !== 'string') throw typeError(path, 'a string', value);
-      const length = codePointLength(value);
+      const length = codePointLength(value, shape.min, shape.max);
       checkLength(path, length, shape.min, shape.max);
       if (shape.pattern && !wholeMatch(shape.pattern, value)) {
         throw invalidParameter(path, `must satisfy regular expression '${shape.pattern.source}'`);
@@ -95,9 +95,23 @@ function wholeMatch(pattern: RegExp, value: string): boolean {
   return new RegExp(`^(?:${pattern.source})$`, pattern.flags).test(value);
 }
 
-function codePointLength(value: string): number {
+/**
+ * The length in code points as far as `min` and `max` need it: a string of `length` UTF-16 units holds between
+ * `length / 2` and `length` code points, so only a length between the two bounds is counted, without allocating.
+ */
+function codePointLength(value: string, min: number | undefined, max: number | undefined): number {
+  if ((max === undefined || value.length <= max) && (min === undefined || value.length / 2 >= min)) return value.length;
+  if (max !== undefined && value.length / 2 > max) return Math.ceil(value.length / 2);
   let n = 0;
-  for (const _ of value) n++;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    n++;
+  }
   return n;
 }
 

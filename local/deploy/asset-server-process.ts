@@ -4,6 +4,7 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
+import { refuseForeignRequest } from '../http';
 import { BucketEndpoint } from '../s3/bucket';
 
 /** From the deployer: serve `file` as `s3://bucket/key`. */
@@ -21,7 +22,9 @@ export type AssetServerReply = { readonly port: number } | { readonly id: number
 export async function listenForAssets(buckets: BucketEndpoint): Promise<Server> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     try {
-      buckets.handle(req, res, new URL(req.url ?? '/', 'http://127.0.0.1'));
+      if (refuseForeignRequest(req, res, (server.address() as AddressInfo).port)) return;
+      // The path as sent: a target such as `//x` is a path here, never a URL of another host.
+      buckets.handle(req, res, new URL(`http://127.0.0.1${(req.url ?? '/').startsWith('/') ? req.url : '/'}`));
     } catch (err) {
       if (!res.headersSent) res.writeHead(500);
       res.end(String(err));

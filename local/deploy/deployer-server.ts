@@ -6,6 +6,7 @@
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { parseJsonData } from './json-data';
+import { decodeSegment, discardBody, refuseForeignRequest, sendJson } from '../http';
 
 /** Path prefix of the response URLs: `<endpoint><prefix><request id>`. */
 export const RESPONSE_PREFIX = '/_cfn-response/';
@@ -90,13 +91,21 @@ export class DeployerServer {
     });
   }
 
+  /** Every request gets an answer: what cannot be parsed a 400, never an exception that would end the deployer. */
   private route(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', this.endpoint);
-    if (url.pathname.startsWith(RESPONSE_PREFIX)) {
-      this.receive(decodeURIComponent(url.pathname.slice(RESPONSE_PREFIX.length)), req, res);
+    if (refuseForeignRequest(req, res, (this.server.address() as AddressInfo).port)) return;
+    const path = (req.url ?? '/').split('?')[0];
+    if (path.startsWith(RESPONSE_PREFIX)) {
+      const requestId = decodeSegment(path.slice(RESPONSE_PREFIX.length));
+      if (requestId !== undefined) {
+        this.receive(requestId, req, res);
+        return;
+      }
+      sendJson(res, 400, { message: `Malformed percent-encoding in the response URL ${JSON.stringify(req.url)}` });
+      discardBody(req);
       return;
     }
-    req.resume();
+    discardBody(req);
     res.writeHead(404, { 'Content-Length': '0' }).end();
   }
 

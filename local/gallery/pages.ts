@@ -145,7 +145,7 @@ function tagTable(tags: readonly TagView[]): Html {
       <td class="tag" data-label="Image tag">${t.tag}</td>
       <td class="type" data-label="Type">${isIndex(t.manifestMediaType) ? 'Image index' : 'Image'}</td>
       <td class="size" data-label="Image size" title="${t.sizeInBytes} bytes" data-bytes="${t.sizeInBytes}">${formatSize(t.sizeInBytes)}</td>
-      <td class="pushed" data-label="Pushed at"><time datetime="${new Date(t.pushedAt * 1000).toISOString()}">${formatTime(t.pushedAt)}</time></td>
+      <td class="pushed" data-label="Pushed at">${timeElement(t.pushedAt)}</td>
       <td class="digest" data-label="Digest"><code title="${t.digest}">${shortDigest(t.digest)}</code></td>
     </tr>`);
   return html`<table class="tags">
@@ -173,7 +173,19 @@ function shortDigest(digest: string): string {
   return digest.length > colon + 13 ? `${digest.slice(0, colon + 13)}…` : digest;
 }
 
-/** UTC, to the second: the page reads the same on every machine. */
+/** UTC, to the second: the page reads the same on every machine. A time no date can hold reads 'unknown'. */
 export function formatTime(epochSeconds: number): string {
-  return `${new Date(epochSeconds * 1000).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const iso = isoTime(epochSeconds);
+  return iso === undefined ? 'unknown' : `${iso.slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** A `<time>` element for `epochSeconds`, or the word 'unknown' for a time no date can hold (a store of older days). */
+function timeElement(epochSeconds: number): Html {
+  const iso = isoTime(epochSeconds);
+  return iso === undefined ? html`unknown` : html`<time datetime="${iso}">${formatTime(epochSeconds)}</time>`;
+}
+
+function isoTime(epochSeconds: number): string | undefined {
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }

@@ -26,11 +26,9 @@ import {
   cancelUpload, checkLayerSize, checkPartStart, completeUpload, findUpload, MAX_LAYER_BYTES, recordPart, startUpload,
 } from '../api/operations/layers';
 import { decodeSegment, discardBody, isEmptyBody, receiveBodyToFile, ReceivedBody } from '../http';
-import { isWellFormedLayerDigest } from '../store/image-format';
+import { IMAGE_TAG_PATTERN, isStorableTag, isWellFormedLayerDigest } from '../store/image-format';
 import { has, RepositoryRecord, UploadRecord } from '../store/model';
 
-/** The tag grammar of the distribution spec (a reference that is not a digest must be one). */
-const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 /** PutImage's `imageManifest` limit (4,194,304 characters), as bytes. */
 const MAX_MANIFEST_BYTES = 4_194_304;
 
@@ -113,8 +111,8 @@ export async function putManifest({ ctx, req, res, params: [name, segment] }: Re
   const reference = decodeSegment(segment);
   if (reference === undefined) throw new RegistryError('TAG_INVALID', `malformed percent-encoding in the reference '${segment}'`);
   const byDigest = reference.includes(':');
-  if (!byDigest && !TAG.test(reference)) {
-    throw new RegistryError('TAG_INVALID', `'${reference}' is not a valid tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+  if (!byDigest && !isStorableTag(reference)) {
+    throw new RegistryError('TAG_INVALID', `'${reference}' is not a valid tag: ${IMAGE_TAG_PATTERN.source}`);
   }
   const body = await receiveBodyToFile(req, ctx.store.tempPath(), MAX_MANIFEST_BYTES);
   const contentType = req.headers['content-type']?.split(';')[0].trim();

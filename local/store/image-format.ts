@@ -133,3 +133,16 @@ function descriptors(list: unknown, member: string): Descriptor[] {
     return d as Descriptor;
   });
 }
+
+/**
+ * The one tag grammar of both push paths (PutImage and the registry's manifest PUT): the distribution spec's, which
+ * is what the registry API can serve (`GET /v2/<name>/manifests/<tag>`). The API model only bounds a tag to 1-300
+ * characters; private ECR's backend was seen refusing `a/b`, `a:b` and spaces (`[a-zA-Z0-9-_.]+`). For ECR Public
+ * this is unverified: the emulator takes the strict reading, so that no tag is stored that no client could pull.
+ */
+export const IMAGE_TAG_PATTERN = /[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}/;
+
+/** Whether `tag` is a tag both push paths store (the whole string matches {@link IMAGE_TAG_PATTERN}). */
+export function isStorableTag(tag: string): boolean {
+  return new RegExp(`^(?:${IMAGE_TAG_PATTERN.source})$`).test(tag);
+}

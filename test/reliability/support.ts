@@ -204,7 +204,7 @@ export async function startApiProxy(target: string): Promise<ApiProxy> {
           return;
         }
         const out = request({
-          host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers,
+          host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host },
         }, (answer) => {
           call.status = answer.statusCode;
           const errorType = answer.headers['x-amzn-errortype'];

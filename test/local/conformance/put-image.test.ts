@@ -253,9 +253,11 @@ describe('PutImage', () => {
     await expectInvalidParameter(put({ repositoryName: 'Bad', imageManifest: img.manifest }), 'repositoryName');
     await expectInvalidParameter(put({ repositoryName: repo, imageManifest: img.manifest, registryId: 'x' }), 'registryId');
     await expectInvalidParameter(put({ repositoryName: repo, imageManifest: ' '.repeat(4194305) }), 'imageManifest');
-    // a 300-character tag is fine
-    const out = await put({ repositoryName: repo, imageManifest: img.manifest, imageTag: 't'.repeat(300) });
-    expect(out.image?.imageId?.imageTag).toHaveLength(300);
+    // The model allows 300 characters, the tag grammar both push paths share 128 (the strict reading, local/README).
+    await expectInvalidParameter(put({ repositoryName: repo, imageManifest: img.manifest, imageTag: 't'.repeat(129) }), 'imageTag');
+    await expectInvalidParameter(put({ repositoryName: repo, imageManifest: img.manifest, imageTag: 'a/b' }), 'imageTag');
+    const out = await put({ repositoryName: repo, imageManifest: img.manifest, imageTag: 't'.repeat(128) });
+    expect(out.image?.imageId?.imageTag).toHaveLength(128);
   });
 
   test('an unknown repository is RepositoryNotFoundException', async () => {

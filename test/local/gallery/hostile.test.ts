@@ -75,7 +75,9 @@ beforeAll(async () => {
   await client.send(new CreateRepositoryCommand({ repositoryName: 'plain', catalogData: { description: 'no catalog text' } }));
   await client.send(new PutRegistryCatalogDataCommand({ displayName: '<script>window.__pwned = "display name"</script>' }));
   alias = await primaryRegistryAlias(client);
-  const digest = await pushSmallImage(client, 'hostile/page', '<svg onload=alert(1)>');
+  // Markup cannot be a tag (both push paths take the distribution spec's grammar only): names of Object's members are.
+  await expect(pushSmallImage(client, 'hostile/page', '<svg onload=alert(1)>')).rejects.toThrow(/imageTag' failed to satisfy constraint/);
+  const digest = await pushSmallImage(client, 'hostile/page', 'constructor');
   // A second tag on the same image: its manifest as the registry API serves it, put again under the new tag.
   const manifest = await fetch(`${emu.endpoint}/v2/${alias}/hostile/page/manifests/${digest}`, { headers: { Accept: OCI_MANIFEST } });
   expect(manifest.status).toBe(200);
@@ -166,7 +168,7 @@ for (const bypassCsp of [false, true]) {
     const apiTags = (await client.send(new DescribeImageTagsCommand({ repositoryName: 'hostile/page' }))).imageTagDetails!.map((t) => t.imageTag);
     const pageTags = await page.$$eval('#image-tags td.tag', (tds) => tds.map((td) => td.textContent));
     expect(pageTags.sort()).toEqual(apiTags.sort());
-    expect(pageTags).toContain('<svg onload=alert(1)>');
+    expect(pageTags).toEqual(expect.arrayContaining(['constructor', '__proto__']));
 
     if (!bypassCsp) await screenshot(page, 'repository-hostile');
     await page.context().close();
