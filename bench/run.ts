@@ -174,8 +174,8 @@ interface OursResult extends Measured {
   readonly summary: Record<string, number>;
   /** CPU the emulator spent meanwhile. */
   readonly emulatorCpu: number;
-  /** The physical id the handler answered with. */
-  readonly physicalId: string;
+  /** The physical id the handler answered with (publishing through the handler; a deploy prints it instead). */
+  readonly physicalId?: string;
 }
 
 /**
