@@ -110,6 +110,13 @@ describe('tags', () => {
     expect(await listTags(name)).toEqual([tag]);
   });
 
+  test("an UntagResource key outside AWS's tag characters is InvalidTagParameterException, and nothing is removed", async () => {
+    const name = await createRepo(h.client);
+    await h.client.send(new TagResourceCommand({ resourceArn: arnOf(name), tags: [{ Key: 'team', Value: 'web' }] }));
+    await expectError(h.client.send(new UntagResourceCommand({ resourceArn: arnOf(name), tagKeys: ['team', 'team#1'] })), 'InvalidTagParameterException');
+    expect(await listTags(name)).toEqual([{ Key: 'team', Value: 'web' }]);
+  });
+
   test("every one of AWS's tag characters is accepted: letters and digits of any script, spaces, _ . : / = + - @", async () => {
     const name = await createRepo(h.client);
     const tag = { Key: 'Équipe 7_.:/=+-@', Value: 'Zürich 東京 ٣ _.:/=+-@' };
