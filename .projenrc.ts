@@ -32,6 +32,17 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // Handlers live in the top-level `lambda/` folder and are bundled by our own task.
   lambdaAutoDiscover: false,
 
+  // Every language Construct Hub shows, named as published construct libraries name theirs (cdk-nag: cdk-nag /
+  // cdk_nag, io.github.cdklabs.cdknag, Cdklabs.CdkNag, github.com/cdklabs/cdk-nag-go).
+  publishToPypi: { distName: 'cdk-ecr-public', module: 'cdk_ecr_public' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkecrpublic.cdkecrpublic',
+    mavenGroupId: 'io.github.cdk-ecr-public',
+    mavenArtifactId: 'cdk-ecr-public',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkEcrPublic', packageId: 'CdkEcrPublic' },
+  publishToGo: { moduleName: 'github.com/cdk-ecr-public/cdk-ecr-public-go', packageName: 'cdkecrpublic' },
+
   devDeps: [
     '@aws-sdk/client-ecr@^3.1108.0',
     '@aws-sdk/client-ecr-public@^3.1108.0',
@@ -154,6 +165,11 @@ compileLocal.exec('chmod +x lib/local/cli.js');
 // The example app, the demo and the benchmarks run through ts-node, which only transpiles: they are type-checked too.
 subTsconfig('examples', { rootDir: '..', noEmit: true }, ['**/*.ts', '../bench/**/*.ts']);
 
+// The consumer stage's cdk-nag checks are written against cdk-nag 2 and 3 and an aws-cdk-lib with `Validations`,
+// which are not this project's: they are compiled (strictly) only in the consumer projects that install them.
+project.tryFindObjectFile('test/tsconfig.json')?.addToArray('exclude', 'consumer/nag');
+project.eslint?.addIgnorePattern('test/consumer/nag/');
+
 // ts-jest only transpiles (isolatedModules), so type errors in tests and handlers are caught here.
 const typecheck = project.addTask('typecheck', { description: 'Type-check handlers and tests' });
 typecheck.exec('tsc -p lambda/tsconfig.json');
@@ -196,6 +212,22 @@ project.addTask('consumer', {
   exec: 'ts-node --transpile-only test/consumer/run.ts',
   receiveArgs: true,
 });
+
+// ---------------------------------------------------------------------------
+// Language bindings. Packaging them (package:python, package:java, ... in package-all) needs each language's build
+// tools and registries, which a release machine has and CI does not; CI generates every binding's code instead, so an
+// API change that breaks one (a name a language reserves, a member two languages cannot both have) fails the build,
+// and byte-compiles the generated Python with the system's Python (Debian's /usr/bin/python3 on CI).
+const BINDINGS_DIR = 'dist/bindings';
+const bindings = project.addTask('bindings', {
+  description: `Generate the Python, Java, .NET and Go bindings' code into ${BINDINGS_DIR}; byte-compile the Python`,
+});
+bindings.exec(`rm -rf ${BINDINGS_DIR}`);
+bindings.exec(`jsii-pacmak --code-only --target python --target java --target dotnet --target go --outdir ${BINDINGS_DIR} --force`);
+bindings.exec(`/usr/bin/python3 -m compileall -q ${BINDINGS_DIR}/python`);
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+project.packageTask.spawn(bindings);
 
 project.addTask('emulator', {
   description: 'Start the local ECR Public emulator on 127.0.0.1 (pass --port and --data)',

@@ -5,6 +5,7 @@ import { Size, Stack, Token, aws_ecr_assets as ecr_assets, aws_iam as iam, aws_s
 import { Construct } from 'constructs';
 import { inspectImageArchive } from './private/archive/inspect';
 import { ArchiveBinding, ImageSourceBinding, RegistryBinding } from './private/image-binding';
+import { WILDCARD_REASONS, withWildcardReason } from './private/nag-acknowledgements';
 import { parseImageReference, parsePlatform, privateEcrRegistry } from './shared/image-reference';
 
 /** Options for images read from an archive or a layout. */
@@ -133,7 +134,7 @@ class ArchiveImageSource extends ImageSource {
 function ecrPullStatements(repositoryArn: string): iam.PolicyStatement[] {
   return [
     // IAM accepts GetAuthorizationToken on no narrower resource.
-    new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    withWildcardReason(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }), WILDCARD_REASONS.authorizationToken),
     new iam.PolicyStatement({ actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resources: [repositoryArn] }),
   ];
 }

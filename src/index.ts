@@ -8,3 +8,4 @@ export * from './public-registry';
 export * from './image-source';
 export * from './public-image';
 export * from './lifecycle';
+export * from './handler-runtime';

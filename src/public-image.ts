@@ -1,11 +1,13 @@
 import {
-  CfnResource, Duration, RemovalPolicy, Size, Token, aws_lambda as lambda,
+  Duration, RemovalPolicy, Size, Token, aws_lambda as lambda,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { HandlerRuntimeOptions } from './handler-runtime';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
 import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
-import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
+import { allowOnAnyRepository, handlerResource } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { ImageSourceBinding } from './private/image-binding';
 import { renderSource } from './private/image-source-rendering';
 import { invalid } from './private/validation';
@@ -15,7 +17,7 @@ import { TAG_PATTERN } from './shared/image-reference';
 import { ImageProperties } from './shared/publish-plan';
 
 /** Properties of a {@link PublicImage}. */
-export interface PublicImageProps {
+export interface PublicImageProps extends HandlerRuntimeOptions {
   /** The repository to publish into. */
   readonly repository: IPublicRepository;
 
@@ -131,7 +133,7 @@ export class PublicImage extends Construct {
       DeleteOnRemove: String((props.removalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.DESTROY),
       ...source.properties,
     };
-    const roleStatements = [allow([...IMAGE_PUBLISHER_ACTIONS], [anyRepositoryArn(this)]), ...source.roleStatements];
+    const roleStatements = [allowOnAnyRepository(this, IMAGE_PUBLISHER_ACTIONS), ...source.roleStatements];
     const resourceStatements = source.resourceStatements;
 
     const resource = handlerResource(this, {
@@ -143,20 +145,11 @@ export class PublicImage extends Construct {
         timeout: props.timeout ?? Duration.minutes(15),
         ephemeralStorageSize: props.ephemeralStorageSize,
         architecture: props.architecture,
+        runtime: pinnedHandlerRuntime(this, props.handlerRuntime),
       },
       roleStatements,
       resourceStatements,
     });
-    if (resourceStatements.some((st) => st.resources.includes('*'))) {
-      // For cdk-nag users: the one wildcard is ecr:GetAuthorizationToken, which IAM accepts on no narrower resource.
-      (this.node.findChild('HandlerPolicy').node.defaultChild as CfnResource).addMetadata('cdk_nag', {
-        rules_to_suppress: [{
-          id: 'AwsSolutions-IAM5',
-          reason: 'ecr:GetAuthorizationToken accepts no resource narrower than *; the pull actions are granted on the one source repository',
-          applies_to: ['Resource::*'],
-        }],
-      });
-    }
     this.sourceDigest = source.sourceDigest ?? resource.getAttString('SourceDigest');
     this.imageDigest = resource.getAttString('ImageDigest');
     this.imageUri = resource.getAttString('ImageUri');

@@ -1,12 +1,14 @@
 import { createHash } from 'crypto';
 import { Aspects, CfnResource, CustomResource, IAspect, Lazy, Stack } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
+import { HandlerRuntimeOptions } from './handler-runtime';
 import { allow, handlerResource, registryArnFor } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { validateMaxLength } from './private/validation';
 import { HANDLER_KINDS, RegistryProperties, RESOURCE_TYPES } from './shared/handler-contract';
 
 /** Properties of a {@link PublicRegistry}. */
-export interface PublicRegistryProps {
+export interface PublicRegistryProps extends HandlerRuntimeOptions {
   /**
    * The registry's display name in the Gallery (at most 100 characters; shown for verified accounts).
    * Removing the construct leaves the name in place: it belongs to the account, not to one stack.
@@ -70,6 +72,7 @@ export class PublicRegistry extends Construct {
         'ecr-public:DescribeRegistries',
         ...(props.displayName !== undefined ? ['ecr-public:PutRegistryCatalogData'] : []),
       ], [registryArnFor(this)])],
+      functionOptions: { runtime: pinnedHandlerRuntime(this, props.handlerRuntime) },
     });
     this.registryId = resource.getAttString('RegistryId');
     this.registryArn = resource.getAttString('RegistryArn');

@@ -3,11 +3,13 @@ import {
   TokenComparison, aws_iam as iam,
 } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
+import { HandlerRuntimeOptions } from './handler-runtime';
 import { LifecycleOptions, LifecycleRule } from './lifecycle/lifecycle-rule';
 import { RepositoryLifecycleBinding } from './lifecycle/repository-lifecycle';
 import { bindCatalog } from './private/catalog-binding';
 import { AUTH_ACTIONS, PUSH_ACTIONS, READ_ACTIONS, REPOSITORY_HANDLER_ACTIONS } from './private/ecr-public-actions';
-import { allow, anyRepositoryArn, handlerResource, repositoryArnFor } from './private/handler-function';
+import { allowOnAnyRepository, handlerResource, repositoryArnFor } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { registerOwnCatalogAndPolicy } from './private/own-children';
 import { policyProblems, policyText } from './private/policy-document';
 import { recordSynthName, synthName } from './private/repository-names';
@@ -118,7 +120,7 @@ export abstract class PublicRepositoryBase extends Resource implements IPublicRe
       const arn = Token.isUnresolved(this.repositoryArn) && name !== undefined
         ? this.stack.formatArn({ service: 'ecr-public', region: '', account: this.env.account, resource: 'repository', resourceName: name })
         : this.repositoryArn;
-      return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [arn], scope: this });
+      return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [arn] });
     }
     return iam.Grant.addToPrincipalOrResource({ grantee, actions, resourceArns: [this.repositoryArn], resourceSelfArns: [], resource: this });
   }
@@ -128,7 +130,7 @@ export abstract class PublicRepositoryBase extends Resource implements IPublicRe
    * (an `AccountPrincipal`, say) must be given them by that account.
    */
   public grantPull(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...AUTH_ACTIONS], resourceArns: ['*'], scope: this });
+    return iam.Grant.addToPrincipal({ grantee, actions: [...AUTH_ACTIONS], resourceArns: ['*'] });
   }
 
   public grantPush(grantee: iam.IGrantable): iam.Grant {
@@ -179,7 +181,7 @@ export interface PublicRepositoryAttributes {
 }
 
 /** Properties of a {@link PublicRepository}. */
-export interface PublicRepositoryProps extends RepositoryCatalogOptions, LifecycleOptions {
+export interface PublicRepositoryProps extends RepositoryCatalogOptions, LifecycleOptions, HandlerRuntimeOptions {
   /**
    * The repository name: 2-205 lower-case characters, components separated by `/`. Changing it replaces the repository.
    * @default - a valid name generated from the construct path, stable across deploys
@@ -279,6 +281,7 @@ export class PublicRepository extends PublicRepositoryBase {
     }
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPES.repository);
     const stack = Stack.of(this);
+    const runtime = pinnedHandlerRuntime(this, props.handlerRuntime);
 
     // One resource carries the repository, its catalog and its policy, always in full: a field or the last statement
     // removed from the app is an update that clears it, and a retained repository keeps both (nothing else is deleted).
@@ -296,7 +299,8 @@ export class PublicRepository extends PublicRepositoryBase {
       resourceType: RESOURCE_TYPES.repository,
       properties,
       removalPolicy,
-      roleStatements: [allow([...REPOSITORY_HANDLER_ACTIONS], [anyRepositoryArn(this)]), ...catalog.roleStatements],
+      roleStatements: [allowOnAnyRepository(this, REPOSITORY_HANDLER_ACTIONS), ...catalog.roleStatements],
+      functionOptions: { runtime },
     });
     // The name as a reference to the resource, so that whatever uses it is ordered after the repository exists.
     this.repositoryName = this.resource.ref;
@@ -305,16 +309,13 @@ export class PublicRepository extends PublicRepositoryBase {
     this.repositoryUri = this.resource.getAttString('RepositoryUri');
     this.registryId = this.resource.getAttString('RegistryId');
     this.logoUrl = this.resource.getAttString('LogoUrl');
-    this.lifecycle = new RepositoryLifecycleBinding(this, this.resource, name, props);
+    this.lifecycle = new RepositoryLifecycleBinding(this, this.resource, name, props, runtime);
     this.node.addValidation({
       validate: () => [
         ...tagProblems(Object.entries(this.tags.tagValues()).map(([key, value]) => ({ key, value }))),
         ...policyProblems(stack, 'policy', this.policyDocument, true),
       ],
     });
-    if (props.repositoryName === undefined) {
-      Annotations.of(this).addInfo(`Generated repository name: ${name}`);
-    }
   }
 
   /**

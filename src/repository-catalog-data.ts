@@ -2,9 +2,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CatalogText } from './catalog-text';
 import { Architecture, OperatingSystem } from './catalog-values';
+import { HandlerRuntimeOptions } from './handler-runtime';
 import { Logo } from './logo';
 import { bindCatalog } from './private/catalog-binding';
-import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
+import { allowOnAnyRepository, handlerResource } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { keepsOwnCatalogAndPolicy } from './private/own-children';
 import { invalid } from './private/validation';
 import type { IPublicRepository } from './public-repository';
@@ -50,7 +52,7 @@ export interface RepositoryCatalogOptions {
 }
 
 /** Properties of a {@link PublicRepositoryCatalogData}. */
-export interface PublicRepositoryCatalogDataProps extends RepositoryCatalogOptions {
+export interface PublicRepositoryCatalogDataProps extends RepositoryCatalogOptions, HandlerRuntimeOptions {
   /** The repository to describe; it may be imported. */
   readonly repository: IPublicRepository;
 
@@ -91,7 +93,8 @@ export class PublicRepositoryCatalogData extends Construct {
       kind: HANDLER_KINDS.catalogData,
       resourceType: RESOURCE_TYPES.catalogData,
       properties,
-      roleStatements: [allow(['ecr-public:PutRepositoryCatalogData'], [anyRepositoryArn(this)]), ...catalog.roleStatements],
+      roleStatements: [allowOnAnyRepository(this, ['ecr-public:PutRepositoryCatalogData']), ...catalog.roleStatements],
+      functionOptions: { runtime: pinnedHandlerRuntime(this, props.handlerRuntime) },
     });
     this.logoUrl = resource.getAttString('LogoUrl');
   }

@@ -1,6 +1,8 @@
 import { RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { allow, anyRepositoryArn, handlerResource } from './private/handler-function';
+import { HandlerRuntimeOptions } from './handler-runtime';
+import { allowOnAnyRepository, handlerResource } from './private/handler-function';
+import { pinnedHandlerRuntime } from './private/handler-runtime';
 import { keepsOwnCatalogAndPolicy } from './private/own-children';
 import { policyProblems, policyText } from './private/policy-document';
 import { invalid } from './private/validation';
@@ -8,7 +10,7 @@ import type { IPublicRepository } from './public-repository';
 import { HANDLER_KINDS, PolicyProperties, RESOURCE_TYPES } from './shared/handler-contract';
 
 /** Properties of a {@link PublicRepositoryPolicy}. */
-export interface PublicRepositoryPolicyProps {
+export interface PublicRepositoryPolicyProps extends HandlerRuntimeOptions {
   /** The repository the policy applies to; it may be imported. */
   readonly repository: IPublicRepository;
 
@@ -59,7 +61,8 @@ export class PublicRepositoryPolicy extends Construct {
       kind: HANDLER_KINDS.policy,
       resourceType: RESOURCE_TYPES.policy,
       properties,
-      roleStatements: [allow(['ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'], [anyRepositoryArn(this)])],
+      roleStatements: [allowOnAnyRepository(this, ['ecr-public:SetRepositoryPolicy', 'ecr-public:DeleteRepositoryPolicy'])],
+      functionOptions: { runtime: pinnedHandlerRuntime(this, props.handlerRuntime) },
     });
 
     this.node.addValidation({ validate: () => policyProblems(stack, 'document', this.document, false) });

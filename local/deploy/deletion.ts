@@ -60,6 +60,26 @@ export function deletionItems(state: DeploymentState, logicalIds: string[], reas
 
 const RETAIN_POLICIES = new Set(['Retain', 'RetainExceptOnCreate']);
 
+/**
+ * Resources whose handler answers a Delete by keeping what they made, and the property that says so (as
+ * `src/private/handler-contract.ts` names them): the deploy's summary says `retained` for them, not `deleted`.
+ */
+const KEPT_BY_HANDLER: ReadonlyArray<{ type: string; property: string; keeps: string; why: string }> = [
+  { type: 'Custom::EcrPublicImage', property: 'DeleteOnRemove', keeps: 'false', why: 'removalPolicy RETAIN (the default): the image stays in its repository' },
+  { type: 'Custom::EcrPublicRepositoryCatalogData', property: 'RetainOnDelete', keeps: 'true', why: 'removalPolicy RETAIN: the catalog data stays on the repository' },
+  { type: 'Custom::EcrPublicRepositoryPolicy', property: 'RetainOnDelete', keeps: 'true', why: 'removalPolicy RETAIN: the policy stays on the repository' },
+];
+
+/** Why the handler keeps what `r` made on Delete, or undefined when it deletes it. */
+function keptByHandler(r: DeployedResource): string | undefined {
+  const rule = KEPT_BY_HANDLER.find((k) => k.type === r.type);
+  if (rule === undefined) return undefined;
+  // The handlers delete only on an explicit 'true' (DeleteOnRemove) and keep only on an explicit 'true' (RetainOnDelete).
+  const value = r.properties[rule.property];
+  const keeps = rule.keeps === 'false' ? value !== 'true' : value === 'true';
+  return keeps ? rule.why : undefined;
+}
+
 export async function deleteInReverseOrder(ctx: DeletionContext, items: DeletionItem[]): Promise<void> {
   const byLogicalId = new Map<string, string[]>();
   for (const item of items) byLogicalId.set(item.logicalId, [...(byLogicalId.get(item.logicalId) ?? []), item.key]);
@@ -85,6 +105,7 @@ export async function deleteInReverseOrder(ctx: DeletionContext, items: Deletion
         physicalResourceId: r.physicalResourceId,
         data: r.data,
         reason: item.reason,
+        retainedBy: `${item.reason === 'replaced' ? 'UpdateReplacePolicy' : 'DeletionPolicy'} Retain`,
       });
       continue;
     }
@@ -124,14 +145,16 @@ export async function deleteInReverseOrder(ctx: DeletionContext, items: Deletion
     forgetRequest(state, request);
     item.forget();
     session.state.save(state);
+    const kept = keptByHandler(r);
     progress.outcome({
       stackName: state.stackName,
       logicalId: item.logicalId,
       type: r.type,
-      action: 'deleted',
+      action: kept === undefined ? 'deleted' : 'retained',
       physicalResourceId: r.physicalResourceId,
       data: {},
       reason: item.reason,
+      ...(kept === undefined ? {} : { retainedBy: kept }),
     });
   }
 }

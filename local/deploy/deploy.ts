@@ -5,15 +5,17 @@
  */
 import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
-import { functionForResource, functionInTemplate, storedFunction } from './functions';
+import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
+import type { HandlerInvoker } from './handler';
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
-import { Resolver, stringifyScalars, UnresolvableError } from './intrinsics';
-import { deployConcurrently, DeployOne } from './scheduler';
+import { Resolver, stringifyScalars } from './intrinsics';
+import { outputLines, resolveOutputs, writeOutputsFile } from './outputs';
+import { deployConcurrently } from './scheduler';
 import { DEFAULT_REGION, Session, withSession } from './session';
-import type { DeploymentState } from './state';
+import type { DeployedResource, DeploymentState } from './state';
 import { Progress } from './summary';
-import { DeployResult, LocalDeployError, LocalDeployOptions, SkippedResource } from './types';
+import { DeployResult, LocalDeployError, LocalDeployOptions } from './types';
 
 /** The resource types the deployer deploys: the library's custom resources. */
 export const OUR_TYPE_PREFIX = 'Custom::EcrPublic';
@@ -23,7 +25,13 @@ export async function deployApp(options: LocalDeployOptions): Promise<DeployResu
   const stacks = selectStacks(assembly, options.stackName);
   return withSession(options, async (session) => {
     const progress = new Progress(session);
-    for (const stack of stacks) await deployStack(session, progress, stack);
+    // Stack name to outputs, in deploy order: the outputs file is rewritten after each stack, as `cdk deploy` keeps
+    // the outputs of the stacks it deployed.
+    const outputs = new Map<string, Record<string, string>>();
+    for (const stack of stacks) {
+      outputs.set(stack.stackName, await deployStack(session, progress, stack));
+      if (options.outputsFile !== undefined) writeOutputsFile(options.outputsFile, outputs);
+    }
     return progress.result;
   });
 }
@@ -45,131 +53,164 @@ export function stackResolver(
   });
 }
 
-async function deployStack(session: Session, progress: Progress, stack: AssemblyStack): Promise<void> {
+type FailureDetails = { logicalId?: string; type?: string; requestType?: string; reason?: string; logs?: string[] };
+
+/** One stack's deploy: what every step reads. */
+interface StackDeploy {
+  readonly session: Session;
+  readonly progress: Progress;
+  readonly stack: AssemblyStack;
+  readonly region: string;
+  readonly state: DeploymentState;
+  readonly resolver: Resolver;
+  /** Our resources whose condition holds. */
+  readonly ours: Set<string>;
+  /** Prints a failure and returns the error to throw. */
+  fail(message: string, extra?: FailureDetails): LocalDeployError;
+}
+
+/** Our resources in dependency order, and each one's dependencies among them. */
+interface StackPlan {
+  readonly order: string[];
+  readonly dependencies: Map<string, string[]>;
+}
+
+/** Deploys one stack; returns its outputs. */
+async function deployStack(session: Session, progress: Progress, stack: AssemblyStack): Promise<Record<string, string>> {
   const region = stack.region ?? DEFAULT_REGION;
   const state = session.state.loadOrCreate(stack.stackName, session.accountId, region);
   const stateFile = session.state.file(stack.stackName);
   progress.stack('Deploying', stack.stackName, state.stackId, stateFile, region);
-  type FailureDetails = { logicalId?: string; type?: string; requestType?: string; reason?: string; logs?: string[] };
-  const fail = (message: string, extra: FailureDetails = {}): LocalDeployError =>
-    progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, ...extra });
+  const ours = new Set<string>();
+  const ctx: StackDeploy = {
+    session,
+    progress,
+    stack,
+    region,
+    state,
+    ours,
+    resolver: stackResolver(session, stack, state, region, (id) => ours.has(id)),
+    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, ...extra }),
+  };
+  await noteTargetAndAssets(ctx);
+  const plan = planStack(ctx);
+  const invoker = session.invoker(region);
+  await completeInFlight(session, progress, state, invoker);
+  // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
+  await deployConcurrently(plan.order, (id) => plan.dependencies.get(id) ?? [], (id) => deployResource(ctx, plan, invoker, id));
+  progress.printSkipped();
+  await cleanUp(ctx);
+  const outputs = resolveOutputs(stack, ctx.resolver);
+  state.exports = outputs.exports;
+  session.state.save(state);
+  progress.done('Deployed');
+  for (const line of outputLines(stack.stackName, outputs)) progress.note(line);
+  return outputs.values;
+}
 
+/** Notes where the stack is deployed when that differs from what it names, and serves its file assets. */
+async function noteTargetAndAssets({ session, progress, stack, region, state }: StackDeploy): Promise<void> {
   if (stack.account !== undefined && stack.account !== session.accountId) {
     progress.note(`note: the stack targets account ${stack.account}; it is deployed to the emulator's account ${session.accountId}`);
   }
   if (state.region !== region) progress.note(`note: the stack was deployed for region ${state.region} before; it is now ${region}`);
   for (const problem of await session.serveAssets(stack, region)) progress.note(`warning: ${problem}`);
-  if (session.s3FromEnvironment) {
-    progress.note(`assets: handlers read them from AWS_ENDPOINT_URL_S3=${session.s3Endpoint}, not from the deployer`);
-    for (const missing of await session.missingExternalAssets(stack, region)) {
-      progress.note(`warning: AWS_ENDPOINT_URL_S3 does not serve ${missing}: a handler reading it will fail `
-        + '(unset AWS_ENDPOINT_URL_S3 to let the deployer serve the assembly\'s assets)');
-    }
-  }
+}
 
+/** Our resources whose Condition (if any) holds, in dependency order; records the others as skipped. */
+function planStack(ctx: StackDeploy): StackPlan {
+  const { stack, progress, resolver, ours } = ctx;
   const resources = stack.template.Resources ?? {};
-  const oursSet = new Set<string>();
-  const resolver = stackResolver(session, stack, state, region, (id) => oursSet.has(id));
-  let order: string[];
-  let dependencies: Map<string, string[]>;
   const inactive: Array<{ id: string; type: string; condition: string }> = [];
+  let plan: StackPlan;
   try {
-    // Our resources whose Condition (if any) holds, in dependency order.
     for (const [id, r] of Object.entries(resources)) {
       if (!r.Type.startsWith(OUR_TYPE_PREFIX)) continue;
-      if (r.Condition === undefined || resolver.condition(r.Condition, `resource '${id}'`)) oursSet.add(id);
+      if (r.Condition === undefined || resolver.condition(r.Condition, `resource '${id}'`)) ours.add(id);
       else inactive.push({ id, type: r.Type, condition: r.Condition });
     }
-    dependencies = ourDependencies(stack.template, [...oursSet]);
-    order = dependencyOrder([...oursSet], (id) => dependencies.get(id) ?? []);
+    const dependencies = ourDependencies(stack.template, [...ours]);
+    plan = { dependencies, order: dependencyOrder([...ours], (id) => dependencies.get(id) ?? []) };
   } catch (err) {
-    throw fail(errorMessage(err));
+    throw ctx.fail(errorMessage(err));
   }
   for (const r of inactive) progress.note(`condition  ${r.id}  ${r.type}: not deployed, its condition '${r.condition}' is false`);
-  const skipped: SkippedResource[] = Object.entries(resources)
+  progress.skipped(Object.entries(resources)
     .filter(([, r]) => !r.Type.startsWith(OUR_TYPE_PREFIX))
-    .map(([logicalId, r]) => ({ stackName: stack.stackName, logicalId, type: r.Type }));
-  progress.skipped(skipped);
+    .map(([logicalId, r]) => ({ stackName: stack.stackName, logicalId, type: r.Type })));
+  return plan;
+}
 
-  const invoker = session.invoker(region);
-  await completeInFlight(session, progress, state, invoker);
-  const deployOne: DeployOne = async (id) => {
-    const resource = resources[id];
-    const where = `resource '${id}' (${resource.Type})`;
-    let properties: Record<string, unknown>;
-    let fn: ReturnType<typeof functionForResource>;
-    try {
-      fn = functionForResource(stack, resolver, session.accountId, region, id, resource);
-      properties = stringifyScalars(resolver.resolve(resource.Properties ?? {}, where)) as Record<string, unknown>;
-      session.state.keepCode(fn.ref.codeHash, fn.code.codeDir);
-    } catch (err) {
-      throw fail(errorMessage(err), { logicalId: id, type: resource.Type });
-    }
-    const previous = state.resources.get(id);
-    const recorded = {
-      type: resource.Type,
-      properties,
-      dependsOn: dependencies.get(id) ?? [],
-      deletionPolicy: resource.DeletionPolicy,
-      updateReplacePolicy: resource.UpdateReplacePolicy,
-      handler: fn.ref,
-    };
-
-    if (previous && previous.type === resource.Type && sameJson(previous.properties, properties)) {
-      // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them
-      // (saved only then: hundreds of unchanged resources need no write each).
-      const unchanged = { ...recorded, physicalResourceId: previous.physicalResourceId, data: previous.data };
-      state.resources.set(id, unchanged);
-      if (!sameJson(unchanged, previous)) session.state.save(state);
-      return () => progress.outcome({
-        stackName: stack.stackName,
-        logicalId: id,
-        type: resource.Type,
-        action: 'unchanged',
-        physicalResourceId: previous.physicalResourceId,
-        data: previous.data,
-      });
-    }
-
-    const isUpdate = previous !== undefined && previous.type === resource.Type;
-    const request = newRequest({
-      request: {
-        RequestType: isUpdate ? 'Update' : 'Create',
-        ServiceToken: String(properties.ServiceToken ?? ''),
-        StackId: state.stackId,
-        LogicalResourceId: id,
-        ResourceType: resource.Type,
-        ResourceProperties: properties,
-        ...(isUpdate ? { OldResourceProperties: previous.properties, PhysicalResourceId: previous.physicalResourceId } : {}),
-      },
-      handler: fn.ref,
-      resource: recorded,
-    });
-    const response = await sendRecorded(session, state, invoker, fn.code, request);
-    if (response.status !== 'SUCCESS' || response.physicalResourceId === undefined) {
-      throw fail(response.reason ?? 'FAILED', {
-        logicalId: id, type: resource.Type, requestType: isUpdate ? 'Update' : 'Create', reason: response.reason, logs: response.logs,
-      });
-    }
-    const physicalResourceId = response.physicalResourceId;
-    forgetRequest(state, request);
-    const applied = applyOutcome(state, id, recorded, physicalResourceId, response.data);
-    session.state.save(state);
-    return () => progress.outcome({
-      stackName: stack.stackName,
-      logicalId: id,
-      type: resource.Type,
-      physicalResourceId,
-      data: response.data,
-      ...applied,
-    });
+/**
+ * Creates or updates one resource, or records it unchanged; returns what prints its outcome (in dependency order).
+ */
+async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: HandlerInvoker, id: string): Promise<() => void> {
+  const { session, progress, stack, state } = ctx;
+  const resource = (stack.template.Resources ?? {})[id];
+  const { fn, properties } = resolveResource(ctx, id);
+  const previous = state.resources.get(id);
+  const recorded: Omit<DeployedResource, 'physicalResourceId' | 'data'> = {
+    type: resource.Type,
+    properties,
+    dependsOn: plan.dependencies.get(id) ?? [],
+    deletionPolicy: resource.DeletionPolicy,
+    updateReplacePolicy: resource.UpdateReplacePolicy,
+    handler: fn.ref,
   };
-  // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
-  await deployConcurrently(order, (id) => dependencies.get(id) ?? [], deployOne);
-  progress.printSkipped();
+  const outcome = { stackName: stack.stackName, logicalId: id, type: resource.Type };
+  if (previous && previous.type === resource.Type && sameJson(previous.properties, properties)) {
+    // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them
+    // (saved only then: hundreds of unchanged resources need no write each).
+    const unchanged = { ...recorded, physicalResourceId: previous.physicalResourceId, data: previous.data };
+    state.resources.set(id, unchanged);
+    if (!sameJson(unchanged, previous)) session.state.save(state);
+    return () => progress.outcome({ ...outcome, action: 'unchanged', physicalResourceId: previous.physicalResourceId, data: previous.data });
+  }
 
-  // Cleanup: what was replaced, and what left the template, in reverse dependency order.
-  const items = deletionItems(state, [...state.resources.keys()].filter((id) => !oursSet.has(id)), 'removed');
+  const isUpdate = previous !== undefined && previous.type === resource.Type;
+  const requestType = isUpdate ? 'Update' : 'Create';
+  const request = newRequest({
+    request: {
+      RequestType: requestType,
+      ServiceToken: String(properties.ServiceToken ?? ''),
+      StackId: state.stackId,
+      LogicalResourceId: id,
+      ResourceType: resource.Type,
+      ResourceProperties: properties,
+      ...(isUpdate ? { OldResourceProperties: previous.properties, PhysicalResourceId: previous.physicalResourceId } : {}),
+    },
+    handler: fn.ref,
+    resource: recorded,
+  });
+  const response = await sendRecorded(session, state, invoker, fn.code, request);
+  if (response.status !== 'SUCCESS' || response.physicalResourceId === undefined) {
+    throw ctx.fail(response.reason ?? 'FAILED', { ...outcome, logicalId: id, requestType, reason: response.reason, logs: response.logs });
+  }
+  const physicalResourceId = response.physicalResourceId;
+  forgetRequest(state, request);
+  const applied = applyOutcome(state, id, recorded, physicalResourceId, response.data);
+  session.state.save(state);
+  return () => progress.outcome({ ...outcome, physicalResourceId, data: response.data, ...applied });
+}
+
+/** The resource's function and resolved properties; keeps the function's code for later deletes. */
+function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; properties: Record<string, unknown> } {
+  const { session, stack, resolver, region } = ctx;
+  const resource = (stack.template.Resources ?? {})[id];
+  try {
+    const fn = functionForResource(stack, resolver, session.accountId, region, id, resource);
+    const properties = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${resource.Type})`)) as Record<string, unknown>;
+    session.state.keepCode(fn.ref.codeHash, fn.code.codeDir);
+    return { fn, properties };
+  } catch (err) {
+    throw ctx.fail(errorMessage(err), { logicalId: id, type: resource.Type });
+  }
+}
+
+/** Deletes what was replaced, and what left the template, in reverse dependency order. */
+async function cleanUp(ctx: StackDeploy): Promise<void> {
+  const { session, progress, stack, state, region, resolver, ours } = ctx;
+  const items = deletionItems(state, [...state.resources.keys()].filter((id) => !ours.has(id)), 'removed');
   await deleteInReverseOrder({
     session,
     progress,
@@ -183,30 +224,6 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
       return current?.code ?? storedFunction(session.state, item.resource.handler, stack.stackName);
     },
   }, items);
-
-  state.exports = stackExports(stack, resolver, (line) => {
-    if (session.verbose) progress.note(line);
-  });
-  session.state.save(state);
-  progress.done('Deployed');
-}
-
-/** The stack's exported outputs that can be resolved here, for Fn::ImportValue in other stacks. */
-function stackExports(stack: AssemblyStack, resolver: Resolver, note: (line: string) => void): Map<string, string> {
-  const exports = new Map<string, string>();
-  for (const [name, output] of Object.entries(stack.template.Outputs ?? {})) {
-    if (output.Export?.Name === undefined) continue;
-    try {
-      if (output.Condition !== undefined && !resolver.condition(output.Condition, `output '${name}'`)) continue;
-      const exportName = resolver.resolve(output.Export.Name, `output '${name}'`);
-      const value = resolver.resolve(output.Value, `output '${name}'`);
-      if (typeof exportName === 'string') exports.set(exportName, typeof value === 'string' ? value : JSON.stringify(value));
-    } catch (err) {
-      if (!(err instanceof UnresolvableError)) throw err;
-      note(`export of output '${name}' not recorded: ${err.message}`);
-    }
-  }
-  return exports;
 }
 
 /** Whether two JSON values are equal, whatever the order of their keys. */

@@ -31,17 +31,18 @@ export interface Session {
   readonly dataDir: string;
   readonly state: StateStore;
   readonly server: DeployerServer;
-  /** The S3 endpoint handlers use: the deployer's asset server, or AWS_ENDPOINT_URL_S3 when the environment sets it. */
+  /**
+   * The S3 endpoint handlers use: the deployer's asset server, which serves the assembly's own file assets. Always:
+   * an `AWS_ENDPOINT_URL_S3` of the environment (the emulator's README exports one for SDK and CLI users) is for
+   * them, and holds no asset of the assembly.
+   */
   readonly s3Endpoint: string;
-  readonly s3FromEnvironment: boolean;
   readonly log: (line: string) => void;
   readonly verbose: boolean;
   /** The invoker for handlers of a stack in `region`. */
   invoker(region: string): HandlerInvoker;
   /** Serves the stack's file assets under their bucket and key for `region`; returns the problems (assets not served). */
   serveAssets(stack: AssemblyStack, region: string): Promise<string[]>;
-  /** With AWS_ENDPOINT_URL_S3 set: the stack's file assets that endpoint does not serve. */
-  missingExternalAssets(stack: AssemblyStack, region: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -103,16 +104,15 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     await emulator?.stop();
     throw err;
   }
-  const s3FromEnv = nonEmpty(process.env.AWS_ENDPOINT_URL_S3);
-  let assets: AssetServer | undefined;
+  let assets: AssetServer;
   try {
-    if (s3FromEnv === undefined) assets = await startAssetServer();
+    assets = await startAssetServer();
   } catch (err) {
     await server.stop();
     await emulator?.stop();
     throw err;
   }
-  const s3Endpoint = s3FromEnv ?? assets!.endpoint;
+  const s3Endpoint = assets.endpoint;
   const verbose = options.verbose ?? false;
   return {
     endpoint,
@@ -122,23 +122,21 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     state: new StateStore(dataDir),
     server,
     s3Endpoint,
-    s3FromEnvironment: s3FromEnv !== undefined,
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
     serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region),
-    missingExternalAssets: (stack, region) => missingFileAssets(s3Endpoint, stack, accountId, region),
     close: async () => {
-      await assets?.stop();
+      await assets.stop();
       await server.stop();
       await emulator?.stop();
     },
   };
 }
 
-/** Serves the file assets of `stack` from `assets` (none when S3 is external); the problems of those not served. */
-async function serveFileAssets(assets: AssetServer | undefined, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
+/** Serves the file assets of `stack` from `assets`; the problems of those not served. */
+async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
   const problems: string[] = [];
   for (const asset of stack.assets) {
     if (asset.packaging !== 'file') continue;
@@ -148,26 +146,10 @@ async function serveFileAssets(assets: AssetServer | undefined, stack: AssemblyS
     }
     for (const d of asset.destinations) {
       const bucket = fillPlaceholders(d.bucketName, accountId, region);
-      await assets?.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+      await assets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
     }
   }
   return problems;
-}
-
-/** The file assets of `stack` an external S3 endpoint does not answer for (`s3://bucket/key (why)`). */
-async function missingFileAssets(s3Endpoint: string, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
-  const missing: string[] = [];
-  // The template's own asset is for CloudFormation, never for a handler.
-  for (const asset of stack.assets.filter((a) => a.packaging === 'file' && a.sourcePath !== stack.templateFile)) {
-    for (const d of asset.destinations) {
-      const bucket = fillPlaceholders(d.bucketName, accountId, region);
-      const key = fillPlaceholders(d.objectKey, accountId, region);
-      const url = `${s3Endpoint.replace(/\/+$/, '')}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-      const status = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5_000) }).then((r) => r.status, () => 0);
-      if (status !== 200) missing.push(`s3://${bucket}/${key} (${status === 0 ? 'no answer' : `HTTP ${status}`})`);
-    }
-  }
-  return missing;
 }
 
 /**

@@ -41,8 +41,7 @@ export class Progress {
     this.result.resources.push(outcome);
     this.log(formatOutcome(outcome));
     if (outcome.action === 'retained') {
-      const why = outcome.reason === 'replaced' ? 'UpdateReplacePolicy' : 'DeletionPolicy';
-      this.log(`${' '.repeat(13)}${why} Retain: left in place in the emulator and no longer managed by this stack`);
+      this.log(`${' '.repeat(13)}${outcome.retainedBy ?? 'Retain'}: left in place in the emulator and no longer managed by this stack`);
     }
   }
 

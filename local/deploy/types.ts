@@ -31,6 +31,12 @@ export interface LocalDeployOptions {
   readonly verbose?: boolean;
   /** Where progress and the summary go, one line per call. @default console.log */
   readonly log?: (line: string) => void;
+  /**
+   * deploy only: writes the deployed stacks' outputs to this file, as `cdk deploy --outputs-file` does
+   * (`{ "<stack>": { "<output>": "<value>" } }`), rewritten after each stack.
+   * @default - no file
+   */
+  readonly outputsFile?: string;
 }
 
 /** What happened to one custom resource. */
@@ -48,6 +54,11 @@ export interface ResourceOutcome {
   readonly replacedPhysicalResourceId?: string;
   /** For `deleted` and `retained`: why (`removed` from the template, `replaced` by a new physical id, stack `destroyed`). */
   readonly reason?: 'removed' | 'replaced' | 'destroyed';
+  /**
+   * For `retained`: what kept it (`DeletionPolicy Retain`, `UpdateReplacePolicy Retain`, or the resource's own
+   * `removalPolicy`, which its handler honours on Delete).
+   */
+  readonly retainedBy?: string;
 }
 
 /** A resource of the template that is not an ECR Public custom resource: nothing is deployed for it. */

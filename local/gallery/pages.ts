@@ -10,7 +10,7 @@ import { GALLERY_PATH, RegistryView, RepositorySummary, RepositoryView, TagView 
 import { isIndex } from '../store/image-format';
 
 export function registryPage(registry: RegistryView): Html {
-  const title = registry.displayName ?? registry.alias ?? 'Registry';
+  const title = registry.shownName ?? 'Registry';
   const cards = registry.repositories.map((repo) => html`
     <li class="card">
       ${logo(repo, 'small')}
@@ -25,7 +25,7 @@ export function registryPage(registry: RegistryView): Html {
       <div>
         <h1>${title}</h1>
         <p class="by">${registry.alias !== undefined ? html`Registry alias <code>${registry.alias}</code>` : 'The registry has no alias until its first repository is created'}
-          ${registry.displayName === undefined ? html` · <span class="note">no display name set</span>` : ''}</p>
+          ${registry.displayName === undefined ? html` · <span class="note">no display name set</span>` : hiddenDisplayName(registry)}</p>
       </div>
     </div>
     <h2>Repositories (${registry.repositories.length})</h2>
@@ -33,14 +33,14 @@ export function registryPage(registry: RegistryView): Html {
 }
 
 export function repositoryPage(repo: RepositoryView): Html {
-  const registryName = repo.registry.displayName ?? repo.registry.alias ?? '';
+  const registryName = repo.registry.shownName ?? '';
   return layout(repo.name, html`
     <nav class="crumbs"><a href="${GALLERY_PATH}/">Gallery</a> / <a href="${repo.registry.pagePath}">${registryName}</a> / ${repo.name}</nav>
     <div class="panel hero">
       ${logo(repo, 'large')}
       <div>
         <h1>${repo.name}</h1>
-        <p class="by">by <a class="registry" href="${repo.registry.pagePath}">${registryName}</a></p>
+        <p class="by">by <a class="registry" href="${repo.registry.pagePath}">${registryName}</a>${hiddenDisplayName(repo.registry)}</p>
         ${repo.description !== undefined ? html`<p class="description">${repo.description}</p>` : html`<p class="description empty">No description</p>`}
         ${badges(repo)}
       </div>
@@ -107,6 +107,12 @@ function layout(title: string, body: Html): Html {
 `;
 }
 
+/** The note on a display name the Gallery would not show (the registry is not verified), so that it can be checked. */
+function hiddenDisplayName(registry: RegistryView): Html {
+  if (registry.displayName === undefined || registry.verified) return html``;
+  return html` · <span class="note hidden-name">display name <q>${registry.displayName}</q> not shown: the Gallery shows it for verified accounts only</span>`;
+}
+
 function logo(repo: RepositorySummary, size: 'small' | 'large'): Html {
   const cls = size === 'small' ? 'logo small' : 'logo';
   if (repo.logoUrl === undefined) {
@@ -136,11 +142,11 @@ function tagTable(tags: readonly TagView[]): Html {
   if (tags.length === 0) return html`<p class="empty">No image is tagged yet.</p>`;
   const rows = tags.map((t) => html`
     <tr>
-      <td class="tag">${t.tag}</td>
-      <td class="type">${isIndex(t.manifestMediaType) ? 'Image index' : 'Image'}</td>
-      <td class="size" title="${t.sizeInBytes} bytes" data-bytes="${t.sizeInBytes}">${formatSize(t.sizeInBytes)}</td>
-      <td class="pushed">${timeElement(t.pushedAt)}</td>
-      <td class="digest"><code title="${t.digest}">${shortDigest(t.digest)}</code></td>
+      <td class="tag" data-label="Image tag">${t.tag}</td>
+      <td class="type" data-label="Type">${isIndex(t.manifestMediaType) ? 'Image index' : 'Image'}</td>
+      <td class="size" data-label="Image size" title="${t.sizeInBytes} bytes" data-bytes="${t.sizeInBytes}">${formatSize(t.sizeInBytes)}</td>
+      <td class="pushed" data-label="Pushed at">${timeElement(t.pushedAt)}</td>
+      <td class="digest" data-label="Digest"><code title="${t.digest}">${shortDigest(t.digest)}</code></td>
     </tr>`);
   return html`<table class="tags">
     <thead><tr><th>Image tag</th><th>Type</th><th>Image size</th><th>Pushed at</th><th>Digest</th></tr></thead>

@@ -57,13 +57,24 @@ section:first-of-type > h2.label { border-top: none; padding-top: 0; margin-top:
 table.tags { width: 100%; border-collapse: collapse; }
 table.tags th { white-space: nowrap; text-align: left; font-size: 12px; color: #545b64; border-bottom: 1px solid #eaeded; padding: 6px 8px; }
 table.tags td { border-bottom: 1px solid #eaeded; padding: 8px; vertical-align: top; font-size: 13px; }
-table.tags td.digest, table.tags td.size, table.tags td.pushed { white-space: nowrap; }
+table.tags td.digest, table.tags td.size, table.tags td.pushed, table.tags td.type { white-space: nowrap; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; margin: 0; padding: 0; list-style: none; }
 .card { display: flex; gap: 14px; background: #fff; border-radius: 8px; padding: 16px; box-shadow: 0 1px 1px 0 rgba(0,28,36,.3), 1px 1px 1px 0 rgba(0,28,36,.15); }
 .card h2 { font-size: 16px; margin: 0 0 4px; }
 .card p { margin: 0 0 8px; color: #545b64; }
 footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 24px; color: #687078; font-size: 12px; }
 @media (max-width: 860px) { .layout { grid-template-columns: minmax(0, 1fr); } }
+@media (max-width: 640px) {
+  main { padding: 12px 12px 32px; }
+  .panel { padding: 16px; }
+  .hero { flex-direction: column; gap: 12px; }
+  /* The tag table becomes one block per tag, each cell labelled: five columns do not fit a phone's width. */
+  table.tags thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  table.tags, table.tags tbody, table.tags tr, table.tags td { display: block; width: 100%; }
+  table.tags tr { border-bottom: 1px solid #eaeded; padding: 6px 0; }
+  table.tags td { border: none; padding: 2px 0; display: flex; gap: 8px; }
+  table.tags td::before { content: attr(data-label); flex: none; width: 88px; color: #545b64; font-size: 12px; }
+}
 `;
 
 /**

@@ -5,12 +5,18 @@
  */
 import { catalogDataOutput } from '../service/catalog-data';
 import { Context, repositoryUri } from '../service/context';
+import { describeRegistries } from '../service/public-registry';
 import { ImageRecord } from '../store/model';
 
 export interface RegistryView {
   /** Undefined until the first repository is created (the registry has no alias before). */
   readonly alias?: string;
+  /** The display name as stored (PutRegistryCatalogData), shown or not. */
   readonly displayName?: string;
+  /** Whether DescribeRegistries says the registry is verified: the Gallery shows the display name only then. */
+  readonly verified: boolean;
+  /** What the Gallery calls the registry: the display name of a verified registry, else its alias. */
+  readonly shownName?: string;
   /** Path of the registry's preview page. */
   readonly pagePath: string;
   readonly repositories: readonly RepositorySummary[];
@@ -54,7 +60,11 @@ export function registryView(ctx: Context): RegistryView {
   const { alias, displayName } = ctx.store.state.registry;
   const names = Object.keys(ctx.store.state.repositories).sort();
   const pagePath = alias === undefined ? `${GALLERY_PATH}/` : `${GALLERY_PATH}/${encodeURIComponent(alias)}`;
-  return { alias, displayName, pagePath, repositories: names.map((name) => repositorySummary(ctx, pagePath, name)) };
+  // What the API answers, not a second notion of it.
+  const described = describeRegistries(ctx, {}) as { registries: Array<{ verified?: boolean }> };
+  const verified = described.registries[0]?.verified === true;
+  const shownName = (verified ? displayName : undefined) ?? alias;
+  return { alias, displayName, verified, shownName, pagePath, repositories: names.map((name) => repositorySummary(ctx, pagePath, name)) };
 }
 
 /** The repository `name` of the registry `alias`, or undefined when there is none. */

@@ -30,7 +30,7 @@ function uploadWhere(where: UploadWhere): string {
 export type Limit = 'repositories' | 'parts' | 'layer-bytes';
 
 /** A tag rule named in an InvalidTagParameterException. */
-export type TagRule = 'key-length' | 'reserved-prefix' | 'value-length';
+export type TagRule = 'key-length' | 'reserved-prefix' | 'value-length' | 'characters';
 
 /** Every error the emulator answers, by code. */
 export const ECR_ERRORS = {
@@ -65,6 +65,7 @@ export const ECR_ERRORS = {
         case 'key-length': return `Tag key at ${where} must be 1 to 128 characters`;
         case 'reserved-prefix': return `Tag key '${where}' uses the reserved prefix 'aws:'`;
         case 'value-length': return `Tag value for key '${where}' must be at most 256 characters`;
+        case 'characters': return `Tag at ${where} may contain only letters, digits, spaces and '_ . : / = + - @' in its key and value`;
       }
     },
   },

@@ -6,7 +6,13 @@ import { RepositoryRecord } from '../store/model';
 /** Tags per repository (the TooManyTagsException limit). */
 const MAX_TAGS = 50;
 
-/** Checks tag keys and values: 1-128 and 0-256 characters, no `aws:` prefix. */
+/**
+ * AWS's tag character rules (the tagging guide): letters, digits and spaces representable in UTF-8, and
+ * `_ . : / = + - @`. ECR Public's model states no pattern: UNVERIFIED, the strict reading (local/README.md).
+ */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** Checks tag keys and values: 1-128 and 0-256 characters of AWS's tag characters, no `aws:` prefix. */
 export function checkTags(tags: Array<{ Key?: string; Value?: string }>): Array<{ Key: string; Value: string }> {
   return tags.map((tag, i) => {
     const key = tag.Key;
@@ -19,6 +25,9 @@ export function checkTags(tags: Array<{ Key?: string; Value?: string }>): Array<
     }
     if ([...value].length > 256) {
       throw ecrError('InvalidTagParameterException', 'value-length', key);
+    }
+    if (!TAG_CHARACTERS.test(key) || !TAG_CHARACTERS.test(value)) {
+      throw ecrError('InvalidTagParameterException', 'characters', `tags[${i}]`);
     }
     return { Key: key, Value: value };
   });
@@ -57,6 +66,9 @@ export const untagResource: Operation = (ctx, input) => {
   keys.forEach((key, i) => {
     if ([...key].length < 1 || [...key].length > 128) {
       throw ecrError('InvalidTagParameterException', 'key-length', `tagKeys[${i}]`);
+    }
+    if (!TAG_CHARACTERS.test(key)) {
+      throw ecrError('InvalidTagParameterException', 'characters', `tagKeys[${i}]`);
     }
   });
   repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));

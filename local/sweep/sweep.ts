@@ -13,7 +13,7 @@ import { DEFAULT_REGION, openSession } from '../deploy/session';
 import type { LocalDeployOptions } from '../deploy/types';
 
 
-export interface LocalSweepOptions extends Omit<LocalDeployOptions, 'verbose'> {
+export interface LocalSweepOptions extends Omit<LocalDeployOptions, 'verbose' | 'outputsFile'> {
   /**
    * "Now" for image ages, an ISO 8601 time.
    * @default - the current time
@@ -67,7 +67,7 @@ export async function sweepApp(options: LocalSweepOptions): Promise<StackSweep[]
         };
         log(`Sweeping ${stack.stackName} at ${now}${options.dryRun ? ' (dry run)' : ''} in ${session.endpoint}`);
         const outcome = await invoker.invokeEvent(fn.code, event, String(props.ServiceToken ?? ''));
-        if (options.verbose) for (const line of outcome.logs) log(`    | ${line}`);
+        // With verbose, the session's invoker has printed the sweeper's log lines as they came.
         if (outcome.error !== undefined) throw new LocalSweepError(`${stack.stackName}: the sweep failed: ${outcome.error}`, outcome.logs);
         let result;
         try {

@@ -2,7 +2,7 @@
  * The lifecycle of one `PublicRepository` (synth side): its checked rules, and its place in the stack's sweep, taken
  * when the first rule arrives (a repository without rules costs nothing).
  */
-import { Duration, Token, aws_events as events } from 'aws-cdk-lib';
+import { Duration, Token, aws_events as events, aws_lambda as lambda } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { LifecycleMode, LifecycleOptions, LifecycleRule } from './lifecycle-rule';
 import { checkLifecycleRule, lifecycleRuleSpecs } from './rule-validation';
@@ -18,6 +18,8 @@ export class RepositoryLifecycleBinding {
     private readonly resource: IConstruct,
     private readonly repositoryName: string,
     private readonly options: LifecycleOptions,
+    /** The sweeper's runtime the repository pinned (`handlerRuntime`, checked). */
+    private readonly runtime?: lambda.Runtime,
   ) {
     options.lifecycleRules?.forEach((rule, i) => this.addRule(`lifecycleRules[${i}]`, rule));
   }
@@ -37,6 +39,7 @@ export class RepositoryLifecycleBinding {
       rules: () => lifecycleRuleSpecs(this.repository, 'lifecycleRules', this.rules),
       mode: this.options.lifecycleMode ?? LifecycleMode.EXPIRE,
       schedule: this.options.lifecycleSchedule ?? events.Schedule.rate(Duration.days(1)),
+      runtime: this.runtime,
     });
   }
 }

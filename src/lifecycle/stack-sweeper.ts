@@ -10,11 +10,13 @@
 import { createHash } from 'crypto';
 import {
   Aspects, CustomResource, Duration, IAspect, Stack, Token, aws_events as events, aws_events_targets as targets, aws_iam as iam,
+  aws_lambda as lambda,
 } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { publicationsInto } from './published-tags';
 import { stageContentAsset } from '../private/file-asset';
-import { allow, handlerFunction, handlerResource, HandlerFunctionOptions, repositoryArnFor } from '../private/handler-function';
+import { addToHandlerRole, allow, allowAssetObjects, handlerFunction, handlerResource, HandlerFunctionOptions, repositoryArnFor } from '../private/handler-function';
+import { invalid } from '../private/validation';
 import { HANDLER_KINDS, RESOURCE_TYPES } from '../shared/handler-contract';
 import {
   LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
@@ -40,6 +42,8 @@ export interface SweptRepository {
   readonly rules: () => RuleSpec[];
   readonly mode: RepositoryLifecycle['mode'];
   readonly schedule: events.Schedule;
+  /** The runtime the repository pinned for the sweeper (`handlerRuntime`). */
+  readonly runtime?: lambda.Runtime;
 }
 
 const SWEEPER_ID = 'EcrPublicLifecycleSweeper';
@@ -129,6 +133,16 @@ export class StackSweeper extends Construct {
     }));
   }
 
+  /** The one runtime the repositories pinned, if any: they share the stack's one sweeper. */
+  private runtime(): lambda.Runtime | undefined {
+    const pinned = this.repositories.filter((r) => r.runtime !== undefined);
+    const other = pinned.find((r) => r.runtime!.name !== pinned[0].runtime!.name);
+    if (other) {
+      invalid(other.repository, 'handlerRuntime', `must be the same on every repository with lifecycle rules in a stack (they share one sweeper; ${pinned[0].repository.node.path} pins ${pinned[0].runtime!.name})`, other.runtime!.name);
+    }
+    return pinned[0]?.runtime;
+  }
+
   private build(): void {
     if (this.built || this.repositories.length === 0) return;
     this.built = true;
@@ -136,8 +150,9 @@ export class StackSweeper extends Construct {
     const asset = stageContentAsset(this, Buffer.from(JSON.stringify(config)), '.json');
     const location: LifecycleSweepProperties = { ConfigBucket: asset.bucketName, ConfigKey: asset.objectKey };
 
-    const fn = handlerFunction(this, HANDLER_KINDS.lifecycleSweeper, FUNCTION_OPTIONS);
-    fn.addToRolePolicy(allow(['s3:GetObject'], [asset.objectsArn]));
+    const functionOptions = { ...FUNCTION_OPTIONS, runtime: this.runtime() };
+    const fn = handlerFunction(this, HANDLER_KINDS.lifecycleSweeper, functionOptions);
+    addToHandlerRole(fn, allowAssetObjects(asset.objectsArn));
     const grants = this.grantRepositories(fn.role!);
 
     const sweep: CustomResource = handlerResource(this, {
@@ -145,7 +160,7 @@ export class StackSweeper extends Construct {
       resourceType: RESOURCE_TYPES.lifecycleSweep,
       properties: location,
       roleStatements: [],
-      functionOptions: FUNCTION_OPTIONS,
+      functionOptions,
     });
     // At deploy: after the repositories exist and the app's images are published, so that what a publish leaves
     // behind (an image whose tag moved) is expired at once, and what it published is protected.

@@ -6,9 +6,8 @@
 import { aws_iam as iam, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { stageContentAsset } from './file-asset';
-import { allow } from './handler-function';
+import { allowAssetObjects } from './handler-function';
 import { validateCatalogList, validateLogoFile, validateMaxLength } from './validation';
-import type { CatalogText } from '../catalog-text';
 import type { RepositoryCatalogOptions } from '../repository-catalog-data';
 import { CatalogFields } from '../shared/handler-contract';
 
@@ -23,19 +22,21 @@ export interface CatalogBinding {
 export function bindCatalog(scope: Construct, options: RepositoryCatalogOptions): CatalogBinding {
   const architectures = options.architectures?.map((a) => a.value);
   const operatingSystems = options.operatingSystems?.map((o) => o.value);
+  const aboutText = options.aboutText?._textFor(scope, 'aboutText');
+  const usageText = options.usageText?._textFor(scope, 'usageText');
   validateMaxLength(scope, 'description', options.description, 1024);
-  validateMaxLength(scope, 'aboutText', options.aboutText?.text, 25_600);
-  validateMaxLength(scope, 'usageText', options.usageText?.text, 25_600);
+  validateMaxLength(scope, 'aboutText', aboutText, 25_600);
+  validateMaxLength(scope, 'usageText', usageText, 25_600);
   validateCatalogList(scope, 'architectures', architectures);
   validateCatalogList(scope, 'operatingSystems', operatingSystems);
   if (options.logo) validateLogoFile(scope, 'logo', options.logo.filePath);
 
   const objectArns = new Set<string>();
-  const text = (value: CatalogText | undefined, field: 'AboutText' | 'UsageText'): CatalogFields => {
+  const text = (value: string | undefined, field: 'AboutText' | 'UsageText'): CatalogFields => {
     if (value === undefined) return {};
     // Deploy-time values cannot be in an asset, which is made at synth: such a text is the one thing sent inline.
-    if (Token.isUnresolved(value.text)) return { [field]: value.text };
-    const asset = stageContentAsset(scope, Buffer.from(value.text, 'utf8'), '.md');
+    if (Token.isUnresolved(value)) return { [field]: value };
+    const asset = stageContentAsset(scope, Buffer.from(value, 'utf8'), '.md');
     objectArns.add(asset.objectsArn);
     return { [`${field}Bucket`]: asset.bucketName, [`${field}Key`]: asset.objectKey };
   };
@@ -46,10 +47,10 @@ export function bindCatalog(scope: Construct, options: RepositoryCatalogOptions)
     Description: options.description,
     Architectures: architectures,
     OperatingSystems: operatingSystems,
-    ...text(options.aboutText, 'AboutText'),
-    ...text(options.usageText, 'UsageText'),
+    ...text(aboutText, 'AboutText'),
+    ...text(usageText, 'UsageText'),
     LogoBucket: logo?.bucketName,
     LogoKey: logo?.objectKey,
   };
-  return { properties, roleStatements: [...objectArns].map((arn) => allow(['s3:GetObject'], [arn])) };
+  return { properties, roleStatements: [...objectArns].map(allowAssetObjects) };
 }

@@ -1,8 +1,10 @@
 /** The custom-resource handler functions: one per handler kind per stack, however many resources use it. */
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { CfnResource, CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Size, Stack, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { newestHandlerRuntime } from './handler-runtime';
+import { acknowledgeWildcards, WILDCARD_REASONS, withWildcardReason } from './nag-acknowledgements';
 import { checkStackLimits } from './stack-limits';
 import { HANDLER_KINDS } from '../shared/handler-contract';
 
@@ -24,6 +26,8 @@ export interface HandlerFunctionOptions {
   readonly timeout?: Duration;
   readonly ephemeralStorageSize?: Size;
   readonly architecture?: lambda.Architecture;
+  /** A runtime the construct pinned (checked with `pinnedHandlerRuntime`); the newest one we support otherwise. */
+  readonly runtime?: lambda.Runtime;
 }
 
 /** Where the bundled handlers are: `assets/` beside `lib/` in the package, beside `src/` in this repository. */
@@ -34,7 +38,11 @@ export function handlerAssetPath(kind: HandlerKind): string {
 /** The stack's handler function for `kind` (and `options`), created on first use. */
 export function handlerFunction(scope: Construct, kind: HandlerKind, options: HandlerFunctionOptions = {}): lambda.SingletonFunction {
   const stack = Stack.of(scope);
-  const settings = [options.memorySize, options.timeout?.toSeconds(), options.ephemeralStorageSize?.toMebibytes(), options.architecture?.name];
+  const settings: unknown[] = [
+    options.memorySize, options.timeout?.toSeconds(), options.ephemeralStorageSize?.toMebibytes(), options.architecture?.name,
+  ];
+  // Only when pinned: the default runtime keeps the ids functions had before the runtime could be pinned.
+  if (options.runtime) settings.push(options.runtime.name);
   const variant = settings.some((s) => s !== undefined)
     ? `-${createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 8)}`
     : '';
@@ -55,20 +63,6 @@ export function handlerFunction(scope: Construct, kind: HandlerKind, options: Ha
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resources: [logGroup.logGroupArn],
   }));
-  // For cdk-nag users: the wildcards on this role are the account's public repositories and the stack's asset bucket.
-  const defaultPolicy = role.node.findChild('DefaultPolicy') as iam.Policy;
-  (defaultPolicy.node.defaultChild as CfnResource).addMetadata('cdk_nag', {
-    rules_to_suppress: [{
-      id: 'AwsSolutions-IAM5',
-      reason: kind === HANDLER_KINDS.lifecycleSweeper
-        // The sweeper's repositories are named one by one; its only wildcard is the asset bucket's objects.
-        ? 'The lifecycle sweeper reads its configuration from the stack\'s assets (the bootstrap asset bucket\'s objects); '
-          + 'the repositories it may sweep are named one by one'
-        : 'The handler acts on the public repositories its resources name, in this account (repository/*), and reads '
-          + 'the stack\'s assets (the bootstrap asset bucket\'s objects); the grant stays the same whatever resources come and go, '
-          + 'so that a removed or renamed repository can still be deleted',
-    }],
-  });
   return new lambda.SingletonFunction(stack, id, {
     role,
     logGroup,
@@ -76,7 +70,7 @@ export function handlerFunction(scope: Construct, kind: HandlerKind, options: Ha
     lambdaPurpose: `EcrPublic-${kind}${variant}`,
     code: lambda.Code.fromAsset(handlerAssetPath(kind)),
     handler: 'index.handler',
-    runtime: lambda.Runtime.NODEJS_22_X,
+    runtime: options.runtime ?? newestHandlerRuntime(),
     // The SDK retries throttling and server errors with backoff; leave it room for six attempts per call.
     timeout: options.timeout ?? Duration.minutes(5),
     memorySize: options.memorySize ?? 256,
@@ -139,7 +133,7 @@ export function handlerResource(scope: Construct, props: HandlerResourceProps): 
     const key = JSON.stringify(Stack.of(scope).resolve(statement.toStatementJson()));
     if (added.has(key)) continue;
     added.add(key);
-    fn.addToRolePolicy(statement);
+    addToHandlerRole(fn, statement);
   }
   const resource = new CustomResource(scope, 'Resource', {
     serviceToken: fn.functionArn,
@@ -149,6 +143,7 @@ export function handlerResource(scope: Construct, props: HandlerResourceProps): 
   });
   if (props.resourceStatements && props.resourceStatements.length > 0) {
     const policy = new iam.Policy(scope, 'HandlerPolicy', { statements: props.resourceStatements, roles: [fn.role!] });
+    for (const statement of props.resourceStatements) acknowledgeWildcards(policy, statement);
     resource.node.addDependency(policy);
   }
   return resource;
@@ -157,4 +152,20 @@ export function handlerResource(scope: Construct, props: HandlerResourceProps): 
 /** A statement allowing `actions` on `resources`. */
 export function allow(actions: string[], resources: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({ actions, resources });
+}
+
+/** `actions` on every public repository of the account: what a handler of repositories created at deploy needs. */
+export function allowOnAnyRepository(scope: Construct, actions: readonly string[]): iam.PolicyStatement {
+  return withWildcardReason(allow([...actions], [anyRepositoryArn(scope)]), WILDCARD_REASONS.repositories);
+}
+
+/** `s3:GetObject` on the asset bucket's objects (`objectsArn`, ending in `/*`). */
+export function allowAssetObjects(objectsArn: string): iam.PolicyStatement {
+  return withWildcardReason(allow(['s3:GetObject'], [objectsArn]), WILDCARD_REASONS.assets);
+}
+
+/** Adds `statement` to the handler's role, acknowledging its wildcards (if it has a reason for them) for cdk-nag. */
+export function addToHandlerRole(fn: lambda.SingletonFunction, statement: iam.PolicyStatement): void {
+  fn.addToRolePolicy(statement);
+  acknowledgeWildcards(fn.role!.node.findChild('DefaultPolicy'), statement);
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'crypto';
 import { AssetHashType, aws_iam as iam, aws_s3_assets as s3assets } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { allow } from './handler-function';
+import { allowAssetObjects } from './handler-function';
 import { ArchiveBinding, ImageSourceBinding, RegistryBinding } from './image-binding';
 import { invalid } from './validation';
 import { ImageProperties } from '../shared/publish-plan';
@@ -53,7 +53,7 @@ function renderArchive(scope: Construct, binding: ArchiveBinding, options: Sourc
       SourceDigest: plan.rootDigest,
       CompressLayers: String(options.compressLayers ?? true),
     },
-    roleStatements: [allow(['s3:GetObject'], [asset.bucket.arnForObjects('*')])],
+    roleStatements: [allowAssetObjects(asset.bucket.arnForObjects('*'))],
     resourceStatements: [],
     sourceDigest: plan.rootDigest,
   };

@@ -84,7 +84,17 @@ export function validateLogoFile(scope: IConstruct, prop: string, filePath: stri
   }
 }
 
-/** Checks rendered tags: at most 50, keys of 1-128 characters not starting with `aws:`, values of at most 256. */
+/**
+ * AWS's tag character rules (the tagging guide; ECR's model states no pattern, so the strict reading, as the emulator
+ * takes it): letters, digits and spaces representable in UTF-8, and `_ . : / = + - @`.
+ */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const TAG_CHARACTERS_RULE = "may contain only letters, digits, spaces and '_ . : / = + - @' (AWS's tag character rules)";
+
+/**
+ * Checks rendered tags: at most 50, keys of 1-128 characters not starting with `aws:`, values of at most 256, both of
+ * AWS's tag characters.
+ */
 export function tagProblems(tags: Array<{ key: string; value: string }>): string[] {
   const problems: string[] = [];
   if (tags.length > 50) problems.push(`tags must number at most 50 (got ${tags.length})`);
@@ -93,6 +103,8 @@ export function tagProblems(tags: Array<{ key: string; value: string }>): string
     if (length(key) < 1 || length(key) > 128) problems.push(`tag key ${quoted(key)} must be 1 to 128 characters`);
     if (key.toLowerCase().startsWith('aws:')) problems.push(`tag key ${quoted(key)} must not start with 'aws:'`);
     if (length(value) > 256) problems.push(`tag value of ${quoted(key)} must be at most 256 characters`);
+    if (!TAG_CHARACTERS.test(key)) problems.push(`tag key ${quoted(key)} ${TAG_CHARACTERS_RULE}`);
+    if (!TAG_CHARACTERS.test(value)) problems.push(`tag value of ${quoted(key)} ${TAG_CHARACTERS_RULE}`);
   }
   return problems;
 }

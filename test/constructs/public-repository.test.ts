@@ -1,5 +1,5 @@
 import { RemovalPolicy, Tags, aws_iam as iam } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { FIXTURES, ecrPublicStatements, newStack, resourcesOfType, template } from './support';
 import { Architecture, CatalogText, Logo, OperatingSystem, PublicRepository } from '../../src';
 
@@ -43,6 +43,13 @@ describe('PublicRepository', () => {
     expect(names[0]).toMatch(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/);
     expect(names[0].length).toBeGreaterThanOrEqual(2);
     expect(names[0].length).toBeLessThanOrEqual(205);
+  });
+
+  test('a generated name adds no annotation to every synth (it is in the template and the repositoryName attribute)', () => {
+    const stack = newStack();
+    new PublicRepository(stack, 'Generated');
+    const annotations = Annotations.fromStack(stack);
+    expect([...annotations.findInfo('*', Match.anyValue()), ...annotations.findWarning('*', Match.anyValue())]).toEqual([]);
   });
 
   test('the handler is a Node.js 22 function shared by every repository of the stack', () => {

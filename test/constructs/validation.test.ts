@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, Lazy, Stack, Tags, aws_iam as iam } from 'aws-cdk-lib';
 import { FIXTURES, newStack } from './support';
@@ -59,8 +60,13 @@ describe('synth-time validation names the construct path, the property and the r
     expect(repo({ repositoryName: 'acme/web', usageText: CatalogText.fromString('u'.repeat(25_600)) })).not.toThrow();
   });
 
-  test('a missing about file is refused', () => {
-    expect(() => CatalogText.fromFile('/nonexistent/ABOUT.md')).toThrow(/does not exist/);
+  test('a missing catalog text file is refused at synth, naming the construct path and the property', () => {
+    expect(repo({ repositoryName: 'acme/web', aboutText: CatalogText.fromFile('/nonexistent/ABOUT.md') }))
+      .toThrow(/^TestStack\/Repo: aboutText is CatalogText.fromFile\('\/nonexistent\/ABOUT.md'\), whose file does not exist$/);
+    const stack = newStack();
+    const imported = PublicRepository.fromRepositoryName(stack, 'Imported', 'acme/api');
+    expect(() => new PublicRepositoryCatalogData(stack, 'Catalog', { repository: imported, usageText: CatalogText.fromFile(os.tmpdir()) }))
+      .toThrow(/^TestStack\/Catalog: usageText is CatalogText.fromFile\('.*'\), whose file cannot be read \(EISDIR/);
   });
 
   test('architectures and operating systems: at most 50 items of 1 to 50 characters', () => {

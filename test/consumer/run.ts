@@ -3,8 +3,10 @@
  * the newest aws-cdk-lib and constructs of our peer range (resolved from the registry now) and, separately, with the
  * oldest. In each, with TypeScript 5.x `strict` against the package's declarations: every TypeScript block of README.md,
  * the example app and a consumer file are compiled, then synthesized; a consumer's mistakes must fail synth as
- * aws-cdk-lib's validation errors. With the newest, the example app is also deployed to the emulator with the
- * package's own `ecr-public-local`. Any failure, an install's included, fails the stage with its cause.
+ * aws-cdk-lib's validation errors. cdk-nag's AwsSolutions checks run on every construct and on the README's cdk-nag
+ * blocks: cdk-nag 2 (an Aspect, installed as `cdk-nag-2`) in every project, cdk-nag 3 (a policy-validation plugin)
+ * where the aws-cdk-lib is recent enough for it. With the newest, the example app is also deployed to the emulator with
+ * the package's own `ecr-public-local`. Any failure, an install's included, fails the stage with its cause.
  *
  * Usage: ts-node --transpile-only test/consumer/run.ts [--only newest|oldest]; needs `npx projen package:js` first.
  */
@@ -16,6 +18,8 @@ import { parseArgs } from 'util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(__dirname, 'fixtures');
+/** The cdk-nag checks: compiled only here, against the cdk-nag majors installed (`nag-v<major>.ts`). */
+const NAG_CHECKS = path.join(__dirname, 'nag');
 const EXAMPLE_ASSETS = path.join(ROOT, 'examples', 'assets');
 /** The compiler consumers use with ts-node today (TypeScript 7 is not loadable by ts-node). */
 const CONSUMER_TYPESCRIPT = '~5.9';
@@ -60,6 +64,19 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   return output;
 }
 
+/** cdk-nag 2 is installed under this name beside cdk-nag 3, so that one project runs both. */
+const NAG2_ALIAS = 'cdk-nag-2';
+
+/**
+ * The JSON summary a consumer program prints last on stdout; `run` returns stderr after it, where aws-cdk-lib may print
+ * warnings (deprecations), so the last line that is a JSON object is taken.
+ */
+function summaryOf(output: string): any {
+  const line = output.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (line === undefined) throw new Error(`no JSON summary in the output:\n${output}`);
+  return JSON.parse(line);
+}
+
 /** Every version of `pkg` in `range` on the registry, oldest first. */
 function versionsInRange(pkg: string, range: string): string[] {
   const out = execFileSync('npm', ['view', `${pkg}@${range}`, 'version', '--json'], { encoding: 'utf8' });
@@ -78,6 +95,8 @@ interface Snippet {
   readonly line: number;
   readonly source: string;
   readonly synthesizes: boolean;
+  /** The cdk-nag major a block is written for (its fence says ```ts cdk-nag-2 or ```ts cdk-nag-3). */
+  readonly nagMajor?: number;
 }
 
 /** Fixtures for the types README blocks declare, built in the snippet stack's constructor. */
@@ -89,11 +108,14 @@ const FIXTURE_BY_TYPE: Array<[RegExp, (name: string) => string]> = [
 
 export function readmeSnippets(markdown: string): Snippet[] {
   const snippets: Snippet[] = [];
-  const fence = /^```ts\n([\s\S]*?)^```/gm;
+  const fence = /^```ts(?: cdk-nag-(\d))?\n([\s\S]*?)^```/gm;
   for (let m = fence.exec(markdown); m; m = fence.exec(markdown)) {
     const line = markdown.slice(0, m.index).split('\n').length;
     const name = `readme-${snippets.length + 1}`;
-    snippets.push({ name, line, ...snippetProgram(m[1], `README.md line ${line}`) });
+    const nagMajor = m[1] === undefined ? undefined : Number(m[1]);
+    // cdk-nag 2 is the alias beside cdk-nag 3 in the consumer projects.
+    const block = nagMajor === 2 ? m[2].replace(/from 'cdk-nag'/g, `from '${NAG2_ALIAS}'`) : m[2];
+    snippets.push({ name, line, nagMajor, ...snippetProgram(block, `README.md line ${line}`) });
   }
   return snippets;
 }
@@ -158,7 +180,9 @@ function snippetProgram(block: string, where: string): { source: string; synthes
 
 /** A file of ours written against `../src`, as a consumer writes it against the package. */
 function asConsumerSource(file: string): string {
-  return fs.readFileSync(file, 'utf8').replace(/from '(?:\.\.\/)+src'/g, "from 'cdk-ecr-public'");
+  return fs.readFileSync(file, 'utf8')
+    .replace(/from '(?:\.\.\/)+src'/g, "from 'cdk-ecr-public'")
+    .replace(/from '(?:\.\.\/)+examples\/app'/g, "from './app'");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -168,9 +192,12 @@ interface Consumer {
   readonly awsCdkLib: string;
   readonly constructs: string;
   readonly deploy: boolean;
+  /** The cdk-nag majors installed (2 always; 3 where aws-cdk-lib is recent enough). */
+  readonly nagMajors: number[];
 }
 
-function consumerProject(consumer: Consumer, tarball: string, snippets: Snippet[]): string {
+function consumerProject(consumer: Consumer, tarball: string, allSnippets: Snippet[]): string {
+  const snippets = allSnippets.filter((s) => s.nagMajor === undefined || consumer.nagMajors.includes(s.nagMajor));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cdk-ecr-public-consumer-${consumer.label}-`));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
     name: `consumer-${consumer.label}`,
@@ -179,6 +206,8 @@ function consumerProject(consumer: Consumer, tarball: string, snippets: Snippet[
       'cdk-ecr-public': `file:${tarball}`,
       'aws-cdk-lib': consumer.awsCdkLib,
       'constructs': consumer.constructs,
+      [NAG2_ALIAS]: 'npm:cdk-nag@^2',
+      ...(consumer.nagMajors.includes(3) ? { 'cdk-nag': '^3' } : {}),
     },
     devDependencies: { 'typescript': CONSUMER_TYPESCRIPT, '@types/node': '^20' },
   }, null, 2));
@@ -202,6 +231,9 @@ function consumerProject(consumer: Consumer, tarball: string, snippets: Snippet[
   for (const s of snippets) fs.writeFileSync(path.join(src, `${s.name}.ts`), s.source);
   fs.writeFileSync(path.join(src, 'app.ts'), asConsumerSource(path.join(ROOT, 'examples', 'app.ts')));
   for (const f of fs.readdirSync(FIXTURES)) fs.writeFileSync(path.join(src, f), asConsumerSource(path.join(FIXTURES, f)));
+  for (const major of consumer.nagMajors) {
+    fs.writeFileSync(path.join(src, `nag-v${major}.ts`), asConsumerSource(path.join(NAG_CHECKS, `nag-v${major}.ts`)));
+  }
   // The files README blocks name, relative to the app's directory.
   fs.mkdirSync(path.join(dir, 'assets'));
   fs.mkdirSync(path.join(dir, 'docs'));
@@ -230,11 +262,34 @@ function describeTypes(stacks: Map<string, string[]>): string {
   return [...stacks].map(([id, types]) => `${id}: ${types.length} resources, ${types.filter((t) => t.startsWith('Custom::EcrPublic')).length} ECR Public`).join('; ');
 }
 
+/**
+ * The AwsSolutions findings cdk-nag 2 left as error or warning annotations in a cloud assembly (in manifest.json with
+ * older aws-cdk-lib, in `<stack>.metadata.json` with newer).
+ */
+function nagFindings(outdir: string): string[] {
+  const findings: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {node.forEach(visit);} else if (node !== null && typeof node === 'object') {
+      const entry = node as Record<string, unknown>;
+      if ((entry.type === 'aws:cdk:error' || entry.type === 'aws:cdk:warning') && /AwsSolutions-/.test(String(entry.data))) {
+        findings.push(String(entry.data));
+      }
+      Object.values(entry).forEach(visit);
+    }
+  };
+  for (const f of fs.readdirSync(outdir).filter((n) => n === 'manifest.json' || n.endsWith('.metadata.json'))) {
+    visit(JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8')));
+  }
+  return findings;
+}
+
 function synthesize(dir: string, script: string, outdir: string, env: NodeJS.ProcessEnv = {}): Map<string, string[]> {
   fs.rmSync(outdir, { recursive: true, force: true });
   run(process.execPath, [path.join('dist', script)], dir, { CDK_OUTDIR: outdir, ...env });
   const stacks = assemblyResourceTypes(outdir);
   if (stacks.size === 0) throw new Error(`${script} synthesized no stack into ${outdir}`);
+  const findings = nagFindings(outdir);
+  if (findings.length > 0) throw new Error(`${script}: cdk-nag findings:\n${findings.join('\n')}`);
   return stacks;
 }
 
@@ -265,8 +320,9 @@ function checkConsumer(consumer: Consumer, tarball: string, snippets: Snippet[])
   });
   if (!compiled) return;
 
-  for (const s of snippets.filter((x) => x.synthesizes)) {
-    record(label, `README block at line ${s.line} synthesizes in an eu-west-1 stack`, () => {
+  for (const s of snippets.filter((x) => x.synthesizes && (x.nagMajor === undefined || consumer.nagMajors.includes(x.nagMajor)))) {
+    const nag = s.nagMajor === undefined ? '' : ` with cdk-nag ${s.nagMajor} and no finding`;
+    record(label, `README block at line ${s.line} synthesizes in an eu-west-1 stack${nag}`, () => {
       const stacks = synthesize(dir, `${s.name}.js`, path.join(dir, `cdk.out.${s.name}`));
       if (![...stacks.keys()].every((id) => id.includes('/eu-west-1'))) throw new Error(`not an eu-west-1 stack: ${[...stacks.keys()]}`);
       return describeTypes(stacks);
@@ -281,17 +337,28 @@ function checkConsumer(consumer: Consumer, tarball: string, snippets: Snippet[])
     if (!custom.includes('Custom::EcrPublicImage')) throw new Error(`no Custom::EcrPublicImage among ${custom.join(', ')}`);
     return describeTypes(stacks);
   });
+  for (const major of consumer.nagMajors) {
+    record(label, `cdk-nag ${major}'s AwsSolutions checks find nothing on every construct (the grantee's Resource::* acknowledged as the README shows)`, () => {
+      if (!appSynthesized) throw new Error('the example app did not synthesize');
+      const out = run(process.execPath, [path.join('dist', `nag-v${major}.js`)], dir, { CDK_OUTDIR: path.join(dir, `cdk.out.nag-v${major}`) });
+      const summary = summaryOf(out);
+      if (summary.findings && summary.findings.length > 0) throw new Error(`findings:\n${summary.findings.join('\n')}`);
+      const runtimes = [...new Set(Object.values<any>(JSON.parse(fs.readFileSync(path.join(dir, `cdk.out.nag-v${major}`, 'AcmePublicImages.template.json'), 'utf8')).Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Runtime))];
+      return `handlers on ${runtimes.join(', ')}`;
+    });
+  }
   record(label, 'the consumer file synthesizes with every construct and grant', () => {
     const out = run(process.execPath, [path.join('dist', 'consumer-api.js')], dir, {
       CDK_OUTDIR: path.join(dir, 'cdk.out.consumer'), CONSUMER_ASSETS: path.join(dir, 'dist', 'assets'),
     });
-    const summary = JSON.parse(out.trim().split('\n').pop()!);
+    const summary = summaryOf(out);
     if (summary.grants !== true || summary.resources < 10) throw new Error(`unexpected summary ${JSON.stringify(summary)}`);
     return `${summary.resources} resources`;
   });
   record(label, 'a policy statement with resources and an invalid name fail synth as ValidationErrors naming the construct', () => {
     const out = run(process.execPath, [path.join('dist', 'refused-policy.js')], dir);
-    const { policy, name } = JSON.parse(out.trim().split('\n').pop()!);
+    const { policy, name } = summaryOf(out);
     if (!policy || !/Refused\/Web\] policy: statement 0 has a Resource element, which ECR refuses/.test(policy.message)) {
       throw new Error(`policy with resources: ${JSON.stringify(policy)}`);
     }
@@ -319,6 +386,12 @@ function checkConsumer(consumer: Consumer, tarball: string, snippets: Snippet[])
   else console.log(`  (project left in ${dir})`);
 }
 
+/** Whether `version` (x.y.z) is at least `minimum` (x.y.z) within the same major: a caret range's test. */
+function satisfiesCaret(version: string, minimum: string): boolean {
+  const [a, b] = [version, minimum].map((v) => v.split('.').map(Number));
+  return a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && a[2] >= b[2]));
+}
+
 function main(): number {
   const { values } = parseArgs({ args: process.argv.slice(2), options: { only: { type: 'string' } } });
   const distDir = path.join(ROOT, 'dist', 'js');
@@ -332,9 +405,13 @@ function main(): number {
   const snippets = readmeSnippets(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
   const cdkVersions = versionsInRange('aws-cdk-lib', pkg.peerDependencies['aws-cdk-lib']);
   const constructsVersions = versionsInRange('constructs', pkg.peerDependencies.constructs);
+  // cdk-nag 3 needs a recent aws-cdk-lib (its peer range says which); cdk-nag 2 works with the whole of ours.
+  const nag3Peer = execFileSync('npm', ['view', 'cdk-nag@^3', 'peerDependencies.aws-cdk-lib'], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const nagMajors = (awsCdkLib: string) => (satisfiesCaret(awsCdkLib, nag3Peer.replace(/^.*?\^/, '').replace(/['"]/g, '')) ? [2, 3] : [2]);
+  const newest = cdkVersions[cdkVersions.length - 1];
   const consumers: Consumer[] = [
-    { label: 'newest', awsCdkLib: cdkVersions[cdkVersions.length - 1], constructs: constructsVersions[constructsVersions.length - 1], deploy: true },
-    { label: 'oldest', awsCdkLib: cdkVersions[0], constructs: constructsVersions[0], deploy: false },
+    { label: 'newest', awsCdkLib: newest, constructs: constructsVersions[constructsVersions.length - 1], deploy: true, nagMajors: nagMajors(newest) },
+    { label: 'oldest', awsCdkLib: cdkVersions[0], constructs: constructsVersions[0], deploy: false, nagMajors: nagMajors(cdkVersions[0]) },
   ].filter((c) => values.only === undefined || c.label === values.only);
   console.log(`consumer stage: ${path.relative(ROOT, tarball)}, peer range aws-cdk-lib ${pkg.peerDependencies['aws-cdk-lib']}, `
     + `${snippets.length} README blocks (${snippets.filter((s) => s.synthesizes).length} synthesized)`);

@@ -90,6 +90,10 @@ describe('tags', () => {
     ['a key of 129 characters', { Key: 'k'.repeat(129), Value: 'x' }],
     ['an empty key', { Key: '', Value: 'x' }],
     ['a value of 257 characters', { Key: 'k', Value: 'v'.repeat(257) }],
+    // AWS's tag character rules (letters, digits, spaces, _ . : / = + - @); strict where ECR's model states none.
+    ['a key with #', { Key: 'team#1', Value: 'x' }],
+    ['a value with braces', { Key: 'k', Value: '{x}' }],
+    ['a value with a quote', { Key: 'k', Value: 'it\'s' }],
   ])('%s is InvalidTagParameterException', async (_what, tag) => {
     const name = await createRepo(h.client);
     await expectError(h.client.send(new TagResourceCommand({ resourceArn: arnOf(name), tags: [tag] })), 'InvalidTagParameterException');
@@ -102,6 +106,20 @@ describe('tags', () => {
   test('keys of 128 and values of 256 characters are accepted', async () => {
     const name = await createRepo(h.client);
     const tag = { Key: 'k'.repeat(128), Value: 'v'.repeat(256) };
+    await h.client.send(new TagResourceCommand({ resourceArn: arnOf(name), tags: [tag] }));
+    expect(await listTags(name)).toEqual([tag]);
+  });
+
+  test("an UntagResource key outside AWS's tag characters is InvalidTagParameterException, and nothing is removed", async () => {
+    const name = await createRepo(h.client);
+    await h.client.send(new TagResourceCommand({ resourceArn: arnOf(name), tags: [{ Key: 'team', Value: 'web' }] }));
+    await expectError(h.client.send(new UntagResourceCommand({ resourceArn: arnOf(name), tagKeys: ['team', 'team#1'] })), 'InvalidTagParameterException');
+    expect(await listTags(name)).toEqual([{ Key: 'team', Value: 'web' }]);
+  });
+
+  test("every one of AWS's tag characters is accepted: letters and digits of any script, spaces, _ . : / = + - @", async () => {
+    const name = await createRepo(h.client);
+    const tag = { Key: 'Équipe 7_.:/=+-@', Value: 'Zürich 東京 ٣ _.:/=+-@' };
     await h.client.send(new TagResourceCommand({ resourceArn: arnOf(name), tags: [tag] }));
     expect(await listTags(name)).toEqual([tag]);
   });

@@ -6,7 +6,7 @@ import { ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PublicRegistry, PublicRepository } from '../../../src';
 import { pushSmallImage } from '../../support/ecr-fixtures';
 import { ecrPublicClient } from '../../support/emulator-harness';
@@ -180,6 +180,29 @@ describe('ecr-public-local deploy / destroy', () => {
     await stop(again.child);
   });
 
+  test('deploy prints the outputs and --outputs-file writes them as cdk deploy does; destroy refuses the option', async () => {
+    const outdir = path.join(tmp, 'cdk.out.outputs');
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'OutputsStack');
+    const repo = new PublicRepository(stack, 'Repo', { repositoryName: 'cli/outputs', removalPolicy: RemovalPolicy.DESTROY });
+    new CfnOutput(stack, 'RepositoryUri', { value: repo.repositoryUri });
+    new CfnOutput(stack, 'Imported', { value: Fn.importValue('nobody-exports-this') });
+    app.synth();
+    const dataDir = path.join(tmp, 'outputs');
+    const deployed = await cli(['deploy', outdir, '--data', dataDir, '--outputs-file', 'out/outputs.json']);
+    expect(deployed.code).toBe(0);
+    const uri = /^ {2}OutputsStack\.RepositoryUri = (127\.0\.0\.1:\d+\/[a-z0-9]+\/cli\/outputs)$/m.exec(deployed.stdout)?.[1];
+    expect(uri).toBeDefined();
+    // One it cannot resolve is named with the reason, and left out of the file.
+    expect(deployed.stdout).toMatch(/^ {2}OutputsStack\.Imported: not known locally \(.*nobody-exports-this.*\)$/m);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'out', 'outputs.json'), 'utf8'))).toEqual({ OutputsStack: { RepositoryUri: uri } });
+
+    const destroyed = await cli(['destroy', outdir, '--data', dataDir, '--outputs-file', 'x.json']);
+    expect(destroyed.code).toBe(1);
+    expect(destroyed.stderr).toContain("Unknown option '--outputs-file'");
+    expect((await cli(['destroy', outdir, '--data', dataDir])).code).toBe(0);
+  });
+
   test('usage errors exit 1 with a message', async () => {
     const none = await cli(['deploy']);
     expect(none.code).toBe(1);
@@ -201,7 +224,7 @@ describe('ecr-public-local deploy / destroy', () => {
       ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed', '--upload-expiry', '--clock-offset', '--rate-quotas']
       : command === 'sweep'
         ? ['--stack', '--now', '--dry-run', '--data', '--endpoint', '--account-id', '--verbose']
-        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose'];
+        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose', ...(command === 'deploy' ? ['--outputs-file'] : [])];
     for (const option of options) expect(help.stdout).toMatch(new RegExp(`^  ${option}\\b`, 'm'));
     expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
   });

@@ -181,39 +181,6 @@ describe('resolution', () => {
     expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['unresolvable/repo'] })))).toBe('RepositoryNotFoundException');
   });
 
-  test('with AWS_ENDPOINT_URL_S3 set, handlers read the assets there (and a missing one is warned about)', async () => {
-    const outdir = newOutdir();
-    const app = new App({ outdir });
-    new PublicRepository(new Stack(app, 'ExternalS3'), 'Repo', { repositoryName: 'external/repo', removalPolicy: RemovalPolicy.DESTROY, logo: Logo.fromFile(LOGO) });
-    app.synth();
-    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'ExternalS3.assets.json'), 'utf8'));
-    const logoAsset = Object.values<any>(manifest.files).find((f) => f.source.path.endsWith('.png'));
-    const key: string = logoAsset.destinations['current_account-current_region'].objectKey;
-    const bucket = `cdk-hnb659fds-assets-${emu.accountId}-us-east-1`;
-    const saved = process.env.AWS_ENDPOINT_URL_S3;
-    process.env.AWS_ENDPOINT_URL_S3 = emu.endpoint;
-    try {
-      const dataDir = path.join(tmp, 'data-external-s3');
-      const err = await expectRejection(deployApp(options(outdir, dataDir)), LocalDeployError);
-      expect(lines).toContain(`  assets: handlers read them from AWS_ENDPOINT_URL_S3=${emu.endpoint}, not from the deployer`);
-      expect(lines.some((l) => l.includes(`warning: AWS_ENDPOINT_URL_S3 does not serve s3://${bucket}/${key} (HTTP 404)`))).toBe(true);
-      expect(err.reason).toMatch(/^NoSuchBucket: /);
-
-      // Served there, it is read from there.
-      const bucketDir = path.join(tmp, 'external-bucket');
-      fs.mkdirSync(bucketDir, { recursive: true });
-      fs.copyFileSync(LOGO, path.join(bucketDir, key));
-      emu.addBucket(bucket, bucketDir);
-      await deployApp(options(outdir, dataDir));
-      expect(lines.some((l) => l.includes('warning'))).toBe(false);
-      const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'external/repo' }))).catalogData!;
-      expect(catalog.logoUrl).toBeDefined();
-    } finally {
-      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
-      else process.env.AWS_ENDPOINT_URL_S3 = saved;
-    }
-  });
-
   test('an account id the emulator does not serve is refused before anything runs', async () => {
     const outdir = newOutdir();
     const app = new App({ outdir });

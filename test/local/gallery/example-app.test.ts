@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DescribeImagesCommand, ECRPUBLICClient, ImageDetail } from '@aws-sdk/client-ecr-public';
+import { DescribeImagesCommand, DescribeRegistriesCommand, ECRPUBLICClient, ImageDetail } from '@aws-sdk/client-ecr-public';
 import { Browser } from 'playwright-core';
 import { launchBrowser, OpenedPage, openPage, screenshot } from './support';
 import { buildExampleApp } from '../../../examples/app';
@@ -71,13 +71,17 @@ async function images(repositoryName: string): Promise<ImageDetail[]> {
   return (await client.send(new DescribeImagesCommand({ repositoryName }))).imageDetails ?? [];
 }
 
-test('/gallery/ shows the registry: display name, alias, and each repository with logo, description and badges', async () => {
+test('/gallery/ shows the registry: its alias (the display name is for verified accounts), and each repository with logo, description and badges', async () => {
   const opened = await openPage(browser, `${emu.endpoint}/gallery/`);
   const { page } = opened;
   await expectSelfContained(opened);
-  expect(await page.title()).toBe('Acme Corp · ECR Public Gallery preview');
-  expect(await page.textContent('main h1')).toBe('Acme Corp');
+  // DescribeRegistries says verified: false, so the Gallery would not show 'Acme Corp': the preview names the alias.
+  const registries = await client.send(new DescribeRegistriesCommand({}));
+  expect(registries.registries?.map((r) => r.verified)).toEqual([false]);
+  expect(await page.title()).toBe(`${alias} · ECR Public Gallery preview`);
+  expect(await page.textContent('main h1')).toBe(alias);
   expect(await page.textContent('main .by code')).toBe(alias);
+  expect(await page.textContent('main .by .hidden-name')).toBe('display name Acme Corp not shown: the Gallery shows it for verified accounts only');
 
   const cards = await page.$$eval('li.card', (items) => items.map((li) => ({
     name: li.querySelector('h2 a')!.textContent,
@@ -117,7 +121,8 @@ test('the repository page of acme/hello: header, badges, About and Usage from ma
   await expectSelfContained(opened);
 
   expect(await page.textContent('main h1')).toBe('acme/hello');
-  expect(await page.textContent('.hero .by')).toBe('by Acme Corp');
+  expect(await page.textContent('.hero .by a')).toBe(alias);
+  expect(await page.textContent('.hero .by .hidden-name q')).toBe('Acme Corp');
   expect(await page.getAttribute('.hero .by a', 'href')).toBe(`/gallery/${alias}`);
   expect(await page.textContent('.hero .description')).toBe('A tiny image that prints a greeting');
   expect(await page.$$eval('.hero .badge', (bs) => bs.map((b) => `${b.className}:${b.textContent}`))).toEqual(['badge os:Linux', 'badge arch:x86-64']);
@@ -181,6 +186,30 @@ test('the repository page of acme/tools: two architecture badges, inline markdow
   expect(await page.$$('#image-tags table')).toHaveLength(0);
   expect(await page.textContent('#pull-command')).toBe(`docker pull ${emu.host}/${alias}/acme/tools`);
   await screenshot(page, 'repository-acme-tools');
+  await page.context().close();
+});
+
+test.each([375, 1280])('at %i px the repository page fits its window: the image-tag table inside its card, no cell clipped, types on one line', async (width) => {
+  const opened = await openPage(browser, `${emu.endpoint}/gallery/${alias}/acme/hello`, { width });
+  const { page } = opened;
+  await expectSelfContained(opened);
+  const layout = await page.evaluate(`(() => {
+    const table = document.querySelector('#image-tags table');
+    const card = table.closest('.panel').getBoundingClientRect();
+    const box = table.getBoundingClientRect();
+    const cells = [...table.querySelectorAll('td, th')].filter((c) => c.getClientRects().length > 0);
+    const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el); return new Set([...r.getClientRects()].map((q) => Math.round(q.top))).size; };
+    return {
+      pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+      tableInCard: box.left >= card.left - 0.5 && box.right <= card.right + 0.5,
+      tableOverflow: table.scrollWidth - table.clientWidth,
+      clipped: cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.className + ': ' + c.textContent),
+      typeLines: [...table.querySelectorAll('td.type')].map(lines),
+      digestLines: [...table.querySelectorAll('td.digest code')].map(lines),
+    };
+  })()`) as { pageOverflow: number; tableInCard: boolean; tableOverflow: number; clipped: string[]; typeLines: number[]; digestLines: number[] };
+  expect(layout).toEqual({ pageOverflow: 0, tableInCard: true, tableOverflow: 0, clipped: [], typeLines: [1, 1], digestLines: [1, 1] });
+  await screenshot(page, `repository-acme-hello-${width}px`);
   await page.context().close();
 });
 

@@ -132,7 +132,9 @@ for (const bypassCsp of [false, true]) {
     }
 
     // The markup shows as text, where the author can see it.
-    expect(await page.textContent('.hero .by')).toBe('by <script>window.__pwned = "display name"</script>');
+    // The registry is not verified: the Gallery would show its alias; the preview notes the hidden display name.
+    expect(await page.textContent('.hero .by a')).toBe(alias);
+    expect(await page.textContent('.hero .by .hidden-name q')).toBe('<script>window.__pwned = "display name"</script>');
     expect(await page.textContent('.hero .description')).toBe('<img src=x onerror="window.__pwned = \'description\'"> & "quotes"');
     const about = (await page.textContent('#about'))!;
     for (const payload of PAYLOADS) expect(about).toContain(payload);
@@ -175,7 +177,9 @@ for (const bypassCsp of [false, true]) {
 test('hostile names are inert on the registry page', async () => {
   const opened = await openPage(browser, `${emu.endpoint}/gallery/`, { bypassCsp: true });
   await expectInert(opened);
-  expect(await opened.page.textContent('main h1')).toBe('<script>window.__pwned = "display name"</script>');
+  // The registry is not verified: its alias is the heading, and the hidden display name shows as text in the note.
+  expect(await opened.page.textContent('main h1')).toBe(alias);
+  expect(await opened.page.textContent('main .by .hidden-name q')).toBe('<script>window.__pwned = "display name"</script>');
   expect(await opened.page.$$eval('li.card h2 a', (as) => as.map((a) => a.textContent))).toEqual(['hostile/page', 'plain']);
   await opened.page.context().close();
 

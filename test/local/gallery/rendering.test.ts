@@ -5,7 +5,7 @@
 import { GALLERY_ARCHITECTURES, GALLERY_OPERATING_SYSTEMS } from '../../../local/gallery/catalog-values';
 import { html } from '../../../local/gallery/html';
 import { isSafeLink, MAX_MARKDOWN_CHARS, renderMarkdown } from '../../../local/gallery/markdown';
-import { formatSize, formatTime } from '../../../local/gallery/pages';
+import { formatSize, formatTime, registryPage } from '../../../local/gallery/pages';
 import { Architecture, OperatingSystem } from '../../../src';
 
 test.each([
@@ -74,4 +74,14 @@ test('the badge values the preview recognises are the library\'s Architecture an
   const constants = (cls: object): string[] => Object.values(cls).filter((v) => typeof v === 'object' && v !== null && 'value' in v).map((v) => v.value).sort();
   expect([...GALLERY_ARCHITECTURES].sort()).toEqual(constants(Architecture));
   expect([...GALLERY_OPERATING_SYSTEMS].sort()).toEqual(constants(OperatingSystem));
+});
+
+test('the registry page names a verified registry by its display name, an unverified one by its alias', () => {
+  const registry = { alias: 'abc123', displayName: 'Acme Corp', pagePath: '/gallery/abc123', repositories: [] };
+  const verified = registryPage({ ...registry, verified: true, shownName: 'Acme Corp' }).text;
+  expect(verified).toContain('<h1>Acme Corp</h1>');
+  expect(verified).not.toContain('not shown');
+  const unverified = registryPage({ ...registry, verified: false, shownName: 'abc123' }).text;
+  expect(unverified).toContain('<h1>abc123</h1>');
+  expect(unverified).toContain('display name <q>Acme Corp</q> not shown: the Gallery shows it for verified accounts only');
 });

@@ -37,10 +37,15 @@ export interface OpenOptions {
    * @default false
    */
   readonly bypassCsp?: boolean;
+  /**
+   * The window's width in CSS pixels (a phone's is 375).
+   * @default 1280
+   */
+  readonly width?: number;
 }
 
 export async function openPage(browser: Browser, url: string, options: OpenOptions = {}): Promise<OpenedPage> {
-  const context = await browser.newContext({ bypassCSP: options.bypassCsp ?? false, viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ bypassCSP: options.bypassCsp ?? false, viewport: { width: options.width ?? 1280, height: 900 } });
   const page = await context.newPage();
   const requests: string[] = [];
   const consoleErrors: string[] = [];

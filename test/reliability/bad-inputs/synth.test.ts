@@ -94,6 +94,16 @@ const CATALOGUE: Array<[string, BadInput]> = [
     act: () => synthFailure((s) => Tags.of(new PublicRepository(s, 'Repo', { repositoryName: 'acme/web' })).add('k'.repeat(129), 'v')),
     cause: /tag key "k{60}\.\.\." must be 1 to 128 characters/,
   }],
+  ['synth: a tag key with # (outside AWS\'s tag characters)', {
+    at: 'synth',
+    act: () => synthFailure((s) => Tags.of(new PublicRepository(s, 'Repo', { repositoryName: 'acme/web' })).add('team#1', 'web')),
+    cause: /BadStack\/Repo.*tag key "team#1" may contain only letters, digits, spaces and '_ \. : \/ = \+ - @'/s,
+  }],
+  ['synth: a tag value with braces', {
+    at: 'synth',
+    act: () => synthFailure((s) => Tags.of(new PublicRepository(s, 'Repo', { repositoryName: 'acme/web' })).add('owner', '{me}')),
+    cause: /BadStack\/Repo.*tag value of "owner" may contain only letters/s,
+  }],
   ['synth: a tag value of 257 characters', {
     at: 'synth',
     act: () => synthFailure((s) => Tags.of(new PublicRepository(s, 'Repo', { repositoryName: 'acme/web' })).add('owner', 'v'.repeat(257))),
