@@ -3,8 +3,6 @@
  * principal directory, requests signed with them by the AWS SDK for JavaScript and captured off the wire, each
  * operation's actions and resource from the one table (which must cover every operation the emulator answers).
  */
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import {
   BatchCheckLayerAvailabilityCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetAuthorizationTokenCommand,
   PutImageCommand, TagResourceCommand,
@@ -16,6 +14,7 @@ import { IssuedCredentials, PrincipalDirectory } from '../../../local/iam/princi
 import { ReceivedRequest } from '../../../local/iam/sigv4';
 import { OPERATIONS } from '../../../local/service/operations';
 import { AUTH_ACTIONS, IMAGE_PUBLISHER_ACTIONS } from '../../../src/private/ecr-public-actions';
+import { RequestCapture, startRequestCapture } from '../../support/request-capture';
 
 const ACCOUNT = '123456789012';
 const PARTNER = '222233334444';
@@ -23,24 +22,13 @@ const REPO = 'acme/web';
 const REPO_ARN = `arn:aws:ecr-public::${ACCOUNT}:repository/${REPO}`;
 const PUBLISHER = `arn:aws:iam::${ACCOUNT}:role/Publisher`;
 
-let server: Server;
-let endpoint: string;
-const captured: ReceivedRequest[] = [];
+let server: RequestCapture;
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      captured.push({ method: req.method!, target: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.1' }).end('{"__type":"ValidationException","message":"captured"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRequestCapture();
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 const now = (): number => Date.now() / 1000;
 
@@ -66,12 +54,9 @@ function facts(policy?: Policy): ResourceFacts {
 /** Signs `command` with `credentials` through the real SDK and returns the request and the operation's input. */
 async function signed(credentials: IssuedCredentials, command: object): Promise<{ request: ReceivedRequest; input: any; operation: string }> {
   const { accessKeyId, secretAccessKey, sessionToken } = credentials;
-  const client = new ECRPUBLICClient({ region: 'us-east-1', endpoint, maxAttempts: 1, credentials: { accessKeyId, secretAccessKey, sessionToken } });
-  const before = captured.length;
-  await client.send(command as any).catch(() => undefined);
+  const client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: server.endpoint, maxAttempts: 1, credentials: { accessKeyId, secretAccessKey, sessionToken } });
+  const request = await server.capture(() => client.send(command as any));
   client.destroy();
-  expect(captured.length).toBe(before + 1);
-  const request = captured[captured.length - 1];
   return { request, input: JSON.parse(request.body.toString('utf8') || '{}'), operation: String(request.headers['x-amz-target']).split('.')[1] };
 }
 

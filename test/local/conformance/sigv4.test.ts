@@ -6,46 +6,31 @@
  * token, and a clock 16 minutes away.
  */
 import { execFile } from 'node:child_process';
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { CreateRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { KnownKey, ReceivedRequest, verifySignature } from '../../../local/iam/sigv4';
+import { RequestCapture, startRequestCapture } from '../../support/request-capture';
 
 const KEY = 'AKIDSIGV4TEST';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const TOKEN = 'FQoGZXIvYXdzEXAMPLETOKEN';
 
-let server: Server;
+let server: RequestCapture;
 let endpoint: string;
-const captured: ReceivedRequest[] = [];
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      captured.push({ method: req.method!, target: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
-      // An answer every client reads as a failure without retrying: the request is what the test wants.
-      res.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': 'ValidationException' });
-      res.end('{"__type":"ValidationException","message":"captured"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRequestCapture();
+  endpoint = server.endpoint;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 const known = (key: KnownKey) => (id: string): KnownKey | undefined => (id === KEY ? key : undefined);
 const now = (): number => Date.now() / 1000;
 
 /** Sends with `send`, ignoring the captured failure, and returns the request as received. */
-async function capture(send: () => Promise<unknown>): Promise<ReceivedRequest> {
-  const before = captured.length;
-  await send().catch(() => undefined);
-  expect(captured.length).toBe(before + 1);
-  return captured[captured.length - 1];
+function capture(send: () => Promise<unknown>): Promise<ReceivedRequest> {
+  return server.capture(send);
 }
 
 function ecrPublic(sessionToken?: string): ECRPUBLICClient {
