@@ -9,7 +9,14 @@ const made = new Set<string>();
 // Registered when a test file imports this module (the bench imports it outside jest, and removes its own).
 const jestAfterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
 jestAfterAll?.(() => {
-  for (const dir of made) removeTempDir(dir);
+  for (const dir of made) {
+    try {
+      removeTempDir(dir);
+    } catch {
+      // Still in use by the test file's own tear-down (a file system mounted on it, unmounted by a later hook): that
+      // hook removes it.
+    }
+  }
 });
 
 /** A fresh directory under os.tmpdir(); removed by `removeTempDir`, or when the test file ends. */
