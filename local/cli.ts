@@ -4,7 +4,7 @@ import { parseArgs } from 'util';
 import { deployApp, destroyApp, LocalDeployError } from './deploy';
 import { dict } from './dictionary';
 import { FaultOptions, parseFaultSpec } from './faults';
-import { startEmulator } from './server';
+import { IamOptions, startEmulator } from './server';
 import { LocalSweepError, sweepApp } from './sweep';
 
 // The handlers' bundled AWS SDK warns about the Node.js version on every client it creates; deploy runs them here, on
@@ -36,6 +36,9 @@ Options:
   --clock-offset S         seconds added to the emulator's clock (to test age-based rules; default 0)
   --rate-quotas            answer calls beyond ECR Public's documented rates (e.g. InitiateLayerUpload 10/s,
                            UploadLayerPart 260/s) with ThrottlingException
+  --iam                    verify every SigV4 signature (ECR Public API and S3) and let IAM decide every call; the
+                           account root signs with local/local unless --root-credentials says otherwise
+  --root-credentials K:S   the account root's access key id and secret under --iam
   --help                   print this help
 Faults can also be given as ECR_PUBLIC_LOCAL_FAULTS=throttle=0.1,server=0.05,drop=0.02,latency=5,seed=42`;
 
@@ -141,6 +144,8 @@ async function serveCommand(args: string[]): Promise<number> {
       'upload-expiry': { type: 'string' },
       'clock-offset': { type: 'string' },
       'rate-quotas': { type: 'boolean' },
+      'iam': { type: 'boolean' },
+      'root-credentials': { type: 'string' },
     },
   });
   const number = (name: string, value: string | undefined) => {
@@ -176,6 +181,7 @@ async function serveCommand(args: string[]): Promise<number> {
     limits: definedOnly({ uploadExpirySeconds: number('upload-expiry', values['upload-expiry']) }),
     clockOffsetSeconds: number('clock-offset', values['clock-offset']),
     rateQuotas: values['rate-quotas'],
+    iam: iamOption(values.iam, values['root-credentials']),
   });
   console.log(`endpoint ${emulator.endpoint}`);
   console.log(`gallery ${emulator.endpoint}/gallery/`);
@@ -186,6 +192,16 @@ async function serveCommand(args: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return new Promise<number>(() => undefined);
+}
+
+/** `--iam` and `--root-credentials KEY:SECRET`, checked. */
+function iamOption(on: boolean | undefined, root: string | undefined): IamOptions | undefined {
+  if (root !== undefined && !on) throw new Error('--root-credentials applies with --iam only');
+  if (!on) return undefined;
+  if (root === undefined) return {};
+  const colon = root.indexOf(':');
+  if (colon <= 0 || colon === root.length - 1) throw new Error('--root-credentials must be ACCESS_KEY_ID:SECRET');
+  return { rootCredentials: { accessKeyId: root.slice(0, colon), secretAccessKey: root.slice(colon + 1) } };
 }
 
 /** `deploy` / `destroy`: exit code 0 when every resource succeeded, 1 when a handler failed or nothing could be done. */

@@ -12,10 +12,13 @@ import { isDistributionPath, DistributionEndpoint } from './distribution/routes'
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, refuseForeignRequest, sendFile, sendJson } from './http';
+import { ResourceFacts } from './iam/authorizer';
+import { PrincipalDirectory } from './iam/principals';
 import { RateQuotas } from './rate-quotas';
 import { BucketEndpoint } from './s3/bucket';
 import { logoContentType } from './service/catalog-data';
 import { Context, defaultAlias, Limits } from './service/context';
+import { resourceFacts } from './service/iam-facts';
 import { expireUploads } from './service/layers';
 import { Store } from './store/store';
 
@@ -43,6 +46,18 @@ export interface EmulatorOptions {
   readonly clockOffsetSeconds?: number;
   /** Answer calls beyond the service's documented rate quotas with ThrottlingException. @default false */
   readonly rateQuotas?: boolean;
+  /**
+   * Verify every SigV4 signature (ECR Public API and S3) and let IAM decide every call, as AWS does: the account root
+   * signs with `root` and may do everything; other principals are added through `RunningEmulator.principals`.
+   * @default - no IAM: any SigV4-shaped credentials are taken, and nothing is denied
+   */
+  readonly iam?: IamOptions;
+}
+
+/** IAM in the emulator. */
+export interface IamOptions {
+  /** The account root's long-term key pair. @default - `local` / `local` */
+  readonly rootCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 export interface RunningEmulator {
@@ -54,6 +69,8 @@ export interface RunningEmulator {
   readonly accountId: string;
   /** Where blobs and (with a data directory) metadata are kept. */
   readonly root: string;
+  /** The principals IAM knows, when IAM is on (`iam` option): define roles and users, issue their credentials. */
+  readonly principals?: PrincipalDirectory;
   /** Replaces the fault settings (and restarts the fault sequence from its seed). */
   setFaults(faults: FaultOptions): void;
   /** Serves `dir` as the S3 bucket `name`. */
@@ -83,7 +100,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (!(uploadExpirySeconds > 0)) throw new Error(`limits.uploadExpirySeconds must be positive (got ${uploadExpirySeconds})`);
   const store = Store.open(options.dataDir, clock.now());
   const faults = new FaultInjector(options.faults);
-  const buckets = new BucketEndpoint();
+  const principals = options.iam
+    ? new PrincipalDirectory(accountId, options.iam.rootCredentials ?? { accessKeyId: 'local', secretAccessKey: 'local' })
+    : undefined;
+  // Filled in once the context exists: the buckets are served from the first request on.
+  let facts: ResourceFacts | undefined;
+  const lazyFacts: ResourceFacts = { policyOf: (n) => facts?.policyOf(n), tagsOf: (n) => facts?.tagsOf(n) };
+  const buckets = new BucketEndpoint(principals ? { principals, account: accountId, facts: lazyFacts, now: () => clock.now() } : undefined);
   for (const [name, dir] of Object.entries(options.buckets ?? {})) buckets.addBucket(name, dir);
 
   let listening: Listening | undefined;
@@ -108,8 +131,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     authorizationTokens: new Map(),
     clock,
   };
+  facts = resourceFacts(ctx);
   const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
-    options.rateQuotas ? new RateQuotas() : undefined);
+    options.rateQuotas ? new RateQuotas() : undefined, principals ? { principals, facts } : undefined);
   const distribution = new DistributionEndpoint(ctx);
   const sweeper = expireUploadsPeriodically(ctx);
 
@@ -133,6 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     host,
     port: listening.port,
     accountId,
+    principals,
     root: store.root,
     setFaults: (f) => faults.configure(f),
     addBucket: (name, dir) => buckets.addBucket(name, dir),

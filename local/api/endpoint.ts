@@ -11,6 +11,9 @@ import { jsonCostProblem } from './json-limits';
 import { OPERATION_INPUTS } from './shapes';
 import { parseUploadPartBody } from './upload-part-body';
 import { validate } from './validation';
+import { authenticate, authorizeOperation, ResourceFacts } from '../iam/authorizer';
+import { Caller } from '../iam/evaluate';
+import { PrincipalDirectory } from '../iam/principals';
 import { Context, Operation } from '../service/context';
 import { ecrError, EcrPublicError, serializationError } from '../service/errors';
 import { OPERATIONS } from '../service/operations';
@@ -30,6 +33,12 @@ interface Target {
   readonly operation: Operation;
 }
 
+/** IAM at the front door (`serve --iam`): who may sign, and what the registry's state says of each repository. */
+export interface ApiIam {
+  readonly principals: PrincipalDirectory;
+  readonly facts: ResourceFacts;
+}
+
 export class ApiEndpoint {
   constructor(
     private readonly ctx: Context,
@@ -37,6 +46,8 @@ export class ApiEndpoint {
     private readonly budget: BodyBudget,
     /** The service's rate quotas, when enforced. @default - no rate limits */
     private readonly quotas?: RateQuotas,
+    /** Signatures verified and IAM evaluated on every call. @default - any SigV4-shaped credentials are taken */
+    private readonly iam?: ApiIam,
   ) {}
 
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -88,7 +99,7 @@ export class ApiEndpoint {
       if (read.outcome !== 'read') {
         throw ecrError('ThrottlingException', this.budget.totalBytes);
       }
-      answer = this.dispatch(target, read.body);
+      answer = this.dispatch(target, read.body, this.authenticated(req, read.body));
     } catch (err) {
       const error = err instanceof EcrPublicError ? err : ecrError('ServerException', err as Error);
       if (!(err instanceof EcrPublicError)) console.error(err);
@@ -139,7 +150,16 @@ export class ApiEndpoint {
     return { name, operation };
   }
 
-  private dispatch(target: Target, body: Buffer): Record<string, unknown> {
+  /** Under IAM, who signed the request (its signature verified before its body is parsed); else nobody is asked. */
+  private authenticated(req: IncomingMessage, body: Buffer): Caller | undefined {
+    if (!this.iam) return undefined;
+    const who = authenticate(this.iam.principals, { method: req.method ?? 'POST', target: req.url ?? '/', headers: req.headers, body },
+      'ecr-public', this.ctx.clock.now());
+    if (!who.ok) throw ecrError(who.code, who.message);
+    return who.caller;
+  }
+
+  private dispatch(target: Target, body: Buffer, caller: Caller | undefined): Record<string, unknown> {
     let parsed: unknown = {};
     if (body.length > 0) {
       // A layer part is read from the bytes (most of the emulator's work is parts); what that reader declines, as usual.
@@ -153,6 +173,12 @@ export class ApiEndpoint {
       } catch {
         throw serializationError('The request body is not valid JSON');
       }
+    }
+    // IAM decides before the input is checked, as the service does: a caller without the permission learns nothing more.
+    if (this.iam && caller) {
+      const refusal = authorizeOperation(caller, { account: this.ctx.accountId }, this.iam.facts, target.name,
+        (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>);
+      if (refusal) throw ecrError(refusal.code, refusal.message);
     }
     const input = validate(OPERATION_INPUTS[target.name], parsed, '');
     // One change: stored before it is answered, or undone whole (the store's transaction).

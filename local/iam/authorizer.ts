@@ -1,10 +1,11 @@
 /**
- * One ECR Public API call through the emulator's front door, as AWS decides it (emulator side): the signature is
- * verified (`sigv4.ts`) for a key the emulator knows (`principals.ts`), then every action the operation needs
- * (`actions.ts`) is decided for the caller (`evaluate.ts`) against the repository's policy and tags. The answer is the
- * service's error code and message, or the caller.
+ * The emulator's front doors ask IAM here, as AWS decides a call (emulator side): first who signed the request
+ * (`authenticate`: the SigV4 signature verified for a key the emulator knows, `sigv4.ts`, `principals.ts`), then
+ * whether that caller may do what the request asks (`authorizeOperation` for the ECR Public API, with every action the
+ * operation needs from `actions.ts`, against the repository's policy and tags; `authorizeAccess` for one action on one
+ * resource, as S3 reads are asked). The answers are the service's error codes and messages.
  */
-import { OPERATION_ACCESS, RegistryScope } from './actions';
+import { OPERATION_ACCESS, RegistryScope, RequiredAccess } from './actions';
 import { authorize, Caller } from './evaluate';
 import { Policy } from './policy';
 import { PrincipalDirectory } from './principals';
@@ -18,12 +19,16 @@ export interface ResourceFacts {
   tagsOf(repositoryName: string): ReadonlyMap<string, string> | undefined;
 }
 
-export type ApiAuthorization =
-  | { readonly ok: true; readonly caller: Caller }
-  | { readonly ok: false; readonly code: string; readonly message: string };
+/** A refusal: the awsJson error code and its message. */
+export interface Refusal {
+  readonly ok: false;
+  readonly code: 'MissingAuthenticationTokenException' | 'IncompleteSignatureException' | 'UnrecognizedClientException'
+  | 'InvalidSignatureException' | 'AccessDeniedException';
+  readonly message: string;
+}
 
 /** The awsJson error code of each way a signature fails, as the service names them. */
-const SIGNATURE_ERRORS: Readonly<Record<SignatureFailure['kind'], string>> = {
+const SIGNATURE_ERRORS: Readonly<Record<SignatureFailure['kind'], Refusal['code']>> = {
   'missing': 'MissingAuthenticationTokenException',
   'incomplete': 'IncompleteSignatureException',
   'unknown-key': 'UnrecognizedClientException',
@@ -33,35 +38,62 @@ const SIGNATURE_ERRORS: Readonly<Record<SignatureFailure['kind'], string>> = {
   'payload': 'InvalidSignatureException',
 };
 
-/** Decides the call of `operation` with `input` carried by `request`. */
+/** Who signed `request` for `service`, or why the signature is refused (S3 answers these under its own names). */
+export function authenticate(
+  directory: PrincipalDirectory, request: ReceivedRequest, service: string, nowSeconds: number,
+): { readonly ok: true; readonly caller: Caller } | (Refusal & { readonly kind: SignatureFailure['kind'] }) {
+  const signed = verifySignature(request, service, (id) => directory.keyOf(id), nowSeconds);
+  if (!signed.ok) return { ok: false, kind: signed.kind, code: SIGNATURE_ERRORS[signed.kind], message: signed.message };
+  const caller = directory.callerOf(signed.accessKeyId);
+  if (caller === undefined) {
+    return { ok: false, kind: 'unknown-key', code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+  }
+  return { ok: true, caller };
+}
+
+/** Whether `caller` may call `operation` with `input` (the parsed request, before validation); undefined when it may. */
+export function authorizeOperation(
+  caller: Caller, scope: RegistryScope, facts: ResourceFacts, operation: string, input: Readonly<Record<string, unknown>>,
+): Refusal | undefined {
+  const rule = OPERATION_ACCESS[operation];
+  // The front door routes only the operations it knows; the table covers them all (a test holds the two equal).
+  if (rule === undefined) throw new Error(`no access rule for operation '${operation}'`);
+  for (const access of rule(scope, input)) {
+    const refusal = authorizeAccess(caller, scope, facts, access);
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
+/** Whether `caller` may do each action of `access`; undefined when it may. */
+export function authorizeAccess(caller: Caller, scope: RegistryScope, facts: ResourceFacts, access: RequiredAccess): Refusal | undefined {
+  const repositoryName = /:ecr-public::\d{12}:repository\/(.+)$/.exec(access.resource)?.[1];
+  const known = repositoryName !== undefined && repositoryName !== '*';
+  const context = new Map(access.context ?? []);
+  for (const [key, value] of (known ? facts.tagsOf(repositoryName) : undefined) ?? []) {
+    context.set(`aws:ResourceTag/${key}`, [value]);
+    context.set(`ecr-public:ResourceTag/${key}`, [value]);
+  }
+  const ownAccount = /^arn:[^:]*:ecr-public::(\d{12}):/.exec(access.resource)?.[1];
+  for (const action of access.actions) {
+    const decision = authorize(caller, {
+      action,
+      resource: access.resource,
+      resourceAccount: ownAccount ?? (access.resource.startsWith('arn:') && !access.resource.includes(':ecr-public:') ? scope.account : caller.account),
+      resourcePolicy: known ? facts.policyOf(repositoryName) : undefined,
+      context,
+    });
+    if (!decision.allowed) return { ok: false, code: 'AccessDeniedException', message: decision.message };
+  }
+  return undefined;
+}
+
+/** Both steps for one API call, as the tests of the composition call them. */
 export function authorizeApiCall(
   directory: PrincipalDirectory, scope: RegistryScope, facts: ResourceFacts,
   request: ReceivedRequest, operation: string, input: Readonly<Record<string, unknown>>, nowSeconds: number,
-): ApiAuthorization {
-  const signed = verifySignature(request, 'ecr-public', (id) => directory.keyOf(id), nowSeconds);
-  if (!signed.ok) return { ok: false, code: SIGNATURE_ERRORS[signed.kind], message: signed.message };
-  const caller = directory.callerOf(signed.accessKeyId);
-  if (caller === undefined) return { ok: false, code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
-  const rule = OPERATION_ACCESS[operation];
-  if (rule === undefined) return { ok: false, code: 'UnknownOperationException', message: `Unknown operation '${operation}'` };
-  for (const access of rule(scope, input)) {
-    const repositoryName = /:repository\/(.+)$/.exec(access.resource)?.[1];
-    const existing = repositoryName === undefined || repositoryName === '*' ? undefined : facts.tagsOf(repositoryName);
-    const context = new Map(access.context ?? []);
-    for (const [key, value] of existing ?? []) {
-      context.set(`aws:ResourceTag/${key}`, [value]);
-      context.set(`ecr-public:ResourceTag/${key}`, [value]);
-    }
-    for (const action of access.actions) {
-      const decision = authorize(caller, {
-        action,
-        resource: access.resource,
-        resourceAccount: access.resource === '*' ? caller.account : scope.account,
-        resourcePolicy: repositoryName === undefined || repositoryName === '*' ? undefined : facts.policyOf(repositoryName),
-        context,
-      });
-      if (!decision.allowed) return { ok: false, code: 'AccessDeniedException', message: decision.message };
-    }
-  }
-  return { ok: true, caller };
+): { readonly ok: true; readonly caller: Caller } | Refusal {
+  const who = authenticate(directory, request, 'ecr-public', nowSeconds);
+  if (!who.ok) return { ok: false, code: who.code, message: who.message };
+  return authorizeOperation(who.caller, scope, facts, operation, input) ?? who;
 }

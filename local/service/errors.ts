@@ -132,7 +132,13 @@ export const ECR_ERRORS = {
   },
 
   // --- the common AWS errors of the awsJson protocol ---
-  IncompleteSignatureException: { message: () => 'The Authorization header must carry a SigV4 credential scope' },
+  /** IAM's refusal, in IAM's words (`iam/evaluate.ts` writes them). */
+  AccessDeniedException: { message: (iamMessage: string) => iamMessage },
+  IncompleteSignatureException: {
+    message: (why?: string) => why ?? 'The Authorization header must carry a SigV4 credential scope',
+  },
+  /** A signature that does not verify (`iam/sigv4.ts` says why, in the service's words). */
+  InvalidSignatureException: { status: 403, message: (why: string) => why },
   /** Not a modelled error: the front end's answer to a body of undeclared length. */
   LengthRequiredException: {
     status: 411,
@@ -153,6 +159,8 @@ export const ECR_ERRORS = {
       : `Rate exceeded: the emulator holds at most ${budgetBytes} bytes of request bodies at once; retry later`,
   },
   UnknownOperationException: { message: (target: string) => `Unknown operation '${target}'` },
+  /** An access key or session token the emulator does not know (or that has expired). */
+  UnrecognizedClientException: { status: 403, message: (why: string) => why },
   UnsupportedCommandException: {
     message: (region: string, served: string) =>
       `The action isn't supported in this Region (${region}); the ECR Public API is served from ${served}`,

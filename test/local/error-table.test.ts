@@ -34,9 +34,10 @@ test('every error built outside the table takes its message from the table', () 
 test('every modelled client error is 400; the server fault 500, the length refusal 411, the slow-body refusal 408', () => {
   const statuses = Object.fromEntries((Object.keys(ECR_ERRORS) as EcrErrorCode[])
     .map((code) => [code, (ECR_ERRORS[code] as { status?: number }).status ?? 400]));
-  const others = Object.entries(statuses).filter(([code]) => !['ServerException', 'LengthRequiredException', 'RequestTimeoutException'].includes(code));
+  const others = Object.entries(statuses).filter(([code]) => !['ServerException', 'LengthRequiredException', 'RequestTimeoutException', 'InvalidSignatureException', 'UnrecognizedClientException'].includes(code));
   expect(others.every(([, status]) => status === 400)).toBe(true);
   expect([statuses.ServerException, statuses.LengthRequiredException, statuses.RequestTimeoutException]).toEqual([500, 411, 408]);
+  expect([statuses.InvalidSignatureException, statuses.UnrecognizedClientException]).toEqual([403, 403]);
   expect(ecrError('ServerException', 'injected').status).toBe(500);
 });
 

@@ -1,8 +1,9 @@
 /**
  * The emulator's import graph, as ARCHITECTURE.md draws it: thin front doors (the awsJson `api/`, the OCI
  * `distribution/` API, `s3/`, `gallery/`) over the service core (`service/`), over the store (`store/`). A front door
- * imports the core, the store and the shared modules only, never another front door; the core imports no front door;
- * the store imports nothing of the emulator but itself (and the one dictionary helper).
+ * imports the core, the store, IAM (`iam/`, asked at the door, as AWS's own front end does) and the shared modules
+ * only, never another front door; the core imports no front door (IAM it may); the store and IAM import nothing of the
+ * emulator but themselves (and the store the one dictionary helper).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -56,14 +57,18 @@ test('the graph is read: every front door imports the service core', () => {
   }
 });
 
-test('a front door imports the core, the store and the shared modules only: never another front door', () => {
+test('a front door imports the core, the store, IAM and the shared modules only: never another front door', () => {
   expect(violations((from, to) => !FRONT_DOORS.includes(from)
-    || to === from || to === 'service' || to === 'store' || SHARED.includes(to))).toEqual([]);
+    || to === from || to === 'service' || to === 'store' || to === 'iam' || SHARED.includes(to))).toEqual([]);
 });
 
-test('the service core imports no front door, and nothing above it', () => {
+test('IAM imports nothing of the emulator but itself', () => {
+  expect(violations((from, to) => from !== 'iam' || to === 'iam')).toEqual([]);
+});
+
+test('the service core imports no front door, and nothing above it (IAM, which imports nothing, it may: it gives IAM the facts)', () => {
   expect(violations((from, to) => from !== 'service'
-    || to === 'service' || to === 'store' || SHARED.includes(to))).toEqual([]);
+    || to === 'service' || to === 'store' || to === 'iam' || SHARED.includes(to))).toEqual([]);
 });
 
 test('the store imports nothing of the emulator but itself and the one dictionary', () => {
