@@ -134,7 +134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   facts = resourceFacts(ctx);
   const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
     options.rateQuotas ? new RateQuotas() : undefined, principals ? { principals, facts } : undefined);
-  const distribution = new DistributionEndpoint(ctx);
+  const distribution = new DistributionEndpoint(ctx, principals ? { principals, facts } : undefined);
   const sweeper = expireUploadsPeriodically(ctx);
 
   listening.route(async (req, res) => {

@@ -151,15 +151,15 @@ export class ApiEndpoint {
   }
 
   /** Under IAM, who signed the request (its signature verified before its body is parsed); else nobody is asked. */
-  private authenticated(req: IncomingMessage, body: Buffer): Caller | undefined {
+  private authenticated(req: IncomingMessage, body: Buffer): (Caller & { readonly accessKeyId: string }) | undefined {
     if (!this.iam) return undefined;
     const who = authenticate(this.iam.principals, { method: req.method ?? 'POST', target: req.url ?? '/', headers: req.headers, body },
       'ecr-public', this.ctx.clock.now());
     if (!who.ok) throw ecrError(who.code, who.message);
-    return who.caller;
+    return { ...who.caller, accessKeyId: who.accessKeyId };
   }
 
-  private dispatch(target: Target, body: Buffer, caller: Caller | undefined): Record<string, unknown> {
+  private dispatch(target: Target, body: Buffer, caller: (Caller & { readonly accessKeyId: string }) | undefined): Record<string, unknown> {
     let parsed: unknown = {};
     if (body.length > 0) {
       // A layer part is read from the bytes (most of the emulator's work is parts); what that reader declines, as usual.
@@ -182,7 +182,8 @@ export class ApiEndpoint {
     }
     const input = validate(OPERATION_INPUTS[target.name], parsed, '');
     // One change: stored before it is answered, or undone whole (the store's transaction).
-    return withoutUndefined(this.ctx.store.transaction(() => target.operation(this.ctx, input)));
+    const call = caller ? { accessKeyId: caller.accessKeyId } : undefined;
+    return withoutUndefined(this.ctx.store.transaction(() => target.operation(this.ctx, input, call)));
   }
 }
 

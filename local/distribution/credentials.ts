@@ -4,8 +4,8 @@
  */
 import { IncomingMessage } from 'http';
 import { RegistryError } from './errors';
-import { Context } from '../service/context';
-import { isIssuedPassword } from '../service/public-registry';
+import { Context, IssuedToken } from '../service/context';
+import { issuedPassword } from '../service/public-registry';
 
 /** The user name of the credentials, as `aws ecr-public get-login-password` is used (`--username AWS`). */
 const USER = 'AWS';
@@ -17,11 +17,11 @@ export function authChallenge(ctx: Context): string {
 }
 
 /**
- * Checks an `Authorization` header: 'missing' without one (or with empty Basic credentials), 'valid' for
+ * Checks an `Authorization` header: 'missing' without one (or with empty Basic credentials), the password's record for
  * `Basic base64(AWS:<password>)` with a password GetAuthorizationToken issued and that has not expired, 'invalid'
  * otherwise (other schemes included).
  */
-export function checkCredentials(ctx: Context, header: string | undefined): 'missing' | 'valid' | 'invalid' {
+export function checkCredentials(ctx: Context, header: string | undefined): 'missing' | 'invalid' | IssuedToken {
   if (header === undefined || header.trim() === '') return 'missing';
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!match) return 'invalid';
@@ -30,13 +30,13 @@ export function checkCredentials(ctx: Context, header: string | undefined): 'mis
   if (decoded === ':') return 'missing';
   const colon = decoded.indexOf(':');
   if (colon < 0 || decoded.slice(0, colon) !== USER) return 'invalid';
-  return isIssuedPassword(ctx, decoded.slice(colon + 1)) ? 'valid' : 'invalid';
+  return issuedPassword(ctx, decoded.slice(colon + 1)) ?? 'invalid';
 }
 
-/** A push: 401 UNAUTHORIZED, with the challenge, unless the request carries valid credentials. */
-export function requirePushCredentials(ctx: Context, req: IncomingMessage): void {
+/** A push: 401 UNAUTHORIZED, with the challenge, unless the request carries valid credentials; the password's record. */
+export function requirePushCredentials(ctx: Context, req: IncomingMessage): IssuedToken {
   const credentials = checkCredentials(ctx, req.headers.authorization);
-  if (credentials === 'valid') return;
+  if (typeof credentials === 'object') return credentials;
   throw new RegistryError('UNAUTHORIZED', credentials === 'missing'
     ? 'authentication required: pushes need the password of GetAuthorizationToken (user AWS)'
     : INVALID_MESSAGE, { 'WWW-Authenticate': authChallenge(ctx) });

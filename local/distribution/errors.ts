@@ -16,6 +16,8 @@ export interface RegistryErrorKind {
 export const REGISTRY_ERRORS = {
   /** No credentials where a push needs them, or credentials that are not a password GetAuthorizationToken issued. */
   UNAUTHORIZED: { code: 'UNAUTHORIZED', status: 401 },
+  /** Under IAM: the principal the password was issued to may not do this push (the registry's DENIED, 403). */
+  DENIED: { code: 'DENIED', status: 403 },
   /** A method the route does not serve (deletes included: images go with BatchDeleteImage, blobs with their repository). */
   UNSUPPORTED: { code: 'UNSUPPORTED', status: 405 },
   /** A name outside the registry's alias, or a repository that does not exist (pushes create none). */

@@ -4,7 +4,7 @@
  * credentials, checked here before anything else. Every error a handler throws is answered here, in one shape.
  */
 import { IncomingMessage, ServerResponse } from 'http';
-import { ClientGone, discardBody } from '../http';
+import { ClientGone, decodeSegment, discardBody } from '../http';
 import { requirePushCredentials } from './credentials';
 import { fromServiceError, RegistryError } from './errors';
 import { getBlob, getManifest, listTags, ping } from './pulls';
@@ -13,7 +13,10 @@ import {
   unsupported,
 } from './pushes';
 import { sendRegistryError } from './responses';
-import { Context } from '../service/context';
+import { REGISTRY_PUSH_ACTIONS, RegistryPush, repositoryArn } from '../iam/actions';
+import { authorizeAccess, ResourceFacts } from '../iam/authorizer';
+import { PrincipalDirectory } from '../iam/principals';
+import { Context, IssuedToken } from '../service/context';
 import { EcrPublicError } from '../service/errors';
 import { StorageError } from '../store/durable-file';
 
@@ -33,6 +36,8 @@ interface Route {
   readonly pattern: RegExp;
   /** Handlers by method (HEAD is served by the GET handler, which sends no body for it). */
   readonly methods: ReadonlyMap<string, Handler>;
+  /** Under IAM, the pushes each method of the route is (what the password's principal must be allowed). @default - none */
+  readonly pushes?: ReadonlyMap<string, (url: URL) => readonly RegistryPush[]>;
   /** Every request to an upload URL is a push, a GET (the upload's state) included. @default false */
   readonly uploads?: boolean;
   /** What any other method is answered. @default - 405 UNSUPPORTED naming the method and the path */
@@ -42,15 +47,29 @@ interface Route {
 /** In order: the first pattern that matches is the route (upload URLs before blobs, which they also match). */
 const ROUTES: readonly Route[] = [
   { pattern: /^\/v2\/?$/, methods: new Map([['GET', ping]]) },
-  { pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, uploads: true, methods: new Map([['POST', postUpload]]) },
+  {
+    pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,
+    uploads: true,
+    methods: new Map([['POST', postUpload]]),
+    // With `?digest=` the whole blob comes at once: started, sent and completed.
+    pushes: new Map([['POST', (url) => (url.searchParams.has('digest') ? ['start-upload', 'upload-chunk', 'complete-upload'] : ['start-upload'])]]),
+  },
   {
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
     uploads: true,
     methods: new Map<string, Handler>([['PATCH', patchUpload], ['PUT', putUpload], ['GET', getUpload], ['DELETE', deleteUpload]]),
+    pushes: new Map<string, () => readonly RegistryPush[]>([
+      ['PATCH', () => ['upload-chunk']], ['PUT', () => ['upload-chunk', 'complete-upload']], ['GET', () => ['start-upload']], ['DELETE', () => ['start-upload']],
+    ]),
     otherwise: refuseOnUpload,
   },
   { pattern: /^\/v2\/(.+)\/tags\/list$/, methods: new Map([['GET', listTags]]) },
-  { pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/, methods: new Map([['GET', getManifest], ['PUT', putManifest]]), otherwise: refuseOnManifest },
+  {
+    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    methods: new Map([['GET', getManifest], ['PUT', putManifest]]),
+    pushes: new Map([['PUT', () => ['put-manifest']]]),
+    otherwise: refuseOnManifest,
+  },
   { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: new Map([['GET', getBlob]]), otherwise: refuseOnBlob },
 ];
 
@@ -59,8 +78,15 @@ export function isDistributionPath(pathname: string): boolean {
   return pathname === '/v2' || pathname.startsWith('/v2/');
 }
 
+/** IAM on pushes (`serve --iam`): the principal a password was issued to must be allowed each push. */
+export interface DistributionIam {
+  readonly principals: PrincipalDirectory;
+  readonly facts: ResourceFacts;
+}
+
 export class DistributionEndpoint {
-  constructor(private readonly ctx: Context) {}
+  /** @param iam pushes decided by IAM. @default - any password GetAuthorizationToken issued may push */
+  constructor(private readonly ctx: Context, private readonly iam?: DistributionIam) {}
 
   public async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     try {
@@ -88,7 +114,8 @@ export class DistributionEndpoint {
       return match !== null;
     });
     // Pushes (every method but GET and HEAD, and every request to an upload URL) show their credentials first.
-    if (!read || route?.uploads) requirePushCredentials(this.ctx, req);
+    const token = !read || route?.uploads ? requirePushCredentials(this.ctx, req) : undefined;
+    if (token && route && this.iam) this.authorizePush(token, route.pushes?.get(method)?.(url) ?? [], params[0] ?? '');
     if (!route) {
       if (read) throw new RegistryError('NAME_INVALID', `not a registry API path: ${path}`);
       throw unsupported(`${method} is not supported on ${path}`);
@@ -96,5 +123,19 @@ export class DistributionEndpoint {
     const handler = route.methods.get(method === 'HEAD' ? 'GET' : method) ?? route.otherwise;
     if (!handler) throw unsupported(`${method} is not supported on ${path}`);
     await handler({ ctx: this.ctx, req, res, url, params });
+  }
+
+  /** Under IAM: `pushes` into the repository `<alias>/<name>` as the principal the password was issued to; DENIED otherwise. */
+  private authorizePush(token: IssuedToken, pushes: readonly RegistryPush[], aliasAndName: string): void {
+    const iam = this.iam!;
+    const caller = token.accessKeyId === undefined ? undefined : iam.principals.callerOf(token.accessKeyId);
+    if (caller === undefined) throw new RegistryError('DENIED', 'the principal this password was issued to is not known (any more)');
+    const name = decodeSegment(aliasAndName.slice(aliasAndName.indexOf('/') + 1));
+    if (name === undefined) throw new RegistryError('NAME_INVALID', `malformed percent-encoding in the repository name '${aliasAndName}'`);
+    const scope = { account: this.ctx.accountId };
+    for (const push of pushes) {
+      const refusal = authorizeAccess(caller, scope, iam.facts, { actions: [REGISTRY_PUSH_ACTIONS[push]], resource: repositoryArn(scope, name) });
+      if (refusal) throw new RegistryError('DENIED', refusal.message);
+    }
   }
 }

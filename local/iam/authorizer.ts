@@ -41,14 +41,14 @@ const SIGNATURE_ERRORS: Readonly<Record<SignatureFailure['kind'], Refusal['code'
 /** Who signed `request` for `service`, or why the signature is refused (S3 answers these under its own names). */
 export function authenticate(
   directory: PrincipalDirectory, request: ReceivedRequest, service: string, nowSeconds: number,
-): { readonly ok: true; readonly caller: Caller } | (Refusal & { readonly kind: SignatureFailure['kind'] }) {
+): { readonly ok: true; readonly caller: Caller; readonly accessKeyId: string } | (Refusal & { readonly kind: SignatureFailure['kind'] }) {
   const signed = verifySignature(request, service, (id) => directory.keyOf(id), nowSeconds);
   if (!signed.ok) return { ok: false, kind: signed.kind, code: SIGNATURE_ERRORS[signed.kind], message: signed.message };
   const caller = directory.callerOf(signed.accessKeyId);
   if (caller === undefined) {
     return { ok: false, kind: 'unknown-key', code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
   }
-  return { ok: true, caller };
+  return { ok: true, caller, accessKeyId: signed.accessKeyId };
 }
 
 /** Whether `caller` may call `operation` with `input` (the parsed request, before validation); undefined when it may. */
@@ -95,5 +95,5 @@ export function authorizeApiCall(
 ): { readonly ok: true; readonly caller: Caller } | Refusal {
   const who = authenticate(directory, request, 'ecr-public', nowSeconds);
   if (!who.ok) return { ok: false, code: who.code, message: who.message };
-  return authorizeOperation(who.caller, scope, facts, operation, input) ?? who;
+  return authorizeOperation(who.caller, scope, facts, operation, input) ?? { ok: true, caller: who.caller };
 }

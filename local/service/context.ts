@@ -29,13 +29,27 @@ export interface Context {
    * Passwords issued by GetAuthorizationToken, to their expiry (epoch seconds): the registry API's push credentials.
    * In memory only, so a restart forgets them.
    */
-  readonly authorizationTokens: Map<string, number>;
+  /** Registry passwords GetAuthorizationToken issued, in the order issued: when each expires, and to whom. */
+  readonly authorizationTokens: Map<string, IssuedToken>;
   /** Every time the emulator records or compares comes from this clock, which tests can move. */
   readonly clock: Clock;
 }
 
 /** An operation: validated input in, output members out. Synchronous, so operations never interleave. */
-export type Operation = (ctx: Context, input: any) => Record<string, unknown>;
+export type Operation = (ctx: Context, input: any, call?: CallInfo) => Record<string, unknown>;
+
+/** Who made the call, when the front door knows (under IAM). */
+export interface CallInfo {
+  /** The access key that signed it. */
+  readonly accessKeyId?: string;
+}
+
+/** A registry password: its expiry (epoch seconds) and, under IAM, the access key it was issued to. */
+export interface IssuedToken {
+  readonly expiresAt: number;
+  /** Pushes with the password are decided as this key's principal. @default - no IAM: nobody is asked */
+  readonly accessKeyId?: string;
+}
 
 /** The default alias: 8 lower-case characters starting with a letter, stable for an account id. */
 export function defaultAlias(accountId: string): string {

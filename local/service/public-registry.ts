@@ -1,6 +1,6 @@
 /** The registry: GetRegistryCatalogData, PutRegistryCatalogData, DescribeRegistries and GetAuthorizationToken. */
 import { randomBytes } from 'crypto';
-import { Context, nowSeconds, Operation, paginate } from './context';
+import { Context, IssuedToken, nowSeconds, Operation, paginate } from './context';
 
 /** Tokens are valid for 12 hours, as the service's are. */
 const TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
@@ -31,17 +31,17 @@ export const describeRegistries: Operation = (ctx, input) => {
   return { registries: page, nextToken };
 };
 
-export const getAuthorizationToken: Operation = (ctx) => {
+export const getAuthorizationToken: Operation = (ctx, _input, call) => {
   const password = randomBytes(48).toString('base64url');
   const expiresAt = nowSeconds(ctx) + TOKEN_LIFETIME_SECONDS;
   // The registry API's pushes authenticate with `AWS:<password>`; forget the passwords that have expired meanwhile.
   // They are in the order issued, so in the order they expire: the first one still valid ends the look (a clock moved
   // back may leave one expired behind it; it is refused on use all the same, and forgotten later).
-  for (const [issued, expiry] of ctx.authorizationTokens) {
-    if (expiry > nowSeconds(ctx)) break;
+  for (const [issued, token] of ctx.authorizationTokens) {
+    if (token.expiresAt > nowSeconds(ctx)) break;
     ctx.authorizationTokens.delete(issued);
   }
-  ctx.authorizationTokens.set(password, expiresAt);
+  ctx.authorizationTokens.set(password, { expiresAt, ...(call?.accessKeyId !== undefined ? { accessKeyId: call.accessKeyId } : {}) });
   return {
     authorizationData: {
       authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
@@ -50,8 +50,8 @@ export const getAuthorizationToken: Operation = (ctx) => {
   };
 };
 
-/** Whether `password` was issued by GetAuthorizationToken (since the emulator started) and has not expired. */
-export function isIssuedPassword(ctx: Context, password: string): boolean {
-  const expiry = ctx.authorizationTokens.get(password);
-  return expiry !== undefined && nowSeconds(ctx) < expiry;
+/** The password's record, when GetAuthorizationToken issued it (since the emulator started) and it has not expired. */
+export function issuedPassword(ctx: Context, password: string): IssuedToken | undefined {
+  const token = ctx.authorizationTokens.get(password);
+  return token !== undefined && nowSeconds(ctx) < token.expiresAt ? token : undefined;
 }

@@ -2,20 +2,25 @@
  * The emulator with IAM on (`iam` option, `serve --iam`): every ECR Public API call and every S3 read has its SigV4
  * signature verified and is decided by IAM, through the real SDK and the AWS CLI. The root signs with its key pair;
  * a role defined in the principal directory gets issued credentials and only what its policies allow; another
- * account's root pushes only where the repository policy lets it. The registry push API and the deployer do not ask IAM
- * yet (local/README.md).
+ * account's root pushes only where the repository policy lets it; registry pushes (skopeo) are decided as the principal
+ * their password was issued to. The deployer does not ask IAM yet (local/README.md).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient, InitiateLayerUploadCommand, SetRepositoryPolicyCommand,
+  CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetAuthorizationTokenCommand, InitiateLayerUploadCommand,
+  SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parsePolicy, PrincipalDirectory, RunningEmulator, startEmulator } from '../../../local';
 import { IssuedCredentials } from '../../../local/iam/principals';
-import { ecrPublicClient, ensureCompiledEmulator, killEmulator, serveEmulator } from '../../support/emulator-harness';
+import { PUSH_ACTIONS } from '../../../src/private/ecr-public-actions';
+import { ecrPublicClient, ensureCompiledEmulator, killEmulator, loginPassword, primaryRegistryAlias, serveEmulator } from '../../support/emulator-harness';
+import { readOciLayout } from '../../support/oci-layout';
+import { skopeoCopy } from '../../support/skopeo';
 import { makeTempDir } from '../../support/temp-dirs';
+import { buildImage } from '../../support/umoci-images';
 
 const ROOT = { accessKeyId: 'AKIAROOTLOCAL', secretAccessKey: 'root-secret' };
 const CI_ROLE = '123456789012';
@@ -159,4 +164,33 @@ test('`serve --iam --root-credentials KEY:SECRET` as users run it; --root-creden
   }
   await expect(serveEmulator(path.join(makeTempDir('iam-serve-cli-'), 'data'), ['--root-credentials', 'A:B']))
     .rejects.toThrow(/--root-credentials applies with --iam only/);
+}, 120_000);
+
+test('registry pushes are decided as the principal the password was issued to: skopeo pushes with one, DENIED with another', async () => {
+  const layout = path.join(makeTempDir('iam-serve-image-'), 'layout');
+  const image = await buildImage(layout, { tag: 'v1', files: { 'hello.txt': 'hello\n' } });
+  const auth = { Effect: 'Allow', Action: ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'], Resource: '*' };
+  const pusher = role('RegistryPusher', [auth, { Effect: 'Allow', Action: PUSH_ACTIONS, Resource: `arn:aws:ecr-public::${CI_ROLE}:repository/iam/web` }]);
+  const reader = role('RegistryReader', [auth]);
+  const root = ecr(ROOT);
+  const alias = await primaryRegistryAlias(root);
+  root.destroy();
+  const target = `docker://${emu.host}/${alias}/iam/web:pushed`;
+  const password = async (creds: IssuedCredentials) => {
+    const client = ecr(creds);
+    try {
+      return await loginPassword(client);
+    } finally {
+      client.destroy();
+    }
+  };
+  await expect(skopeoCopy(`oci:${layout}:v1`, target, ['--dest-creds', `AWS:${await password(reader)}`])).rejects.toThrow(/denied|403/i);
+  await skopeoCopy(`oci:${layout}:v1`, target, ['--dest-creds', `AWS:${await password(pusher)}`]);
+  const out = path.join(makeTempDir('iam-serve-pulled-'), 'oci');
+  await skopeoCopy(target, `oci:${out}:pushed`);
+  expect(readOciLayout(out, 'pushed').root.digest).toBe(image.root.digest);
+  // A principal that has no GetAuthorizationToken gets no password at all.
+  const noAuth = ecr(role('NoAuth', [{ Effect: 'Allow', Action: PUSH_ACTIONS, Resource: '*' }]));
+  await expect(noAuth.send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  noAuth.destroy();
 }, 120_000);
