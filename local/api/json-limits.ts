@@ -4,19 +4,13 @@
  * image ids); a body of nested arrays or of millions of tiny elements is not a request but a way to make the parser
  * allocate gigabytes. The scan is one pass over the bytes, and strings (a layer part's base64) are skipped whole.
  */
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes';
 
 /** Nesting of arrays and objects a body may have. */
 export const MAX_JSON_DEPTH = 16;
 /** Values (array elements and object members) a body may hold in all. */
 export const MAX_JSON_ELEMENTS = 20_000;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_ARRAY = 0x5b;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_ARRAY = 0x5d;
-const CLOSE_OBJECT = 0x7d;
-const COMMA = 0x2c;
 
 /** Why `body` (JSON text, or not) is too costly to parse, or undefined when it is within the limits. */
 export function jsonCostProblem(body: Buffer): string | undefined {

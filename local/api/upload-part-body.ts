@@ -10,24 +10,20 @@
  * Anything else (nested values, escapes, a repeated member, malformed JSON) returns undefined, and the caller parses
  * the body the ordinary way, so every request gets exactly the answer `JSON.parse` would give it.
  */
+import { BACKSLASH, CLOSE_OBJECT, COLON, COMMA, OPEN_OBJECT, QUOTE } from './json-bytes';
 
 const BLOB_MEMBER = 'layerPartBlob';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN = 0x7b;
-const CLOSE = 0x7d;
+/** Base64's padding. */
 const EQUALS = 0x3d;
 
 /** The parsed body, its blob member decoded from the bytes; undefined when it is not of the plain shape. */
 export function parseUploadPartBody(body: Buffer): Record<string, unknown> | undefined {
   let i = skipSpace(body, 0);
-  if (body[i] !== OPEN) return undefined;
+  if (body[i] !== OPEN_OBJECT) return undefined;
   i = skipSpace(body, i + 1);
   let blob: { start: number; end: number } | undefined;
-  if (body[i] !== CLOSE) {
+  if (body[i] !== CLOSE_OBJECT) {
     for (;;) {
       const key = readString(body, i);
       if (!key) return undefined;
@@ -48,7 +44,7 @@ export function parseUploadPartBody(body: Buffer): Record<string, unknown> | und
         if (valueEnd === i) return undefined;
       }
       i = skipSpace(body, valueEnd);
-      if (body[i] === CLOSE) break;
+      if (body[i] === CLOSE_OBJECT) break;
       if (body[i] !== COMMA) return undefined;
       i = skipSpace(body, i + 1);
     }

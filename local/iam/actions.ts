@@ -48,8 +48,11 @@ function arnRepository(input: Input): string {
   return String(input.resourceArn ?? '').replace(/^arn:[^:]*:ecr-public::\d{12}:repository\//, '');
 }
 
-/** Every operation of the ECR Public API: what IAM must allow. */
-export const OPERATION_ACCESS: Readonly<Record<string, Rule>> = {
+/**
+ * Every operation of the ECR Public API: what IAM must allow. A Map: the operation name comes from the client's
+ * `X-Amz-Target` (`__proto__` is a name like any other).
+ */
+export const OPERATION_ACCESS: ReadonlyMap<string, Rule> = new Map(Object.entries<Rule>({
   BatchCheckLayerAvailability: on('BatchCheckLayerAvailability'),
   BatchDeleteImage: on('BatchDeleteImage'),
   CompleteLayerUpload: on('CompleteLayerUpload'),
@@ -92,7 +95,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Rule>> = {
     return [{ actions: ['ecr-public:UntagResource'], resource: repositoryArn(scope, arnRepository(input)), context: new Map([['aws:TagKeys', keys]]) }];
   },
   UploadLayerPart: on('UploadLayerPart'),
-};
+}));
 
 /** The kinds of request of the registry push API (pulls are anonymous, as on public.ecr.aws). */
 export type RegistryPush = 'check-blob' | 'start-upload' | 'upload-chunk' | 'complete-upload' | 'put-manifest';

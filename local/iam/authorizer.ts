@@ -55,7 +55,7 @@ export function authenticate(
 export function authorizeOperation(
   caller: Caller, scope: RegistryScope, facts: ResourceFacts, operation: string, input: Readonly<Record<string, unknown>>,
 ): Refusal | undefined {
-  const rule = OPERATION_ACCESS[operation];
+  const rule = OPERATION_ACCESS.get(operation);
   // The front door routes only the operations it knows; the table covers them all (a test holds the two equal).
   if (rule === undefined) throw new Error(`no access rule for operation '${operation}'`);
   for (const access of rule(scope, input)) {
@@ -74,12 +74,12 @@ export function authorizeAccess(caller: Caller, scope: RegistryScope, facts: Res
     context.set(`aws:ResourceTag/${key}`, [value]);
     context.set(`ecr-public:ResourceTag/${key}`, [value]);
   }
-  const ownAccount = /^arn:[^:]*:ecr-public::(\d{12}):/.exec(access.resource)?.[1];
+  const resourceAccount = resourceAccountOf(access.resource, caller, scope);
   for (const action of access.actions) {
     const decision = authorize(caller, {
       action,
       resource: access.resource,
-      resourceAccount: ownAccount ?? (access.resource.startsWith('arn:') && !access.resource.includes(':ecr-public:') ? scope.account : caller.account),
+      resourceAccount,
       resourcePolicy: known ? facts.policyOf(repositoryName) : undefined,
       context,
     });
@@ -88,12 +88,11 @@ export function authorizeAccess(caller: Caller, scope: RegistryScope, facts: Res
   return undefined;
 }
 
-/** Both steps for one API call, as the tests of the composition call them. */
-export function authorizeApiCall(
-  directory: PrincipalDirectory, scope: RegistryScope, facts: ResourceFacts,
-  request: ReceivedRequest, operation: string, input: Readonly<Record<string, unknown>>, nowSeconds: number,
-): { readonly ok: true; readonly caller: Caller } | Refusal {
-  const who = authenticate(directory, request, 'ecr-public', nowSeconds);
-  if (!who.ok) return { ok: false, code: who.code, message: who.message };
-  return authorizeOperation(who.caller, scope, facts, operation, input) ?? { ok: true, caller: who.caller };
+/**
+ * The account owning `resource`: the one its ARN names (ECR Public's); the registry's for an ARN that names none (an S3
+ * object of the emulator's buckets); the caller's own for `*` (an action on no resource is asked in the caller's account).
+ */
+function resourceAccountOf(resource: string, caller: Caller, scope: RegistryScope): string {
+  if (resource === '*') return caller.account;
+  return /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? scope.account;
 }

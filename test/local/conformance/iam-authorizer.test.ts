@@ -7,8 +7,9 @@ import {
   BatchCheckLayerAvailabilityCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetAuthorizationTokenCommand,
   PutImageCommand, TagResourceCommand,
 } from '@aws-sdk/client-ecr-public';
-import { OPERATION_ACCESS } from '../../../local/iam/actions';
-import { authorizeApiCall, ResourceFacts } from '../../../local/iam/authorizer';
+import { OPERATION_ACCESS, RegistryScope } from '../../../local/iam/actions';
+import { authenticate, authorizeOperation, ResourceFacts } from '../../../local/iam/authorizer';
+import { Caller } from '../../../local/iam/evaluate';
 import { parsePolicy, Policy } from '../../../local/iam/policy';
 import { IssuedCredentials, PrincipalDirectory } from '../../../local/iam/principals';
 import { ReceivedRequest } from '../../../local/iam/sigv4';
@@ -31,6 +32,16 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const now = (): number => Date.now() / 1000;
+
+/** The API front door's two steps, as it takes them: who signed the request, then may they call the operation. */
+function authorizeApiCall(
+  d: PrincipalDirectory, scope: RegistryScope, f: ResourceFacts,
+  request: ReceivedRequest, operation: string, input: Record<string, unknown>, at: number,
+): { ok: true; caller: Caller } | { ok: false; code: string; message: string } {
+  const who = authenticate(d, request, 'ecr-public', at);
+  if (!who.ok) return { ok: false, code: who.code, message: who.message };
+  return authorizeOperation(who.caller, scope, f, operation, input) ?? { ok: true, caller: who.caller };
+}
 
 function directory(): PrincipalDirectory {
   const d = new PrincipalDirectory(ACCOUNT, { accessKeyId: 'local', secretAccessKey: 'local' });
@@ -61,7 +72,7 @@ async function signed(credentials: IssuedCredentials, command: object): Promise<
 }
 
 test('the access table covers every operation the emulator answers, and names no other', () => {
-  expect(Object.keys(OPERATION_ACCESS).sort()).toEqual(Object.keys(OPERATIONS).sort());
+  expect([...OPERATION_ACCESS.keys()].sort()).toEqual(Object.keys(OPERATIONS).sort());
 });
 
 test('a role\'s issued credentials: what its policy allows is allowed, anything else denied in IAM\'s words', async () => {

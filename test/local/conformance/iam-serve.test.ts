@@ -92,7 +92,7 @@ test('a condition on the repository\'s tags decides with the tags the repository
   await root.send(new CreateRepositoryCommand({ repositoryName: 'iam/untagged' }));
   root.destroy();
   const client = ecr(creds);
-  await expect(client.send(new InitiateLayerUploadCommand({ repositoryName: 'iam/web' }))).resolves.toBeDefined();
+  await expect(client.send(new InitiateLayerUploadCommand({ repositoryName: 'iam/web' }))).resolves.toMatchObject({ uploadId: expect.any(String) });
   await expect(client.send(new InitiateLayerUploadCommand({ repositoryName: 'iam/untagged' }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
   client.destroy();
 });
@@ -109,7 +109,7 @@ test('another account\'s root pushes only where the repository policy allows it'
     policyText: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222233334444:root' }, Action: 'ecr-public:InitiateLayerUpload' }] }),
   }));
   root.destroy();
-  await expect(client.send(new InitiateLayerUploadCommand({ repositoryName: 'iam/web' }))).resolves.toBeDefined();
+  await expect(client.send(new InitiateLayerUploadCommand({ repositoryName: 'iam/web' }))).resolves.toMatchObject({ uploadId: expect.any(String) });
   client.destroy();
 });
 
@@ -120,7 +120,7 @@ test('S3: the signature is verified and s3:GetObject decided; an anonymous read 
   root.destroy();
   const reader = role('Reader', [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::cdk-assets/*' }]);
   const allowed = s3(reader);
-  await expect(allowed.send(new GetObjectCommand({ Bucket: 'cdk-assets', Key: 'archive.tar' }))).resolves.toBeDefined();
+  expect(await (await allowed.send(new GetObjectCommand({ Bucket: 'cdk-assets', Key: 'archive.tar' }))).Body!.transformToString()).toBe('the archive');
   allowed.destroy();
   const other = role('NoRead', [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::elsewhere/*' }]);
   const denied = s3(other);

@@ -78,7 +78,7 @@ test("with the README's environment exported, deploy and sweep read the assembly
   ]));
   expect(lines.filter((l) => /warning/i.test(l))).toEqual([]);
   const catalog = (await client.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'readme/env' }))).catalogData!;
-  expect(catalog.logoUrl).toBeDefined();
+  expect(catalog.logoUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/logo\/[0-9a-f-]+\.png$/);
   expect(catalog.aboutText).toBe(fs.readFileSync(path.join(ASSETS, 'ABOUT.md'), 'utf8'));
 
   const swept = await withReadmeEnvironment(() => sweepApp({ assemblyDir, dataDir: path.join(tmp, 'data-env'), log }));
