@@ -12,9 +12,10 @@ jestAfterAll?.(() => {
   for (const dir of made) {
     try {
       removeTempDir(dir);
-    } catch {
+    } catch (err) {
       // Still in use by the test file's own tear-down (a file system mounted on it, unmounted by a later hook): that
-      // hook removes it.
+      // hook removes it. Any other failure is the test's to see.
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
     }
   }
 });
