@@ -1,7 +1,7 @@
 /**
- * A function's execution role, read from the template as IAM would hold it (deployer side): the `AWS::IAM::Role` its
- * `Role` names, with the role's inline policies, the `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` resources that
- * attach to it through `Roles`, and the AWS managed policies of `ManagedPolicyArns` (those the deployer knows, below;
+ * The roles and users of a template as IAM would hold them (deployer side), above all a function's execution role: the
+ * `AWS::IAM::Role` its `Role` names, with the role's inline policies, the `AWS::IAM::Policy` and
+ * `AWS::IAM::ManagedPolicy` resources that attach to it through `Roles` (a user's: `Users`), and the AWS managed policies of `ManagedPolicyArns` (those the deployer knows, below;
  * any other is refused, naming its ARN, rather than guessed). A policy that refers to one of our resources not deployed
  * yet does not exist yet either, as in CloudFormation, which creates a policy only once what it names exists: it is
  * left out until then.
@@ -38,24 +38,34 @@ export function executionRole(stack: AssemblyStack, resolver: Resolver, function
     throw new UnresolvableError(`${where}: its Role ${JSON.stringify(roleExpr)} is not Fn::GetAtt [<role>, Arn] of an AWS::IAM::Role of the same `
       + 'template: the local deployer cannot know the policies of a role it does not see, and runs handlers only as their own roles');
   }
-  const roleWhere = `${where}: its role '${roleId}'`;
-  const arn = String(resolver.resolve(roleExpr, roleWhere));
-  const props = (role.Properties ?? {}) as Record<string, unknown>;
+  return principalOf(stack, resolver, roleId, `${where}: its role '${roleId}'`);
+}
+
+/**
+ * The role or user `logicalId` of the template (an `AWS::IAM::Role` or `AWS::IAM::User`), with the policies it has
+ * now. `where` names it in errors.
+ */
+export function principalOf(stack: AssemblyStack, resolver: Resolver, logicalId: string, where: string): RoleRecord {
+  const resource = stack.template.Resources?.[logicalId];
+  const kind = resource?.Type === 'AWS::IAM::Role' ? 'Roles' : resource?.Type === 'AWS::IAM::User' ? 'Users' : undefined;
+  if (resource === undefined || kind === undefined) throw new UnresolvableError(`${where} is not an AWS::IAM::Role or AWS::IAM::User`);
+  const arn = String(resolver.resolve({ 'Fn::GetAtt': [logicalId, 'Arn'] }, where));
+  const props = (resource.Properties ?? {}) as Record<string, unknown>;
   const policies: Array<{ name: string; document: unknown }> = [];
   for (const [i, inline] of list(props.Policies).entries()) {
     const p = (inline ?? {}) as Record<string, unknown>;
-    const name = String(resolver.resolve(p.PolicyName ?? `Policies[${i}]`, roleWhere));
-    const document = resolved(resolver, p.PolicyDocument, `${roleWhere}, inline policy '${name}'`);
-    if (document !== undefined) policies.push({ name: `${roleId}/${name}`, document });
+    const name = String(resolver.resolve(p.PolicyName ?? `Policies[${i}]`, where));
+    const document = resolved(resolver, p.PolicyDocument, `${where}, inline policy '${name}'`);
+    if (document !== undefined) policies.push({ name: `${logicalId}/${name}`, document });
   }
-  for (const managed of list(props.ManagedPolicyArns)) policies.push(...managedPolicy(stack, resolver, managed, roleWhere));
-  for (const [id, resource] of Object.entries(resources)) {
-    if (resource.Type !== 'AWS::IAM::Policy' && resource.Type !== 'AWS::IAM::ManagedPolicy') continue;
-    if (!attaches(resource, roleId)) continue;
-    const document = resolved(resolver, resource.Properties?.PolicyDocument, `${roleWhere}, policy '${id}'`);
+  for (const managed of list(props.ManagedPolicyArns)) policies.push(...managedPolicy(stack, resolver, managed, where));
+  for (const [id, policy] of Object.entries(stack.template.Resources ?? {})) {
+    if (policy.Type !== 'AWS::IAM::Policy' && policy.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    if (!attaches(policy, kind, logicalId)) continue;
+    const document = resolved(resolver, policy.Properties?.PolicyDocument, `${where}, policy '${id}'`);
     if (document !== undefined) policies.push({ name: id, document });
   }
-  const tags = tagsOf(resolver, props.Tags, roleWhere);
+  const tags = tagsOf(resolver, props.Tags, where);
   return { arn, policies, ...(tags ? { tags } : {}) };
 }
 
@@ -81,9 +91,9 @@ function managedPolicy(stack: AssemblyStack, resolver: Resolver, expr: unknown, 
   return [{ name: arn, document }];
 }
 
-/** Whether the policy resource attaches to the role `roleId` (`Roles: [{ Ref: roleId }]`, or a managed policy the role lists). */
-function attaches(resource: TemplateResource, roleId: string): boolean {
-  return list(resource.Properties?.Roles).some((r) => typeof r === 'object' && r !== null && (r as Record<string, unknown>).Ref === roleId);
+/** Whether the policy resource attaches to the role or user `id` (`Roles: [{ Ref: id }]`, `Users: [{ Ref: id }]`). */
+function attaches(resource: TemplateResource, kind: 'Roles' | 'Users', id: string): boolean {
+  return list(resource.Properties?.[kind]).some((r) => typeof r === 'object' && r !== null && (r as Record<string, unknown>).Ref === id);
 }
 
 function tagsOf(resolver: Resolver, value: unknown, where: string): Record<string, string> | undefined {

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildExampleApp } from '../../../examples/app';
-import { deployApp, destroyApp, LocalDeployError, LocalSweepError, sweepApp } from '../../../local';
+import { deployApp, destroyApp, LocalDeployError, LocalSweepError, startEmulator, sweepApp } from '../../../local';
 import { makeTempDir } from '../../support/temp-dirs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -97,3 +97,29 @@ test.each(STATEMENTS)('%s without statement %i (%j): the lifecycle fails with Ac
     fs.writeFileSync(templateFile, original);
   }
 }, 180_000);
+
+test('a managed policy the deployer does not know is refused, naming its ARN, not guessed', async () => {
+  const template = JSON.parse(original);
+  const [roleId] = Object.entries<any>(template.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('EcrPublicHandlerrepository'))!;
+  template.Resources[roleId].Properties.ManagedPolicyArns = ['arn:aws:iam::aws:policy/AdministratorAccess'];
+  fs.writeFileSync(templateFile, JSON.stringify(template));
+  try {
+    const { failure } = await lifecycle('unknown-managed-policy');
+    expect(failure).toMatch(/managed policy arn:aws:iam::aws:policy\/AdministratorAccess is not one the local deployer knows/);
+  } finally {
+    fs.writeFileSync(templateFile, original);
+  }
+}, 60_000);
+
+test('against an emulator that does not evaluate IAM, the deploy says so once and goes on', async () => {
+  const emulator = await startEmulator({});
+  try {
+    const lines: string[] = [];
+    await deployApp({ assemblyDir, dataDir: path.join(tmp, 'open'), endpoint: emulator.endpoint, log: (l) => lines.push(l) });
+    expect(lines.filter((l) => /does not evaluate IAM/.test(l))).toEqual([
+      expect.stringContaining(`warning: the emulator at ${emulator.endpoint} does not evaluate IAM (start it with \`serve --iam\`)`),
+    ]);
+  } finally {
+    await emulator.stop();
+  }
+}, 60_000);
