@@ -35,7 +35,9 @@ export interface PrincipalCredentials {
 }
 
 /** Credentials of the role or user at `constructPath` (`Stack/CiRole`) of the app in `assemblyDir`. */
-export async function principalCredentials(assemblyDir: string, constructPath: string, options: CredentialsOptions = {}): Promise<PrincipalCredentials> {
+export async function principalCredentials(
+  assemblyDir: string, constructPath: string, options: CredentialsOptions = {},
+): Promise<PrincipalCredentials> {
   const target = await iamEmulator(options);
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const { stack, logicalId } = findPrincipal(assemblyDir, constructPath);
