@@ -9,7 +9,7 @@ import { AddressInfo, Socket } from 'net';
 import { ApiEndpoint } from './api/endpoint';
 import { Clock } from './clock';
 import { CONTROL_TARGET_PREFIX, ControlEndpoint } from './control/endpoint';
-import { isDistributionPath, DistributionEndpoint } from './distribution/routes';
+import { DistributionEndpoint } from './distribution/routes';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, refuseForeignRequest, sendFile, sendJson } from './http';
@@ -149,7 +149,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const target = req.headers['x-amz-target'];
     if (req.method === 'POST' && typeof target === 'string' && target.startsWith(CONTROL_TARGET_PREFIX)) return control.handle(req, res);
     if (req.method === 'POST' && target !== undefined) return api.handle(req, res);
-    if (isDistributionPath(url.pathname)) return distribution.handle(req, res, url);
+    if (distribution.serves(url.pathname)) return distribution.handle(req, res, url);
     if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);
