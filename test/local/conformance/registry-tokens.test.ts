@@ -59,7 +59,7 @@ function bearerChallenge(res: Response): Record<string, string> {
 async function token(scope: string, password?: string): Promise<{ status: number; token?: string; expires_in?: number }> {
   const url = `${emu.endpoint}/token/?service=${encodeURIComponent(emu.host)}&scope=${encodeURIComponent(scope)}`;
   const res = await fetch(url, { headers: password === undefined ? {} : { authorization: basicAuthorization('AWS', password) } });
-  return { status: res.status, ...(res.ok ? await res.json() : {}) };
+  return { status: res.status, ...(res.ok ? await res.json() as { token: string; expires_in: number } : {}) };
 }
 
 test('the ping and every request without a token answer 401 with a Bearer challenge whose realm is the emulator\'s token endpoint', async () => {
@@ -74,7 +74,7 @@ test('the ping and every request without a token answer 401 with a Bearer challe
   // The password itself, as Basic credentials on the registry API, is not how public.ecr.aws takes it.
   const basic = await fetch(`${emu.endpoint}/v2/`, { headers: { authorization: basicAuthorization('AWS', rootPassword) } });
   expect(basic.status).toBe(401);
-  expect((await basic.json()).errors[0].message).toMatch(/takes Bearer tokens from its token endpoint/);
+  expect(((await basic.json()) as any).errors[0].message).toMatch(/takes Bearer tokens from its token endpoint/);
 });
 
 test('an anonymous token pulls, and cannot push: 401 insufficient_scope', async () => {
@@ -97,7 +97,7 @@ test('a token fetched with a password pushes where IAM lets its principal; elsew
   const refused = await token(`repository:${alias}/tokens/web:pull,push`, reader);
   const denied = await fetch(`${emu.endpoint}/v2/${alias}/tokens/web/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${refused.token}` } });
   expect(denied.status).toBe(403);
-  expect((await denied.json()).errors[0]).toMatchObject({ code: 'DENIED', message: expect.stringMatching(/is not authorized to perform: ecr-public:InitiateLayerUpload/) });
+  expect(((await denied.json()) as any).errors[0]).toMatchObject({ code: 'DENIED', message: expect.stringMatching(/is not authorized to perform: ecr-public:InitiateLayerUpload/) });
   // A password GetAuthorizationToken did not issue gets no token at all.
   expect((await token(`repository:${alias}/tokens/web:push`, 'not-a-password')).status).toBe(401);
 });
@@ -110,7 +110,7 @@ test('unknown and expired tokens are refused with the challenge, and skopeo fetc
   try {
     const expired = await fetch(`${emu.endpoint}/v2/`, { headers: { authorization: `Bearer ${old.token}` } });
     expect(expired.status).toBe(401);
-    expect((await expired.json()).errors[0].message).toMatch(/expired/);
+    expect(((await expired.json()) as any).errors[0].message).toMatch(/expired/);
     const target = `docker://${emu.host}/${alias}/tokens/web:pushed`;
     await skopeoCopy(`oci:${layout}:v1`, target, ['--dest-creds', `AWS:${rootPassword}`]);
     const out = path.join(makeTempDir('registry-tokens-pulled-'), 'oci');
