@@ -41,13 +41,13 @@ async function main(): Promise<void> {
     console.log(`   ${stack.stackName}: ${types.length} resources, ${types.filter((t) => t.startsWith('Custom::EcrPublic')).length} of them ECR Public custom resources`);
   }
 
-  heading(`2. Start the emulator on 127.0.0.1:${requestedPort} (data in ${path.relative(ROOT, DATA_DIR)})`);
-  const emulator = await startEmulator({ dataDir: DATA_DIR, port: requestedPort });
+  heading(`2. Start the emulator on 127.0.0.1:${requestedPort} (data in ${path.relative(ROOT, DATA_DIR)}), IAM evaluated as on AWS`);
+  const emulator = await startEmulator({ dataDir: DATA_DIR, port: requestedPort, iam: {} });
   const port = Number(new URL(emulator.endpoint).port);
   console.log(`   ${emulator.endpoint}`);
   let galleryPages: string[] = [];
   try {
-    heading('3. Deploy: each custom resource runs its bundled handler, in dependency order');
+    heading('3. Deploy: each custom resource runs its bundled handler as its own role, in dependency order');
     const result = await deployApp({ assemblyDir, endpoint: emulator.endpoint, dataDir: DATA_DIR, log: (line) => console.log(`   ${line}`) });
 
     heading('4. What the registry holds now');
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const endpoint = `http://127.0.0.1:${port}`;
   console.log(`   Everything stays in ${data}: the emulator's data, the deployment state and the assembly. Serve it again`);
   console.log('   (in another terminal):');
-  console.log(`     npx ecr-public-local serve --port ${port} --data ${data}`);
+  console.log(`     npx ecr-public-local serve --iam --port ${port} --data ${data}`);
   console.log('   then open the Gallery preview of the catalog (the pages the ECR Public Gallery shows after a deploy):');
   for (const page of galleryPages) console.log(`     ${page}`);
   console.log('   or ask the AWS CLI:');
