@@ -13,6 +13,7 @@ import {
   unsupported,
 } from './pushes';
 import { sendRegistryError } from './responses';
+import { isStandInPath, serveStandIn } from './stand-in';
 import { REGISTRY_PUSH_ACTIONS, RegistryPush, repositoryArn } from '../iam/actions';
 import { authorizeAccess, ResourceFacts } from '../iam/authorizer';
 import { PrincipalDirectory } from '../iam/principals';
@@ -107,6 +108,7 @@ export class DistributionEndpoint {
     const path = url.pathname;
     const method = req.method ?? '';
     const read = method === 'GET' || method === 'HEAD';
+    if (isStandInPath(this.ctx.store.root, path)) return serveStandIn({ ctx: this.ctx, req, res, url, params: [] });
     let params: readonly string[] = [];
     const route = ROUTES.find((r) => {
       const match = r.pattern.exec(path);

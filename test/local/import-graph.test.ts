@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 const LOCAL = path.join(__dirname, '..', '..', 'local');
-const FRONT_DOORS = ['api', 'distribution', 's3', 'gallery'];
+const FRONT_DOORS = ['api', 'distribution', 'private-ecr', 's3', 'gallery'];
 /** Top-level modules any part of the emulator may use: HTTP plumbing, the clock, fault injection, quotas, dictionaries. */
 const SHARED = ['http.ts', 'clock.ts', 'faults.ts', 'rate-quotas.ts', 'dictionary.ts'];
 

@@ -1,0 +1,73 @@
+/**
+ * The command lines that build an image asset and copy it into a stand-in repository, for each kind of engine. A
+ * docker-like engine gets `build` with the flags cdk-assets gives `docker build`, in its order; buildah gets the same
+ * flags to `bud`, with daemonless storage of the deployer's own and chroot isolation, which work for root and for
+ * unprivileged users alike.
+ */
+import type { ContainerEngine } from './container-engine';
+import type { CacheOption, ImageBuild } from './manifest';
+
+/** One command: the program and its arguments, run in `cwd`. */
+export interface CommandLine {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd?: string;
+}
+
+/** buildah's storage: a vfs store under the deployer's data directory (no overlay, no daemon, no system paths). */
+export interface BuildahStorage {
+  readonly root: string;
+  readonly runroot: string;
+}
+
+/** The build of `build`, tagged `localTag` in the engine's own storage. */
+export function buildCommand(engine: ContainerEngine, build: ImageBuild, localTag: string, storage: BuildahStorage): CommandLine {
+  const buildah = engine.kind === 'buildah';
+  const args = [
+    ...(buildah ? [...storageArgs(storage), 'bud', '--isolation', 'chroot'] : ['build']),
+    ...[...build.buildArgs].flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...[...build.buildSecrets].flatMap(([k, v]) => ['--secret', `id=${k},${v}`]),
+    ...[...build.buildContexts].flatMap(([k, v]) => ['--build-context', `${k}=${v}`]),
+    ...(build.buildSsh !== undefined ? ['--ssh', build.buildSsh] : []),
+    '--tag', localTag,
+    ...(build.target !== undefined ? ['--target', build.target] : []),
+    ...(build.dockerFile !== undefined ? ['--file', build.dockerFile] : []),
+    ...(build.networkMode !== undefined ? ['--network', build.networkMode] : []),
+    ...(build.platform !== undefined ? ['--platform', build.platform] : []),
+    ...build.outputs.map((output) => `--output=${output}`),
+    ...build.cacheFrom.flatMap((c) => ['--cache-from', buildah ? buildahCache(c, 'cacheFrom') : cacheFlag(c)]),
+    ...(build.cacheTo !== undefined ? ['--cache-to', buildah ? buildahCache(build.cacheTo, 'cacheTo') : cacheFlag(build.cacheTo)] : []),
+    ...(build.cacheDisabled ? ['--no-cache'] : []),
+    '.',
+  ];
+  return { command: engine.command, args, cwd: build.directory };
+}
+
+/** Copies `localTag` from the engine's storage into the OCI layout `layoutDir` under `tag`. */
+export function pushCommand(engine: ContainerEngine, localTag: string, layoutDir: string, tag: string, storage: BuildahStorage): CommandLine {
+  const destination = `oci:${layoutDir}:${tag}`;
+  switch (engine.kind) {
+    case 'buildah': return { command: engine.command, args: [...storageArgs(storage), 'push', localTag, destination] };
+    case 'podman': return { command: engine.command, args: ['push', localTag, destination] };
+    // Docker's own push speaks to registries only: skopeo reads the daemon's image and writes the layout.
+    case 'docker': return { command: 'skopeo', args: ['copy', `docker-daemon:${localTag}`, destination] };
+  }
+}
+
+function storageArgs(storage: BuildahStorage): string[] {
+  return ['--root', storage.root, '--runroot', storage.runroot, '--storage-driver', 'vfs'];
+}
+
+/** cdk-assets' `type=<type>,<key>=<value>,...`. */
+function cacheFlag(option: CacheOption): string {
+  return [`type=${option.type}`, ...[...option.params].map(([k, v]) => `${k}=${v}`)].join(',');
+}
+
+/** buildah caches in a repository: a registry cache's `ref`; the other kinds of BuildKit cache it has no counterpart for. */
+function buildahCache(option: CacheOption, member: string): string {
+  const ref = option.params.get('ref');
+  if (option.type !== 'registry' || ref === undefined) {
+    throw new Error(`buildah keeps build caches in registries only: the asset's ${member} of type '${option.type}' needs docker (set CDK_DOCKER)`);
+  }
+  return ref;
+}
