@@ -27,13 +27,13 @@ const PROBE_TIMEOUT_MS = 15_000;
 export function findContainerEngine(env: NodeJS.ProcessEnv = process.env): ContainerEngine | undefined {
   const chosen = env.CDK_DOCKER?.trim();
   if (chosen) {
-    if (!runs(chosen, ['--version'])) throw new Error(`CDK_DOCKER names '${chosen}', which does not run ('${chosen} --version' failed)`);
+    if (!runs(chosen, ['--version'], env)) throw new Error(`CDK_DOCKER names '${chosen}', which does not run ('${chosen} --version' failed)`);
     return { kind: kindOf(chosen), command: chosen, name: `${chosen} (CDK_DOCKER)` };
   }
   // `docker version` fails when the client finds no daemon; the client alone builds nothing.
-  if (runs('docker', ['version', '--format', '{{.Server.Version}}'])) return { kind: 'docker', command: 'docker', name: 'docker' };
-  if (runs('podman', ['--version'])) return { kind: 'podman', command: 'podman', name: 'podman' };
-  if (runs('buildah', ['--version'])) return { kind: 'buildah', command: 'buildah', name: 'buildah' };
+  if (runs('docker', ['version', '--format', '{{.Server.Version}}'], env)) return { kind: 'docker', command: 'docker', name: 'docker' };
+  if (runs('podman', ['--version'], env)) return { kind: 'podman', command: 'podman', name: 'podman' };
+  if (runs('buildah', ['--version'], env)) return { kind: 'buildah', command: 'buildah', name: 'buildah' };
   return undefined;
 }
 
@@ -50,7 +50,8 @@ function kindOf(command: string): EngineKind {
   return base.startsWith('buildah') ? 'buildah' : base.startsWith('podman') ? 'podman' : 'docker';
 }
 
-function runs(command: string, args: string[]): boolean {
-  const probe = spawnSync(command, args, { stdio: 'ignore', timeout: PROBE_TIMEOUT_MS });
+/** Whether `command args` exits 0, looked up on the `PATH` of `env`. */
+function runs(command: string, args: string[], env: NodeJS.ProcessEnv): boolean {
+  const probe = spawnSync(command, args, { stdio: 'ignore', timeout: PROBE_TIMEOUT_MS, env });
   return probe.error === undefined && probe.status === 0;
 }

@@ -98,7 +98,7 @@ async function run(session: Session, engine: ContainerEngine, line: CommandLine,
     if (session.verbose) session.log(`    | ${text}`);
   };
   const outcome = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    const child = spawn(line.command, [...line.args], { cwd: line.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(line.command, [...line.args], { cwd: line.cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [child.stdout, child.stderr]) {
       let pending = '';
       stream.setEncoding('utf8');

@@ -1,0 +1,204 @@
+/**
+ * Images built from Dockerfiles, deployed offline end to end: `deployApp` builds each Docker image asset for real with
+ * buildah (a multi-stage build from a busybox base image made here, with a build argument, a `.dockerignore` and a
+ * target stage; and a `FROM scratch` build for another platform), publishes it into the emulator's stand-in for the
+ * bootstrap's ECR repository, and the bundled image handler copies it from there into the public repository as on
+ * AWS. Each published image is pulled back with skopeo and its files and config compared with its build context.
+ * Two builds serve every assertion; a third one fails on purpose.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { App, Stack } from 'aws-cdk-lib';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { deployApp, DeployResult, RunningEmulator, startEmulator } from '../../../local';
+import { ENGINES_LOOKED_FOR } from '../../../local/deploy/image-assets/container-engine';
+import { ImageSource, PublicImage, PublicRepository } from '../../../src';
+import { buildBusyboxImage } from '../../support/busybox-image';
+import { ecrPublicClient, primaryRegistryAlias } from '../../support/emulator-harness';
+import { readOciLayout } from '../../support/oci-layout';
+import { errorName } from '../../support/rejections';
+import { run } from '../../support/run-tool';
+import { skopeoCopy, skopeoRawDigest } from '../../support/skopeo';
+import { makeLowercaseTempDir, makeTempDir, removeTempDir } from '../../support/temp-dirs';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const REPO = 'dockerfile/app';
+const STAND_IN = 'cdk-hnb659fds-container-assets-123456789012-us-east-1';
+
+let tmp: string;
+let dataDir: string;
+let emu: RunningEmulator;
+let client: ECRPUBLICClient;
+let alias: string;
+let multiDir: string;
+let armDir: string;
+let first: DeployResult;
+const firstLines: string[] = [];
+
+/** Writes `files` (path to content) under `dir`. */
+function writeContext(dir: string, files: Record<string, string>): string {
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+function synth(outdir: string, stackName: string, build: (stack: Stack) => void): string {
+  const app = new App({ outdir });
+  build(new Stack(app, stackName));
+  app.synth();
+  return outdir;
+}
+
+/** The image `tag` of the public repository, pulled with skopeo and unpacked: its files, and its config. */
+async function pullPublished(tag: string): Promise<{ files: Map<string, string>; config: any; digest: string }> {
+  const layout = path.join(makeTempDir('dockerfile-pulled-'), 'layout');
+  await skopeoCopy(`docker://${emu.host}/${alias}/${REPO}:${tag}`, `oci:${layout}:${tag}`);
+  const image = readOciLayout(layout, tag);
+  const manifest = image.root.json as { config: { digest: string }; layers: Array<{ digest: string }> };
+  const blob = (digest: string) => image.blobs.find((b) => b.digest === digest)!.path;
+  const rootfs = path.join(layout, '..', 'rootfs');
+  fs.mkdirSync(rootfs);
+  for (const layer of manifest.layers) await run('tar', ['-xzf', blob(layer.digest), '-C', rootfs]);
+  const files = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) files.set(`/${path.relative(rootfs, full)}`, fs.readFileSync(full, 'utf8'));
+    }
+  };
+  walk(rootfs);
+  return { files, config: JSON.parse(fs.readFileSync(blob(manifest.config.digest), 'utf8')), digest: image.root.digest };
+}
+
+/** Runs `fn` with `PATH` holding no container engine and `CDK_DOCKER` as given. */
+async function withEnvironment<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(ROOT, 'assets', 'image-publisher', 'index.js'))) {
+    throw new Error('assets/image-publisher/index.js is missing: run `npx projen bundle` first');
+  }
+  tmp = makeTempDir('local-deploy-dockerfile-');
+  const base = await buildBusyboxImage(path.join(makeLowercaseTempDir('busybox-base-'), 'layout'), '1');
+  multiDir = writeContext(path.join(tmp, 'multi'), {
+    'Dockerfile': [
+      `FROM ${base} AS base`,
+      'ARG VERSION=0',
+      'RUN echo "built $VERSION" > /built.txt',
+      'FROM scratch AS release',
+      'COPY --from=base /built.txt /built.txt',
+      'COPY app/ /app/',
+      'CMD ["/app/run"]',
+      'FROM release AS debug',
+      'COPY debug.txt /debug.txt',
+      '',
+    ].join('\n'),
+    '.dockerignore': 'app/secret.txt\n',
+    'app/a.txt': 'alpha\n',
+    'app/sub/b.txt': 'beta\n',
+    'app/secret.txt': 'never published\n',
+    'debug.txt': 'debug stage only\n',
+  });
+  armDir = writeContext(path.join(tmp, 'arm'), { 'Dockerfile': 'FROM scratch\nCOPY hello.txt /hello.txt\n', 'hello.txt': 'hello arm\n' });
+  const assemblyDir = synth(path.join(tmp, 'cdk.out'), 'DockerfileStack', (stack) => {
+    const repository = new PublicRepository(stack, 'Repo', { repositoryName: REPO });
+    new PublicImage(stack, 'Multi', {
+      repository,
+      source: ImageSource.fromDirectory(multiDir, { buildArgs: { VERSION: '7' }, target: 'release' }),
+      tags: ['7'],
+    });
+    const arm = new DockerImageAsset(stack, 'Arm', { directory: armDir, platform: Platform.LINUX_ARM64 });
+    new PublicImage(stack, 'ArmImage', { repository, source: ImageSource.fromDockerImageAsset(arm), tags: ['arm'] });
+  });
+  dataDir = path.join(tmp, 'data');
+  emu = await startEmulator({ dataDir });
+  client = ecrPublicClient(emu.endpoint);
+  first = await deployApp({ assemblyDir, dataDir, verbose: true, log: (l) => firstLines.push(l) });
+  alias = await primaryRegistryAlias(client);
+}, 180_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await emu?.stop();
+  removeTempDir(tmp);
+});
+
+test('a multi-stage build with a build argument, a .dockerignore and a target stage is published as built', async () => {
+  const published = first.resources.find((r) => r.logicalId.startsWith('Multi') && r.type === 'Custom::EcrPublicImage')!;
+  expect(published.action).toBe('created');
+  const { files, config, digest } = await pullPublished('7');
+  // The context's files under app/, but the one .dockerignore leaves out; the argument reached RUN; the target stage
+  // ends the build, so the debug stage after it is not in the image.
+  expect(Object.fromEntries(files)).toEqual({
+    '/built.txt': 'built 7\n',
+    '/app/a.txt': fs.readFileSync(path.join(multiDir, 'app/a.txt'), 'utf8'),
+    '/app/sub/b.txt': fs.readFileSync(path.join(multiDir, 'app/sub/b.txt'), 'utf8'),
+  });
+  expect(config).toMatchObject({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/app/run'] } });
+  // The handler copied the stand-in's image as it is: the same manifest digest.
+  const asset = first.resources.find((r) => r.logicalId.startsWith('Multi'))!;
+  expect(asset.data.ImageDigest).toBe(digest);
+  const tag = (await fs.promises.readdir(path.join(dataDir, 'private-ecr'))).includes(STAND_IN);
+  expect(tag).toBe(true);
+  const standIn = JSON.parse(fs.readFileSync(path.join(dataDir, 'private-ecr', STAND_IN, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
+  const entry = standIn.manifests.find((m) => m.digest === digest)!;
+  expect(await skopeoRawDigest(`oci:${path.join(dataDir, 'private-ecr', STAND_IN)}:${entry.annotations['org.opencontainers.image.ref.name']}`)).toBe(digest);
+});
+
+test('a FROM scratch build for another platform is published with that platform', async () => {
+  const { files, config } = await pullPublished('arm');
+  expect(Object.fromEntries(files)).toEqual({ '/hello.txt': fs.readFileSync(path.join(armDir, 'hello.txt'), 'utf8') });
+  expect(config).toMatchObject({ architecture: 'arm64', os: 'linux' });
+});
+
+test('the build streams under --verbose, naming the engine', () => {
+  expect(firstLines.some((l) => /^image +\S+ +building with buildah from /.test(l))).toBe(true);
+  expect(firstLines).toContainEqual(expect.stringMatching(/^ {4}\| .*STEP .*RUN echo "built \$VERSION" > \/built\.txt/));
+  expect(firstLines.filter((l) => /^image +\S+ +published to cdk-hnb659fds-container-assets-123456789012-us-east-1:[0-9a-f]{64}$/.test(l))).toHaveLength(2);
+});
+
+test('a second deploy builds nothing: both tags are in the stand-in, so no engine is even looked for', async () => {
+  const lines: string[] = [];
+  const again = await withEnvironment({ CDK_DOCKER: '/nonexistent/engine' }, () =>
+    deployApp({ assemblyDir: path.join(tmp, 'cdk.out'), dataDir, log: (l) => lines.push(l) }));
+  expect(lines.filter((l) => l.includes('is published already (not built again)'))).toHaveLength(2);
+  expect(again.resources.map((r) => r.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+});
+
+test('without an engine the deploy stops before creating anything, naming the engines looked for and how to install one', async () => {
+  const emptyPath = makeTempDir('no-engines-');
+  const changed = writeContext(path.join(tmp, 'never'), { 'Dockerfile': 'FROM scratch\nCOPY x /x\n', 'x': 'never built\n' });
+  const assemblyDir = synth(path.join(tmp, 'cdk.out.never'), 'NeverStack', (stack) => {
+    const repository = new PublicRepository(stack, 'Repo', { repositoryName: 'dockerfile/never' });
+    new PublicImage(stack, 'Image', { repository, source: ImageSource.fromDirectory(changed) });
+  });
+  const err = await withEnvironment({ PATH: emptyPath, CDK_DOCKER: undefined }, () =>
+    deployApp({ assemblyDir, dataDir, log: () => undefined }).then(() => undefined, (e: unknown) => e as Error));
+  expect(err?.message).toContain(`none was found (looked for ${ENGINES_LOOKED_FOR})`);
+  expect(err?.message).toContain('`apt-get install buildah`');
+  expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['dockerfile/never'] })))).toBe('RepositoryNotFoundException');
+  expect(fs.existsSync(path.join(dataDir, 'deployments', 'NeverStack.json'))).toBe(false);
+});
+
+test('a failed build stops the deploy, naming the engine and quoting the build output', async () => {
+  const broken = writeContext(path.join(tmp, 'broken'), { 'Dockerfile': 'FROM scratch\nCOPY missing.txt /missing.txt\n', 'present.txt': 'x\n' });
+  const assemblyDir = synth(path.join(tmp, 'cdk.out.broken'), 'BrokenStack', (stack) => {
+    const repository = new PublicRepository(stack, 'Repo', { repositoryName: 'dockerfile/broken' });
+    new PublicImage(stack, 'Image', { repository, source: ImageSource.fromDirectory(broken) });
+  });
+  const err = await deployApp({ assemblyDir, dataDir, log: () => undefined }).then(() => undefined, (e: unknown) => e as Error);
+  expect(err?.message).toMatch(/^buildah failed to build the image asset [0-9a-f]{64} \('buildah' exited with code \d+\); its last lines:\n/);
+  expect(err?.message).toContain('missing.txt');
+  expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['dockerfile/broken'] })))).toBe('RepositoryNotFoundException');
+});
