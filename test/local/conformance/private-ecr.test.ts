@@ -1,0 +1,115 @@
+/**
+ * The emulator's stand-ins for private ECR repositories (where the local deployer publishes Docker image assets):
+ * the private ECR API's GetAuthorizationToken, called with the AWS SDK's own ECR client, and pulls of a stand-in
+ * through the registry API as a private registry answers them (credentials required, pulls only), by skopeo too.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { RunningEmulator } from '../../../local';
+import { basicAuthorization, LOCAL_CREDENTIALS, startInProcess, stopInProcess, InProcessEmulator } from '../../support/emulator-harness';
+import { OciLayoutImage } from '../../support/oci-layout';
+import { errorName } from '../../support/rejections';
+import { skopeo, skopeoRawDigest } from '../../support/skopeo';
+import { buildImage } from '../../support/umoci-images';
+
+const NAME = 'cdk-hnb659fds-container-assets-123456789012-eu-west-1';
+
+let h: InProcessEmulator;
+let emu: RunningEmulator;
+let ecr: ECRClient;
+let image: OciLayoutImage;
+let password: string;
+
+beforeAll(async () => {
+  h = await startInProcess();
+  emu = h.emu;
+  ecr = new ECRClient({ endpoint: emu.endpoint, region: 'eu-west-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  image = await buildImage(path.join(emu.root, 'private-ecr', NAME), { tag: 'abc123', files: { 'hello.txt': 'hello\n' } });
+  const out = await ecr.send(new GetAuthorizationTokenCommand({}));
+  password = Buffer.from(out.authorizationData![0].authorizationToken!, 'base64').toString('utf8').replace(/^AWS:/, '');
+}, 60_000);
+
+afterAll(async () => {
+  ecr?.destroy();
+  await stopInProcess(h);
+});
+
+function get(pathname: string, authorization?: string, method = 'GET'): Promise<Response> {
+  return fetch(`${emu.endpoint}${pathname}`, { method, headers: authorization ? { authorization } : {} });
+}
+
+describe('GetAuthorizationToken of the private ECR API', () => {
+  test('answers one token for the account: base64 of AWS:<password>, valid 12 hours, with the registry as proxy endpoint', async () => {
+    const out = await ecr.send(new GetAuthorizationTokenCommand({ registryIds: [emu.accountId] }));
+    expect(out.authorizationData).toHaveLength(1);
+    const [data] = out.authorizationData!;
+    expect(Buffer.from(data.authorizationToken!, 'base64').toString('utf8')).toMatch(/^AWS:[A-Za-z0-9_-]{64}$/);
+    expect(data.proxyEndpoint).toBe(`http://${emu.host}`);
+    expect(Math.abs(data.expiresAt!.getTime() / 1000 - (emu.now() + 12 * 3600))).toBeLessThan(5);
+  });
+
+  test('refuses a registry of another account, and more than ten ids (InvalidParameterException)', async () => {
+    expect(await errorName(ecr.send(new GetAuthorizationTokenCommand({ registryIds: ['999988887777'] })))).toBe('InvalidParameterException');
+    expect(await errorName(ecr.send(new GetAuthorizationTokenCommand({ registryIds: Array(11).fill(emu.accountId) })))).toBe('InvalidParameterException');
+  });
+
+  test('no other private ECR operation is served (UnknownOperationException)', async () => {
+    expect(await errorName(ecr.send(new DescribeRepositoriesCommand({})))).toBe('UnknownOperationException');
+  });
+});
+
+describe('pulls from a stand-in repository', () => {
+  test('need the password: none, or a wrong one, is 401 with a Basic challenge', async () => {
+    for (const authorization of [undefined, basicAuthorization('AWS', 'not-issued')]) {
+      const res = await get(`/v2/${NAME}/manifests/abc123`, authorization);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe(`Basic realm="http://${emu.host}/",service="ecr.amazonaws.com"`);
+      expect((await res.json()).errors[0].code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  test('with it, serve the manifest by tag and by digest byte for byte, the blobs and the tags', async () => {
+    const auth = basicAuthorization('AWS', password);
+    for (const reference of ['abc123', image.root.digest]) {
+      const res = await get(`/v2/${NAME}/manifests/${reference}`, auth);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('docker-content-digest')).toBe(image.root.digest);
+      expect(res.headers.get('content-type')).toBe(image.root.mediaType);
+      expect(Buffer.from(await res.arrayBuffer()).equals(image.root.bytes)).toBe(true);
+    }
+    for (const blob of image.blobs) {
+      const res = await get(`/v2/${NAME}/blobs/${blob.digest}`, auth);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(blob.path))).toBe(true);
+    }
+    expect(await (await get(`/v2/${NAME}/tags/list`, auth)).json()).toEqual({ name: NAME, tags: ['abc123'] });
+  });
+
+  test('answer what the layout does not hold as unknown, a link out of it included', async () => {
+    const auth = basicAuthorization('AWS', password);
+    const outside = `sha256:${'e'.repeat(64)}`;
+    fs.symlinkSync('/etc/hostname', path.join(emu.root, 'private-ecr', NAME, 'blobs', 'sha256', 'e'.repeat(64)));
+    for (const digest of [outside, `sha256:${'f'.repeat(64)}`, 'sha256:..%2F..%2Findex.json']) {
+      const res = await get(`/v2/${NAME}/blobs/${digest}`, auth);
+      expect([res.status, (await res.json()).errors[0].code]).toEqual([404, 'BLOB_UNKNOWN']);
+    }
+    const res = await get(`/v2/${NAME}/manifests/nope`, auth);
+    expect([res.status, (await res.json()).errors[0].code]).toEqual([404, 'MANIFEST_UNKNOWN']);
+  });
+
+  test('serve pulls only (405 UNSUPPORTED); a name no stand-in holds is the public registry API\'s', async () => {
+    const put = await fetch(`${emu.endpoint}/v2/${NAME}/manifests/other`, {
+      method: 'PUT', headers: { 'authorization': basicAuthorization('AWS', password), 'content-type': image.root.mediaType }, body: image.root.bytes,
+    });
+    expect([put.status, (await put.json()).errors[0].code]).toEqual([405, 'UNSUPPORTED']);
+    const other = await get('/v2/cdk-hnb659fds-container-assets-123456789012-us-west-2/manifests/abc123');
+    expect([other.status, (await other.json()).errors[0].code]).toEqual([404, 'NAME_UNKNOWN']);
+  });
+
+  test('skopeo pulls the stand-in with the password', async () => {
+    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `AWS:${password}`, `docker://${emu.host}/${NAME}:abc123`]);
+    expect(raw.equals(image.root.bytes)).toBe(true);
+    expect(await skopeoRawDigest(`oci:${path.join(emu.root, 'private-ecr', NAME)}:abc123`)).toBe(image.root.digest);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The parts of publishing Docker image assets that need no build: the command lines given to each kind of engine (the
+ * flags cdk-assets gives `docker build`, in its order), the order engines are looked for in (with stand-in commands
+ * on a PATH of their own), and the image URIs handlers are given in place of the bootstrap repository's.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AssemblyStack } from '../../../local/deploy/assembly';
+import { buildCommand, pushCommand } from '../../../local/deploy/image-assets/build-command';
+import { ContainerEngine, findContainerEngine } from '../../../local/deploy/image-assets/container-engine';
+import type { ImageBuild } from '../../../local/deploy/image-assets/manifest';
+import { standInImageUris, withStandInUris } from '../../../local/deploy/image-assets/stand-in-uris';
+import { makeTempDir } from '../../support/temp-dirs';
+
+const STORAGE = { root: '/data/deployments/container-storage/root', runroot: '/data/deployments/container-storage/run' };
+const DOCKER: ContainerEngine = { kind: 'docker', command: 'docker', name: 'docker' };
+const BUILDAH: ContainerEngine = { kind: 'buildah', command: 'buildah', name: 'buildah' };
+
+const EVERY_OPTION: ImageBuild = {
+  directory: '/asm/asset.abc',
+  dockerFile: 'build/Dockerfile.web',
+  target: 'release',
+  buildArgs: new Map([['VERSION', '1.4.2'], ['FLAVOUR', 'slim']]),
+  buildSecrets: new Map([['npmrc', 'src=/home/me/.npmrc']]),
+  buildContexts: new Map([['shared', '../shared']]),
+  buildSsh: 'default',
+  networkMode: 'host',
+  platform: 'linux/arm64',
+  outputs: ['type=local,dest=out'],
+  cacheFrom: [{ type: 'registry', params: new Map([['ref', 'cache.example/web:cache']]) }],
+  cacheTo: { type: 'registry', params: new Map([['ref', 'cache.example/web:cache'], ['mode', 'max']]) },
+  cacheDisabled: true,
+};
+
+describe('command lines', () => {
+  test("a docker-like engine gets cdk-assets' flags, in cdk-assets' order, run in the asset's directory", () => {
+    expect(buildCommand(DOCKER, EVERY_OPTION, 'cdkasset-abc', STORAGE)).toEqual({
+      command: 'docker',
+      cwd: '/asm/asset.abc',
+      args: [
+        'build',
+        '--build-arg', 'VERSION=1.4.2', '--build-arg', 'FLAVOUR=slim',
+        '--secret', 'id=npmrc,src=/home/me/.npmrc',
+        '--build-context', 'shared=../shared',
+        '--ssh', 'default',
+        '--tag', 'cdkasset-abc',
+        '--target', 'release',
+        '--file', 'build/Dockerfile.web',
+        '--network', 'host',
+        '--platform', 'linux/arm64',
+        '--output=type=local,dest=out',
+        '--cache-from', 'type=registry,ref=cache.example/web:cache',
+        '--cache-to', 'type=registry,ref=cache.example/web:cache,mode=max',
+        '--no-cache',
+        '.',
+      ],
+    });
+  });
+
+  test('buildah gets the same flags to bud, with vfs storage of its own, chroot isolation and registry caches by reference', () => {
+    const { args } = buildCommand(BUILDAH, EVERY_OPTION, 'cdkasset-abc', STORAGE);
+    expect(args.slice(0, 9)).toEqual(['--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs', 'bud', '--isolation', 'chroot']);
+    expect(args).toContain('cache.example/web:cache');
+    expect(args.join(' ')).toContain('--cache-from cache.example/web:cache --cache-to cache.example/web:cache --no-cache .');
+    const minimal = buildCommand(BUILDAH, { ...EVERY_OPTION, buildArgs: new Map(), buildSecrets: new Map(), buildContexts: new Map(),
+      buildSsh: undefined, dockerFile: undefined, target: undefined, networkMode: undefined, platform: undefined, outputs: [],
+      cacheFrom: [], cacheTo: undefined, cacheDisabled: false }, 'cdkasset-abc', STORAGE);
+    expect(minimal.args.slice(9)).toEqual(['--tag', 'cdkasset-abc', '.']);
+  });
+
+  test('buildah refuses a BuildKit cache it has no counterpart for, saying docker takes it', () => {
+    expect(() => buildCommand(BUILDAH, { ...EVERY_OPTION, cacheFrom: [{ type: 'gha', params: new Map() }] }, 't', STORAGE))
+      .toThrow("buildah keeps build caches in registries only: the asset's cacheFrom of type 'gha' needs docker (set CDK_DOCKER)");
+  });
+
+  test('each engine copies the image into the stand-in layout under the tag', () => {
+    expect(pushCommand(BUILDAH, 'cdkasset-abc', '/emu/private-ecr/repo', 'abc', STORAGE).args)
+      .toEqual(['--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs', 'push', 'cdkasset-abc', 'oci:/emu/private-ecr/repo:abc']);
+    expect(pushCommand({ kind: 'podman', command: 'podman', name: 'podman' }, 'cdkasset-abc', '/l', 'abc', STORAGE))
+      .toEqual({ command: 'podman', args: ['push', 'cdkasset-abc', 'oci:/l:abc'] });
+    expect(pushCommand(DOCKER, 'cdkasset-abc', '/l', 'abc', STORAGE)).toEqual({ command: 'skopeo', args: ['copy', 'docker-daemon:cdkasset-abc', 'oci:/l:abc'] });
+  });
+});
+
+describe('the engine looked for', () => {
+  /** A PATH holding commands that exit with the given status (docker: for `docker version`, its daemon's answer). */
+  function pathWith(commands: Record<string, number>): string {
+    const dir = makeTempDir('engines-');
+    for (const [name, status] of Object.entries(commands)) {
+      fs.writeFileSync(path.join(dir, name), `#!/bin/sh\nexit ${status}\n`, { mode: 0o755 });
+    }
+    return dir;
+  }
+
+  test('in order: CDK_DOCKER, a docker whose daemon answers, podman, buildah', () => {
+    const all = pathWith({ docker: 0, podman: 0, buildah: 0 });
+    expect(findContainerEngine({ PATH: all, CDK_DOCKER: path.join(all, 'podman') })).toEqual({ kind: 'podman', command: path.join(all, 'podman'), name: `${path.join(all, 'podman')} (CDK_DOCKER)` });
+    expect(findContainerEngine({ PATH: all })?.kind).toBe('docker');
+    expect(findContainerEngine({ PATH: pathWith({ docker: 1, podman: 0, buildah: 0 }) })?.kind).toBe('podman');
+    expect(findContainerEngine({ PATH: pathWith({ docker: 1, buildah: 0 }) })?.kind).toBe('buildah');
+    expect(findContainerEngine({ PATH: pathWith({ docker: 1 }) })).toBeUndefined();
+  });
+
+  test('a CDK_DOCKER that does not run is an error, not passed over', () => {
+    expect(() => findContainerEngine({ PATH: pathWith({ buildah: 0 }), CDK_DOCKER: 'finch' }))
+      .toThrow("CDK_DOCKER names 'finch', which does not run ('finch --version' failed)");
+  });
+});
+
+describe('image URIs given to handlers', () => {
+  const stack = {
+    imageAssets: [{ id: 'abc', destinations: [{ repositoryName: 'cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}', imageTag: 'abc' }] }],
+  } as unknown as AssemblyStack;
+
+  test("the bootstrap repository's URI of each asset becomes the stand-in's on the emulator; nothing else changes", () => {
+    const uris = standInImageUris(stack, '123456789012', 'eu-west-1', '127.0.0.1:5151');
+    const aws = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-eu-west-1:abc';
+    expect([...uris]).toEqual([[aws, '127.0.0.1:5151/cdk-hnb659fds-container-assets-123456789012-eu-west-1:abc']]);
+    expect(withStandInUris({ SourceImage: aws, Tags: [aws, `${aws}-not`], Nested: { Other: 'x' } }, uris)).toEqual({
+      SourceImage: '127.0.0.1:5151/cdk-hnb659fds-container-assets-123456789012-eu-west-1:abc',
+      Tags: ['127.0.0.1:5151/cdk-hnb659fds-container-assets-123456789012-eu-west-1:abc', `${aws}-not`],
+      Nested: { Other: 'x' },
+    });
+  });
+});
