@@ -108,7 +108,7 @@ export class DistributionEndpoint {
     const path = url.pathname;
     const method = req.method ?? '';
     const read = method === 'GET' || method === 'HEAD';
-    if (isStandInPath(this.ctx.store.root, path)) return serveStandIn({ ctx: this.ctx, req, res, url, params: [] });
+    if (isStandInPath(this.ctx.accountId, path)) return serveStandIn({ ctx: this.ctx, req, res, url, params: [] });
     let params: readonly string[] = [];
     const route = ROUTES.find((r) => {
       const match = r.pattern.exec(path);

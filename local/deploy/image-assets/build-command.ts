@@ -1,5 +1,5 @@
 /**
- * The command lines that build an image asset and copy it into a stand-in repository, for each kind of engine. A
+ * The command lines that build an image asset and push it to a stand-in repository, for each kind of engine. A
  * docker-like engine gets `build` with the flags cdk-assets gives `docker build`, in its order; buildah gets the same
  * flags to `bud`, with daemonless storage of the deployer's own and chroot isolation, which work for root and for
  * unprivileged users alike.
@@ -12,6 +12,8 @@ export interface CommandLine {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd?: string;
+  /** What the command reads on its standard input. @default nothing */
+  readonly input?: string;
 }
 
 /** buildah's storage: a vfs store under the deployer's data directory (no overlay, no daemon, no system paths). */
@@ -43,14 +45,32 @@ export function buildCommand(engine: ContainerEngine, build: ImageBuild, localTa
   return { command: engine.command, args, cwd: build.directory };
 }
 
-/** Copies `localTag` from the engine's storage into the OCI layout `layoutDir` under `tag`. */
-export function pushCommand(engine: ContainerEngine, localTag: string, layoutDir: string, tag: string, storage: BuildahStorage): CommandLine {
-  const destination = `oci:${layoutDir}:${tag}`;
+/** Where an image is pushed: the stand-in's `host/repository:tag`, and the registry's credentials for the engine. */
+export interface PushTarget {
+  readonly image: string;
+  /** The registry host (`127.0.0.1:PORT`), plain HTTP on loopback. */
+  readonly host: string;
+  /** A containers-auth file (`{"auths": {host: {auth}}}`) holding the password, for buildah and podman. */
+  readonly authFile: string;
+  /** The password itself, given to `docker login` on its standard input. */
+  readonly password: string;
+}
+
+/**
+ * The commands that push `localTag` to `target`, as cdk-assets pushes to ECR: `docker login`, `docker tag` and
+ * `docker push` for a docker-like engine; `push` with the credentials file for buildah and podman.
+ */
+export function pushCommands(engine: ContainerEngine, localTag: string, target: PushTarget, storage: BuildahStorage): CommandLine[] {
+  const options = ['--tls-verify=false', '--authfile', target.authFile];
   switch (engine.kind) {
-    case 'buildah': return { command: engine.command, args: [...storageArgs(storage), 'push', localTag, destination] };
-    case 'podman': return { command: engine.command, args: ['push', localTag, destination] };
-    // Docker's own push speaks to registries only: skopeo reads the daemon's image and writes the layout.
-    case 'docker': return { command: 'skopeo', args: ['copy', `docker-daemon:${localTag}`, destination] };
+    case 'buildah': return [{ command: engine.command, args: [...storageArgs(storage), 'push', ...options, localTag, `docker://${target.image}`] }];
+    case 'podman': return [{ command: engine.command, args: ['push', ...options, localTag, `docker://${target.image}`] }];
+    // Docker takes plain HTTP from registries on 127.0.0.0/8 without being told.
+    case 'docker': return [
+      { command: engine.command, args: ['login', '--username', 'AWS', '--password-stdin', target.host], input: target.password },
+      { command: engine.command, args: ['tag', localTag, target.image] },
+      { command: engine.command, args: ['push', target.image] },
+    ];
   }
 }
 

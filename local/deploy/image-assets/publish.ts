@@ -1,33 +1,61 @@
 /**
  * Publishing a deploy's Docker image assets as cdk-assets does before `cdk deploy` deploys a stack: each image whose
- * tag its stand-in repository does not hold yet is built from its directory with its options (`build-command.ts`) by
- * the engine found (`container-engine.ts`), then copied into the emulator's stand-in for the bootstrap's ECR
- * repository (`service/stand-in-repositories.ts`, an OCI layout in the emulator's data directory) under the asset's
- * tag. All of it happens before any resource is created: a missing engine or a failed build stops the deploy first.
+ * tag its repository does not hold yet is built from its directory with its options (`build-command.ts`) by the
+ * engine found (`container-engine.ts`), then pushed under the asset's tag to the emulator's stand-in for the
+ * bootstrap's ECR repository, through its registry API with GetAuthorizationToken's password
+ * (`stand-in-registry.ts`). All of it happens before any resource is created: a missing engine or a failed build stops
+ * the deploy first.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { hasStandIn, standInDirectory, standInTags } from '../../service/stand-in-repositories';
-import { Store } from '../../store/store';
 import { AssemblyStack, fillPlaceholders } from '../assembly';
 import { DEFAULT_REGION, Session } from '../session';
-import { buildCommand, BuildahStorage, CommandLine, pushCommand } from './build-command';
+import { buildCommand, BuildahStorage, CommandLine, pushCommands } from './build-command';
 import { ContainerEngine, findContainerEngine, noEngineMessage } from './container-engine';
 import type { ImageAsset } from './manifest';
+import { loginToStandIns, StandInRegistry } from './stand-in-registry';
 
 /** How many of a failed command's last lines the error quotes. */
 const LAST_LINES = 25;
 
-/** One asset to build, and the stand-ins (layout directory and tag) it goes to. */
+/** One asset to build, and the images (`repository:tag` of stand-ins) it is pushed as. */
 interface Work {
   readonly asset: ImageAsset;
-  readonly targets: Array<{ readonly layoutDir: string; readonly image: string; readonly tag: string }>;
+  readonly images: string[];
 }
 
-/** Builds and publishes the image assets of `stacks` that their stand-ins do not hold yet. */
+/** Builds and publishes the image assets of `stacks` that their repositories do not hold yet. */
 export async function publishImageAssets(session: Session, stacks: readonly AssemblyStack[]): Promise<void> {
-  const root = standInRoot(session);
+  if (!stacks.some((s) => s.imageAssets.length > 0)) return;
+  const registry = await loginToStandIns(session.endpoint, stacks.find((s) => s.imageAssets.length > 0)!.region ?? DEFAULT_REGION);
+  const work = await workToDo(session, registry, stacks);
+  if (work.length === 0) return;
+  const engine = findContainerEngine();
+  if (!engine) throw new Error(noEngineMessage(work.map((w) => w.asset.id)));
+  const base = path.join(session.dataDir, 'deployments', 'container-storage');
+  const storage: BuildahStorage = { root: path.join(base, 'root'), runroot: path.join(base, 'run') };
+  const authFile = writeAuthFile(base, registry);
+  try {
+    for (const { asset, images } of work) {
+      const localTag = `cdkasset-${asset.id.toLowerCase()}`;
+      session.log(`image      ${asset.id}  building with ${engine.name} from ${asset.build!.directory}`);
+      await run(session, engine, buildCommand(engine, asset.build!, localTag, storage), `build the image asset ${asset.id}`);
+      for (const image of images) {
+        const target = { image: `${registry.host}/${image}`, host: registry.host, authFile, password: registry.password };
+        for (const line of pushCommands(engine, localTag, target, storage)) {
+          await run(session, engine, line, `push the image asset ${asset.id} to ${image}`);
+        }
+        session.log(`image      ${asset.id}  published to ${image}`);
+      }
+    }
+  } finally {
+    fs.rmSync(authFile, { force: true });
+  }
+}
+
+/** The assets to build, each with the images its repositories lack (an asset shared by stacks is built once). */
+async function workToDo(session: Session, registry: StandInRegistry, stacks: readonly AssemblyStack[]): Promise<Work[]> {
   const work: Work[] = [];
   for (const stack of stacks) {
     const region = stack.region ?? DEFAULT_REGION;
@@ -36,57 +64,30 @@ export async function publishImageAssets(session: Session, stacks: readonly Asse
         session.log(`warning: image asset ${asset.id} is not published: ${asset.problem}`);
         continue;
       }
-      const targets: Work['targets'] = [];
+      const entry = work.find((w) => w.asset.id === asset.id) ?? { asset, images: [] };
       for (const d of asset.destinations) {
         const repository = fillPlaceholders(d.repositoryName, session.accountId, region);
-        const tag = fillPlaceholders(d.imageTag, session.accountId, region);
-        if (root === undefined) {
-          throw new Error(`The image asset ${asset.id} is published into the emulator's data directory, which this deploy does not know: `
-            + `deploy with the emulator in-process, or with one serving (\`serve --data\`) the deploy's data directory ${session.dataDir}`);
-        }
-        const layoutDir = standInDirectory(root, repository);
-        if (layoutDir === undefined) throw new Error(`The image asset ${asset.id} goes to the repository '${repository}', which is not a single-segment private ECR name the emulator stands in for`);
-        if (hasStandIn(root, repository) && standInTags(root, repository).includes(tag)) {
-          session.log(`image      ${asset.id}  ${repository}:${tag} is published already (not built again)`);
-        } else if (!targets.some((t) => t.layoutDir === layoutDir && t.tag === tag)) {
-          targets.push({ layoutDir, image: `${repository}:${tag}`, tag });
+        const image = `${repository}:${fillPlaceholders(d.imageTag, session.accountId, region)}`;
+        if (entry.images.includes(image)) continue;
+        if (await registry.holds(repository, fillPlaceholders(d.imageTag, session.accountId, region))) {
+          session.log(`image      ${asset.id}  ${image} is published already (not built again)`);
+        } else {
+          entry.images.push(image);
         }
       }
-      // Stacks that share an asset (its id is its hash) build it once.
-      const same = work.find((w) => w.asset.id === asset.id);
-      if (same) same.targets.push(...targets.filter((t) => !same.targets.some((s) => s.layoutDir === t.layoutDir && s.tag === t.tag)));
-      else if (targets.length > 0) work.push({ asset, targets });
+      if (entry.images.length > 0 && !work.includes(entry)) work.push(entry);
     }
   }
-  if (work.length === 0) return;
-  const engine = findContainerEngine();
-  if (!engine) throw new Error(noEngineMessage(work.map((w) => w.asset.id)));
-  const storage = buildahStorage(session.dataDir);
-  for (const { asset, targets } of work) {
-    const localTag = `cdkasset-${asset.id.toLowerCase()}`;
-    session.log(`image      ${asset.id}  building with ${engine.name} from ${asset.build!.directory}`);
-    await run(session, engine, buildCommand(engine, asset.build!, localTag, storage), `build the image asset ${asset.id}`);
-    for (const target of targets) {
-      fs.mkdirSync(path.dirname(target.layoutDir), { recursive: true });
-      await run(session, engine, pushCommand(engine, localTag, target.layoutDir, target.tag, storage),
-        `copy the image asset ${asset.id} into ${target.image}`);
-      session.log(`image      ${asset.id}  published to ${target.image}`);
-    }
-  }
+  return work;
 }
 
-/**
- * The root the emulator keeps its stand-ins under: its data directory, when it runs in this process or serves the
- * deploy's data directory; undefined for an emulator elsewhere.
- */
-function standInRoot(session: Session): string | undefined {
-  if (session.emulator) return session.emulator.root;
-  return Store.holder(session.dataDir)?.endpoint === session.endpoint ? session.dataDir : undefined;
-}
-
-function buildahStorage(dataDir: string): BuildahStorage {
-  const base = path.join(dataDir, 'deployments', 'container-storage');
-  return { root: path.join(base, 'root'), runroot: path.join(base, 'run') };
+/** A containers-auth file with the registry's password, readable by its owner only. */
+function writeAuthFile(dir: string, registry: StandInRegistry): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `auth.${process.pid}.json`);
+  const auth = Buffer.from(`AWS:${registry.password}`).toString('base64');
+  fs.writeFileSync(file, JSON.stringify({ auths: { [registry.host]: { auth } } }), { mode: 0o600 });
+  return file;
 }
 
 /** Runs `line`; its output streams under `--verbose`, and its last lines are quoted when it fails. */
@@ -98,7 +99,9 @@ async function run(session: Session, engine: ContainerEngine, line: CommandLine,
     if (session.verbose) session.log(`    | ${text}`);
   };
   const outcome = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    const child = spawn(line.command, [...line.args], { cwd: line.cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(line.command, [...line.args], { cwd: line.cwd, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(line.input ?? '');
     for (const stream of [child.stdout, child.stderr]) {
       let pending = '';
       stream.setEncoding('utf8');

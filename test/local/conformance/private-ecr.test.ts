@@ -1,7 +1,8 @@
 /**
  * The emulator's stand-ins for private ECR repositories (where the local deployer publishes Docker image assets):
- * the private ECR API's GetAuthorizationToken, called with the AWS SDK's own ECR client, and pulls of a stand-in
- * through the registry API as a private registry answers them (credentials required, pulls only), by skopeo too.
+ * the private ECR API's GetAuthorizationToken, called with the AWS SDK's own ECR client, and the registry API of the
+ * stand-ins as a private registry answers it (credentials required for every request), pushed to and pulled from by
+ * skopeo and by hand.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -98,18 +99,29 @@ describe('pulls from a stand-in repository', () => {
     expect([res.status, (await res.json()).errors[0].code]).toEqual([404, 'MANIFEST_UNKNOWN']);
   });
 
-  test('serve pulls only (405 UNSUPPORTED); a name no stand-in holds is the public registry API\'s', async () => {
-    const put = await fetch(`${emu.endpoint}/v2/${NAME}/manifests/other`, {
-      method: 'PUT', headers: { 'authorization': basicAuthorization('AWS', password), 'content-type': image.root.mediaType }, body: image.root.bytes,
-    });
-    expect([put.status, (await put.json()).errors[0].code]).toEqual([405, 'UNSUPPORTED']);
-    const other = await get('/v2/cdk-hnb659fds-container-assets-123456789012-us-west-2/manifests/abc123');
+  test("a name of another account is no stand-in: the public registry API's answer", async () => {
+    const other = await get('/v2/cdk-hnb659fds-container-assets-999988887777-us-west-2/manifests/abc123', basicAuthorization('AWS', password));
     expect([other.status, (await other.json()).errors[0].code]).toEqual([404, 'NAME_UNKNOWN']);
   });
 
-  test('skopeo pulls the stand-in with the password', async () => {
-    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `AWS:${password}`, `docker://${emu.host}/${NAME}:abc123`]);
+  test('skopeo pushes to a stand-in of any Region with the password, and pulls the image back byte for byte', async () => {
+    const target = `docker://${emu.host}/cdk-custom12-container-assets-${emu.accountId}-ap-southeast-2:v1`;
+    await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `AWS:${password}`, `oci:${image.layoutDir}:abc123`, target]);
+    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `AWS:${password}`, target]);
     expect(raw.equals(image.root.bytes)).toBe(true);
-    expect(await skopeoRawDigest(`oci:${path.join(emu.root, 'private-ecr', NAME)}:abc123`)).toBe(image.root.digest);
+    expect(await skopeoRawDigest(`oci:${path.join(emu.root, 'private-ecr', `cdk-custom12-container-assets-${emu.accountId}-ap-southeast-2`)}:v1`)).toBe(image.root.digest);
+    await expect(skopeo(['inspect', '--raw', '--tls-verify=false', target])).rejects.toThrow(/authentication required|unauthorized/i);
+  });
+
+  test('a push is checked: a blob whose bytes are not its digest, a manifest naming blobs not pushed', async () => {
+    const auth = basicAuthorization('AWS', password);
+    const bad = await fetch(`${emu.endpoint}/v2/${NAME}/blobs/uploads/?digest=sha256:${'0'.repeat(64)}`, { method: 'POST', headers: { authorization: auth }, body: 'not it' });
+    expect([bad.status, (await bad.json()).errors[0].code]).toEqual([400, 'DIGEST_INVALID']);
+    const manifest = JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'1'.repeat(64)}` }, layers: [] });
+    const put = await fetch(`${emu.endpoint}/v2/${NAME}/manifests/orphan`, {
+      method: 'PUT', headers: { 'authorization': auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
+    });
+    expect([put.status, (await put.json()).errors[0].code]).toEqual([400, 'MANIFEST_BLOB_UNKNOWN']);
+    expect(await (await get(`/v2/${NAME}/tags/list`, auth)).json()).toEqual({ name: NAME, tags: ['abc123'] });
   });
 });

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { App, Stack } from 'aws-cdk-lib';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import { deployApp, DeployResult, RunningEmulator, startEmulator } from '../../../local';
+import { deployApp, DeployResult, LocalDeployOptions, RunningEmulator, startEmulator } from '../../../local';
 import { ENGINES_LOOKED_FOR } from '../../../local/deploy/image-assets/container-engine';
 import { ImageSource, PublicImage, PublicRepository } from '../../../src';
 import { buildBusyboxImage } from '../../support/busybox-image';
@@ -74,6 +74,11 @@ async function pullPublished(tag: string): Promise<{ files: Map<string, string>;
   return { files, config: JSON.parse(fs.readFileSync(blob(manifest.config.digest), 'utf8')), digest: image.root.digest };
 }
 
+/** `deployApp` against the test's emulator, with the deployment state in `dataDir`. */
+function deploy(options: Omit<LocalDeployOptions, 'dataDir' | 'endpoint'>): Promise<DeployResult> {
+  return deployApp({ ...options, dataDir, endpoint: emu.endpoint });
+}
+
 /** Runs `fn` with `PATH` holding no container engine and `CDK_DOCKER` as given. */
 async function withEnvironment<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
@@ -121,10 +126,11 @@ beforeAll(async () => {
     const arm = new DockerImageAsset(stack, 'Arm', { directory: armDir, platform: Platform.LINUX_ARM64 });
     new PublicImage(stack, 'ArmImage', { repository, source: ImageSource.fromDockerImageAsset(arm), tags: ['arm'] });
   });
+  // `serve` in memory and `deploy --endpoint`: the deployer reaches the stand-ins through the registry API only.
   dataDir = path.join(tmp, 'data');
-  emu = await startEmulator({ dataDir });
+  emu = await startEmulator({});
   client = ecrPublicClient(emu.endpoint);
-  first = await deployApp({ assemblyDir, dataDir, verbose: true, log: (l) => firstLines.push(l) });
+  first = await deploy({ assemblyDir, verbose: true, log: (l) => firstLines.push(l) });
   alias = await primaryRegistryAlias(client);
 }, 180_000);
 
@@ -149,11 +155,10 @@ test('a multi-stage build with a build argument, a .dockerignore and a target st
   // The handler copied the stand-in's image as it is: the same manifest digest.
   const asset = first.resources.find((r) => r.logicalId.startsWith('Multi'))!;
   expect(asset.data.ImageDigest).toBe(digest);
-  const tag = (await fs.promises.readdir(path.join(dataDir, 'private-ecr'))).includes(STAND_IN);
-  expect(tag).toBe(true);
-  const standIn = JSON.parse(fs.readFileSync(path.join(dataDir, 'private-ecr', STAND_IN, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
-  const entry = standIn.manifests.find((m) => m.digest === digest)!;
-  expect(await skopeoRawDigest(`oci:${path.join(dataDir, 'private-ecr', STAND_IN)}:${entry.annotations['org.opencontainers.image.ref.name']}`)).toBe(digest);
+  const standIn = path.join(emu.root, 'private-ecr', STAND_IN);
+  const index = JSON.parse(fs.readFileSync(path.join(standIn, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
+  const entry = index.manifests.find((m) => m.digest === digest)!;
+  expect(await skopeoRawDigest(`oci:${standIn}:${entry.annotations['org.opencontainers.image.ref.name']}`)).toBe(digest);
 });
 
 test('a FROM scratch build for another platform is published with that platform', async () => {
@@ -171,7 +176,7 @@ test('the build streams under --verbose, naming the engine', () => {
 test('a second deploy builds nothing: both tags are in the stand-in, so no engine is even looked for', async () => {
   const lines: string[] = [];
   const again = await withEnvironment({ CDK_DOCKER: '/nonexistent/engine' }, () =>
-    deployApp({ assemblyDir: path.join(tmp, 'cdk.out'), dataDir, log: (l) => lines.push(l) }));
+    deploy({ assemblyDir: path.join(tmp, 'cdk.out'), log: (l) => lines.push(l) }));
   expect(lines.filter((l) => l.includes('is published already (not built again)'))).toHaveLength(2);
   expect(again.resources.map((r) => r.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
 });
@@ -184,7 +189,7 @@ test('without an engine the deploy stops before creating anything, naming the en
     new PublicImage(stack, 'Image', { repository, source: ImageSource.fromDirectory(changed) });
   });
   const err = await withEnvironment({ PATH: emptyPath, CDK_DOCKER: undefined }, () =>
-    deployApp({ assemblyDir, dataDir, log: () => undefined }).then(() => undefined, (e: unknown) => e as Error));
+    deploy({ assemblyDir, log: () => undefined }).then(() => undefined, (e: unknown) => e as Error));
   expect(err?.message).toContain(`none was found (looked for ${ENGINES_LOOKED_FOR})`);
   expect(err?.message).toContain('`apt-get install buildah`');
   expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['dockerfile/never'] })))).toBe('RepositoryNotFoundException');
@@ -197,7 +202,7 @@ test('a failed build stops the deploy, naming the engine and quoting the build o
     const repository = new PublicRepository(stack, 'Repo', { repositoryName: 'dockerfile/broken' });
     new PublicImage(stack, 'Image', { repository, source: ImageSource.fromDirectory(broken) });
   });
-  const err = await deployApp({ assemblyDir, dataDir, log: () => undefined }).then(() => undefined, (e: unknown) => e as Error);
+  const err = await deploy({ assemblyDir, log: () => undefined }).then(() => undefined, (e: unknown) => e as Error);
   expect(err?.message).toMatch(/^buildah failed to build the image asset [0-9a-f]{64} \('buildah' exited with code \d+\); its last lines:\n/);
   expect(err?.message).toContain('missing.txt');
   expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['dockerfile/broken'] })))).toBe('RepositoryNotFoundException');

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AssemblyStack } from '../../../local/deploy/assembly';
-import { buildCommand, pushCommand } from '../../../local/deploy/image-assets/build-command';
+import { buildCommand, pushCommands } from '../../../local/deploy/image-assets/build-command';
 import { ContainerEngine, findContainerEngine } from '../../../local/deploy/image-assets/container-engine';
 import type { ImageBuild } from '../../../local/deploy/image-assets/manifest';
 import { standInImageUris, withStandInUris } from '../../../local/deploy/image-assets/stand-in-uris';
@@ -73,12 +73,18 @@ describe('command lines', () => {
       .toThrow("buildah keeps build caches in registries only: the asset's cacheFrom of type 'gha' needs docker (set CDK_DOCKER)");
   });
 
-  test('each engine copies the image into the stand-in layout under the tag', () => {
-    expect(pushCommand(BUILDAH, 'cdkasset-abc', '/emu/private-ecr/repo', 'abc', STORAGE).args)
-      .toEqual(['--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs', 'push', 'cdkasset-abc', 'oci:/emu/private-ecr/repo:abc']);
-    expect(pushCommand({ kind: 'podman', command: 'podman', name: 'podman' }, 'cdkasset-abc', '/l', 'abc', STORAGE))
-      .toEqual({ command: 'podman', args: ['push', 'cdkasset-abc', 'oci:/l:abc'] });
-    expect(pushCommand(DOCKER, 'cdkasset-abc', '/l', 'abc', STORAGE)).toEqual({ command: 'skopeo', args: ['copy', 'docker-daemon:cdkasset-abc', 'oci:/l:abc'] });
+  test('each engine pushes to the stand-in as cdk-assets pushes to ECR: buildah and podman with a credentials file, docker after login', () => {
+    const target = { image: '127.0.0.1:5151/repo:abc', host: '127.0.0.1:5151', authFile: '/data/auth.json', password: 'pw' };
+    expect(pushCommands(BUILDAH, 'cdkasset-abc', target, STORAGE)).toEqual([{ command: 'buildah', args: [
+      '--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs',
+      'push', '--tls-verify=false', '--authfile', '/data/auth.json', 'cdkasset-abc', 'docker://127.0.0.1:5151/repo:abc'] }]);
+    expect(pushCommands({ kind: 'podman', command: 'podman', name: 'podman' }, 'cdkasset-abc', target, STORAGE))
+      .toEqual([{ command: 'podman', args: ['push', '--tls-verify=false', '--authfile', '/data/auth.json', 'cdkasset-abc', 'docker://127.0.0.1:5151/repo:abc'] }]);
+    expect(pushCommands(DOCKER, 'cdkasset-abc', target, STORAGE)).toEqual([
+      { command: 'docker', args: ['login', '--username', 'AWS', '--password-stdin', '127.0.0.1:5151'], input: 'pw' },
+      { command: 'docker', args: ['tag', 'cdkasset-abc', '127.0.0.1:5151/repo:abc'] },
+      { command: 'docker', args: ['push', '127.0.0.1:5151/repo:abc'] },
+    ]);
   });
 });
 
