@@ -15,8 +15,8 @@ import {
   GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
 import { buildExampleApp, ExampleStack } from './app';
-import { ImageSource, PublicImage } from '../src';
 import { deployApp, startEmulator, sweepApp } from '../local';
+import { ImageSource, PublicImage } from '../src';
 
 const ROOT = path.resolve(__dirname, '..');
 /** One data directory for everything the demo leaves: the emulator's data, the deployment state and the assembly. */
@@ -38,9 +38,9 @@ async function main(): Promise<void> {
   fs.rmSync(assemblyDir, { recursive: true, force: true });
   heading('1. Synthesize the example app (examples/app.ts), with an image built from examples/assets/tools-image/Dockerfile');
   const app = buildExampleApp(assemblyDir);
-  const stack = app.node.children.find((c): c is ExampleStack => c instanceof ExampleStack)!;
-  new PublicImage(stack, 'ToolsImage', {
-    repository: stack.tools,
+  const example = app.node.children.find((c): c is ExampleStack => c instanceof ExampleStack)!;
+  new PublicImage(example, 'ToolsImage', {
+    repository: example.tools,
     source: ImageSource.fromDirectory(path.join(__dirname, 'assets', 'tools-image'), { buildArgs: { VERSION: '2.1.0' } }),
     tags: ['2.1.0'],
   });

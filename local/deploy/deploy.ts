@@ -5,11 +5,11 @@
  */
 import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
 import { deleteInReverseOrder, deletionItems } from './deletion';
-import { publishImageAssets } from './image-assets/publish';
-import { standInImageUris, withStandInUris } from './image-assets/stand-in-uris';
 import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import type { HandlerInvoker } from './handler';
+import { publishImageAssets } from './image-assets/publish';
+import { standInImageUris, withStandInUris } from './image-assets/stand-in-uris';
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars } from './intrinsics';
 import { outputLines, resolveOutputs, writeOutputsFile } from './outputs';

@@ -61,7 +61,8 @@ async function authorizationPassword(endpoint: string, region: string): Promise<
   }
   let token: unknown;
   try {
-    token = res.ok ? (JSON.parse(text) as { authorizationData?: Array<{ authorizationToken?: unknown }> }).authorizationData?.[0]?.authorizationToken : undefined;
+    const answer = res.ok ? JSON.parse(text) as { authorizationData?: Array<{ authorizationToken?: unknown }> } : undefined;
+    token = answer?.authorizationData?.[0]?.authorizationToken;
   } catch {
     token = undefined;
   }

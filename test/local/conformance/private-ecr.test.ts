@@ -36,6 +36,9 @@ afterAll(async () => {
   await stopInProcess(h);
 });
 
+/** The registry API's error body. */
+type RegistryErrors = { errors: Array<{ code: string }> };
+
 function get(pathname: string, authorization?: string, method = 'GET'): Promise<Response> {
   return fetch(`${emu.endpoint}${pathname}`, { method, headers: authorization ? { authorization } : {} });
 }
@@ -66,7 +69,7 @@ describe('pulls from a stand-in repository', () => {
       const res = await get(`/v2/${NAME}/manifests/abc123`, authorization);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe(`Basic realm="http://${emu.host}/",service="ecr.amazonaws.com"`);
-      expect((await res.json()).errors[0].code).toBe('UNAUTHORIZED');
+      expect((await res.json() as RegistryErrors).errors[0].code).toBe('UNAUTHORIZED');
     }
   });
 
@@ -93,15 +96,15 @@ describe('pulls from a stand-in repository', () => {
     fs.symlinkSync('/etc/hostname', path.join(emu.root, 'private-ecr', NAME, 'blobs', 'sha256', 'e'.repeat(64)));
     for (const digest of [outside, `sha256:${'f'.repeat(64)}`, 'sha256:..%2F..%2Findex.json']) {
       const res = await get(`/v2/${NAME}/blobs/${digest}`, auth);
-      expect([res.status, (await res.json()).errors[0].code]).toEqual([404, 'BLOB_UNKNOWN']);
+      expect([res.status, (await res.json() as RegistryErrors).errors[0].code]).toEqual([404, 'BLOB_UNKNOWN']);
     }
     const res = await get(`/v2/${NAME}/manifests/nope`, auth);
-    expect([res.status, (await res.json()).errors[0].code]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    expect([res.status, (await res.json() as RegistryErrors).errors[0].code]).toEqual([404, 'MANIFEST_UNKNOWN']);
   });
 
   test("a name of another account is no stand-in: the public registry API's answer", async () => {
     const other = await get('/v2/cdk-hnb659fds-container-assets-999988887777-us-west-2/manifests/abc123', basicAuthorization('AWS', password));
-    expect([other.status, (await other.json()).errors[0].code]).toEqual([404, 'NAME_UNKNOWN']);
+    expect([other.status, (await other.json() as RegistryErrors).errors[0].code]).toEqual([404, 'NAME_UNKNOWN']);
   });
 
   test('skopeo pushes to a stand-in of any Region with the password, and pulls the image back byte for byte', async () => {
@@ -116,12 +119,12 @@ describe('pulls from a stand-in repository', () => {
   test('a push is checked: a blob whose bytes are not its digest, a manifest naming blobs not pushed', async () => {
     const auth = basicAuthorization('AWS', password);
     const bad = await fetch(`${emu.endpoint}/v2/${NAME}/blobs/uploads/?digest=sha256:${'0'.repeat(64)}`, { method: 'POST', headers: { authorization: auth }, body: 'not it' });
-    expect([bad.status, (await bad.json()).errors[0].code]).toEqual([400, 'DIGEST_INVALID']);
+    expect([bad.status, (await bad.json() as RegistryErrors).errors[0].code]).toEqual([400, 'DIGEST_INVALID']);
     const manifest = JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'1'.repeat(64)}` }, layers: [] });
     const put = await fetch(`${emu.endpoint}/v2/${NAME}/manifests/orphan`, {
       method: 'PUT', headers: { 'authorization': auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
     });
-    expect([put.status, (await put.json()).errors[0].code]).toEqual([400, 'MANIFEST_BLOB_UNKNOWN']);
+    expect([put.status, (await put.json() as RegistryErrors).errors[0].code]).toEqual([400, 'MANIFEST_BLOB_UNKNOWN']);
     expect(await (await get(`/v2/${NAME}/tags/list`, auth)).json()).toEqual({ name: NAME, tags: ['abc123'] });
   });
 });

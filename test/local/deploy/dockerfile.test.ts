@@ -183,7 +183,7 @@ test('a second deploy builds nothing: both tags are in the stand-in, so no engin
 
 test('without an engine the deploy stops before creating anything, naming the engines looked for and how to install one', async () => {
   const emptyPath = makeTempDir('no-engines-');
-  const changed = writeContext(path.join(tmp, 'never'), { 'Dockerfile': 'FROM scratch\nCOPY x /x\n', 'x': 'never built\n' });
+  const changed = writeContext(path.join(tmp, 'never'), { Dockerfile: 'FROM scratch\nCOPY x /x\n', x: 'never built\n' });
   const assemblyDir = synth(path.join(tmp, 'cdk.out.never'), 'NeverStack', (stack) => {
     const repository = new PublicRepository(stack, 'Repo', { repositoryName: 'dockerfile/never' });
     new PublicImage(stack, 'Image', { repository, source: ImageSource.fromDirectory(changed) });

@@ -62,9 +62,21 @@ describe('command lines', () => {
     expect(args.slice(0, 9)).toEqual(['--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs', 'bud', '--isolation', 'chroot']);
     expect(args).toContain('cache.example/web:cache');
     expect(args.join(' ')).toContain('--cache-from cache.example/web:cache --cache-to cache.example/web:cache --no-cache .');
-    const minimal = buildCommand(BUILDAH, { ...EVERY_OPTION, buildArgs: new Map(), buildSecrets: new Map(), buildContexts: new Map(),
-      buildSsh: undefined, dockerFile: undefined, target: undefined, networkMode: undefined, platform: undefined, outputs: [],
-      cacheFrom: [], cacheTo: undefined, cacheDisabled: false }, 'cdkasset-abc', STORAGE);
+    const minimal = buildCommand(BUILDAH, {
+      ...EVERY_OPTION,
+      buildArgs: new Map(),
+      buildSecrets: new Map(),
+      buildContexts: new Map(),
+      buildSsh: undefined,
+      dockerFile: undefined,
+      target: undefined,
+      networkMode: undefined,
+      platform: undefined,
+      outputs: [],
+      cacheFrom: [],
+      cacheTo: undefined,
+      cacheDisabled: false,
+    }, 'cdkasset-abc', STORAGE);
     expect(minimal.args.slice(9)).toEqual(['--tag', 'cdkasset-abc', '.']);
   });
 
@@ -75,9 +87,13 @@ describe('command lines', () => {
 
   test('each engine pushes to the stand-in as cdk-assets pushes to ECR: buildah and podman with a credentials file, docker after login', () => {
     const target = { image: '127.0.0.1:5151/repo:abc', host: '127.0.0.1:5151', authFile: '/data/auth.json', password: 'pw' };
-    expect(pushCommands(BUILDAH, 'cdkasset-abc', target, STORAGE)).toEqual([{ command: 'buildah', args: [
-      '--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs',
-      'push', '--tls-verify=false', '--authfile', '/data/auth.json', 'cdkasset-abc', 'docker://127.0.0.1:5151/repo:abc'] }]);
+    expect(pushCommands(BUILDAH, 'cdkasset-abc', target, STORAGE)).toEqual([{
+      command: 'buildah',
+      args: [
+        '--root', STORAGE.root, '--runroot', STORAGE.runroot, '--storage-driver', 'vfs',
+        'push', '--tls-verify=false', '--authfile', '/data/auth.json', 'cdkasset-abc', 'docker://127.0.0.1:5151/repo:abc',
+      ],
+    }]);
     expect(pushCommands({ kind: 'podman', command: 'podman', name: 'podman' }, 'cdkasset-abc', target, STORAGE))
       .toEqual([{ command: 'podman', args: ['push', '--tls-verify=false', '--authfile', '/data/auth.json', 'cdkasset-abc', 'docker://127.0.0.1:5151/repo:abc'] }]);
     expect(pushCommands(DOCKER, 'cdkasset-abc', target, STORAGE)).toEqual([
