@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { App, Stack } from 'aws-cdk-lib';
+import * as ts from 'typescript';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { deployApp, DeployResult, LocalDeployOptions, RunningEmulator, startEmulator } from '../../../local';
 import { ENGINES_LOOKED_FOR } from '../../../local/deploy/image-assets/container-engine';
@@ -52,10 +53,10 @@ function synth(outdir: string, stackName: string, build: (stack: Stack) => void)
   return outdir;
 }
 
-/** The image `tag` of the public repository, pulled with skopeo and unpacked: its files, and its config. */
-async function pullPublished(tag: string): Promise<{ files: Map<string, string>; config: any; digest: string }> {
+/** The image `tag` of a public repository, pulled with skopeo and unpacked: its files, and its config. */
+async function pullPublished(tag: string, repository = REPO): Promise<{ files: Map<string, string>; config: any; digest: string }> {
   const layout = path.join(makeTempDir('dockerfile-pulled-'), 'layout');
-  await skopeoCopy(`docker://${emu.host}/${alias}/${REPO}:${tag}`, `oci:${layout}:${tag}`);
+  await skopeoCopy(`docker://${emu.host}/${alias}/${repository}:${tag}`, `oci:${layout}:${tag}`);
   const image = readOciLayout(layout, tag);
   const manifest = image.root.json as { config: { digest: string }; layers: Array<{ digest: string }> };
   const blob = (digest: string) => image.blobs.find((b) => b.digest === digest)!.path;
@@ -206,4 +207,43 @@ test('a failed build stops the deploy, naming the engine and quoting the build o
   expect(err?.message).toMatch(/^buildah failed to build the image asset [0-9a-f]{64} \('buildah' exited with code \d+\); its last lines:\n/);
   expect(err?.message).toContain('missing.txt');
   expect(await errorName(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['dockerfile/broken'] })))).toBe('RepositoryNotFoundException');
+});
+
+/** The TypeScript and the Dockerfile of the README's section on Dockerfile images. */
+function readmeExample(): { code: string; dockerfile: string } {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = /^### Images built from a Dockerfile\n([\s\S]*?)^#{2,3} /m.exec(readme)?.[1] ?? '';
+  return { code: /^```ts\n([\s\S]*?)^```/m.exec(section)?.[1] ?? '', dockerfile: /^```dockerfile\n([\s\S]*?)^```/m.exec(section)?.[1] ?? '' };
+}
+
+test("the README's Dockerfile example deploys offline as written", async () => {
+  const { code, dockerfile } = readmeExample();
+  // What the block imports and declares is what it is given here, so that it runs as a user's stack would run it.
+  const imports = [...code.matchAll(/^import \{ ([^}]+) \} from '([^']+)';$/gm)].map((m) => [m[2], m[1].split(',').map((n) => n.trim())]);
+  expect(imports).toEqual([['aws-cdk-lib/aws-ecr-assets', ['DockerImageAsset', 'Platform']], ['cdk-ecr-public', ['ImageSource', 'PublicImage', 'PublicRepository']]]);
+  expect(code).toContain('declare const repo: PublicRepository;');
+  const body = ts.transpileModule(code.replace(/^(import|declare) .*$/gm, ''), { compilerOptions: { target: ts.ScriptTarget.ES2020 } }).outputText;
+  const project = writeContext(path.join(tmp, 'readme-project'), { 'app/Dockerfile': dockerfile, 'app/index.html': '<h1>Hello</h1>\n' });
+  const cwd = process.cwd();
+  process.chdir(project);
+  let assemblyDir: string;
+  try {
+    assemblyDir = synth(path.join(project, 'cdk.out'), 'ReadmeStack', (stack) => {
+      const repo = new PublicRepository(stack, 'Repo', { repositoryName: 'readme/web' });
+      // The README's block, as the body of the stack's constructor (`this` is the stack).
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      new Function('DockerImageAsset', 'Platform', 'ImageSource', 'PublicImage', 'repo', body)
+        .call(stack, DockerImageAsset, Platform, ImageSource, PublicImage, repo);
+    });
+  } finally {
+    process.chdir(cwd);
+  }
+  const result = await deploy({ assemblyDir, log: () => undefined });
+  expect(result.resources.filter((r) => r.type === 'Custom::EcrPublicImage').map((r) => [r.logicalId.replace(/[0-9A-F]{8}$/, ''), r.action]))
+    .toEqual([['Web', 'created'], ['FromAsset', 'created']]);
+  const web = await pullPublished('1.4.2', 'readme/web');
+  expect(Object.fromEntries(web.files)).toEqual({ '/srv/index.html': '<h1>Hello</h1>\n' });
+  expect(web.config).toMatchObject({ architecture: 'arm64', config: { Labels: { 'org.opencontainers.image.version': '1.4.2' } } });
+  const asset = await pullPublished('x', 'readme/web');
+  expect(asset.config).toMatchObject({ architecture: 'amd64', config: { Labels: { 'org.opencontainers.image.version': '0.0.0' } } });
 });
