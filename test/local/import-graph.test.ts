@@ -1,8 +1,8 @@
 /**
- * The emulator's import graph, as ARCHITECTURE.md draws it: thin front doors (the awsJson `api/`, the OCI
- * `distribution/` API, `s3/`, `gallery/`) over the service core (`service/`), over the store (`store/`). A front door
- * imports the core, the store, IAM (`iam/`, asked at the door, as AWS's own front end does) and the shared modules
- * only, never another front door; the core imports no front door (IAM it may); the store and IAM import nothing of the
+ * The emulator's import graph, as ARCHITECTURE.md draws it: thin front doors (the awsJson `api/`, the private ECR
+ * API's `private-ecr/`, the OCI `distribution/` API, `s3/`, `gallery/`) over the service core (`service/`), over the
+ * store (`store/`). A front door imports the core, the store, IAM (`iam/`, asked at the door, as AWS's own front end
+ * does) and the shared modules only, never another front door; the core imports no front door (IAM it may); the store and IAM import nothing of the
  * emulator but themselves (and the store the one dictionary helper).
  */
 import * as fs from 'fs';
