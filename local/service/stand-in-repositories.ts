@@ -178,7 +178,9 @@ export function putStandInManifest(root: string, name: string, reference: string
   } catch {
     throw new StandInManifestError('MANIFEST_INVALID', 'the manifest is not JSON');
   }
-  if (typeof json !== 'object' || json === null) throw new StandInManifestError('MANIFEST_INVALID', 'the manifest is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || (json as { schemaVersion?: unknown }).schemaVersion !== 2) {
+    throw new StandInManifestError('MANIFEST_INVALID', 'the manifest is not a JSON object of schemaVersion 2');
+  }
   const dir = initLayout(root, name);
   const named = [json.config, ...(Array.isArray(json.layers) ? json.layers : []), ...(Array.isArray(json.manifests) ? json.manifests : [])];
   for (const descriptor of named) {

@@ -63,7 +63,7 @@ describe('GetAuthorizationToken of the private ECR API', () => {
   });
 });
 
-describe('pulls from a stand-in repository', () => {
+describe('the registry API of a stand-in repository', () => {
   test('need the password: none, or a wrong one, is 401 with a Basic challenge', async () => {
     for (const authorization of [undefined, basicAuthorization('AWS', 'not-issued')]) {
       const res = await get(`/v2/${NAME}/manifests/abc123`, authorization);
@@ -125,6 +125,29 @@ describe('pulls from a stand-in repository', () => {
       method: 'PUT', headers: { 'authorization': auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
     });
     expect([put.status, (await put.json() as RegistryErrors).errors[0].code]).toEqual([400, 'MANIFEST_BLOB_UNKNOWN']);
+    const notManifest = await fetch(`${emu.endpoint}/v2/${NAME}/manifests/array`, {
+      method: 'PUT', headers: { 'authorization': auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: '[]',
+    });
+    expect([notManifest.status, (await notManifest.json() as RegistryErrors).errors[0].code]).toEqual([400, 'MANIFEST_INVALID']);
     expect(await (await get(`/v2/${NAME}/tags/list`, auth)).json()).toEqual({ name: NAME, tags: ['abc123'] });
+  });
+});
+
+describe('under serve --iam', () => {
+  test('GetAuthorizationToken verifies the signature for the service ecr and asks IAM', async () => {
+    const iam = await startInProcess({ iam: {} });
+    const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new ECRClient({ endpoint: iam.emu.endpoint, region: 'us-west-2', credentials, maxAttempts: 1 });
+    const root = client({ accessKeyId: 'local', secretAccessKey: 'local' });
+    const stranger = client({ accessKeyId: 'AKIDNOBODY', secretAccessKey: 'x' });
+    const forger = client({ accessKeyId: 'local', secretAccessKey: 'not-the-secret' });
+    try {
+      expect((await root.send(new GetAuthorizationTokenCommand({}))).authorizationData).toHaveLength(1);
+      expect(await errorName(stranger.send(new GetAuthorizationTokenCommand({})))).toBe('UnrecognizedClientException');
+      expect(await errorName(forger.send(new GetAuthorizationTokenCommand({})))).toBe('InvalidSignatureException');
+    } finally {
+      [root, stranger, forger].forEach((c) => c.destroy());
+      await stopInProcess(iam);
+    }
   });
 });
