@@ -53,25 +53,35 @@ export interface ImageAsset {
 export function readImageAssets(root: string, dir: string, files: readonly string[]): ImageAsset[] {
   const assets: ImageAsset[] = [];
   for (const file of files) {
-    const manifest = parseJsonData(fs.readFileSync(file, 'utf8')) as { dockerImages?: unknown };
-    for (const [id, entry] of Object.entries(record(manifest.dockerImages, 'dockerImages'))) {
-      const { source, destinations } = record(entry, `dockerImages.${id}`);
-      const dests = Object.entries(record(destinations, `dockerImages.${id}.destinations`)).map(([key, d]) => {
-        const dest = record(d, `dockerImages.${id}.destinations.${key}`);
-        return {
-          repositoryName: text(dest.repositoryName, `dockerImages.${id}.destinations.${key}.repositoryName`)!,
-          imageTag: text(dest.imageTag, `dockerImages.${id}.destinations.${key}.imageTag`)!,
-        };
-      });
-      try {
-        assets.push({ id, build: readBuild(root, dir, record(source, `dockerImages.${id}.source`), `dockerImages.${id}.source`), destinations: dests });
-      } catch (err) {
-        if (!(err instanceof NotBuildable)) throw err;
-        assets.push({ id, destinations: dests, problem: err.message });
-      }
+    try {
+      assets.push(...readManifest(root, dir, file));
+    } catch (err) {
+      throw new Error(`Cannot read the Docker image assets of '${path.relative(root, file)}': ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   return assets;
+}
+
+/** The Docker image assets of one manifest. */
+function readManifest(root: string, dir: string, file: string): ImageAsset[] {
+  const manifest = parseJsonData(fs.readFileSync(file, 'utf8')) as { dockerImages?: unknown };
+  return Object.entries(record(manifest.dockerImages, 'dockerImages')).map(([id, entry]) => {
+    const where = `dockerImages.${id}`;
+    const { source, destinations } = record(entry, where);
+    const dests = Object.entries(record(destinations, `${where}.destinations`)).map(([key, d]) => {
+      const dest = record(d, `${where}.destinations.${key}`);
+      const repositoryName = text(dest.repositoryName, `${where}.destinations.${key}.repositoryName`);
+      const imageTag = text(dest.imageTag, `${where}.destinations.${key}.imageTag`);
+      if (repositoryName === undefined || imageTag === undefined) throw new Error(`${where}.destinations.${key} needs a repositoryName and an imageTag`);
+      return { repositoryName, imageTag };
+    });
+    try {
+      return { id, build: readBuild(root, dir, record(source, `${where}.source`), `${where}.source`), destinations: dests };
+    } catch (err) {
+      if (!(err instanceof NotBuildable)) throw err;
+      return { id, destinations: dests, problem: err.message };
+    }
+  });
 }
 
 /** An asset the deployer cannot build (its directory missing or outside the assembly, or built by a command). */
@@ -115,13 +125,13 @@ function cacheOption(value: unknown, where: string): CacheOption {
 
 function record(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined) return dict();
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`The asset manifest's ${where} is not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where} is not an object`);
   return dict(value as Record<string, unknown>);
 }
 
 function text(value: unknown, where: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new Error(`The asset manifest's ${where} is not a string`);
+  if (typeof value !== 'string') throw new Error(`${where} is not a string`);
   return value;
 }
 
@@ -130,7 +140,7 @@ function strings(value: unknown, where: string): Map<string, string> {
 }
 
 function listOf(value: unknown, where: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`The asset manifest's ${where} is not a list`);
+  if (!Array.isArray(value)) throw new Error(`${where} is not a list`);
   return value;
 }
 

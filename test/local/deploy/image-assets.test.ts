@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { AssemblyStack } from '../../../local/deploy/assembly';
 import { buildCommand, pushCommands } from '../../../local/deploy/image-assets/build-command';
 import { ContainerEngine, findContainerEngine } from '../../../local/deploy/image-assets/container-engine';
-import type { ImageBuild } from '../../../local/deploy/image-assets/manifest';
+import { ImageBuild, readImageAssets } from '../../../local/deploy/image-assets/manifest';
 import { standInImageUris, withStandInUris } from '../../../local/deploy/image-assets/stand-in-uris';
 import { makeTempDir } from '../../support/temp-dirs';
 
@@ -143,5 +143,49 @@ describe('image URIs given to handlers', () => {
       Tags: ['127.0.0.1:5151/cdk-hnb659fds-container-assets-123456789012-eu-west-1:abc', `${aws}-not`],
       Nested: { Other: 'x' },
     });
+  });
+});
+
+describe('the asset manifest, read as data', () => {
+  /** An assembly directory holding `files`, and its manifest `app.assets.json` holding `dockerImages`. */
+  function assembly(dockerImages: unknown, files: Record<string, string> = {}): { root: string; manifest: string } {
+    const root = fs.realpathSync(makeTempDir('image-manifest-'));
+    for (const [name, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+      fs.writeFileSync(path.join(root, name), content);
+    }
+    const manifest = path.join(root, 'app.assets.json');
+    fs.writeFileSync(manifest, JSON.stringify({ version: '36.0.0', dockerImages }));
+    return { root, manifest };
+  }
+  const destinations = { d: { repositoryName: 'cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}', imageTag: 'abc' } };
+
+  test('a directory inside the assembly is built with the options given; one outside it, or a command, is not built', () => {
+    // Beside the assembly (both in the temporary directory): `../<name>` from it.
+    const outside = fs.realpathSync(makeTempDir('outside-'));
+    fs.writeFileSync(path.join(outside, 'Dockerfile'), 'FROM scratch\n');
+    const { root, manifest } = assembly({
+      inside: { source: { directory: 'asset.in', dockerBuildArgs: { A: '1' }, platform: 'linux/arm64', cacheDisabled: true }, destinations },
+      escaping: { source: { directory: `../${path.basename(outside)}` }, destinations },
+      absolute: { source: { directory: outside }, destinations },
+      command: { source: { executable: ['sh', '-c', 'echo image'] }, destinations },
+    }, { 'asset.in/Dockerfile': 'FROM scratch\n' });
+    const assets = readImageAssets(root, root, [manifest]);
+    expect(assets.map((a) => [a.id, a.problem ?? 'ok'])).toEqual([
+      ['inside', 'ok'],
+      ['escaping', `its directory '../${path.basename(outside)}' is not a directory inside the cloud assembly`],
+      ['absolute', `its directory '${outside}' is not a directory inside the cloud assembly`],
+      ['command', 'it is built by a command, which the local deployer does not run'],
+    ]);
+    expect(assets[0].build).toMatchObject({ directory: path.join(root, 'asset.in'), buildArgs: new Map([['A', '1']]), platform: 'linux/arm64', cacheDisabled: true });
+    expect(assets[0].destinations).toEqual([destinations.d]);
+  });
+
+  test('a member of the wrong type is an error naming the manifest and the member', () => {
+    const { root, manifest } = assembly({ bad: { source: { directory: 'a', dockerBuildArgs: { A: 1 } }, destinations } }, { 'a/Dockerfile': '' });
+    expect(() => readImageAssets(root, root, [manifest]))
+      .toThrow("Cannot read the Docker image assets of 'app.assets.json': dockerImages.bad.source.dockerBuildArgs.A is not a string");
+    const list = assembly([]);
+    expect(() => readImageAssets(list.root, list.root, [list.manifest])).toThrow("Cannot read the Docker image assets of 'app.assets.json': dockerImages is not an object");
   });
 });
