@@ -9,6 +9,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { isStandInName } from '../../service/stand-in-repositories';
 import { AssemblyStack, fillPlaceholders } from '../assembly';
 import { DEFAULT_REGION, Session } from '../session';
 import { buildCommand, BuildahStorage, CommandLine, pushCommands } from './build-command';
@@ -67,9 +68,15 @@ async function workToDo(session: Session, registry: StandInRegistry, stacks: rea
       const entry = work.find((w) => w.asset.id === asset.id) ?? { asset, images: [] };
       for (const d of asset.destinations) {
         const repository = fillPlaceholders(d.repositoryName, session.accountId, region);
-        const image = `${repository}:${fillPlaceholders(d.imageTag, session.accountId, region)}`;
+        const tag = fillPlaceholders(d.imageTag, session.accountId, region);
+        const image = `${repository}:${tag}`;
+        if (!isStandInName(session.accountId, repository)) {
+          session.log(`warning: image asset ${asset.id} is not published to ${image}: the emulator stands in for the bootstrap's `
+            + `repositories of its account only (cdk-<qualifier>-container-assets-${session.accountId}-<region>)`);
+          continue;
+        }
         if (entry.images.includes(image)) continue;
-        if (await registry.holds(repository, fillPlaceholders(d.imageTag, session.accountId, region))) {
+        if (await registry.holds(repository, tag)) {
           session.log(`image      ${asset.id}  ${image} is published already (not built again)`);
         } else {
           entry.images.push(image);
