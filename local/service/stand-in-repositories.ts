@@ -123,16 +123,14 @@ function blobFile(dir: string, digest: string): { file: string; size: number } |
 /** The file of the upload `id` of the stand-in repository `name`; undefined for an id that is not one of its uploads. */
 export function standInUpload(root: string, name: string, id: string): { file: string; size: number } | undefined {
   if (!UPLOAD_ID.test(id)) return undefined;
-  const file = path.join(root, STAND_IN_FOLDER, '.uploads', name, id);
-  standInDirectory(root, name);
+  const file = path.join(uploadsDirectory(root, name), id);
   return fs.existsSync(file) ? { file, size: fs.statSync(file).size } : undefined;
 }
 
 /** Starts an upload to the stand-in repository `name`: its id. */
 export function startStandInUpload(root: string, name: string): string {
-  standInDirectory(root, name);
   const id = randomUUID();
-  const dir = path.join(root, STAND_IN_FOLDER, '.uploads', name);
+  const dir = uploadsDirectory(root, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, id), Buffer.alloc(0), { flag: 'wx' });
   return id;
@@ -194,6 +192,11 @@ export function putStandInManifest(root: string, name: string, reference: string
   const kept = indexEntries(dir).filter((d) => (DIGEST.test(reference) ? d.digest !== digest : d.annotations?.[REF_NAME] !== reference));
   replaceFile(path.join(dir, 'index.json'), Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [...kept, entry] })));
   return digest;
+}
+
+/** Where the uploads to the stand-in repository `name` are kept (beside the layouts: `.uploads` is no name). */
+function uploadsDirectory(root: string, name: string): string {
+  return path.join(path.dirname(standInDirectory(root, name)), '.uploads', name);
 }
 
 /** The layout of the stand-in repository `name`, created empty at its first push. */
