@@ -11,6 +11,7 @@ import type { CacheOption, ImageBuild } from './manifest';
 export interface CommandLine {
   readonly command: string;
   readonly args: readonly string[];
+  /** @default - the deployer's working directory */
   readonly cwd?: string;
   /** What the command reads on its standard input. @default nothing */
   readonly input?: string;

@@ -21,16 +21,21 @@ export interface ImageBuild {
   readonly directory: string;
   /** The Dockerfile, relative to the directory. @default 'Dockerfile' */
   readonly dockerFile?: string;
+  /** The stage to build. @default - the last stage */
   readonly target?: string;
   readonly buildArgs: ReadonlyMap<string, string>;
   /** Secret id to its `src=...`/`env=...` spec. */
   readonly buildSecrets: ReadonlyMap<string, string>;
   readonly buildContexts: ReadonlyMap<string, string>;
+  /** `--ssh`'s value. @default - no SSH agent or keys */
   readonly buildSsh?: string;
+  /** `--network`'s value. @default - the engine's default network */
   readonly networkMode?: string;
+  /** `--platform`'s value (`linux/arm64`). @default - the engine's platform */
   readonly platform?: string;
   readonly outputs: readonly string[];
   readonly cacheFrom: readonly CacheOption[];
+  /** Where the build writes its cache. @default - nowhere */
   readonly cacheTo?: CacheOption;
   readonly cacheDisabled: boolean;
 }
@@ -43,9 +48,10 @@ export interface ImageDestination {
 
 export interface ImageAsset {
   readonly id: string;
+  /** How it is built. @default - not built (see `problem`) */
   readonly build?: ImageBuild;
   readonly destinations: readonly ImageDestination[];
-  /** Why the asset cannot be built here, when it cannot. */
+  /** Why the asset cannot be built here. @default - it can be */
   readonly problem?: string;
 }
 
