@@ -14,6 +14,8 @@ const ASSETS = path.join(__dirname, 'assets');
 /** One stack using every construct of the library. */
 export class ExampleStack extends Stack {
   public readonly image: PublicImage;
+  /** The tools repository (the demo publishes an image built from a Dockerfile into it). */
+  public readonly tools: PublicRepository;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -39,7 +41,7 @@ export class ExampleStack extends Stack {
     });
     hello.addLifecycleRule({ description: 'nightly builds for two weeks', tagPrefixList: ['nightly-'], maxImageAge: Duration.days(14) });
 
-    const tools = new PublicRepository(this, 'Tools', {
+    const tools = this.tools = new PublicRepository(this, 'Tools', {
       repositoryName: 'acme/tools',
       description: 'Command-line tools of Acme, for ARM and x86',
       architectures: [Architecture.X86_64, Architecture.ARM_64],

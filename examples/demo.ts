@@ -1,7 +1,8 @@
 /**
- * `npm run demo`: the whole library, offline. Synthesizes the example app, starts the local ECR Public emulator,
- * deploys the app's custom resources to it with their shipped handlers, prints what the registry now holds, and pulls
- * the published image back with skopeo when skopeo is installed. The data directory is left for inspection, and the
+ * `npm run demo`: the whole library, offline. Synthesizes the example app with an image built from a Dockerfile
+ * added, starts the local ECR Public emulator, deploys the app's custom resources to it with their shipped handlers
+ * (building the Dockerfile image with the container engine the machine has, buildah from Debian will do), prints what
+ * the registry now holds, and pulls the published images back with skopeo when skopeo is installed. The data directory is left for inspection, and the
  * closing lines say how to serve it again and where its Gallery preview pages are.
  */
 import { execFile } from 'child_process';
@@ -13,8 +14,9 @@ import {
   DescribeImagesCommand, DescribeRegistriesCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetRegistryCatalogDataCommand,
   GetRepositoryCatalogDataCommand, GetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
-import { buildExampleApp } from './app';
+import { buildExampleApp, ExampleStack } from './app';
 import { deployApp, startEmulator, sweepApp } from '../local';
+import { ImageSource, PublicImage } from '../src';
 
 const ROOT = path.resolve(__dirname, '..');
 /** One data directory for everything the demo leaves: the emulator's data, the deployment state and the assembly. */
@@ -34,8 +36,15 @@ async function main(): Promise<void> {
   const requestedPort = demoPort();
   const assemblyDir = path.join(DATA_DIR, 'cdk.out');
   fs.rmSync(assemblyDir, { recursive: true, force: true });
-  heading('1. Synthesize the example app (examples/app.ts)');
-  const assembly = buildExampleApp(assemblyDir).synth();
+  heading('1. Synthesize the example app (examples/app.ts), with an image built from examples/assets/tools-image/Dockerfile');
+  const app = buildExampleApp(assemblyDir);
+  const example = app.node.children.find((c): c is ExampleStack => c instanceof ExampleStack)!;
+  new PublicImage(example, 'ToolsImage', {
+    repository: example.tools,
+    source: ImageSource.fromDirectory(path.join(__dirname, 'assets', 'tools-image'), { buildArgs: { VERSION: '2.1.0' } }),
+    tags: ['2.1.0'],
+  });
+  const assembly = app.synth();
   for (const stack of assembly.stacks) {
     const types = Object.values(stack.template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
     console.log(`   ${stack.stackName}: ${types.length} resources, ${types.filter((t) => t.startsWith('Custom::EcrPublic')).length} of them ECR Public custom resources`);
@@ -53,11 +62,12 @@ async function main(): Promise<void> {
     heading('4. What the registry holds now');
     galleryPages = await summarize(emulator.endpoint);
 
-    const image = result.resources.find((r) => r.type === 'Custom::EcrPublicImage');
-    heading('5. Pull the image back');
-    // The URI recorded by the deploy that published the image names the emulator it ran against: on a re-run that is
+    heading('5. Pull the images back (the one from the archive, the one built from the Dockerfile)');
+    // The URI recorded by the deploy that published an image names the emulator it ran against: on a re-run that is
     // an update with nothing to do, on another port, pull from this emulator instead.
-    if (image) await pullBack(image.data.ImageUri.replace(/^[^/]+/, new URL(emulator.endpoint).host));
+    for (const image of result.resources.filter((r) => r.type === 'Custom::EcrPublicImage')) {
+      await pullBack(image.data.ImageUri.replace(/^[^/]+/, new URL(emulator.endpoint).host));
+    }
 
     const inAMonth = new Date(Date.now() + 30 * 24 * 60 * 60 * 1000).toISOString();
     heading('6. A lifecycle sweep a month from now, as a dry run (what would expire; the published tags are kept)');
@@ -121,8 +131,9 @@ async function pullBack(imageUri: string): Promise<void> {
     console.log('   skopeo is not installed, so the pull-back is skipped (apt-get install -y skopeo to see it).');
     return;
   }
-  const target = path.join(DATA_DIR, 'pulled');
+  const target = path.join(DATA_DIR, 'pulled', imageUri.split('@')[0].split('/').pop()!);
   fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true });
   // Asynchronously: the emulator answers from this very process.
   await promisify(execFile)(skopeo, ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${imageUri}`, `oci:${target}:pulled`]);
   const index = JSON.parse(fs.readFileSync(path.join(target, 'index.json'), 'utf8'));

@@ -1,7 +1,8 @@
 /**
  * Starts and stops the emulator: one HTTP server on 127.0.0.1 routing to its front doors, the ECR Public API (`api/`),
- * the OCI distribution API (`distribution/`), the Gallery preview (`gallery/`), logos and asset buckets (`s3/`), all
- * over the service core (`service/`) and the state in `store/`.
+ * the OCI distribution API (`distribution/`), the private ECR API's GetAuthorizationToken (`private-ecr/`), the
+ * Gallery preview (`gallery/`), logos and asset buckets (`s3/`), all over the service core (`service/`) and the state
+ * in `store/`.
  */
 import * as fs from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
@@ -15,6 +16,7 @@ import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, refuseForeignRequest, sendFile, sendJson } from './http';
 import { s3ReadRefusal } from './iam/authorizer';
 import { PrincipalDirectory } from './iam/principals';
+import { isPrivateEcrCall, PrivateEcrEndpoint } from './private-ecr/endpoint';
 import { RateQuotas } from './rate-quotas';
 import { BucketEndpoint } from './s3/bucket';
 import { logoContentType } from './service/catalog-data';
@@ -136,6 +138,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     options.rateQuotas ? new RateQuotas() : undefined, principals ? { principals, facts } : undefined);
   const distribution = new DistributionEndpoint(ctx, principals ? { principals, facts } : undefined);
   const control = new ControlEndpoint(accountId, clock, principals);
+  const privateEcr = new PrivateEcrEndpoint(ctx, principals ? { principals, facts } : undefined);
   const sweeper = expireUploadsPeriodically(ctx);
 
   listening.route(async (req, res) => {
@@ -148,6 +151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }
     const target = req.headers['x-amz-target'];
     if (req.method === 'POST' && typeof target === 'string' && target.startsWith(CONTROL_TARGET_PREFIX)) return control.handle(req, res);
+    if (isPrivateEcrCall(req)) return privateEcr.handle(req, res);
     if (req.method === 'POST' && target !== undefined) return api.handle(req, res);
     if (distribution.serves(url.pathname)) return distribution.handle(req, res, url);
     if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { dependencyOrder } from './graph';
+import { ImageAsset, readImageAssets } from './image-assets/manifest';
 import { parseJsonData } from './json-data';
 
 /** A CloudFormation template, as far as the deployer reads it. */
@@ -63,6 +64,8 @@ export interface AssemblyStack {
   readonly assets: FileAsset[];
   /** The logical id of each construct path of a resource (`Stack/Role/Resource`), as the assembly's metadata records them. */
   readonly logicalIds: ReadonlyMap<string, string>;
+  /** The Docker image assets, built and published by `image-assets/`. */
+  readonly imageAssets: ImageAsset[];
 }
 
 export interface CloudAssembly {
@@ -147,6 +150,7 @@ function readAssembly(root: string, assembly: cxapi.CloudAssembly, prefix: strin
     if (!templateFile) throw new Error(`The template of stack '${id}' lies outside the cloud assembly '${root}'`);
     const { account, region } = artifact.environment;
     const deps = artifact.dependencies;
+    const manifests = assetManifests(root, assembly.directory, id, deps.filter((d) => d instanceof cxapi.AssetManifestArtifact).map((d) => d.file));
     out.push({
       assemblyDir: root,
       key: `${prefix}${id}`,
@@ -159,7 +163,8 @@ function readAssembly(root: string, assembly: cxapi.CloudAssembly, prefix: strin
       account: account === cxapi.UNKNOWN_ACCOUNT ? undefined : account,
       region: region === cxapi.UNKNOWN_REGION ? undefined : region,
       dependencies: deps.filter((d) => d instanceof cxapi.CloudFormationStackArtifact).map((d) => `${prefix}${d.id}`),
-      assets: readAssets(root, assembly.directory, id, deps.filter((d) => d instanceof cxapi.AssetManifestArtifact).map((d) => d.file)),
+      assets: readAssets(root, assembly.directory, manifests),
+      imageAssets: readImageAssets(root, assembly.directory, manifests),
       logicalIds: new Map(artifact.findMetadataByType('aws:cdk:logicalId')
         .filter((m) => typeof m.data === 'string')
         .map((m) => [m.path.replace(/^\//, ''), m.data as string])),
@@ -168,16 +173,22 @@ function readAssembly(root: string, assembly: cxapi.CloudAssembly, prefix: strin
 }
 
 /**
- * The file assets of a stack, from its asset manifests (paths as cx-api resolved them onto `dir`), or from
- * `<artifact id>.assets.json` when none is listed.
+ * The asset manifests of a stack (paths as cx-api resolved them onto `dir`), or `<artifact id>.assets.json` when none
+ * is listed: those that exist, as real paths inside the assembly.
  */
-function readAssets(root: string, dir: string, stackId: string, manifestFiles: string[]): FileAsset[] {
+function assetManifests(root: string, dir: string, stackId: string, manifestFiles: string[]): string[] {
   const files = manifestFiles.length > 0 ? manifestFiles : [path.join(dir, `${stackId}.assets.json`)];
-  const assets: FileAsset[] = [];
-  for (const given of files) {
-    if (!fs.existsSync(given)) continue;
+  return files.filter((given) => fs.existsSync(given)).map((given) => {
     const full = inside(root, given);
     if (!full) throw new Error(`The asset manifest '${path.relative(dir, given)}' of stack '${stackId}' lies outside the cloud assembly '${root}'`);
+    return full;
+  });
+}
+
+/** The file assets of the asset manifests `files`. */
+function readAssets(root: string, dir: string, files: string[]): FileAsset[] {
+  const assets: FileAsset[] = [];
+  for (const full of files) {
     const manifest = readJson(full) as { files?: Record<string, any> };
     for (const [id, entry] of Object.entries(manifest.files ?? {})) {
       const source = entry.source ?? {};

@@ -8,6 +8,8 @@ import { deleteInReverseOrder, deletionItems } from './deletion';
 import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import type { HandlerInvoker } from './handler';
+import { publishImageAssets } from './image-assets/publish';
+import { standInImageUris, withStandInUris } from './image-assets/stand-in-uris';
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars } from './intrinsics';
 import { outputLines, resolveOutputs, writeOutputsFile } from './outputs';
@@ -28,6 +30,7 @@ export async function deployApp(options: LocalDeployOptions): Promise<DeployResu
     // Stack name to outputs, in deploy order: the outputs file is rewritten after each stack, as `cdk deploy` keeps
     // the outputs of the stacks it deployed.
     const outputs = new Map<string, Record<string, string>>();
+    await publishImageAssets(session, stacks);
     for (const stack of stacks) {
       outputs.set(stack.stackName, await deployStack(session, progress, stack));
       if (options.outputsFile !== undefined) writeOutputsFile(options.outputsFile, outputs);
@@ -199,7 +202,8 @@ function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; 
   const resource = (stack.template.Resources ?? {})[id];
   try {
     const fn = functionForResource(stack, resolver, session.accountId, region, id, resource);
-    const properties = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${resource.Type})`)) as Record<string, unknown>;
+    const resolved = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${resource.Type})`)) as Record<string, unknown>;
+    const properties = withStandInUris(resolved, standInImageUris(stack, session.accountId, region, new URL(session.endpoint).host));
     session.state.keepCode(fn.ref.codeHash, fn.code.codeDir);
     return { fn, properties };
   } catch (err) {

@@ -28,6 +28,8 @@ class NoAnswerError extends Error {}
 /** The API (target prefix, signing name) a call goes to. */
 const APIS = {
   'ecr-public': { prefix: 'SpencerFrontendService.', service: 'ecr-public' },
+  // The private ECR API (GetAuthorizationToken of the stand-ins for the bootstrap's image repositories).
+  'ecr': { prefix: 'AmazonEC2ContainerRegistry_V20150921.', service: 'ecr' },
   'control': { prefix: 'EcrPublicLocal.', service: 'ecr-public-local' },
 } as const;
 
@@ -37,16 +39,19 @@ function isTransient(err: unknown): boolean {
   return err instanceof EmulatorApiError && (err.status >= 500 || err.status === 429 || /Throttl|TooManyRequests|RequestLimitExceeded/.test(err.code));
 }
 
-/** One call of `operation` of `api` at `target`, retried as the handlers retry theirs. */
-export function callEmulator(target: EmulatorTarget, api: keyof typeof APIS, operation: string, input: object): Promise<unknown> {
-  return withRetries(() => callOnce(target, api, operation, input), isTransient);
+/**
+ * One call of `operation` of `api` at `target`, signed for `region` (ECR Public's API and the control API answer in
+ * us-east-1 only; the private ECR API in the stack's Region), retried as the handlers retry theirs.
+ */
+export function callEmulator(target: EmulatorTarget, api: keyof typeof APIS, operation: string, input: object, region = 'us-east-1'): Promise<unknown> {
+  return withRetries(() => callOnce(target, api, operation, input, region), isTransient);
 }
 
-async function callOnce(target: EmulatorTarget, api: keyof typeof APIS, operation: string, input: object): Promise<unknown> {
+async function callOnce(target: EmulatorTarget, api: keyof typeof APIS, operation: string, input: object, region: string): Promise<unknown> {
   const { prefix, service } = APIS[api];
   const body = JSON.stringify(input);
   const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${prefix}${operation}` };
-  const signed = signRequest({ method: 'POST', url: `${target.endpoint}/`, headers, body }, target.credentials, service, 'us-east-1', Date.now() / 1000);
+  const signed = signRequest({ method: 'POST', url: `${target.endpoint}/`, headers, body }, target.credentials, service, region, Date.now() / 1000);
   let res: Response;
   try {
     res = await fetch(`${target.endpoint}/`, { method: 'POST', headers: { ...headers, ...signed }, body, signal: AbortSignal.timeout(10_000) });

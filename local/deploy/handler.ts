@@ -239,6 +239,8 @@ export interface HandlerCredentials {
 export function applyHandlerEnvironment(environment: HandlerEnvironment, credentials?: HandlerCredentials): () => void {
   const vars: Record<string, string | undefined> = {
     AWS_ENDPOINT_URL_ECR_PUBLIC: environment.ecrPublicEndpoint,
+    // The emulator answers the private ECR API's GetAuthorizationToken too: the credentials for Docker image assets.
+    AWS_ENDPOINT_URL_ECR: environment.ecrPublicEndpoint,
     AWS_ENDPOINT_URL_S3: environment.s3Endpoint,
     AWS_REGION: environment.region,
     // This one would make the SDK ignore the endpoint variables above.

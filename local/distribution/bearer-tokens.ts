@@ -102,6 +102,16 @@ export class BearerTokens {
     { 'WWW-Authenticate': `${this.challenge(repository, true)},error="insufficient_scope"` });
   }
 
+  /**
+   * Whether `req` carries a token fetched with a password (not an anonymous one): what the stand-ins of private ECR
+   * repositories take in place of the password itself, from clients that learnt this registry's Bearer challenge.
+   */
+  public credentialed(req: IncomingMessage): boolean {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const token = match ? this.tokens.get(match[1]) : undefined;
+    return token !== undefined && token.accessKeyId !== undefined && this.ctx.clock.now() < token.expiresAt;
+  }
+
   /** Why the principal of `accessKeyId` may not push into `repository` (`<alias>/<name>`); undefined when it may start uploads there. */
   private pushRefusal(accessKeyId: string, repository: string): string | undefined {
     const caller = this.iam.principals.callerOf(accessKeyId);

@@ -16,6 +16,7 @@ import {
   unsupported,
 } from './pushes';
 import { sendRegistryError, sendRegistryJson } from './responses';
+import { isStandInPath, serveStandIn } from './stand-in';
 import { REGISTRY_PUSH_ACTIONS, RegistryPush, repositoryArn } from '../iam/actions';
 import { authorizeAccess, ResourceFacts } from '../iam/authorizer';
 import { PrincipalDirectory } from '../iam/principals';
@@ -124,6 +125,10 @@ export class DistributionEndpoint {
     const path = url.pathname;
     const method = req.method ?? '';
     const read = method === 'GET' || method === 'HEAD';
+    if (isStandInPath(this.ctx.accountId, path)) {
+      // A client that learnt this host's Bearer challenge (under IAM) comes with a token fetched with the password.
+      return serveStandIn({ ctx: this.ctx, req, res, url, params: [] }, this.tokens?.credentialed(req) ?? false);
+    }
     let params: readonly string[] = [];
     const route = ROUTES.find((r) => {
       const match = r.pattern.exec(path);

@@ -1,8 +1,8 @@
 /**
- * The emulator's import graph, as ARCHITECTURE.md draws it: thin front doors (the awsJson `api/`, the OCI
- * `distribution/` API, `s3/`, `gallery/`) over the service core (`service/`), over the store (`store/`). A front door
- * imports the core, the store, IAM (`iam/`, asked at the door, as AWS's own front end does) and the shared modules
- * only, never another front door; the core imports no front door (IAM it may); the store and IAM import nothing of the
+ * The emulator's import graph, as ARCHITECTURE.md draws it: thin front doors (the awsJson `api/`, the private ECR
+ * API's `private-ecr/`, the OCI `distribution/` API, `s3/`, `gallery/`) over the service core (`service/`), over the
+ * store (`store/`). A front door imports the core, the store, IAM (`iam/`, asked at the door, as AWS's own front end
+ * does) and the shared modules only, never another front door; the core imports no front door (IAM it may); the store and IAM import nothing of the
  * emulator but themselves (and the store the one dictionary helper).
  */
 import * as fs from 'fs';
@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 const LOCAL = path.join(__dirname, '..', '..', 'local');
-const FRONT_DOORS = ['api', 'distribution', 's3', 'gallery', 'control'];
+const FRONT_DOORS = ['api', 'distribution', 'private-ecr', 's3', 'gallery', 'control'];
 /** Top-level modules any part of the emulator may use: HTTP plumbing, the clock, fault injection, quotas, dictionaries. */
 const SHARED = ['http.ts', 'clock.ts', 'faults.ts', 'rate-quotas.ts', 'dictionary.ts'];
 

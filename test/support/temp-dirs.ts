@@ -1,4 +1,5 @@
 /** Temporary directories of tests: the one helper that makes them and removes them. */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +24,17 @@ jestAfterAll?.(() => {
 /** A fresh directory under os.tmpdir(); removed by `removeTempDir`, or when the test file ends. */
 export function makeTempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.add(dir);
+  return dir;
+}
+
+/**
+ * `makeTempDir` with a lowercase name (hexadecimal where mkdtemp puts letters of both cases): for tools that make an
+ * image name of a path, as buildah does of `FROM oci:<path>:<tag>`.
+ */
+export function makeLowercaseTempDir(prefix: string): string {
+  const dir = path.join(os.tmpdir(), `${prefix}${randomBytes(6).toString('hex')}`);
+  fs.mkdirSync(dir);
   made.add(dir);
   return dir;
 }
