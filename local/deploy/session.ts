@@ -10,6 +10,7 @@ import { AssemblyStack, fillPlaceholders } from './assembly';
 import { AssetServer, startAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
 import { HandlerInvoker } from './handler';
+import { keepAndServeEarlierAssets, ServedObject } from './kept-assets';
 import { withRetries } from './retry';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
@@ -126,7 +127,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
-    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region),
+    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, path.join(dataDir, 'deployments')),
     close: async () => {
       await assets.stop();
       await server.stop();
@@ -135,9 +136,13 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   };
 }
 
-/** Serves the file assets of `stack` from `assets`; the problems of those not served. */
-async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
+/**
+ * Serves the file assets of `stack` from `assets`, and those earlier deploys kept (for a rollback, see kept-assets.ts);
+ * the problems of those not served.
+ */
+async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string, stateDir: string): Promise<string[]> {
   const problems: string[] = [];
+  const served: ServedObject[] = [];
   for (const asset of stack.assets) {
     if (asset.packaging !== 'file') continue;
     if (asset.problem) {
@@ -147,8 +152,10 @@ async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accoun
     for (const d of asset.destinations) {
       const bucket = fillPlaceholders(d.bucketName, accountId, region);
       await assets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+      served.push({ bucket, key: fillPlaceholders(d.objectKey, accountId, region), file: asset.sourcePath });
     }
   }
+  await keepAndServeEarlierAssets(assets, stateDir, served);
   return problems;
 }
 

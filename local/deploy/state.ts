@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CustomResourceRequest } from './handler';
 import { parseJsonData } from './json-data';
+import { collectKeptAssets } from './kept-assets';
 import { replaceFile } from '../store/durable-file';
 
 /** Where a resource's handler code is and how to run it. */
@@ -249,8 +250,12 @@ export class StateStore {
     fs.renameSync(tmp, target);
   }
 
-  /** Removes the stored code no stack's state refers to any longer. */
+  /** Removes the stored code, and the kept file assets (kept-assets.ts), no stack's state refers to any longer. */
   public collectCode(): void {
+    if (fs.existsSync(this.dir)) {
+      const texts = fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).map((n) => fs.readFileSync(path.join(this.dir, n), 'utf8'));
+      collectKeptAssets(this.dir, texts);
+    }
     const codeRoot = path.join(this.dir, CODE_DIR);
     if (!fs.existsSync(codeRoot)) return;
     const used = new Set<string>();
