@@ -96,7 +96,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     ours,
     rollback,
     resolver: stackResolver(session, stack, state, region, (id) => ours.has(id)),
-    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, rollsBack: rollback, ...extra }),
+    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, deferClosing: true, ...extra }),
   };
   await noteTargetAndAssets(ctx);
   const invoker = session.invoker(region);
@@ -113,7 +113,8 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
     await deployConcurrently(plan.order, (id) => plan.dependencies.get(id) ?? [], (id) => deployResource(ctx, plan, invoker, id));
   } catch (err) {
-    if (!rollback || !(err instanceof LocalDeployError)) throw err;
+    if (!(err instanceof LocalDeployError)) throw err;
+    if (!rollback) throw progress.notRolledBack(stack.stackName, stateFile, err);
     const report = await rollBack(ctx, err.message, false);
     throw progress.rolledBack({ stackName: stack.stackName, stateFile, cause: err.message, first: err, report });
   }

@@ -143,7 +143,7 @@ async function send(
   const failed = (reason: string, logs?: string[]): string => {
     progress.failure({
       operation: 'deploy',
-      rollsBack: true,
+      deferClosing: true,
       stackName: state.stackName,
       stateFile: session.state.file(state.stackName),
       logicalId,

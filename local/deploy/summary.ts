@@ -76,8 +76,8 @@ export class Progress {
 
   /**
    * Prints a failure and returns the error to throw: the reason, the handler's output (unless already shown), and what
-   * becomes of the run: a destroy, a deploy's cleanup or a deploy without rollback stops there; a deploy to be rolled
-   * back (`rollsBack`) says so after its rollback (`rolledBack`).
+   * becomes of the run: a destroy or a deploy's cleanup stops there; a deploy's failure (`deferClosing`) says what
+   * became of it once it has stopped (`rolledBack`, `notRolledBack`).
    */
   public failure(opts: {
     readonly operation: 'deploy' | 'destroy' | 'cleanup';
@@ -89,8 +89,11 @@ export class Progress {
     readonly type?: string;
     readonly requestType?: string;
     readonly logs?: string[];
-    /** deploy: the failure is rolled back (closing lines printed by `rolledBack`). @default false */
-    readonly rollsBack?: boolean;
+    /**
+     * The caller says what became of the run once it has stopped (a deploy: after the resources still running, and its
+     * rollback). @default false
+     */
+    readonly deferClosing?: boolean;
   }): LocalDeployError {
     const what = opts.logicalId ? `${opts.logicalId} (${opts.type ?? 'resource'})${opts.requestType ? ` ${opts.requestType}` : ''}` : opts.stackName;
     this.log(`  FAILED     ${what}: ${opts.reason ?? opts.message}`);
@@ -99,15 +102,20 @@ export class Progress {
       this.log('             handler output:');
       for (const line of logs) this.log(`    | ${line}`);
     }
-    if (!opts.rollsBack) this.log(closingLine(opts.operation, opts.stackName, opts.stateFile));
+    if (!opts.deferClosing) this.log(closingLine(opts.operation, opts.stackName, opts.stateFile));
     return new LocalDeployError(
       opts.reason ? `${what} failed: ${opts.reason}` : opts.message,
       opts.reason,
       this.result,
       opts.logicalId,
       logs,
-      opts.operation === 'deploy' ? { status: opts.rollsBack ? 'complete' : 'disabled' } : undefined,
     );
+  }
+
+  /** Ends a deploy that failed and is not rolled back (`noRollback`); returns the error to throw. */
+  public notRolledBack(stackName: string, stateFile: string, first: LocalDeployError): LocalDeployError {
+    this.log(closingLine('deploy', stackName, stateFile));
+    return new LocalDeployError(first.message, first.reason, this.result, first.logicalId, first.handlerLogs, { status: 'disabled' });
   }
 
   /** Starts a rollback's section: the failure it undoes (`continued`: a rollback an earlier run left unfinished). */
@@ -148,7 +156,7 @@ function closingLine(operation: 'deploy' | 'destroy' | 'cleanup', stackName: str
     case 'destroy':
       // A Delete is sent with the properties recorded at the last deploy, not the app's current ones: a destroy that
       // failed on them fails the same way until a deploy has recorded corrected ones.
-      return `The destroy of ${stackName} stopped: what was not deleted stays in place and is recorded in ${stateFile}; `
+      return `The destroy of ${stackName} stopped. There is no rollback: what succeeded stays in place and is recorded in ${stateFile}; `
         + 'destroy sends the properties recorded at the last deploy, so fix the cause in the app, run deploy, then destroy again.';
     case 'cleanup':
       return `The deploy of ${stackName} stopped in its cleanup, after every resource was deployed (a cleanup is not rolled back): `
