@@ -39,6 +39,8 @@ interface Version {
   readonly last: string;
   /** Descriptions, about text, tags, policy, the image's tag and the registry's display name of the top stack. */
   readonly text: string;
+  /** The image's tag. @default `v-<text>` */
+  readonly imageTag?: string;
   /** A repository depending on the first one, created by the deploy that adds it. */
   readonly added: boolean;
   /**
@@ -88,7 +90,7 @@ function synth(v: Version): string {
   const published = new PublicImage(top, 'Image', {
     repository: middle,
     source: ImageSource.fromOciLayout(image.layoutDir, { ref: 'v1' }),
-    tags: [`v-${v.text}`],
+    tags: [v.imageTag ?? `v-${v.text}`],
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const last = repository(top, 'Last', v.last, v.text);
@@ -250,6 +252,13 @@ describe('a failed stack update is rolled back to the previous deploy', () => {
     expect(err.result.resources.find((r) => r.logicalId.startsWith('Middle') && r.action === 'rolled back'))
       .toMatchObject({ physicalResourceId: 'rb/middle-renamed', restoredPhysicalResourceId: 'rb/middle' });
     expect(lines.some((l) => /^ {2}rolled back Middle[0-9A-F]{8} {2}Custom::EcrPublicRepository {2}rb\/middle-renamed {2}\(its replacement undone, back to rb\/middle\)$/.test(l))).toBe(true);
+    expect(await registrySnapshot(client)).toEqual(deployed);
+    expect(recorded(dataDir)).toEqual(stateBefore.top);
+  });
+
+  test('an image whose tags changed in place is updated back', async () => {
+    const err = await failingDeploy({ ...V1, last: TAKEN, imageTag: 'v-moved' }, dataDir);
+    expect(actions(err.result).filter((a) => !a.startsWith('unchanged'))).toEqual(['updated Image', 'rolled back Last (update)', 'rolled back Image (update)']);
     expect(await registrySnapshot(client)).toEqual(deployed);
     expect(recorded(dataDir)).toEqual(stateBefore.top);
   });
