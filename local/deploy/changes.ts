@@ -76,15 +76,15 @@ export function applyUndone(state: DeploymentState, logicalId: string, keepCurre
  */
 export function applyRollbackOutcome(
   state: DeploymentState, request: InFlightRequest, physicalResourceId: string | undefined, data: Record<string, string>,
-): UndoneChange {
+): { undone: UndoneChange; restoredPhysicalResourceId?: string } {
   const logicalId = request.request.LogicalResourceId;
   const step = rollbackStep(state, logicalId);
   if (request.request.RequestType === 'Update') {
     applyUpdatedBack(state, logicalId, physicalResourceId ?? request.request.PhysicalResourceId ?? '', data);
-    return 'update';
+    return { undone: 'update' };
   }
   applyUndone(state, logicalId);
-  return step.kind === 'replacement' ? 'replacement' : 'creation';
+  return step.kind === 'replacement' ? { undone: 'replacement', restoredPhysicalResourceId: step.before.physicalResourceId } : { undone: 'creation' };
 }
 
 /** The outcome of an Update back: the resource as it was, with what the handler answered; the change is forgotten. */

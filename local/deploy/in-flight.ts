@@ -116,7 +116,7 @@ export async function completeInFlight(session: Session, progress: Progress, sta
       const undone = applyRollbackOutcome(state, request, result.physicalResourceId, result.data);
       session.state.save(state);
       progress.outcome({
-        stackName: state.stackName, logicalId, type, action: 'rolled back', physicalResourceId: request.request.PhysicalResourceId ?? '', data: result.data, undone,
+        stackName: state.stackName, logicalId, type, action: 'rolled back', physicalResourceId: request.request.PhysicalResourceId ?? '', data: result.data, ...undone,
       });
     } else if (request.request.RequestType === 'Delete') {
       applyDeletion(state, request);
