@@ -59,14 +59,16 @@ export function applyUndone(state: DeploymentState, logicalId: string, keepCurre
   const prior = state.changes.get(logicalId);
   if (!prior) return;
   state.changes.delete(logicalId);
-  const current = prior.attempt ? undefined : state.resources.get(logicalId);
+  // What the step removed or kept: the failed attempt, or the resource the deploy left.
+  const undone = prior.attempt ?? state.resources.get(logicalId);
+  const current = state.resources.get(logicalId);
   const before = prior.resource;
   if (!before) {
-    if (current) state.resources.delete(logicalId);
+    if (current && current.physicalResourceId === undone?.physicalResourceId) state.resources.delete(logicalId);
     return;
   }
   state.pendingDeletes = state.pendingDeletes.filter((p) => !(p.logicalId === logicalId && p.physicalResourceId === before.physicalResourceId));
-  if (keepCurrent && current) state.pendingDeletes.push({ ...current, logicalId });
+  if (keepCurrent && current && current.physicalResourceId !== before.physicalResourceId) state.pendingDeletes.push({ ...current, logicalId });
   state.resources.set(logicalId, before);
 }
 

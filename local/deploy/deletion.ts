@@ -59,7 +59,7 @@ export function deletionItems(state: DeploymentState, logicalIds: string[], reas
   ];
 }
 
-export const RETAIN_POLICIES = new Set(['Retain', 'RetainExceptOnCreate']);
+const RETAIN_POLICIES = new Set(['Retain', 'RetainExceptOnCreate']);
 
 /**
  * Resources whose handler answers a Delete by keeping what they made, and the property that says so (as

@@ -115,19 +115,20 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   }
   const s3Endpoint = assets.endpoint;
   const verbose = options.verbose ?? false;
+  const state = new StateStore(dataDir);
   return {
     endpoint,
     accountId,
     emulator,
     dataDir,
-    state: new StateStore(dataDir),
+    state,
     server,
     s3Endpoint,
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
-    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, path.join(dataDir, 'deployments')),
+    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, state.dir),
     close: async () => {
       await assets.stop();
       await server.stop();
@@ -151,8 +152,9 @@ async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accoun
     }
     for (const d of asset.destinations) {
       const bucket = fillPlaceholders(d.bucketName, accountId, region);
-      await assets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
-      served.push({ bucket, key: fillPlaceholders(d.objectKey, accountId, region), file: asset.sourcePath });
+      const key = fillPlaceholders(d.objectKey, accountId, region);
+      await assets.addObject(bucket, key, asset.sourcePath);
+      served.push({ bucket, key, file: asset.sourcePath });
     }
   }
   await keepAndServeEarlierAssets(assets, stateDir, served);

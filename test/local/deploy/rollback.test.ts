@@ -211,6 +211,22 @@ describe('a failed stack create is rolled back: what it created is deleted', () 
     await destroyApp(options(synth(V1), dataDir, { stackName: TOP }));
     expect(await registrySnapshot(client)).toEqual(before);
   });
+
+  test('after --no-rollback, a deploy that fails rolls back to the last completed deploy (here: none)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(tmp, 'create-'));
+    const before = await registrySnapshot(client);
+    await failingDeploy({ ...V1, middle: TAKEN }, dataDir, { noRollback: true, stackName: TOP });
+    // The first repository, created by the deploy left in place, now fails its Update (a rename to the taken name).
+    const err = await failingDeploy({ ...V1, first: TAKEN }, dataDir, { stackName: TOP });
+    expect(err.rollback).toEqual({ status: 'complete' });
+    // Its creation is undone, and so is the failed Create of the run left in place (the CREATE_FAILED marker).
+    expect(err.result.resources.map((r) => [r.logicalId.replace(/[0-9A-F]{8}$/, ''), r.action, r.undone, r.physicalResourceId])).toEqual([
+      ['Middle', 'rolled back', 'creation', 'cdk-ecr-public::CREATE_FAILED'],
+      ['First', 'rolled back', 'creation', 'rb/first'],
+    ]);
+    expect(await registrySnapshot(client)).toEqual(before);
+    expect(recorded(dataDir, TOP)).toEqual({ resources: {}, pendingDeletes: [], inFlight: [], changes: {}, rollback: undefined });
+  });
 });
 
 describe('a failed stack update is rolled back to the previous deploy', () => {
