@@ -218,8 +218,11 @@ describe('ecr-public-local deploy / destroy', () => {
       cdkApp.synth();
       return outdir;
     };
-    const description = async (name: string) => (await c.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(
-      () => c.send(new GetRepositoryCatalogDataCommand({ repositoryName: name })), (e: Error) => ({ catalogData: { description: e.name } }))).catalogData?.description;
+    /** The repository's description, or the error naming it gives. */
+    const description = async (name: string): Promise<string | undefined> => {
+      const found = await c.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(() => undefined, (e: Error) => e.name);
+      return found ?? (await c.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }))).catalogData?.description;
+    };
     const v1 = app('held/a', 'one', []);
     const args = ['--endpoint', served.endpoint, '--data', dataDir];
     expect((await cli(['deploy', v1, ...args])).code).toBe(0);
