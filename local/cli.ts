@@ -2,6 +2,7 @@
 /** `ecr-public-local`: runs the local ECR Public emulator, and deploys synthesized apps to it. */
 import { parseArgs } from 'util';
 import { deployApp, destroyApp, LocalDeployError } from './deploy';
+import { accountRootCredentials, exportLines, principalCredentials } from './deploy/credentials';
 import { dict } from './dictionary';
 import { FaultOptions, parseFaultSpec } from './faults';
 import { IamOptions, startEmulator } from './server';
@@ -15,6 +16,8 @@ const SYNOPSIS = `Usage: ecr-public-local serve [options]
        ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--outputs-file FILE] [--no-rollback] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
        ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
        ecr-public-local sweep <cloud assembly dir> [--stack NAME] [--now ISO-8601] [--dry-run] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
+       ecr-public-local credentials <cloud assembly dir> <construct path of a role or user> [--data DIR] [--endpoint URL]
+       ecr-public-local credentials --account <12 digits> [--data DIR] [--endpoint URL]
        ecr-public-local <command> --help`;
 
 const SERVE_HELP = `Usage: ecr-public-local serve [options]
@@ -48,7 +51,8 @@ function deployHelp(command: 'deploy' | 'destroy'): string {
 emulator, as CloudFormation would (Create, Update, Delete). State is kept in <data dir>/deployments/<stack>.json, so
 a second deploy is an update. A stack whose deploy fails is rolled back, as CloudFormation does, to what its last
 completed deploy left; a rollback that fails is continued by the next deploy. Each stack's outputs are printed once it
-is deployed.`
+is deployed. Each handler runs as its own role: the emulator's IAM decides its calls (an emulator given with
+--endpoint must run with --iam for that; the deploy warns when it does not).`
     : `Deletes what deploy recorded for the app's stacks, by running the shipped handlers' Delete with the properties
 deploy recorded.`;
   return `Usage: ecr-public-local ${command} <cloud assembly dir> [options]
@@ -66,15 +70,33 @@ ${command === 'deploy' ? `  --outputs-file FILE      write the stacks' outputs t
                            command
   --account-id ID          the emulator's account id (AWS::AccountId; default: the emulator's, 123456789012)
   --port N                 port of the in-process emulator (default: any free port)
+  --root-credentials K:S   the emulator account root's key pair (as given to serve --iam; default local:local)
   --verbose                print the handlers' log lines and each skipped resource
   --help                   print this help`;
 }
+
+const CREDENTIALS_HELP = `Usage: ecr-public-local credentials <cloud assembly dir> <construct path of a role or user> [options]
+       ecr-public-local credentials --account <12 digits> [options]
+
+Prints shell export lines with credentials of a role or user of a deployed app (its construct path, for example
+MyStack/CiRole), or of the root of another account (--account, for cross-account trials), issued by a running
+emulator that evaluates IAM (serve --iam). They last as long as that emulator runs (12 hours at most). Try a grant:
+  eval "$(npx ecr-public-local credentials cdk.out MyStack/CiRole)"
+  skopeo copy --dest-creds "AWS:$(aws ecr-public get-login-password)" oci:layout:latest docker://127.0.0.1:5000/<alias>/<repo>:latest
+
+Options:
+  --account ID             the root of account ID instead of a principal of the app
+  --data DIR               deployment state of the app, and the data directory of the emulator serving it
+                           (default .emulator-data)
+  --endpoint URL           the emulator (default AWS_ENDPOINT_URL_ECR_PUBLIC, else the emulator serving --data)
+  --root-credentials K:S   the emulator account root's key pair (as given to serve --iam; default local:local)
+  --help                   print this help`;
 
 const USAGE = `${SYNOPSIS}
 
 ${SERVE_HELP.split('\n').slice(2).join('\n')}
 
-deploy, destroy and sweep: see 'ecr-public-local deploy --help' and 'ecr-public-local sweep --help'.`;
+deploy, destroy, sweep and credentials: see 'ecr-public-local <command> --help'.`;
 
 const SWEEP_HELP = `Usage: ecr-public-local sweep <cloud assembly dir> [options]
 
@@ -90,6 +112,7 @@ Options:
                            emulator serving --data, else one started in-process on --data for the duration of the
                            command
   --account-id ID          the emulator's account id (default: the emulator's, 123456789012)
+  --root-credentials K:S   the emulator account root's key pair (as given to serve --iam; default local:local)
   --verbose                print the sweeper's log lines
   --help                   print this help`;
 
@@ -117,6 +140,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return sweepCommand(rest);
+  }
+  if (command === 'credentials') {
+    if (asksForHelp(rest)) {
+      console.log(CREDENTIALS_HELP);
+      return 0;
+    }
+    return credentialsCommand(rest);
   }
   if (command !== 'serve') {
     console.error(`Unknown command '${command}'.\n\n${SYNOPSIS}`);
@@ -201,10 +231,40 @@ async function serveCommand(args: string[]): Promise<number> {
 function iamOption(on: boolean | undefined, root: string | undefined): IamOptions | undefined {
   if (root !== undefined && !on) throw new Error('--root-credentials applies with --iam only');
   if (!on) return undefined;
-  if (root === undefined) return {};
+  return { rootCredentials: rootCredentials(root) };
+}
+
+/** `--root-credentials KEY:SECRET`, checked; undefined when not given. */
+function rootCredentials(root: string | undefined): { accessKeyId: string; secretAccessKey: string } | undefined {
+  if (root === undefined) return undefined;
   const colon = root.indexOf(':');
   if (colon <= 0 || colon === root.length - 1) throw new Error('--root-credentials must be ACCESS_KEY_ID:SECRET');
-  return { rootCredentials: { accessKeyId: root.slice(0, colon), secretAccessKey: root.slice(colon + 1) } };
+  return { accessKeyId: root.slice(0, colon), secretAccessKey: root.slice(colon + 1) };
+}
+
+/** `credentials`: prints export lines; exit code 1 when no credentials could be issued. */
+async function credentialsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'account': { type: 'string' },
+      'data': { type: 'string' },
+      'endpoint': { type: 'string' },
+      'root-credentials': { type: 'string' },
+    },
+  });
+  const options = { dataDir: values.data, endpoint: values.endpoint, rootCredentials: rootCredentials(values['root-credentials']) };
+  const wanted = values.account !== undefined ? 0 : 2;
+  if (positionals.length !== wanted) {
+    console.error(`credentials takes ${values.account !== undefined ? 'no other argument with --account' : 'a cloud assembly directory and a construct path'}.\n\n${CREDENTIALS_HELP}`);
+    return 1;
+  }
+  const credentials = values.account !== undefined
+    ? await accountRootCredentials(values.account, options)
+    : await principalCredentials(positionals[0], positionals[1], options);
+  for (const line of exportLines(credentials)) console.log(line);
+  return 0;
 }
 
 /** `deploy` / `destroy`: exit code 0 when every resource succeeded, 1 when a handler failed or nothing could be done. */
@@ -218,6 +278,7 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
       'endpoint': { type: 'string' },
       'account-id': { type: 'string' },
       'port': { type: 'string' },
+      'root-credentials': { type: 'string' },
       'verbose': { type: 'boolean', default: false },
       ...(command === 'deploy' ? { 'outputs-file': { type: 'string' as const }, 'no-rollback': { type: 'boolean' as const, default: false } } : {}),
     },
@@ -237,6 +298,7 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
     endpoint: values.endpoint,
     accountId: values['account-id'],
     port,
+    rootCredentials: rootCredentials(values['root-credentials']),
     verbose: values.verbose,
     outputsFile,
     noRollback,
@@ -266,6 +328,7 @@ async function sweepCommand(args: string[]): Promise<number> {
       'data': { type: 'string' },
       'endpoint': { type: 'string' },
       'account-id': { type: 'string' },
+      'root-credentials': { type: 'string' },
       'verbose': { type: 'boolean', default: false },
     },
   });
@@ -282,6 +345,7 @@ async function sweepCommand(args: string[]): Promise<number> {
       dataDir: values.data,
       endpoint: values.endpoint,
       accountId: values['account-id'],
+      rootCredentials: rootCredentials(values['root-credentials']),
       verbose: values.verbose,
     });
     return 0;

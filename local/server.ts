@@ -8,11 +8,12 @@ import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo, Socket } from 'net';
 import { ApiEndpoint } from './api/endpoint';
 import { Clock } from './clock';
-import { isDistributionPath, DistributionEndpoint } from './distribution/routes';
+import { CONTROL_TARGET_PREFIX, ControlEndpoint } from './control/endpoint';
+import { DistributionEndpoint } from './distribution/routes';
 import { FaultInjector, FaultOptions } from './faults';
 import { isGalleryPath, serveGallery } from './gallery/routes';
 import { BodyBudget, decodeSegment, refuseForeignRequest, sendFile, sendJson } from './http';
-import { ResourceFacts } from './iam/authorizer';
+import { s3ReadRefusal } from './iam/authorizer';
 import { PrincipalDirectory } from './iam/principals';
 import { RateQuotas } from './rate-quotas';
 import { BucketEndpoint } from './s3/bucket';
@@ -103,10 +104,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const principals = options.iam
     ? new PrincipalDirectory(accountId, options.iam.rootCredentials ?? { accessKeyId: 'local', secretAccessKey: 'local' })
     : undefined;
-  // Filled in once the context exists: the buckets are served from the first request on.
-  let facts: ResourceFacts | undefined;
-  const lazyFacts: ResourceFacts = { policyOf: (n) => facts?.policyOf(n), tagsOf: (n) => facts?.tagsOf(n) };
-  const buckets = new BucketEndpoint(principals ? { principals, account: accountId, facts: lazyFacts, now: () => clock.now() } : undefined);
+  const buckets = new BucketEndpoint(principals
+    ? (request, bucket, key) => s3ReadRefusal(principals, accountId, request, bucket, key, clock.now())
+    : undefined);
   for (const [name, dir] of Object.entries(options.buckets ?? {})) buckets.addBucket(name, dir);
 
   let listening: Listening | undefined;
@@ -131,10 +131,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     authorizationTokens: new Map(),
     clock,
   };
-  facts = resourceFacts(ctx);
+  const facts = resourceFacts(ctx);
   const api = new ApiEndpoint(ctx, faults, new BodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
     options.rateQuotas ? new RateQuotas() : undefined, principals ? { principals, facts } : undefined);
   const distribution = new DistributionEndpoint(ctx, principals ? { principals, facts } : undefined);
+  const control = new ControlEndpoint(accountId, clock, principals);
   const sweeper = expireUploadsPeriodically(ctx);
 
   listening.route(async (req, res) => {
@@ -145,8 +146,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     } catch {
       return sendJson(res, 400, { message: `Malformed request target: ${req.url}` });
     }
-    if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) return api.handle(req, res);
-    if (isDistributionPath(url.pathname)) return distribution.handle(req, res, url);
+    const target = req.headers['x-amz-target'];
+    if (req.method === 'POST' && typeof target === 'string' && target.startsWith(CONTROL_TARGET_PREFIX)) return control.handle(req, res);
+    if (req.method === 'POST' && target !== undefined) return api.handle(req, res);
+    if (distribution.serves(url.pathname)) return distribution.handle(req, res, url);
     if (isGalleryPath(url.pathname)) return serveGallery(ctx, req, res, url);
     if (url.pathname.startsWith('/logo/')) return serveLogo(req, res, store, url.pathname.slice('/logo/'.length));
     return buckets.handle(req, res, url);

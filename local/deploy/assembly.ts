@@ -61,6 +61,8 @@ export interface AssemblyStack {
   /** Keys of the stacks this one depends on. */
   readonly dependencies: string[];
   readonly assets: FileAsset[];
+  /** The logical id of each construct path of a resource (`Stack/Role/Resource`), as the assembly's metadata records them. */
+  readonly logicalIds: ReadonlyMap<string, string>;
 }
 
 export interface CloudAssembly {
@@ -158,6 +160,9 @@ function readAssembly(root: string, assembly: cxapi.CloudAssembly, prefix: strin
       region: region === cxapi.UNKNOWN_REGION ? undefined : region,
       dependencies: deps.filter((d) => d instanceof cxapi.CloudFormationStackArtifact).map((d) => `${prefix}${d.id}`),
       assets: readAssets(root, assembly.directory, id, deps.filter((d) => d instanceof cxapi.AssetManifestArtifact).map((d) => d.file)),
+      logicalIds: new Map(artifact.findMetadataByType('aws:cdk:logicalId')
+        .filter((m) => typeof m.data === 'string')
+        .map((m) => [m.path.replace(/^\//, ''), m.data as string])),
     });
   }
 }

@@ -4,8 +4,13 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
+import { callEmulator, EmulatorTarget } from './emulator-calls';
 import { refuseForeignRequest } from '../http';
-import { BucketEndpoint } from '../s3/bucket';
+import type { S3Refusal } from '../iam/authorizer';
+import { BucketEndpoint, ReadCheck } from '../s3/bucket';
+
+/** The emulator whose IAM decides each read (JSON of an `EmulatorTarget`), given to the child in its environment. */
+export const ASSET_IAM_VARIABLE = 'ECR_PUBLIC_LOCAL_ASSET_IAM';
 
 /** From the deployer: serve `file` as `s3://bucket/key`. */
 export interface AddObjectMessage {
@@ -24,10 +29,9 @@ export async function listenForAssets(buckets: BucketEndpoint): Promise<Server> 
     try {
       if (refuseForeignRequest(req, res, (server.address() as AddressInfo).port)) return;
       // The path as sent: a target such as `//x` is a path here, never a URL of another host.
-      buckets.handle(req, res, new URL(`http://127.0.0.1${(req.url ?? '/').startsWith('/') ? req.url : '/'}`));
+      buckets.handle(req, res, new URL(`http://127.0.0.1${(req.url ?? '/').startsWith('/') ? req.url : '/'}`)).catch((err: unknown) => fail(res, err));
     } catch (err) {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(err));
+      fail(res, err);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -37,8 +41,30 @@ export async function listenForAssets(buckets: BucketEndpoint): Promise<Server> 
   return server;
 }
 
+/**
+ * Each read decided by the emulator at `target` (its control API's `AuthorizeS3Read`), which holds the principals and
+ * their credentials: the handler's signature and its role's `s3:GetObject`, as S3 decides them.
+ */
+export function emulatorReadCheck(target: EmulatorTarget): ReadCheck {
+  return async (request, bucket, key) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const answer = await callEmulator(target, 'control', 'AuthorizeS3Read', { method: request.method, target: request.target, headers, bucket, key });
+    return (answer as { refusal?: S3Refusal }).refusal;
+  };
+}
+
+/** A failure of the server itself (the emulator did not answer the read's check): 500, which the SDK retries. */
+function fail(res: ServerResponse, err: unknown): void {
+  if (!res.headersSent) res.writeHead(500);
+  res.end(String(err));
+}
+
 async function main(): Promise<void> {
-  const buckets = new BucketEndpoint();
+  const iam = process.env[ASSET_IAM_VARIABLE];
+  const buckets = new BucketEndpoint(iam ? emulatorReadCheck(JSON.parse(iam) as EmulatorTarget) : undefined);
   const server = await listenForAssets(buckets);
   process.on('message', (message: AddObjectMessage) => {
     let reply: AssetServerReply;

@@ -11,7 +11,8 @@ import * as fs from 'fs';
 import { Server } from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
-import { AddObjectMessage, AssetServerReply, listenForAssets } from './asset-server-process';
+import { AddObjectMessage, ASSET_IAM_VARIABLE, AssetServerReply, emulatorReadCheck, listenForAssets } from './asset-server-process';
+import type { EmulatorTarget } from './emulator-calls';
 import { BucketEndpoint } from '../s3/bucket';
 
 export interface AssetServer {
@@ -22,16 +23,20 @@ export interface AssetServer {
   stop(): Promise<void>;
 }
 
-/** Starts the asset endpoint: in a child process when the compiled child exists, else in this process. */
-export async function startAssetServer(): Promise<AssetServer> {
+/**
+ * Starts the asset endpoint: in a child process when the compiled child exists, else in this process. With `iam`, every
+ * read is decided by that emulator's IAM (`s3:GetObject` of the handler's role), as S3 decides it.
+ */
+export async function startAssetServer(iam?: EmulatorTarget): Promise<AssetServer> {
   const child = path.join(__dirname, 'asset-server-process.js');
-  return path.extname(__filename) === '.js' && fs.existsSync(child) ? ChildAssetServer.start(child) : InProcessAssetServer.start();
+  return path.extname(__filename) === '.js' && fs.existsSync(child) ? ChildAssetServer.start(child, iam) : InProcessAssetServer.start(iam);
 }
 
 class ChildAssetServer implements AssetServer {
-  public static async start(entry: string): Promise<ChildAssetServer> {
+  public static async start(entry: string, iam: EmulatorTarget | undefined): Promise<ChildAssetServer> {
     // No inherited flags (an inspector port, a profile of the deployer): the child is plain.
-    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+    const env = { ...process.env, [ASSET_IAM_VARIABLE]: iam === undefined ? '' : JSON.stringify(iam) };
+    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], env });
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m: AssetServerReply) => ('port' in m ? resolve(m.port) : reject(new Error('the asset server did not start'))));
       child.once('exit', (code) => reject(new Error(`the asset server exited with code ${code} before it listened`)));
@@ -79,8 +84,8 @@ class ChildAssetServer implements AssetServer {
 }
 
 class InProcessAssetServer implements AssetServer {
-  public static async start(): Promise<InProcessAssetServer> {
-    const buckets = new BucketEndpoint();
+  public static async start(iam: EmulatorTarget | undefined): Promise<InProcessAssetServer> {
+    const buckets = new BucketEndpoint(iam === undefined ? undefined : emulatorReadCheck(iam));
     return new InProcessAssetServer(buckets, await listenForAssets(buckets));
   }
 

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import type { AssemblyStack, TemplateResource } from './assembly';
 import { fillPlaceholders } from './assembly';
 import { codeAssetProblem } from './code-trust';
+import { executionRole, getAttArn } from './execution-roles';
 import type { FunctionCode } from './handler';
 import { plausibleName, Resolver, UnresolvableError } from './intrinsics';
 import type { HandlerRef, StateStore } from './state';
@@ -26,7 +27,7 @@ export function functionForResource(
   const where = `resource '${logicalId}' (${resource.Type})`;
   const token = resource.Properties?.ServiceToken;
   if (token === undefined) throw new UnresolvableError(`${where} has no ServiceToken`);
-  const functionId = getAttArnTarget(token);
+  const functionId = getAttArn(token);
   const fn = functionId !== undefined ? stack.template.Resources?.[functionId] : undefined;
   if (functionId === undefined || !fn || fn.Type !== 'AWS::Lambda::Function') {
     throw new UnresolvableError(`${where}: its ServiceToken ${JSON.stringify(token)} is not Fn::GetAtt [<function>, Arn] of an `
@@ -56,6 +57,7 @@ export function storedFunction(state: StateStore, ref: HandlerRef, stackName: st
     timeoutSeconds: ref.timeoutSeconds,
     memorySize: ref.memorySize,
     functionName: plausibleName(stackName, ref.functionLogicalId, 'AWS::Lambda::Function'),
+    role: ref.role,
   };
 }
 
@@ -93,6 +95,7 @@ function functionCode(
     entry,
     timeoutSeconds: Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds : DEFAULT_TIMEOUT_SECONDS,
     ...(memory !== undefined && Number.isFinite(memory) ? { memorySize: memory } : {}),
+    role: executionRole(stack, resolver, functionId),
   };
   return {
     ref,
@@ -102,16 +105,7 @@ function functionCode(
       timeoutSeconds: ref.timeoutSeconds,
       memorySize: ref.memorySize,
       functionName: explicitName ?? plausibleName(stack.stackName, functionId, 'AWS::Lambda::Function'),
+      role: ref.role,
     },
   };
-}
-
-/** `X` of `{ "Fn::GetAtt": ["X", "Arn"] }` (or `"X.Arn"`). */
-function getAttArnTarget(token: unknown): string | undefined {
-  if (token === null || typeof token !== 'object' || Array.isArray(token)) return undefined;
-  const getAtt = (token as Record<string, unknown>)['Fn::GetAtt'];
-  if (Object.keys(token).length !== 1 || getAtt === undefined) return undefined;
-  const parts = typeof getAtt === 'string' ? getAtt.split('.') : getAtt;
-  if (!Array.isArray(parts) || parts.length !== 2 || parts[1] !== 'Arn' || typeof parts[0] !== 'string') return undefined;
-  return parts[0];
 }

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { format } from 'util';
 import { DeployerServer, MAX_RESPONSE_BYTES, ReceivedResponse } from './deployer-server';
+import type { RoleRecord } from './state';
 import { dict } from '../dictionary';
 
 /** A custom-resource request without the two fields the invoker fills in (`RequestId`, `ResponseURL`). */
@@ -32,6 +33,11 @@ export interface FunctionSettings {
   /** @default 128 */
   readonly memorySize?: number;
   readonly functionName: string;
+  /**
+   * The execution role the handler runs as: the invoker's `roles` give its credentials, as Lambda gives a function its
+   * role's. @default - the environment's credentials (or dummy ones)
+   */
+  readonly role?: RoleRecord;
 }
 
 /** Which code runs, and the function settings Lambda would apply. */
@@ -83,6 +89,12 @@ const LATE_RESPONSE_GRACE_MS = 500;
 /** Dummy credentials for handlers when the environment has none: the emulator checks that requests are signed, not by whom. */
 const DUMMY_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDLOCALDEPLOY', AWS_SECRET_ACCESS_KEY: 'local-deploy-secret' };
 
+/** Where an invoker gets the credentials of an execution role (the deployer: from the emulator, which IAM then asks). */
+export interface RoleCredentialSource {
+  /** The role's credentials; undefined when the emulator does not evaluate IAM (the environment's are used). */
+  credentialsFor(role: RoleRecord): Promise<HandlerCredentials | undefined>;
+}
+
 export class HandlerInvoker {
   /** Invocations running now, and what puts the environment and the console back when the last one ends. */
   private running = 0;
@@ -97,6 +109,8 @@ export class HandlerInvoker {
     private readonly environment: HandlerEnvironment | undefined,
     /** Called with each console line of a handler as it is written (verbose output). */
     private readonly onLog?: (line: string) => void,
+    /** The credentials of each function's execution role. @default - the environment's credentials for every handler */
+    private readonly roles?: RoleCredentialSource,
   ) {}
 
   /**
@@ -121,6 +135,8 @@ export class HandlerInvoker {
   public async invokeHandler(
     handler: LambdaHandler, code: FunctionSettings, request: CustomResourceRequest, delivery: Delivery = {},
   ): Promise<InvocationResult> {
+    const credentials = await this.roleCredentials(code);
+    if (typeof credentials === 'string') return { status: 'FAILED', reason: credentials, data: {}, logs: [] };
     const requestId = delivery.requestId ?? randomUUID();
     const event = { ...request, RequestId: requestId, ResponseURL: '' };
     const expected = this.server.expectResponse(requestId, delivery.onResponse && ((r) => delivery.onResponse!(checkResponse(r, event))));
@@ -132,7 +148,7 @@ export class HandlerInvoker {
       const sink: LogSink = { logs, onLog: this.onLog };
       // Lambda hands the handler an event parsed from JSON: plain objects, whatever the deployer's own are.
       const context = lambdaContext(code, request.ServiceToken, deadline);
-      const settled = consoleSinks.run(sink, () => runHandler(handler, JSON.parse(JSON.stringify(event)), context));
+      const settled = runInvocation(sink, credentials, () => runHandler(handler, JSON.parse(JSON.stringify(event)), context));
       const outcome = await firstOf(expected.response, settled, deadline);
       if (outcome.kind === 'response') {
         // As Lambda does, the function runs on until it returns or times out: work after the response (removing a
@@ -162,11 +178,13 @@ export class HandlerInvoker {
   public async invokeEvent(code: FunctionCode, event: unknown, functionArn: string): Promise<EventInvocationResult> {
     const logs: string[] = [];
     const handler = loadHandler(code.codeDir, code.entry);
+    const credentials = await this.roleCredentials(code);
+    if (typeof credentials === 'string') return { error: credentials, logs };
     const deadline = Date.now() + code.timeoutSeconds * 1000;
     this.enter();
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
-      const settled = consoleSinks.run(sink, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)));
+      const settled = runInvocation(sink, credentials, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)));
       const outcome = await firstOf(new Promise<never>(() => undefined), settled, deadline);
       if (outcome.kind !== 'settled') return { error: `the handler did not finish within its timeout (${code.timeoutSeconds} s)`, logs };
       return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
@@ -175,15 +193,27 @@ export class HandlerInvoker {
     }
   }
 
+  /** The credentials of the function's role (undefined: the environment's), or why it has none (a failure). */
+  private async roleCredentials(code: FunctionSettings): Promise<HandlerCredentials | undefined | string> {
+    if (code.role === undefined || this.roles === undefined) return undefined;
+    try {
+      return await this.roles.credentialsFor(code.role);
+    } catch (err) {
+      return `the execution role ${code.role.arn} could not be given credentials: ${errorText(err)}`;
+    }
+  }
+
   /**
-   * The first of overlapping invocations sets the handlers' environment and routes the console to each invocation's
-   * sink; the last one to finish puts both back.
+   * The first of overlapping invocations sets the handlers' environment, routes the console to each invocation's sink
+   * and lets each invocation see its own role's credentials in `process.env`; the last one to finish puts all back.
    */
   private enter(): void {
     if (this.running++ > 0) return;
     const restoreEnv = this.environment ? applyHandlerEnvironment(this.environment) : () => undefined;
     const restoreConsole = routeConsole();
+    const restoreOverlay = overlayEnvironment();
     this.restore = () => {
+      restoreOverlay();
       restoreConsole();
       restoreEnv();
     };
@@ -198,6 +228,8 @@ export class HandlerInvoker {
 export interface HandlerCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** Temporary credentials' token, as Lambda gives a role's. @default - long-term credentials */
+  readonly sessionToken?: string;
 }
 
 /**
@@ -214,7 +246,7 @@ export function applyHandlerEnvironment(environment: HandlerEnvironment, credent
   };
   if (credentials) {
     Object.assign(vars, {
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: undefined,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken,
     });
   } else if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
     Object.assign(vars, DUMMY_CREDENTIALS, { AWS_SESSION_TOKEN: undefined });
@@ -356,6 +388,65 @@ function routeConsole(): () => void {
   }
   return () => {
     for (const m of methods) target[m] = originals[m];
+  };
+}
+
+/**
+ * The environment variables one invocation sees differently from the process (its role's credentials), carried by
+ * the asynchronous context as the console sink is: handlers create their SDK clients per invocation, and the SDK reads
+ * credentials from `process.env` when a client first signs, within the invocation's context.
+ */
+const environmentOverlays = new AsyncLocalStorage<ReadonlyMap<string, string | undefined>>();
+
+/** Runs `fn` as one invocation: its console lines to `sink`, its credentials (when given) in its `process.env`. */
+function runInvocation<T>(sink: LogSink, credentials: HandlerCredentials | undefined, fn: () => T): T {
+  const run = (): T => consoleSinks.run(sink, fn);
+  if (credentials === undefined) return run();
+  return environmentOverlays.run(new Map([
+    ['AWS_ACCESS_KEY_ID', credentials.accessKeyId],
+    ['AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey],
+    ['AWS_SESSION_TOKEN', credentials.sessionToken],
+    // A profile would not be read (the variables above come first), but must not be what a handler reports either.
+    ['AWS_PROFILE', undefined],
+  ]), run);
+}
+
+/**
+ * Replaces `process.env` with a view that shows each invocation its overlay (see `environmentOverlays`) and everyone
+ * else the environment as it is (writes go to the environment); returns what puts the environment back.
+ */
+function overlayEnvironment(): () => void {
+  const original = process.env;
+  const overlayOf = (key: string | symbol): ReadonlyMap<string, string | undefined> | undefined => {
+    const overlay = environmentOverlays.getStore();
+    return typeof key === 'string' && overlay?.has(key) ? overlay : undefined;
+  };
+  process.env = new Proxy(original, {
+    get: (target, key) => {
+      const overlay = overlayOf(key);
+      return overlay ? overlay.get(key as string) : Reflect.get(target, key);
+    },
+    has: (target, key) => {
+      const overlay = overlayOf(key);
+      return overlay ? overlay.get(key as string) !== undefined : Reflect.has(target, key);
+    },
+    getOwnPropertyDescriptor: (target, key) => {
+      const overlay = overlayOf(key);
+      if (!overlay) return Reflect.getOwnPropertyDescriptor(target, key);
+      const value = overlay.get(key as string);
+      return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
+    },
+    ownKeys: (target) => {
+      const keys = new Set(Reflect.ownKeys(target));
+      for (const [key, value] of environmentOverlays.getStore() ?? []) {
+        if (value === undefined) keys.delete(key);
+        else keys.add(key);
+      }
+      return [...keys];
+    },
+  });
+  return () => {
+    process.env = original;
   };
 }
 

@@ -53,6 +53,11 @@ export class Resolver {
     return out === NO_VALUE ? undefined : out;
   }
 
+  /** Our resources `value` refers to that are not deployed (yet): what it would wait for in CloudFormation. */
+  public undeployed(value: unknown): string[] {
+    return [...collectReferences(value)].filter((id) => this.env.isOurs(id) && !this.env.deployed(id));
+  }
+
   /** The value of the condition `name` of the template's `Conditions`. */
   public condition(name: string, where: string): boolean {
     const known = this.conditions.get(name);

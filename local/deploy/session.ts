@@ -9,9 +9,10 @@ import { startEmulator, RunningEmulator } from '../server';
 import { AssemblyStack, fillPlaceholders } from './assembly';
 import { AssetServer, startAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
+import { callEmulator, DEFAULT_ROOT_CREDENTIALS, EmulatorApiError, EmulatorTarget } from './emulator-calls';
 import { HandlerInvoker } from './handler';
 import { keepAndServeEarlierAssets, ServedObject } from './kept-assets';
-import { withRetries } from './retry';
+import { EmulatorRoles } from './role-credentials';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
 import { DirectoryLock } from '../store/lock';
@@ -26,6 +27,8 @@ const ACCOUNT_PROBE = 'ecr-public-local/account-probe';
 
 export interface Session {
   readonly endpoint: string;
+  /** The emulator, and the root credentials the deployer calls it with. */
+  readonly target: EmulatorTarget;
   readonly accountId: string;
   /** Set when the emulator runs in this process. */
   readonly emulator?: RunningEmulator;
@@ -89,14 +92,24 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   let endpoint: string;
   let accountId: string;
   const serving = endpointOption === undefined ? Store.holder(dataDir) : undefined;
+  const credentials = options.rootCredentials ?? DEFAULT_ROOT_CREDENTIALS;
   if (endpointOption === undefined && serving?.endpoint === undefined) {
-    emulator = await startInProcess(dataDir, options.port, options.accountId);
+    // The deployer's own emulator always evaluates IAM: what deploys here must deploy on AWS.
+    emulator = await startInProcess(dataDir, options.port, options.accountId, credentials);
     endpoint = emulator.endpoint;
     accountId = emulator.accountId;
   } else {
     endpoint = (endpointOption ?? serving!.endpoint!).replace(/\/+$/, '');
     if (serving) log(`Using the emulator that process ${serving.pid} serves on ${dataDir}: ${endpoint}`);
-    accountId = await emulatorAccount(endpoint, options.accountId);
+    accountId = await emulatorAccount({ endpoint, credentials }, options.accountId);
+  }
+  const target: EmulatorTarget = { endpoint, credentials };
+  let roles: EmulatorRoles;
+  try {
+    roles = await EmulatorRoles.connect(target, log);
+  } catch (err) {
+    await emulator?.stop();
+    throw err;
   }
   let server: DeployerServer;
   try {
@@ -107,7 +120,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   }
   let assets: AssetServer;
   try {
-    assets = await startAssetServer();
+    assets = await startAssetServer(roles.evaluatesIam ? target : undefined);
   } catch (err) {
     await server.stop();
     await emulator?.stop();
@@ -118,6 +131,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   const state = new StateStore(dataDir);
   return {
     endpoint,
+    target,
     accountId,
     emulator,
     dataDir,
@@ -127,7 +141,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
-      server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined),
+      server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined, roles),
     serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, state.dir),
     close: async () => {
       await assets.stop();
@@ -165,17 +179,20 @@ async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accoun
  * Starts the emulator on `dataDir`. Without a port, it takes the port of its previous run on this data directory when
  * that port is free (repository URIs carry the port, so they stay the same from one deploy to the next), else any.
  */
-async function startInProcess(dataDir: string, port: number | undefined, accountId: string | undefined): Promise<RunningEmulator> {
+async function startInProcess(
+  dataDir: string, port: number | undefined, accountId: string | undefined, rootCredentials: EmulatorTarget['credentials'],
+): Promise<RunningEmulator> {
+  const iam = { rootCredentials };
   const portFile = path.join(dataDir, 'deployments', 'emulator-port');
   const previous = port === undefined && fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8').trim()) : undefined;
   let emulator: RunningEmulator | undefined;
   if (previous !== undefined && Number.isInteger(previous) && previous > 0 && previous < 65536) {
-    emulator = await startEmulator({ dataDir, port: previous, accountId }).catch((err: NodeJS.ErrnoException) => {
+    emulator = await startEmulator({ dataDir, port: previous, accountId, iam }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') return undefined;
       throw err;
     });
   }
-  emulator ??= await startEmulator({ dataDir, port: port ?? 0, accountId });
+  emulator ??= await startEmulator({ dataDir, port: port ?? 0, accountId, iam });
   if (port === undefined) {
     fs.mkdirSync(path.dirname(portFile), { recursive: true });
     fs.writeFileSync(portFile, `${emulator.port}\n`);
@@ -187,15 +204,16 @@ async function startInProcess(dataDir: string, port: number | undefined, account
  * The account of the emulator at `endpoint`: its registry's id when it has a registry; before that, the registry id a
  * lookup of an absent repository names (`... does not exist in the registry with id '<account>'`).
  */
-async function emulatorAccount(endpoint: string, requested: string | undefined): Promise<string> {
-  const registries = await callApi(endpoint, 'DescribeRegistries', {}) as { registries?: Array<{ registryId?: string }> };
+async function emulatorAccount(target: EmulatorTarget, requested: string | undefined): Promise<string> {
+  const { endpoint } = target;
+  const registries = await callEmulator(target, 'ecr-public', 'DescribeRegistries', {}) as { registries?: Array<{ registryId?: string }> };
   let account = registries.registries?.[0]?.registryId;
   if (!account) {
     try {
-      const out = await callApi(endpoint, 'DescribeRepositories', { repositoryNames: [ACCOUNT_PROBE] }) as { repositories?: Array<{ registryId?: string }> };
+      const out = await callEmulator(target, 'ecr-public', 'DescribeRepositories', { repositoryNames: [ACCOUNT_PROBE] }) as { repositories?: Array<{ registryId?: string }> };
       account = out.repositories?.[0]?.registryId;
     } catch (err) {
-      if (!(err instanceof ApiError) || err.code !== 'RepositoryNotFoundException') throw err;
+      if (!(err instanceof EmulatorApiError) || err.code !== 'RepositoryNotFoundException') throw err;
       account = /registry with id '([0-9]{12})'/.exec(err.message)?.[1];
     }
   }
@@ -204,62 +222,6 @@ async function emulatorAccount(endpoint: string, requested: string | undefined):
     throw new Error(`The emulator at ${endpoint} serves account ${account}, not ${requested} (--account-id)`);
   }
   return account;
-}
-
-class ApiError extends Error {
-  constructor(public readonly code: string, message: string, public readonly status: number) {
-    super(`${code}: ${message}`);
-  }
-}
-
-/** No answer: the connection failed, dropped or timed out. */
-class NoAnswerError extends Error {}
-
-/** What the handlers' SDK clients retry: throttling, server errors, and calls that got no answer. */
-function isTransient(err: unknown): boolean {
-  if (err instanceof NoAnswerError) return true;
-  return err instanceof ApiError && (err.status >= 500 || err.status === 429 || /Throttl|TooManyRequests|RequestLimitExceeded/.test(err.code));
-}
-
-/** One ECR Public API call, retried as the handlers retry theirs. */
-function callApi(endpoint: string, operation: string, input: object): Promise<unknown> {
-  return withRetries(() => callApiOnce(endpoint, operation, input), isTransient);
-}
-
-/** One ECR Public API call (awsJson1_1), signed with a placeholder: the emulator checks the credential scope only. */
-async function callApiOnce(endpoint: string, operation: string, input: object): Promise<unknown> {
-  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
-  let res: Response;
-  try {
-    res = await fetch(endpoint, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-amz-json-1.1',
-        'X-Amz-Target': `SpencerFrontendService.${operation}`,
-        'Authorization': `AWS4-HMAC-SHA256 Credential=local/${day}/us-east-1/ecr-public/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: JSON.stringify(input),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    throw new NoAnswerError(`No ECR Public emulator answers at ${endpoint}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
-  }
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    throw new NoAnswerError(`The answer of ${endpoint} to ${operation} broke off: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // A server error answered without a JSON body is still a server error (retried); anything else is not the API.
-    if (res.status >= 500) throw new ApiError(`HTTP ${res.status}`, text.slice(0, 120), res.status);
-    throw new Error(`${endpoint} is not an ECR Public endpoint (${operation} answered HTTP ${res.status}: ${text.slice(0, 120)})`);
-  }
-  if (!res.ok) throw new ApiError(String(body.__type ?? `HTTP ${res.status}`).split('#').pop()!, String(body.message ?? ''), res.status);
-  return body;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

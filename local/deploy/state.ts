@@ -17,6 +17,18 @@ import { parseJsonData } from './json-data';
 import { collectKeptAssets } from './kept-assets';
 import { replaceFile } from '../store/durable-file';
 
+/**
+ * A function's execution role as the deployer registers it with the emulator (which lets IAM decide each of the
+ * handler's calls as this principal): its ARN, identity policies and tags, resolved from the template.
+ */
+export interface RoleRecord {
+  readonly arn: string;
+  /** Inline policies, `AWS::IAM::Policy` and managed policies attached to the role, each named for messages. */
+  readonly policies: ReadonlyArray<{ readonly name: string; readonly document: unknown }>;
+  /** The role's tags (`aws:PrincipalTag/<key>`). @default - none */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
 /** Where a resource's handler code is and how to run it. */
 export interface HandlerRef {
   /** The AWS::Lambda::Function the ServiceToken names. */
@@ -28,6 +40,11 @@ export interface HandlerRef {
   /** The function's timeout, in seconds. */
   readonly timeoutSeconds: number;
   readonly memorySize?: number;
+  /**
+   * The function's execution role when it was last resolved from the template: the role a Delete runs as once the
+   * function has left the template. @default - none recorded (state written before roles were)
+   */
+  readonly role?: RoleRecord;
 }
 
 export interface DeployedResource {

@@ -25,6 +25,12 @@ export interface LocalDeployOptions {
    * @default - the registry's id when the emulator has one, else '123456789012'
    */
   readonly accountId?: string;
+  /**
+   * The emulator account root's key pair, with which the deployer registers the handlers' roles and gets their
+   * credentials (an emulator started with `serve --iam --root-credentials KEY:SECRET` needs the same here).
+   * @default - `local` / `local`
+   */
+  readonly rootCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Port of the in-process emulator (ignored with an endpoint). @default 0 (any free port) */
   readonly port?: number;
   /** Print the handlers' log lines and every skipped resource. @default false */

@@ -1,10 +1,13 @@
 /**
  * The OCI distribution API (`/v2/...`): one route table, method and path to handler, as distribution's
  * `api/v2/descriptors.go` and its dispatchers. Pulls (`pulls.ts`) are anonymous; pushes (`pushes.ts`) need
- * credentials, checked here before anything else. Every error a handler throws is answered here, in one shape.
+ * credentials, checked here before anything else: the password of GetAuthorizationToken as Basic credentials, or
+ * under IAM a Bearer token of the registry's token endpoint for every request (`bearer-tokens.ts`, as on
+ * public.ecr.aws). Every error a handler throws is answered here, in one shape.
  */
 import { IncomingMessage, ServerResponse } from 'http';
 import { ClientGone, decodeSegment, discardBody } from '../http';
+import { BearerTokens, TOKEN_PATH } from './bearer-tokens';
 import { requirePushCredentials } from './credentials';
 import { fromServiceError, RegistryError } from './errors';
 import { getBlob, getManifest, listTags, ping } from './pulls';
@@ -12,11 +15,11 @@ import {
   deleteUpload, getUpload, patchUpload, postUpload, putManifest, putUpload, refuseOnBlob, refuseOnManifest, refuseOnUpload,
   unsupported,
 } from './pushes';
-import { sendRegistryError } from './responses';
+import { sendRegistryError, sendRegistryJson } from './responses';
 import { REGISTRY_PUSH_ACTIONS, RegistryPush, repositoryArn } from '../iam/actions';
 import { authorizeAccess, ResourceFacts } from '../iam/authorizer';
 import { PrincipalDirectory } from '../iam/principals';
-import { Context, IssuedToken } from '../service/context';
+import { Context } from '../service/context';
 import { EcrPublicError } from '../service/errors';
 import { StorageError } from '../store/durable-file';
 
@@ -74,7 +77,7 @@ const ROUTES: readonly Route[] = [
 ];
 
 /** Whether `pathname` is the registry API's. */
-export function isDistributionPath(pathname: string): boolean {
+function isDistributionPath(pathname: string): boolean {
   return pathname === '/v2' || pathname.startsWith('/v2/');
 }
 
@@ -85,11 +88,25 @@ export interface DistributionIam {
 }
 
 export class DistributionEndpoint {
-  /** @param iam pushes decided by IAM. @default - any password GetAuthorizationToken issued may push */
-  constructor(private readonly ctx: Context, private readonly iam?: DistributionIam) {}
+  /** Under IAM: the token endpoint, and the tokens every request must carry. */
+  private readonly tokens?: BearerTokens;
+
+  /**
+   * @param iam pushes decided by IAM, and Bearer tokens required as on public.ecr.aws. @default - pulls anonymous, and
+   * any password GetAuthorizationToken issued may push (Basic credentials)
+   */
+  constructor(private readonly ctx: Context, private readonly iam?: DistributionIam) {
+    if (iam) this.tokens = new BearerTokens(ctx, iam);
+  }
+
+  /** Whether `pathname` is this endpoint's: the registry API, and under IAM its token endpoint. */
+  public serves(pathname: string): boolean {
+    return isDistributionPath(pathname) || (this.tokens !== undefined && pathname === TOKEN_PATH);
+  }
 
   public async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     try {
+      if (this.tokens && url.pathname === TOKEN_PATH) return this.tokens.issue(req, res, url);
       await this.route(req, res, url);
     } catch (err) {
       // A client that went away in the middle of its body cannot be answered; its upload is as it was.
@@ -113,9 +130,17 @@ export class DistributionEndpoint {
       if (match) params = match.slice(1);
       return match !== null;
     });
-    // Pushes (every method but GET and HEAD, and every request to an upload URL) show their credentials first.
-    const token = !read || route?.uploads ? requirePushCredentials(this.ctx, req) : undefined;
-    if (token && route && this.iam) this.authorizePush(token, route.pushes?.get(method)?.(url) ?? [], params[0] ?? '');
+    // Pushes (every method but GET and HEAD, and every request to an upload URL) show their credentials first; under
+    // IAM every request shows a token, and a push is decided as the principal the token was fetched for.
+    const push = !read || route?.uploads === true;
+    if (this.tokens) {
+      const { accessKeyId } = this.tokens.require(req, params[0], push);
+      if (push && route) this.authorizePush(accessKeyId, route.pushes?.get(method)?.(url) ?? [], params[0] ?? '');
+      // The ping answers a client that has its token; the Basic challenge of `ping` is not this registry's.
+      if (route === ROUTES[0] && read) return sendRegistryJson(res, 200, {});
+    } else if (push) {
+      requirePushCredentials(this.ctx, req);
+    }
     if (!route) {
       if (read) throw new RegistryError('NAME_INVALID', `not a registry API path: ${path}`);
       throw unsupported(`${method} is not supported on ${path}`);
@@ -126,9 +151,9 @@ export class DistributionEndpoint {
   }
 
   /** Under IAM: `pushes` into the repository `<alias>/<name>` as the principal the password was issued to; DENIED otherwise. */
-  private authorizePush(token: IssuedToken, pushes: readonly RegistryPush[], aliasAndName: string): void {
+  private authorizePush(accessKeyId: string | undefined, pushes: readonly RegistryPush[], aliasAndName: string): void {
     const iam = this.iam!;
-    const caller = token.accessKeyId === undefined ? undefined : iam.principals.callerOf(token.accessKeyId);
+    const caller = accessKeyId === undefined ? undefined : iam.principals.callerOf(accessKeyId);
     if (caller === undefined) throw new RegistryError('DENIED', 'the principal this password was issued to is not known (any more)');
     const name = decodeSegment(aliasAndName.slice(aliasAndName.indexOf('/') + 1));
     if (name === undefined) throw new RegistryError('NAME_INVALID', `malformed percent-encoding in the repository name '${aliasAndName}'`);

@@ -5,7 +5,7 @@
  * operation needs from `actions.ts`, against the repository's policy and tags; `authorizeAccess` for one action on one
  * resource, as S3 reads are asked). The answers are the service's error codes and messages.
  */
-import { OPERATION_ACCESS, RegistryScope, RequiredAccess } from './actions';
+import { OPERATION_ACCESS, RegistryScope, RequiredAccess, s3ReadAccess } from './actions';
 import { authorize, Caller } from './evaluate';
 import { Policy } from './policy';
 import { PrincipalDirectory } from './principals';
@@ -95,4 +95,33 @@ export function authorizeAccess(caller: Caller, scope: RegistryScope, facts: Res
 function resourceAccountOf(resource: string, caller: Caller, scope: RegistryScope): string {
   if (resource === '*') return caller.account;
   return /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? scope.account;
+}
+
+/** An S3 refusal: HTTP status, S3's error code, its message. */
+export type S3Refusal = readonly [status: number, code: string, message: string];
+
+/** S3's error for each way a signature fails. */
+const S3_SIGNATURE_ERRORS: Readonly<Record<SignatureFailure['kind'], S3Refusal>> = {
+  // The buckets are not public: an unsigned request is an anonymous user's.
+  'missing': [403, 'AccessDenied', 'Access Denied'],
+  'incomplete': [400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed'],
+  'unknown-key': [403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'],
+  'token': [400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.'],
+  'mismatch': [403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
+  'payload': [400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed."],
+  'expired-request': [403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.'],
+};
+
+/**
+ * Whether an S3 read (GetObject; HeadObject asks the same) of `bucket`/`key` in `account`'s buckets may be served, as
+ * S3 decides it: the signature, then `s3:GetObject` on the object. Undefined when it may.
+ */
+export function s3ReadRefusal(
+  directory: PrincipalDirectory, account: string, request: ReceivedRequest, bucket: string, key: string, nowSeconds: number,
+): S3Refusal | undefined {
+  const who = authenticate(directory, request, 's3', nowSeconds);
+  if (!who.ok) return S3_SIGNATURE_ERRORS[who.kind];
+  const noRepositories: ResourceFacts = { policyOf: () => undefined, tagsOf: () => undefined };
+  const refused = authorizeAccess(who.caller, { account }, noRepositories, s3ReadAccess(bucket, key));
+  return refused ? [403, 'AccessDenied', refused.message] : undefined;
 }

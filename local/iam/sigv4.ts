@@ -1,6 +1,7 @@
 /**
  * Verifying AWS Signature Version 4 on a request the emulator received (emulator side), written from the SigV4
- * specification rather than with the SDK's signer: the tests check it against what the AWS SDK for JavaScript and the
+ * specification rather than with the SDK's signer (`signRequest`, over the same canonical form, signs only the local
+ * tools' own calls to the emulator: the deployer's control calls and `credentials`): the tests check it against what the AWS SDK for JavaScript and the
  * AWS CLI (botocore) send, so a request our handlers sign wrongly fails here as it would on AWS.
  *
  * What is checked: the `Authorization` header's form (`AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/
@@ -99,6 +100,45 @@ export function verifySignature(
     return fail('mismatch', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
   }
   return { ok: true, accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service };
+}
+
+/** Credentials to sign with. */
+export interface SigningCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/**
+ * The headers that sign a request (`Authorization`, `X-Amz-Date`, `X-Amz-Content-SHA256`, and `X-Amz-Security-Token`
+ * for temporary credentials), to add to `headers`: the local tools' own calls to the emulator (`host` is taken from
+ * `url`). `nowSeconds` is the signing time.
+ */
+export function signRequest(
+  request: { readonly method: string; readonly url: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: string | Buffer },
+  credentials: SigningCredentials, service: string, region: string, nowSeconds: number,
+): Record<string, string> {
+  const url = new URL(request.url);
+  const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
+  const amzDate = formatAmzDate(Math.floor(nowSeconds));
+  const added: Record<string, string> = {
+    'x-amz-date': amzDate,
+    'x-amz-content-sha256': sha256Hex(body),
+    ...(credentials.sessionToken !== undefined ? { 'x-amz-security-token': credentials.sessionToken } : {}),
+  };
+  const headers: Record<string, string> = { host: url.host, ...added };
+  for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
+  const signedHeaders = Object.keys(headers).sort();
+  const canonical = canonicalRequest(
+    { method: request.method, target: `${url.pathname}${url.search}`, headers, body }, service, signedHeaders, added['x-amz-content-sha256']);
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
+  const signature = hmac(signingKey(credentials.secretAccessKey, date, region, service), stringToSign).toString('hex');
+  return {
+    ...added,
+    authorization: `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`,
+  };
 }
 
 /** The access key id an `Authorization` header names, without verifying anything (for messages and routing). */

@@ -7,39 +7,22 @@ import * as fs from 'fs';
 import { IncomingMessage, ServerResponse } from 'http';
 import * as path from 'path';
 import { decodeSegment, sendFile } from '../http';
-import { s3ReadAccess } from '../iam/actions';
-import { authenticate, authorizeAccess, ResourceFacts } from '../iam/authorizer';
-import { PrincipalDirectory } from '../iam/principals';
-import { SignatureFailure } from '../iam/sigv4';
+import { S3Refusal } from '../iam/authorizer';
+import { ReceivedRequest } from '../iam/sigv4';
 
-/** IAM on the bucket (`serve --iam`): who may sign, and the account owning the buckets. */
-export interface BucketIam {
-  readonly principals: PrincipalDirectory;
-  readonly account: string;
-  readonly facts: ResourceFacts;
-  /** Epoch seconds on the emulator's clock. */
-  readonly now: () => number;
-}
-
-/** S3's error for each way a signature fails: status, code, message. */
-const SIGNATURE_ERRORS: Readonly<Record<SignatureFailure['kind'], readonly [number, string, string]>> = {
-  // The buckets are not public: an unsigned request is an anonymous user's.
-  'missing': [403, 'AccessDenied', 'Access Denied'],
-  'incomplete': [400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed'],
-  'unknown-key': [403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'],
-  'token': [400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.'],
-  'mismatch': [403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
-  'payload': [400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed."],
-  'expired-request': [403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.'],
-};
+/**
+ * Whether a read may be served (`serve --iam`: the signature and `s3:GetObject`, `s3ReadRefusal`; the deployer's asset
+ * server asks the emulator the same over its control API); undefined when it may.
+ */
+export type ReadCheck = (request: ReceivedRequest, bucket: string, key: string) => S3Refusal | undefined | Promise<S3Refusal | undefined>;
 
 export class BucketEndpoint {
   private readonly buckets = new Map<string, string>();
   /** Objects served one by one: bucket name to key to file (checked when added). */
   private readonly objects = new Map<string, Map<string, string>>();
 
-  /** @param iam signatures verified and `s3:GetObject` evaluated on every read. @default - any request is served */
-  constructor(private readonly iam?: BucketIam) {}
+  /** @param check asked before every read. @default - any request is served */
+  constructor(private readonly check?: ReadCheck) {}
 
   /** Serves `dir` as the bucket `name`. */
   public addBucket(name: string, dir: string): void {
@@ -55,7 +38,7 @@ export class BucketEndpoint {
     objects.set(key, real);
   }
 
-  public handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  public async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const [, bucket, ...keyParts] = url.pathname.split('/');
     const decoded = [bucket ?? '', ...keyParts].map(decodeSegment);
     if (decoded.includes(undefined)) {
@@ -66,8 +49,9 @@ export class BucketEndpoint {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return this.error(req, res, 405, 'MethodNotAllowed', 'The emulator serves GetObject and HeadObject only', key);
     }
-    if (this.iam) {
-      const refused = this.refusal(req, name, key);
+    if (this.check) {
+      const request = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) };
+      const refused = await this.check(request, name, key);
       if (refused) return this.error(req, res, refused[0], refused[1], refused[2], key);
     }
     const root = this.buckets.get(name);
@@ -93,16 +77,6 @@ export class BucketEndpoint {
     const real = fs.realpathSync(candidate);
     if (!real.startsWith(root + path.sep) || !fs.statSync(real).isFile()) return undefined;
     return real;
-  }
-
-  /** Under IAM: the signature, then `s3:GetObject` on the object (HeadObject asks the same), as S3 decides. */
-  private refusal(req: IncomingMessage, bucket: string, key: string): readonly [number, string, string] | undefined {
-    const iam = this.iam!;
-    const who = authenticate(iam.principals, { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) },
-      's3', iam.now());
-    if (!who.ok) return SIGNATURE_ERRORS[who.kind];
-    const refused = authorizeAccess(who.caller, { account: iam.account }, iam.facts, s3ReadAccess(bucket, key));
-    return refused ? [403, 'AccessDenied', refused.message] : undefined;
   }
 
   private error(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, key: string): void {

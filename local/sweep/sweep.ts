@@ -56,7 +56,7 @@ export async function sweepApp(options: LocalSweepOptions): Promise<StackSweep[]
       }
       const region = stack.region ?? DEFAULT_REGION;
       const state = session.state.load(stack.stackName) ?? session.state.loadOrCreate(stack.stackName, session.accountId, region);
-      const resolver = stackResolver(session, stack, state, region, () => false);
+      const resolver = stackResolver(session, stack, state, region, (id) => state.resources.has(id));
       for (const problem of await session.serveAssets(stack, region)) log(`  warning: ${problem}`);
       const invoker = session.invoker(region);
       for (const [id, resource] of sweeps) {

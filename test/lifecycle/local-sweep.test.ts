@@ -30,7 +30,7 @@ const log = (line: string) => lines.push(line);
 
 beforeAll(async () => {
   tmp = makeTempDir('local-sweep-');
-  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ iam: {} }, { maxAttempts: 1 }));
   layout = path.join(tmp, 'layout');
   await buildImage(layout, { tag: 'base', files: { 'hello.txt': 'hello\n' } });
 });

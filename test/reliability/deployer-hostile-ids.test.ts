@@ -28,7 +28,7 @@ let client: ECRPUBLICClient;
 
 beforeAll(async () => {
   tmp = makeTempDir('deployer-hostile-');
-  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ iam: {} }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

@@ -17,8 +17,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** The compiled emulator CLI (`npx projen compile:local`). */
 export const EMULATOR_CLI = path.join(ROOT, 'lib', 'local', 'cli.js');
 
-/** The static credentials of every test client (the emulator checks the SigV4 scope, not the signature). */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' };
+/** The static credentials of every test client: the account root's key pair of `serve --iam` (without IAM any will do). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface ClientOptions {
   /** @default 'us-east-1' */

@@ -3,7 +3,7 @@
  * signature verified and is decided by IAM, through the real SDK and the AWS CLI. The root signs with its key pair;
  * a role defined in the principal directory gets issued credentials and only what its policies allow; another
  * account's root pushes only where the repository policy lets it; registry pushes (skopeo) are decided as the principal
- * their password was issued to. The deployer does not ask IAM yet (local/README.md).
+ * their password was issued to (deploy runs each handler as its own role: test/local/deploy/iam.test.ts).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -66,7 +66,7 @@ async function exists(name: string): Promise<boolean> {
 beforeAll(async () => {
   tmp = makeTempDir('local-deploy-failures-');
   dataDir = path.join(tmp, 'data');
-  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ iam: {} }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

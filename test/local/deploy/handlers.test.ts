@@ -81,7 +81,7 @@ beforeAll(async () => {
   codeDir = path.join(tmp, 'handler');
   fs.mkdirSync(codeDir);
   fs.writeFileSync(path.join(codeDir, 'index.js'), HANDLER);
-  emu = await startEmulator({});
+  emu = await startEmulator({ iam: {} });
 });
 
 afterAll(async () => {

@@ -42,7 +42,7 @@ beforeAll(async () => {
   }
   tmp = makeTempDir('local-deploy-image-');
   image = await buildImage(path.join(tmp, 'layout'), { tag: 'v1', layers: 2, files: { 'etc/motd': 'hello\n', 'app/run.sh': '#!/bin/sh\necho hi\n' } });
-  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ iam: {} }, { maxAttempts: 1 }));
 }, 60_000);
 
 afterAll(async () => {

@@ -147,7 +147,7 @@ beforeAll(async () => {
   }
   tmp = makeTempDir('local-deploy-');
   dataDir = path.join(tmp, 'data');
-  ({ emu, client } = await startInProcess({ dataDir: path.join(tmp, 'emulator') }, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ dataDir: path.join(tmp, 'emulator'), iam: {} }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

@@ -38,8 +38,9 @@ async function withReadmeEnvironment<T>(work: () => Promise<T>): Promise<T> {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'local-deploy-readme-'));
-  emu = await startEmulator({ dataDir: path.join(tmp, 'emulator') });
-  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  // As the README starts it: `serve --iam`, whose root key pair the README's environment exports.
+  emu = await startEmulator({ dataDir: path.join(tmp, 'emulator'), iam: {} });
+  client = new ECRPUBLICClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
 });
 
 afterAll(async () => {

@@ -49,7 +49,7 @@ async function tagsOf(name: string): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   tmp = makeTempDir('local-deploy-resolution-');
-  ({ emu, client } = await startInProcess({ accountId: '210987654321' }, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ accountId: '210987654321', iam: {} }, { maxAttempts: 1 }));
 });
 
 afterAll(async () => {

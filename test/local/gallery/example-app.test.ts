@@ -30,7 +30,7 @@ beforeAll(async () => {
     throw new Error('assets/image-publisher/index.js is missing: run `npx projen bundle` first');
   }
   tmp = makeTempDir('gallery-example-');
-  emu = await startEmulator({});
+  emu = await startEmulator({ iam: {} });
   const assemblyDir = path.join(tmp, 'cdk.out');
   buildExampleApp(assemblyDir).synth();
   await deployApp({ assemblyDir, endpoint: emu.endpoint, dataDir: tmp, log: () => undefined });
