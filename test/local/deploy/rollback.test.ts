@@ -5,7 +5,8 @@
  * repository name somebody else holds (`rb/taken`, created beforehand through the API), given to the resource at each
  * position of a chain of dependencies: first, middle, last, and in a stack of a nested stage. After each rollback the
  * registry, read through the SDK, equals what it was before the deploy: repositories (their creation times included),
- * catalog data, policies, tags, images and their tags, the registry's display name.
+ * catalog data, policies, tags, images and their tags, the registry's display name. The emulator evaluates IAM: each
+ * handler, rollback included, runs as the role it was deployed with.
  *
  * Then: --no-rollback leaves the deploy in place and a later deploy converges from there (a rename back reuses the
  * replaced repository the state still holds); a rollback that fails stops, is recorded, and is continued by the next
@@ -166,7 +167,7 @@ beforeAll(async () => {
   }
   tmp = makeTempDir('local-deploy-rollback-');
   image = await buildImage(path.join(tmp, 'layout'), { tag: 'v1', files: { 'etc/motd': 'rollback\n' } });
-  ({ emu, client } = await startInProcess({}, { maxAttempts: 1 }));
+  ({ emu, client } = await startInProcess({ iam: {} }, { maxAttempts: 1 }));
   await client.send(new CreateRepositoryCommand({ repositoryName: TAKEN }));
   // The registry's display name is account-wide: its resource's Delete keeps it. The app's first version names it as
   // it already is, so that a rolled-back create leaves it as it was.
