@@ -40,8 +40,10 @@ interface Version {
   readonly last: string;
   /** Descriptions, about text, tags, policy, the image's tag and the registry's display name of the top stack. */
   readonly text: string;
-  /** The image's tag. @default `v-<text>` */
+  /** The image's tag (besides `latest`). @default `v-<text>` */
   readonly imageTag?: string;
+  /** `latest` moved from the image to another image of the same repository. @default false */
+  readonly latestMoved?: boolean;
   /** A repository depending on the first one, created by the deploy that adds it. */
   readonly added: boolean;
   /**
@@ -73,6 +75,7 @@ let tmp: string;
 let emu: RunningEmulator;
 let client: ECRPUBLICClient;
 let image: OciLayoutImage;
+let otherImage: OciLayoutImage;
 let lines: string[] = [];
 const synthesized = new Map<string, string>();
 
@@ -91,11 +94,17 @@ function synth(v: Version): string {
   const published = new PublicImage(top, 'Image', {
     repository: middle,
     source: ImageSource.fromOciLayout(image.layoutDir, { ref: 'v1' }),
-    tags: [v.imageTag ?? `v-${v.text}`],
+    tags: [v.imageTag ?? `v-${v.text}`, ...(v.latestMoved ? [] : ['latest'])],
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const other = new PublicImage(top, 'Other', {
+    repository: middle,
+    source: ImageSource.fromOciLayout(otherImage.layoutDir, { ref: 'v1' }),
+    tags: ['other', ...(v.latestMoved ? ['latest'] : [])],
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const last = repository(top, 'Last', v.last, v.text);
-  last.node.addDependency(published);
+  last.node.addDependency(published, other);
   if (v.added) repository(top, 'Added', 'rb/added', v.text).node.addDependency(first);
   if (v.unemptiable) {
     const kept = repository(top, 'Unemptiable', 'rb/unemptiable', v.text);
@@ -167,6 +176,7 @@ beforeAll(async () => {
   }
   tmp = makeTempDir('local-deploy-rollback-');
   image = await buildImage(path.join(tmp, 'layout'), { tag: 'v1', files: { 'etc/motd': 'rollback\n' } });
+  otherImage = await buildImage(path.join(tmp, 'other-layout'), { tag: 'v1', files: { 'etc/motd': 'another\n' } });
   ({ emu, client } = await startInProcess({ iam: {} }, { maxAttempts: 1 }));
   await client.send(new CreateRepositoryCommand({ repositoryName: TAKEN }));
   // The registry's display name is account-wide: its resource's Delete keeps it. The app's first version names it as
@@ -259,10 +269,12 @@ describe('a failed stack update is rolled back to the previous deploy', () => {
       'created Added',
       'replaced Middle',
       'replaced Image',
+      'replaced Other',
       // Reverse dependency order: the failed resource first, the replacements' new sides last.
       'rolled back Last (update)',
       'rolled back Added (creation)',
       'rolled back First (update)',
+      'rolled back Other (replacement)',
       'rolled back Image (replacement)',
       'rolled back Middle (replacement)',
     ]);
@@ -276,6 +288,15 @@ describe('a failed stack update is rolled back to the previous deploy', () => {
   test('an image whose tags changed in place is updated back', async () => {
     const err = await failingDeploy({ ...V1, last: TAKEN, imageTag: 'v-moved' }, dataDir);
     expect(actions(err.result).filter((a) => !a.startsWith('unchanged'))).toEqual(['updated Image', 'rolled back Last (update)', 'rolled back Image (update)']);
+    expect(await registrySnapshot(client)).toEqual(deployed);
+    expect(recorded(dataDir)).toEqual(stateBefore.top);
+  });
+
+  test('a tag moved to another image is moved back', async () => {
+    const err = await failingDeploy({ ...V1, last: TAKEN, latestMoved: true }, dataDir);
+    expect(actions(err.result).filter((a) => !a.startsWith('unchanged')).sort()).toEqual([
+      'rolled back Image (update)', 'rolled back Last (update)', 'rolled back Other (update)', 'updated Image', 'updated Other',
+    ]);
     expect(await registrySnapshot(client)).toEqual(deployed);
     expect(recorded(dataDir)).toEqual(stateBefore.top);
   });
