@@ -5,6 +5,9 @@
  * marker) succeeds and touches nothing; the sweep resource's Delete sweeps nothing. What each handler leaves is read
  * through the API, before the update and after the rollback.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
@@ -22,10 +25,23 @@ import type { CustomResourceEvent } from '../../lambda/shared/cfn-response';
 import {
   CatalogDataProperties, CREATE_FAILED_MARKER, PolicyProperties, RegistryProperties, RepositoryProperties, RESOURCE_TYPES,
 } from '../../src/shared/handler-contract';
-import { pushSmallImage, uniqueName } from '../support/ecr-fixtures';
+import { makePng, pushSmallImage, uniqueName } from '../support/ecr-fixtures';
 import { createEvent, deleteEvent, Handler, invoke, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 const h = useHandlerHarness();
+/** Two logos, served from an asset bucket as the deployer serves them. */
+const BUCKET = 'rollback-assets';
+let assetDir: string;
+
+beforeAll(() => {
+  assetDir = makeTempDir('rollback-assets-');
+  fs.writeFileSync(path.join(assetDir, 'one.png'), makePng(16, [0x10, 0x80, 0x20]));
+  fs.writeFileSync(path.join(assetDir, 'two.png'), makePng(24, [0x90, 0x10, 0x40]));
+  h.emu.addBucket(BUCKET, assetDir);
+});
+
+afterAll(() => removeTempDir(assetDir));
 
 function policy(sid: string): string {
   return JSON.stringify({
@@ -42,7 +58,11 @@ async function newRepository(): Promise<string> {
 
 /** What the API shows of a repository: catalog data, policy, tags. */
 async function repositoryView(name: string): Promise<unknown> {
-  const catalog = await h.client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name })).then((o) => o.catalogData, (e: Error) => e.name);
+  const read = await h.client.send(new GetRepositoryCatalogDataCommand({ repositoryName: name })).then((o) => o.catalogData, (e: Error) => e.name);
+  // Each upload of a logo gets a URL of its own: the logo is compared by its content.
+  const catalog = typeof read === 'object' && read.logoUrl
+    ? { ...read, logoUrl: createHash('sha256').update(Buffer.from(await (await fetch(read.logoUrl)).arrayBuffer())).digest('hex') }
+    : read;
   const policyText = await h.client.send(new GetRepositoryPolicyCommand({ repositoryName: name })).then((o) => o.policyText, (e: Error) => e.name);
   const arn = `arn:aws:ecr-public::${h.accountId}:repository/${name}`;
   const tags = (await h.client.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? [];
@@ -85,10 +105,14 @@ describe('an Update back returns the resource to its previous properties', () =>
     await expectUpdatedBack(repository, RESOURCE_TYPES.repository, before, after, () => repositoryView(name), true);
   });
 
-  test('catalog data', async () => {
+  test('catalog data, its logo included', async () => {
     const name = await newRepository();
-    const before: CatalogDataProperties = { RepositoryName: name, Description: 'one', Architectures: ['x86-64'], AboutText: '# one' };
-    const after: CatalogDataProperties = { RepositoryName: name, Description: 'two', OperatingSystems: ['Linux'], UsageText: 'two' };
+    const before: CatalogDataProperties = {
+      RepositoryName: name, Description: 'one', Architectures: ['x86-64'], AboutText: '# one', LogoBucket: BUCKET, LogoKey: 'one.png',
+    };
+    const after: CatalogDataProperties = {
+      RepositoryName: name, Description: 'two', OperatingSystems: ['Linux'], UsageText: 'two', LogoBucket: BUCKET, LogoKey: 'two.png',
+    };
     await expectUpdatedBack(catalogData, RESOURCE_TYPES.catalogData, before, after, () => repositoryView(name));
   });
 
