@@ -183,15 +183,6 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
     handler: fn.ref,
   };
   const outcome = { stackName: stack.stackName, logicalId: id, type: resource.Type };
-  const reusable = previous && reusableReplaced(state, id, resource.Type, properties);
-  if (previous && reusable) {
-    noteChange(state, id);
-    reuseReplaced(state, id, reusable, recorded);
-    session.state.save(state);
-    return () => progress.outcome({
-      ...outcome, action: 'replaced', physicalResourceId: reusable.physicalResourceId, data: reusable.data, replacedPhysicalResourceId: previous.physicalResourceId,
-    });
-  }
   if (previous && previous.type === resource.Type && sameJson(previous.properties, properties)) {
     // Nothing to send; the policies, dependencies and code may still have changed, as CloudFormation records them
     // (saved only then: hundreds of unchanged resources need no write each).
@@ -201,6 +192,17 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
     return () => progress.outcome({ ...outcome, action: 'unchanged', physicalResourceId: previous.physicalResourceId, data: previous.data });
   }
 
+  // Changed back to what a replaced resource still awaiting deletion was deployed with (a rename back after a deploy
+  // that was not rolled back): that resource is taken again, as asking for a new one would meet it.
+  const reusable = previous && reusableReplaced(state, id, resource.Type, properties);
+  if (previous && reusable) {
+    noteChange(state, id);
+    reuseReplaced(state, id, reusable, recorded);
+    session.state.save(state);
+    return () => progress.outcome({
+      ...outcome, action: 'replaced', physicalResourceId: reusable.physicalResourceId, data: reusable.data, replacedPhysicalResourceId: previous.physicalResourceId,
+    });
+  }
   const isUpdate = previous !== undefined && previous.type === resource.Type;
   const requestType = isUpdate ? 'Update' : 'Create';
   const request = newRequest({
