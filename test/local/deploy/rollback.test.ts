@@ -248,6 +248,8 @@ describe('a failed stack update is rolled back to the previous deploy', () => {
   beforeAll(async () => {
     dataDir = path.join(tmp, 'update');
     await deployApp(options(synth(V1), dataDir));
+    // Each file asset served (texts, image archives) is kept beside the state, for the Updates back of later rollbacks.
+    expect(fs.readdirSync(path.join(dataDir, 'deployments', 'file-assets')).length).toBeGreaterThan(0);
     deployed = await registrySnapshot(client);
     stateBefore = { top: recorded(dataDir), nested: recorded(dataDir, NESTED) };
   }, 120_000);
@@ -346,5 +348,7 @@ describe('a failed stack update is rolled back to the previous deploy', () => {
     const after = await registrySnapshot(client) as { repositories: Record<string, unknown> };
     expect(Object.keys(after.repositories)).toEqual([TAKEN]);
     expect(fs.existsSync(path.join(dataDir, 'deployments', `${TOP}.json`))).toBe(false);
+    // The file assets kept for rollbacks go with the last state that refers to them.
+    expect(fs.readdirSync(path.join(dataDir, 'deployments', 'file-assets'))).toEqual([]);
   });
 });
