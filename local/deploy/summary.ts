@@ -142,7 +142,7 @@ export class Progress {
         + `What is in place is recorded in ${stateFile}: fix the cause and run deploy again, which continues the rollback first `
         + '(as continue-update-rollback), then deploys; destroy deletes what is recorded.');
     } else {
-      this.log(`Rolled back ${stackName}: every resource is as its last completed deploy left it (recorded in ${stateFile}).`);
+      this.log(`Rolled back ${stackName} to what its last completed deploy left (recorded in ${stateFile}).`);
     }
     this.log(`The deploy of ${stackName} failed: ${cause}`);
     const logicalId = first?.logicalId ?? report.logicalId;
