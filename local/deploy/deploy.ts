@@ -2,8 +2,10 @@
  * `deployApp`: deploys the ECR Public custom resources of a cloud assembly's stacks to the local emulator by running
  * their shipped handlers in-process, CloudFormation-style: Create what is new, Update what changed (with
  * OldResourceProperties), leave alone what did not, then delete what was replaced or removed, in reverse dependency order.
+ * A stack whose deploy fails is rolled back (rollback.ts) unless `noRollback`.
  */
 import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
+import { noteChange, reusableReplaced, reuseReplaced, sameJson } from './changes';
 import { deleteInReverseOrder, deletionItems } from './deletion';
 import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
@@ -13,6 +15,7 @@ import { standInImageUris, withStandInUris } from './image-assets/stand-in-uris'
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars } from './intrinsics';
 import { outputLines, resolveOutputs, writeOutputsFile } from './outputs';
+import { rollBack } from './rollback';
 import { deployConcurrently } from './scheduler';
 import { DEFAULT_REGION, Session, withSession } from './session';
 import type { DeployedResource, DeploymentState } from './state';
@@ -32,7 +35,7 @@ export async function deployApp(options: LocalDeployOptions): Promise<DeployResu
     const outputs = new Map<string, Record<string, string>>();
     await publishImageAssets(session, stacks);
     for (const stack of stacks) {
-      outputs.set(stack.stackName, await deployStack(session, progress, stack));
+      outputs.set(stack.stackName, await deployStack(session, progress, stack, !(options.noRollback ?? false)));
       if (options.outputsFile !== undefined) writeOutputsFile(options.outputsFile, outputs);
     }
     return progress.result;
@@ -68,6 +71,8 @@ interface StackDeploy {
   readonly resolver: Resolver;
   /** Our resources whose condition holds. */
   readonly ours: Set<string>;
+  /** Whether a failure is rolled back. */
+  readonly rollback: boolean;
   /** Prints a failure and returns the error to throw. */
   fail(message: string, extra?: FailureDetails): LocalDeployError;
 }
@@ -78,8 +83,8 @@ interface StackPlan {
   readonly dependencies: Map<string, string[]>;
 }
 
-/** Deploys one stack; returns its outputs. */
-async function deployStack(session: Session, progress: Progress, stack: AssemblyStack): Promise<Record<string, string>> {
+/** Deploys one stack (rolled back if it fails, when `rollback`); returns its outputs. */
+async function deployStack(session: Session, progress: Progress, stack: AssemblyStack, rollback: boolean): Promise<Record<string, string>> {
   const region = stack.region ?? DEFAULT_REGION;
   const state = session.state.loadOrCreate(stack.stackName, session.accountId, region);
   const stateFile = session.state.file(stack.stackName);
@@ -92,15 +97,35 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     region,
     state,
     ours,
+    rollback,
     resolver: stackResolver(session, stack, state, region, (id) => ours.has(id)),
-    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, ...extra }),
+    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, deferClosing: true, ...extra }),
   };
   await noteTargetAndAssets(ctx);
-  const plan = planStack(ctx);
   const invoker = session.invoker(region);
   await completeInFlight(session, progress, state, invoker);
-  // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
-  await deployConcurrently(plan.order, (id) => plan.dependencies.get(id) ?? [], (id) => deployResource(ctx, plan, invoker, id));
+  if (state.rollback !== undefined) {
+    // A rollback an earlier run left unfinished is continued before anything is deployed, as CloudFormation takes no
+    // update of a stack in UPDATE_ROLLBACK_FAILED before continue-update-rollback.
+    const cause = state.rollback.cause;
+    const report = await rollBack(ctx, cause, true);
+    if (report.status !== 'complete') throw progress.rolledBack({ stackName: stack.stackName, stateFile, cause, report });
+  }
+  try {
+    const plan = planStack(ctx);
+    // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
+    await deployConcurrently(plan.order, (id) => plan.dependencies.get(id) ?? [], (id) => deployResource(ctx, plan, invoker, id));
+  } catch (err) {
+    if (!(err instanceof LocalDeployError)) throw err;
+    if (!rollback) throw progress.notRolledBack(stack.stackName, stateFile, err);
+    const report = await rollBack(ctx, err.message, false);
+    throw progress.rolledBack({ stackName: stack.stackName, stateFile, cause: err.message, first: err, report });
+  }
+  // The deploy is complete: nothing of it is rolled back any more (a failed cleanup included, as CloudFormation's).
+  if (state.changes.size > 0) {
+    state.changes.clear();
+    session.state.save(state);
+  }
   progress.printSkipped();
   await cleanUp(ctx);
   const outputs = resolveOutputs(stack, ctx.resolver);
@@ -170,6 +195,17 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
     return () => progress.outcome({ ...outcome, action: 'unchanged', physicalResourceId: previous.physicalResourceId, data: previous.data });
   }
 
+  // Changed back to what a replaced resource still awaiting deletion was deployed with (a rename back after a deploy
+  // that was not rolled back): that resource is taken again, as asking for a new one would meet it.
+  const reusable = previous && reusableReplaced(state, id, resource.Type, properties);
+  if (previous && reusable) {
+    noteChange(state, id);
+    reuseReplaced(state, id, reusable, recorded);
+    session.state.save(state);
+    return () => progress.outcome({
+      ...outcome, action: 'replaced', physicalResourceId: reusable.physicalResourceId, data: reusable.data, replacedPhysicalResourceId: previous.physicalResourceId,
+    });
+  }
   const isUpdate = previous !== undefined && previous.type === resource.Type;
   const requestType = isUpdate ? 'Update' : 'Create';
   const request = newRequest({
@@ -185,8 +221,16 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
     handler: fn.ref,
     resource: recorded,
   });
+  // Recorded in the write that records the request: a rollback returns the resource to what it is now.
+  const prior = noteChange(state, id);
   const response = await sendRecorded(session, state, invoker, fn.code, request);
   if (response.status !== 'SUCCESS' || response.physicalResourceId === undefined) {
+    // The rollback answers the failed resource too: a Delete (of the handlers' CREATE_FAILED marker) or an Update back.
+    const attempted = response.physicalResourceId ?? (isUpdate ? previous.physicalResourceId : undefined);
+    if (attempted !== undefined) {
+      prior.attempt = { ...recorded, physicalResourceId: attempted, data: {} };
+      session.state.save(state);
+    }
     throw ctx.fail(response.reason ?? 'FAILED', { ...outcome, logicalId: id, requestType, reason: response.reason, logs: response.logs });
   }
   const physicalResourceId = response.physicalResourceId;
@@ -220,7 +264,7 @@ async function cleanUp(ctx: StackDeploy): Promise<void> {
     progress,
     state,
     region,
-    operation: 'deploy',
+    operation: 'cleanup',
     // CloudFormation updates a function before its cleanup phase: a function still in the template serves with its new
     // code; one that left the template is deleted after the resources it serves, which still get its last code.
     codeFor: (item) => {
@@ -228,19 +272,6 @@ async function cleanUp(ctx: StackDeploy): Promise<void> {
       return current?.code ?? storedFunction(session.state, item.resource.handler, stack.stackName);
     },
   }, items);
-}
-
-/** Whether two JSON values are equal, whatever the order of their keys. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 function errorMessage(err: unknown): string {

@@ -11,6 +11,7 @@ import { AssetServer, startAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
 import { callEmulator, DEFAULT_ROOT_CREDENTIALS, EmulatorApiError, EmulatorTarget } from './emulator-calls';
 import { HandlerInvoker } from './handler';
+import { keepAndServeEarlierAssets, ServedObject } from './kept-assets';
 import { EmulatorRoles } from './role-credentials';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
@@ -127,20 +128,21 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   }
   const s3Endpoint = assets.endpoint;
   const verbose = options.verbose ?? false;
+  const state = new StateStore(dataDir);
   return {
     endpoint,
     target,
     accountId,
     emulator,
     dataDir,
-    state: new StateStore(dataDir),
+    state,
     server,
     s3Endpoint,
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined, roles),
-    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region),
+    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, state.dir),
     close: async () => {
       await assets.stop();
       await server.stop();
@@ -149,9 +151,13 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   };
 }
 
-/** Serves the file assets of `stack` from `assets`; the problems of those not served. */
-async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
+/**
+ * Serves the file assets of `stack` from `assets`, and those earlier deploys kept (for a rollback, see kept-assets.ts);
+ * the problems of those not served.
+ */
+async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string, stateDir: string): Promise<string[]> {
   const problems: string[] = [];
+  const served: ServedObject[] = [];
   for (const asset of stack.assets) {
     if (asset.packaging !== 'file') continue;
     if (asset.problem) {
@@ -160,9 +166,12 @@ async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accoun
     }
     for (const d of asset.destinations) {
       const bucket = fillPlaceholders(d.bucketName, accountId, region);
-      await assets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+      const key = fillPlaceholders(d.objectKey, accountId, region);
+      await assets.addObject(bucket, key, asset.sourcePath);
+      served.push({ bucket, key, file: asset.sourcePath });
     }
   }
+  await keepAndServeEarlierAssets(assets, stateDir, served);
   return problems;
 }
 

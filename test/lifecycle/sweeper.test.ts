@@ -249,7 +249,7 @@ describe('scheduled sweeps', () => {
 describe('Custom::EcrPublicLifecycleSweep (at deploy)', () => {
   const TYPE = RESOURCE_TYPES.lifecycleSweep;
 
-  test('Create sweeps every repository; Update only those whose lifecycle changed; Delete does nothing', async () => {
+  test('Create sweeps every repository; Update (and a rollback\'s Update back) only those whose lifecycle changed; Delete does nothing', async () => {
     const a = await newRepository();
     const b = await newRepository();
     for (const name of [a, b]) {
@@ -266,6 +266,14 @@ describe('Custom::EcrPublicLifecycleSweep (at deploy)', () => {
     const v2 = config([{ repositoryName: a, rules: [anyKeep(2)] }, { repositoryName: b, rules: [anyKeep(4)] }]);
     const updated = await invokeOk(h, handler as any, updateEvent<LifecycleSweepProperties>(h, TYPE, created.PhysicalResourceId, v2, v1));
     expect(updated.Data).toMatchObject({ ExpiredImages: '2', SweptRepositories: '1' });
+    expect(await images(a)).toHaveLength(2);
+    expect(await images(b)).toHaveLength(6);
+
+    // A rollback's Update back (the previous configuration, OldResourceProperties the one rolled back): only a, whose
+    // lifecycle changes back, is swept, under its looser rule: nothing more expires, and b is left alone.
+    const back = await invokeOk(h, handler as any, updateEvent<LifecycleSweepProperties>(h, TYPE, created.PhysicalResourceId, v1, v2));
+    expect(back.PhysicalResourceId).toBe(created.PhysicalResourceId);
+    expect(back.Data).toMatchObject({ ExpiredImages: '0', SweptRepositories: '1' });
     expect(await images(a)).toHaveLength(2);
     expect(await images(b)).toHaveLength(6);
 
