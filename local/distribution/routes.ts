@@ -5,6 +5,7 @@
  */
 import { IncomingMessage, ServerResponse } from 'http';
 import { ClientGone, decodeSegment, discardBody } from '../http';
+import { withAllow } from './allow';
 import { requirePushCredentials } from './credentials';
 import { fromServiceError, RegistryError } from './errors';
 import { getBlob, getManifest, listTags, ping } from './pulls';
@@ -12,6 +13,7 @@ import {
   deleteUpload, getUpload, patchUpload, postUpload, putManifest, putUpload, refuseOnBlob, refuseOnManifest, refuseOnUpload,
   unsupported,
 } from './pushes';
+import { getReferrers } from './referrers';
 import { sendRegistryError } from './responses';
 import { REGISTRY_PUSH_ACTIONS, RegistryPush, repositoryArn } from '../iam/actions';
 import { authorizeAccess, ResourceFacts } from '../iam/authorizer';
@@ -71,6 +73,7 @@ const ROUTES: readonly Route[] = [
     otherwise: refuseOnManifest,
   },
   { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: new Map([['GET', getBlob]]), otherwise: refuseOnBlob },
+  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: new Map([['GET', getReferrers]]) },
 ];
 
 /** Whether `pathname` is the registry API's. */
@@ -118,11 +121,15 @@ export class DistributionEndpoint {
     if (token && route && this.iam) this.authorizePush(token, route.pushes?.get(method)?.(url) ?? [], params[0] ?? '');
     if (!route) {
       if (read) throw new RegistryError('NAME_INVALID', `not a registry API path: ${path}`);
-      throw unsupported(`${method} is not supported on ${path}`);
+      throw withAllow(unsupported(`${method} is not supported on ${path}`), []);
     }
     const handler = route.methods.get(method === 'HEAD' ? 'GET' : method) ?? route.otherwise;
-    if (!handler) throw unsupported(`${method} is not supported on ${path}`);
-    await handler({ ctx: this.ctx, req, res, url, params });
+    if (!handler) throw withAllow(unsupported(`${method} is not supported on ${path}`), route.methods.keys());
+    try {
+      await handler({ ctx: this.ctx, req, res, url, params });
+    } catch (err) {
+      throw withAllow(err, route.methods.keys());
+    }
   }
 
   /** Under IAM: `pushes` into the repository `<alias>/<name>` as the principal the password was issued to; DENIED otherwise. */
