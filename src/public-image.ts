@@ -34,6 +34,16 @@ export interface PublicImageProps extends HandlerRuntimeOptions {
   readonly tags?: string[];
 
   /**
+   * Publish the image's referrers with it (OCI 1.1: SBOMs, provenance, signatures and other artifacts whose `subject`
+   * is the image or, for an index, one of its manifests), after the image and before its tags move: for an OCI layout
+   * or archive, the manifests its `index.json` lists with such a subject (as `oras attach --oci-layout` writes them);
+   * for a registry source, what the source registry's referrers API lists (or its `sha256-<hex>` referrers tag).
+   * Referrers of referrers (a signature of an SBOM) come along too.
+   * @default true
+   */
+  readonly includeReferrers?: boolean;
+
+  /**
    * gzip-compress uncompressed layers (as `docker save` writes them) before publishing: smaller pulls. Compression is
    * deterministic, so the same input gives the same digests on every deploy with the same Node.js zlib (a Lambda
    * runtime whose zlib compresses differently gives new digests, and the image is published again). Archive sources
@@ -119,13 +129,13 @@ export class PublicImage extends Construct {
 
     let binding: ImageSourceBinding;
     try {
-      binding = props.source._bind(this);
+      binding = props.source._bind(this, { includeReferrers: props.includeReferrers });
     } catch (err) {
       invalid(this, 'source', `${props.source._rule()}: ${(err as Error).message}`);
     }
 
     recordPublishedTags(props.repository, this, tags);
-    const source = renderSource(this, binding, { compressLayers: props.compressLayers });
+    const source = renderSource(this, binding, { compressLayers: props.compressLayers, includeReferrers: props.includeReferrers });
     const properties: ImageProperties = {
       RepositoryName: props.repository.repositoryName,
       Tags: tags.length > 0 ? tags : undefined,

@@ -205,20 +205,32 @@ async function removeImage(ecr: ECRPUBLICClient, s3: S3Client, ref: ImageRef, pr
     return;
   }
   const outcome = await deleteImage(ecr, repositoryName, digest);
-  if (outcome !== 'deleted' || !isIndex(detail.imageManifestMediaType ?? '')) return;
-  for (const child of await childDigests(ecr, s3, props, digest)) {
-    const childDetail = await describeImage(ecr, repositoryName, child);
-    // A child that is tagged is somebody's image too.
-    if (!childDetail || (childDetail.imageTags ?? []).length > 0) continue;
-    await deleteImage(ecr, repositoryName, child);
+  if (outcome !== 'deleted' || !(isIndex(detail.imageManifestMediaType ?? '') || mayHaveReferrers(props))) return;
+  // Its children, then its referrers (ECR Public keeps referrers when their subject goes).
+  for (const owned of await ownedDigests(ecr, s3, props, digest)) {
+    const ownedDetail = await describeImage(ecr, repositoryName, owned);
+    // A manifest that is tagged is somebody's image too.
+    if (!ownedDetail || (ownedDetail.imageTags ?? []).length > 0) continue;
+    await deleteImage(ecr, repositoryName, owned);
+  }
+}
+
+/** Whether the image of `props` may have come with referrers: read them only then. */
+function mayHaveReferrers(props: ImageProperties): boolean {
+  try {
+    const { source } = parseSettings(props);
+    return source.kind === 'archive' ? (source.plan.referrers ?? []).length > 0 : source.includeReferrers;
+  } catch {
+    return false;
   }
 }
 
 /**
- * The manifests under the index `digest`, parents before children, from the resource's properties (there is no API to
- * read a manifest back). Empty when the properties do not resolve to that index.
+ * The manifests pushed with the image `digest`, in the order they can be deleted: the manifests under it (parents
+ * before children), then its referrers (each index before its children), from the resource's properties (there is no API to read a manifest back). Empty
+ * when the properties do not resolve to that image.
  */
-async function childDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
+async function ownedDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
   try {
     const settings = parseSettings(props);
     const image = await resolveImage(context(ecr, await openSource(pinned(settings.source, digest), s3), settings));
@@ -226,7 +238,7 @@ async function childDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProp
       log({ delete: digest, childrenLeft: `the properties resolve to ${image.root.digest}` });
       return [];
     }
-    return image.manifests.slice(0, -1).map((m) => m.digest).reverse();
+    return [...image.referrers, ...image.manifests.slice(0, -1)].map((m) => m.digest).reverse();
   } catch (err) {
     log({ delete: digest, childrenLeft: `${(err as Error).name}: ${(err as Error).message}` });
     return [];

@@ -40,6 +40,8 @@ export interface ResolvedImage {
   /** Push order: children first, the root last. */
   readonly manifests: readonly PlanManifest[];
   readonly root: PlanManifest;
+  /** The image's referrers (OCI 1.1), in push order: after the root, before the tags. */
+  readonly referrers: readonly PlanManifest[];
 }
 
 /** How to reach and read the image. */
@@ -84,7 +86,11 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
     if (compressed.file) files.set(compressed.replacement.digest, compressed.file);
     ctx.stats.blobsCompressed++;
   });
-  const manifests = replacements.size > 0 ? rewriteManifests(plan.manifests, replacements) : plan.manifests;
+  // Referrers are rewritten with the image: a subject whose digest changed is pointed at its new digest.
+  const planned = [...plan.manifests, ...plan.referrers ?? []];
+  const rewritten = replacements.size > 0 ? rewriteManifests(planned, replacements) : planned;
+  const manifests = rewritten.slice(0, plan.manifests.length);
+  const referrers = rewritten.slice(plan.manifests.length);
   const compressedSources = new Map([...replacements].map(([orig, r]) => [r.digest, { replacement: r, source: planBlob(byDigest, orig) }]));
 
   const blobs: ResolvedBlob[] = [];
@@ -94,7 +100,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
     seen.add(b.digest);
     blobs.push(b);
   };
-  for (const digest of referencedBlobs(manifests)) {
+  for (const digest of referencedBlobs(rewritten)) {
     const compressed = compressedSources.get(digest);
     if (compressed) {
       add({ digest, size: compressed.replacement.size, source: compressed.source, gzip: true, file: files.get(digest) });
@@ -108,7 +114,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   for (const b of plan.blobs) {
     if (!replacements.has(b.digest)) add({ digest: b.digest, size: b.size, source: b, gzip: false });
   }
-  return { blobs, manifests, root: manifests[manifests.length - 1] };
+  return { blobs, manifests, root: manifests[manifests.length - 1], referrers };
 }
 
 /**
@@ -232,7 +238,7 @@ export async function missingBlobs(ecr: ECRPUBLICClient, repositoryName: string,
 
 /**
  * Pushes `image` into `repositoryName`: the missing blobs (several at once, each one's parts in order), then the
- * manifests, then `tags` on the root.
+ * manifests, then its referrers, then `tags` on the root.
  */
 export async function pushImage(ctx: PublishContext, repositoryName: string, image: ResolvedImage, tags: readonly string[]): Promise<void> {
   const { ecr, stats } = ctx;
@@ -253,7 +259,7 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
       stats.blobsSkipped++;
     }
   });
-  const put = await putManifests(ecr, repositoryName, image.manifests, tags);
+  const put = await putManifests(ecr, repositoryName, image.manifests, tags, image.referrers);
   stats.manifestsPut += put.manifestsPut;
   stats.tagsPut += put.tagsPut;
 }

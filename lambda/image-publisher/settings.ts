@@ -26,6 +26,8 @@ export interface RegistrySettings {
   readonly secretArn?: string;
   readonly ecrRegion?: string;
   readonly platform?: PlatformSpec;
+  /** Whether the referrers the source registry lists for the image are copied with it. */
+  readonly includeReferrers: boolean;
 }
 
 export type SourceSettings = ArchiveSettings | RegistrySettings;
@@ -90,6 +92,7 @@ function parseRegistrySource(props: ImageProperties): RegistrySettings {
     ...(auth === 'secret' ? { secretArn: props.SourceSecretArn } : {}),
     ...(auth === 'ecr' ? { ecrRegion: props.SourceEcrRegion } : {}),
     ...(platform ? { platform } : {}),
+    includeReferrers: props.IncludeReferrers === undefined || parseFlag(props.IncludeReferrers, 'IncludeReferrers'),
   };
 }
 
@@ -139,15 +142,50 @@ export function parsePlan(text: string): PublishPlan {
       if (!Number.isSafeInteger(b[field]) || b[field] < 0) throw bad(`blobs[${i}].${field} of ${b.digest} must be a non-negative integer`);
     }
   });
-  plan.manifests.forEach((m: PlanManifest, i) => {
+  const checkManifest = (list: string) => (m: PlanManifest, i: number) => {
     if (typeof m?.manifest !== 'string' || typeof m.mediaType !== 'string' || typeof m.digest !== 'string') {
-      throw bad(`manifests[${i}] needs digest, mediaType and manifest`);
+      throw bad(`${list}[${i}] needs digest, mediaType and manifest`);
     }
     const got = sha256(m.manifest);
-    if (got !== m.digest) throw bad(`manifests[${i}] is digested ${m.digest} but its text hashes to ${got}`);
-  });
+    if (got !== m.digest) throw bad(`${list}[${i}] is digested ${m.digest} but its text hashes to ${got}`);
+  };
+  plan.manifests.forEach(checkManifest('manifests'));
   if (plan.manifests[plan.manifests.length - 1].digest !== plan.rootDigest) {
     throw bad(`rootDigest ${plan.rootDigest} is not the digest of the last manifest`);
   }
+  if (plan.referrers !== undefined) {
+    if (!Array.isArray(plan.referrers)) throw bad('referrers must be a list of manifests');
+    plan.referrers.forEach(checkManifest('referrers'));
+    checkReferrerOrder(plan.manifests, plan.referrers, (why) => bad(why));
+  }
   return plan;
+}
+
+/**
+ * Refuses referrers that are not the image's: each one's `subject` must be a manifest of the image or a referrer before
+ * it, or a child of a referrer index that follows it (such a child has no subject of its own): a plan never makes the
+ * handler attach anything to an image it does not publish.
+ */
+export function checkReferrerOrder(image: readonly PlanManifest[], referrers: readonly PlanManifest[], fail: (why: string) => Error): void {
+  const known = new Set(image.map((m) => m.digest));
+  const childrenOfLater = new Set<string>();
+  for (const m of referrers) {
+    const json = JSON.parse(m.manifest) as { manifests?: Array<{ digest?: unknown }> };
+    for (const child of Array.isArray(json.manifests) ? json.manifests : []) if (typeof child?.digest === 'string') childrenOfLater.add(child.digest);
+  }
+  for (const m of referrers) {
+    const subject = subjectDigest(m.manifest);
+    if (subject === undefined ? !childrenOfLater.has(m.digest) : !known.has(subject)) {
+      throw fail(`referrer ${m.digest} is not a referrer of the image (its subject ${subject ?? 'is missing'}`
+        + `${subject === undefined ? '' : ' is no manifest of the image or an earlier referrer'})`);
+    }
+    known.add(m.digest);
+  }
+}
+
+/** The digest of a manifest's `subject` (OCI 1.1), if it names one. */
+export function subjectDigest(manifest: string): string | undefined {
+  const json = JSON.parse(manifest) as { subject?: { digest?: unknown } };
+  const digest = json?.subject?.digest;
+  return typeof digest === 'string' ? digest : undefined;
 }

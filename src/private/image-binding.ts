@@ -28,3 +28,9 @@ export interface RegistryBinding {
 }
 
 export type ImageSourceBinding = ArchiveBinding | RegistryBinding;
+
+/** What the `PublicImage` asks of the source it binds. */
+export interface BindOptions {
+  /** `PublicImageProps.includeReferrers`. @default true */
+  readonly includeReferrers?: boolean;
+}

@@ -39,6 +39,12 @@ export interface PublishPlan {
   readonly rootDigest: string;
   /** The reference the image was selected by (a tag name, an image name or a digest), for messages. */
   readonly ref?: string;
+  /**
+   * The image's referrers (OCI 1.1: manifests whose `subject` is the root, one of its children, or an earlier
+   * referrer), pushed after the image and before its tags, in this order (an index's children before it). Their blobs
+   * are among `blobs`. Left out when there are none, so that the plan of an image without referrers is unchanged.
+   */
+  readonly referrers?: PlanManifest[];
 }
 
 /** Media types of uncompressed layers: these are gzip-compressed at deploy unless told otherwise. */
@@ -75,6 +81,11 @@ export interface ImageProperties {
   readonly SourceEcrRegion?: string;
   /** `os/architecture[/variant]`: copy only this platform's image out of a multi-platform index. */
   readonly SourcePlatform?: string;
+  /**
+   * 'false' not to copy the referrers (OCI 1.1) the source registry lists for the image (registry sources; an archive's
+   * plan lists the referrers to publish). @default 'true'
+   */
+  readonly IncludeReferrers?: string;
   /** Tags to apply once everything else is in place. */
   readonly Tags?: string[];
   /** 'true' to gzip uncompressed layers (deterministically) before publishing them (archive sources only). */
