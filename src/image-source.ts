@@ -1,9 +1,9 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Size, Stack, Token, aws_ecr_assets as ecr_assets, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { inspectImageArchive } from './private/archive/inspect';
+import { defaultStagingDir } from './private/archive/layout-pack';
 import { ArchiveBinding, BindOptions, ImageSourceBinding, RegistryBinding } from './private/image-binding';
 import { WILDCARD_REASONS, withWildcardReason } from './private/nag-acknowledgements';
 import { parseImageReference, parsePlatform, privateEcrRegistry } from './shared/image-reference';
@@ -123,7 +123,7 @@ class ArchiveImageSource extends ImageSource {
     let binding = this.bindings.get(includeReferrers);
     if (!binding) {
       if (!fs.existsSync(this.source)) throw new Error(`${this.source}: no such file or directory`);
-      const stagingDir = path.join(os.tmpdir(), 'cdk-ecr-public-staging');
+      const stagingDir = defaultStagingDir();
       fs.mkdirSync(stagingDir, { recursive: true });
       const maxDecompressedBytes = this.options.maxDecompressedSize?.toBytes();
       const { archivePath, plan } = inspectImageArchive(path.resolve(this.source), {

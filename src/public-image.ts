@@ -3,8 +3,10 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HandlerRuntimeOptions } from './handler-runtime';
+import { ImageArtifact } from './image-artifact';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
+import { renderArtifacts } from './private/artifact-rendering';
 import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
 import { allowOnAnyRepository, handlerResource } from './private/handler-function';
 import { pinnedHandlerRuntime } from './private/handler-runtime';
@@ -42,6 +44,14 @@ export interface PublicImageProps extends HandlerRuntimeOptions {
    * @default true
    */
   readonly includeReferrers?: boolean;
+
+  /**
+   * Files to attach to the published image as OCI 1.1 artifacts (`ImageArtifact.fromFile(...)`): SBOMs, provenance
+   * statements. Each becomes a manifest whose `subject` is the image as published, pushed with its referrers, before
+   * its tags move; deleted with the image (`removalPolicy: DESTROY`).
+   * @default - none
+   */
+  readonly artifacts?: ImageArtifact[];
 
   /**
    * gzip-compress uncompressed layers (as `docker save` writes them) before publishing: smaller pulls. Compression is
@@ -134,6 +144,7 @@ export class PublicImage extends Construct {
       invalid(this, 'source', `${props.source._rule()}: ${(err as Error).message}`);
     }
 
+    const artifacts = renderArtifacts(this, props.artifacts ?? []);
     recordPublishedTags(props.repository, this, tags);
     const source = renderSource(this, binding, { compressLayers: props.compressLayers, includeReferrers: props.includeReferrers });
     const properties: ImageProperties = {
@@ -142,8 +153,9 @@ export class PublicImage extends Construct {
       Concurrency: String(concurrency),
       DeleteOnRemove: String((props.removalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.DESTROY),
       ...source.properties,
+      ...artifacts.properties,
     };
-    const roleStatements = [allowOnAnyRepository(this, IMAGE_PUBLISHER_ACTIONS), ...source.roleStatements];
+    const roleStatements = [allowOnAnyRepository(this, IMAGE_PUBLISHER_ACTIONS), ...source.roleStatements, ...artifacts.roleStatements];
     const resourceStatements = source.resourceStatements;
 
     const resource = handlerResource(this, {

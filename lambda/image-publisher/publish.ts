@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { artifactBlobs, artifactManifests } from './attached-artifacts';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
 import { uploadLayerToEcrPublic, UploadableBlob } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
@@ -16,7 +17,7 @@ import { forEachConcurrent } from './pool';
 import { previousCompression, PublishTarget } from './previous-compression';
 import { BlobProgress, PublishStats } from './progress';
 import { gzipBound, ScratchSpace } from './scratch-space';
-import { PlanManifest } from '../../src/shared/publish-plan';
+import { PlanArtifact, PlanManifest } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */
@@ -60,6 +61,8 @@ export interface PublishContext {
    * points at, or that this resource published before (`previous-compression.ts`). @default - none: layers to compress are compressed
    */
   readonly target?: PublishTarget & { readonly repositoryName: string };
+  /** Files attached to the image, whose bytes `blobs` also reads. @default - none */
+  readonly artifacts?: readonly PlanArtifact[];
 }
 
 /** The failure of a blob whose bytes in the source are not what the plan says. */
@@ -75,7 +78,7 @@ export function digestMismatch(blobs: BlobSource, planned: string, got: string):
  */
 export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> {
   const { plan } = ctx;
-  const byDigest = new Map(plan.blobs.map((b) => [b.digest, b]));
+  const byDigest = new Map([...artifactBlobs(ctx.artifacts ?? []), ...plan.blobs].map((b) => [b.digest, b]));
   const toCompress = ctx.compressLayers ? [...uncompressedLayers(plan)] : [];
   const replacements = (await publishedCompression(ctx, toCompress)) ?? new Map<string, BlobReplacement>();
   const files = new Map<string, string>();
@@ -90,7 +93,9 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   const planned = [...plan.manifests, ...plan.referrers ?? []];
   const rewritten = replacements.size > 0 ? rewriteManifests(planned, replacements) : planned;
   const manifests = rewritten.slice(0, plan.manifests.length);
-  const referrers = rewritten.slice(plan.manifests.length);
+  const root = manifests[manifests.length - 1];
+  // The attached files last: their manifests are written for the image as published.
+  const referrers = [...rewritten.slice(plan.manifests.length), ...artifactManifests(ctx.artifacts ?? [], root)];
   const compressedSources = new Map([...replacements].map(([orig, r]) => [r.digest, { replacement: r, source: planBlob(byDigest, orig) }]));
 
   const blobs: ResolvedBlob[] = [];
@@ -100,7 +105,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
     seen.add(b.digest);
     blobs.push(b);
   };
-  for (const digest of referencedBlobs(rewritten)) {
+  for (const digest of referencedBlobs([...manifests, ...referrers])) {
     const compressed = compressedSources.get(digest);
     if (compressed) {
       add({ digest, size: compressed.replacement.size, source: compressed.source, gzip: true, file: files.get(digest) });
@@ -114,7 +119,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   for (const b of plan.blobs) {
     if (!replacements.has(b.digest)) add({ digest: b.digest, size: b.size, source: b, gzip: false });
   }
-  return { blobs, manifests, root: manifests[manifests.length - 1], referrers };
+  return { blobs, manifests, root, referrers };
 }
 
 /**

@@ -1,8 +1,11 @@
 /** The properties of `Custom::EcrPublicImage`, checked and converted (CloudFormation passes every scalar as a string). */
 import { ImagePublishError } from './errors';
 import { ImageReference, parseImageReference, parsePlatform, PlatformSpec } from '../../src/shared/image-reference';
+import { MEDIA_TYPE_PATTERN } from '../../src/shared/oci/artifact';
 import { isSha256Digest, sha256 } from '../../src/shared/oci/digest';
-import { ImageProperties, PlanBlob, PlanManifest, PublishPlan, SourceAuth } from '../../src/shared/publish-plan';
+import {
+  ArtifactsPlan, ImageProperties, MAX_ARTIFACT_BYTES, PlanArtifact, PlanBlob, PlanManifest, PublishPlan, SourceAuth,
+} from '../../src/shared/publish-plan';
 
 /** Blobs uploaded at once when `Concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -41,6 +44,15 @@ export interface ImageSettings {
   readonly compressLayers: boolean;
   readonly concurrency: number;
   readonly deleteOnRemove: boolean;
+  /** Files attached to the image (`ImageArtifact`), staged in S3. @default - none */
+  readonly artifacts?: StagedArtifacts;
+}
+
+/** The files attached to the image, staged at synth as one tar in S3. */
+export interface StagedArtifacts {
+  readonly bucket: string;
+  readonly key: string;
+  readonly artifacts: readonly PlanArtifact[];
 }
 
 export function parseSettings(props: ImageProperties): ImageSettings {
@@ -53,7 +65,42 @@ export function parseSettings(props: ImageProperties): ImageSettings {
     compressLayers: source.kind === 'archive' && parseFlag(props.CompressLayers, 'CompressLayers'),
     concurrency: parseConcurrency(props.Concurrency),
     deleteOnRemove: parseFlag(props.DeleteOnRemove, 'DeleteOnRemove'),
+    ...(props.Artifacts !== undefined ? { artifacts: parseArtifacts(props) } : {}),
   };
+}
+
+/**
+ * The attached files: their staged tar's location and the plan, every member checked (the handler writes their
+ * manifests from it: a media type that is no media type would make a manifest ECR Public refuses half way).
+ */
+function parseArtifacts(props: ImageProperties): StagedArtifacts {
+  if (!props.ArtifactsBucket || !props.ArtifactsKey) throw new ImagePublishError('Artifacts needs ArtifactsBucket and ArtifactsKey');
+  let plan: ArtifactsPlan;
+  try {
+    plan = JSON.parse(props.Artifacts!) as ArtifactsPlan;
+  } catch (err) {
+    throw new ImagePublishError(`Artifacts is not valid JSON: ${(err as Error).message}`);
+  }
+  const bad = (why: string) => new ImagePublishError(`Artifacts: ${why}`);
+  if (typeof plan !== 'object' || plan === null || plan.version !== 1 || !Array.isArray(plan.artifacts)) {
+    throw bad('needs version 1 and a list of artifacts');
+  }
+  plan.artifacts.forEach((a: PlanArtifact, i) => {
+    if (typeof a !== 'object' || a === null) throw bad(`artifacts[${i}] is not an object`);
+    if (!isSha256Digest(a.digest)) throw bad(`artifacts[${i}].digest ${JSON.stringify(a.digest)} is not a sha256 digest`);
+    if (!Number.isSafeInteger(a.size) || a.size < 1 || a.size > MAX_ARTIFACT_BYTES) throw bad(`artifacts[${i}].size must be 1 to ${MAX_ARTIFACT_BYTES}`);
+    if (!Number.isSafeInteger(a.offset) || a.offset < 0) throw bad(`artifacts[${i}].offset must be a non-negative integer`);
+    for (const field of ['artifactType', 'mediaType'] as const) {
+      if (typeof a[field] !== 'string' || !MEDIA_TYPE_PATTERN.test(a[field])) throw bad(`artifacts[${i}].${field} must be a media type`);
+    }
+    if (typeof a.title !== 'string' || a.title === '') throw bad(`artifacts[${i}].title must be a non-empty string`);
+    const annotations: unknown = a.annotations;
+    if (annotations !== undefined && (typeof annotations !== 'object' || annotations === null
+      || Object.values(annotations).some((v) => typeof v !== 'string'))) {
+      throw bad(`artifacts[${i}].annotations must map strings to strings`);
+    }
+  });
+  return { bucket: props.ArtifactsBucket, key: props.ArtifactsKey, artifacts: plan.artifacts };
 }
 
 function parseArchiveSource(props: ImageProperties): ArchiveSettings {

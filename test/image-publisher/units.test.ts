@@ -190,6 +190,28 @@ describe('properties', () => {
     expect(() => parseSettings({ ...props, CompressLayers: 'yes' })).toThrow(/CompressLayers must be 'true' or 'false'/);
     expect(() => parseSettings({ ...props, SourceDigest: hex('f') })).toThrow(/is not the plan's root digest/);
   });
+
+  test('the attached files\' plan is checked member by member', () => {
+    const artifact = { artifactType: 'application/spdx+json', mediaType: 'application/json', title: 'sbom.json', digest: hex('b'), size: 10, offset: 512 };
+    const props = {
+      RepositoryName: 'r',
+      ArchiveBucket: 'b',
+      ArchiveKey: 'k',
+      Plan: JSON.stringify(plan),
+      CompressLayers: 'false',
+      Concurrency: '1',
+      DeleteOnRemove: 'false',
+      ArtifactsBucket: 'b',
+      ArtifactsKey: 'a.tar',
+    };
+    const withArtifacts = (a: object) => ({ ...props, Artifacts: JSON.stringify({ version: 1, artifacts: [a] }) });
+    expect(parseSettings(withArtifacts(artifact)).artifacts).toEqual({ bucket: 'b', key: 'a.tar', artifacts: [artifact] });
+    expect(() => parseSettings({ ...withArtifacts(artifact), ArtifactsKey: undefined })).toThrow(/Artifacts needs ArtifactsBucket and ArtifactsKey/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, artifactType: 'spdx' }))).toThrow(/artifacts\[0\]\.artifactType must be a media type/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, size: 0 }))).toThrow(/artifacts\[0\]\.size must be 1 to/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, digest: 'latest' }))).toThrow(/artifacts\[0\]\.digest "latest" is not a sha256 digest/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, annotations: { a: 1 } }))).toThrow(/annotations must map strings to strings/);
+  });
 });
 
 describe('helpers', () => {
