@@ -231,8 +231,8 @@ function mayHaveReferrers(props: ImageProperties): boolean {
 
 /**
  * The manifests pushed with the image `digest`, in the order they can be deleted: the manifests under it (parents
- * before children), then its referrers (each index before its children), from the resource's properties (there is no API to read a manifest back). Empty
- * when the properties do not resolve to that image.
+ * before children), then its referrers (each index before its children), from the resource's properties (there is no
+ * API to read a manifest back). Empty when the properties do not resolve to that image.
  */
 async function ownedDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
   try {
