@@ -213,15 +213,22 @@ export function parsePlan(text: string): PublishPlan {
  * it, or a child of a referrer index that follows it (such a child has no subject of its own): a plan never makes the
  * handler attach anything to an image it does not publish.
  */
-export function checkReferrerOrder(image: readonly PlanManifest[], referrers: readonly PlanManifest[], fail: (why: string) => Error): void {
+function checkReferrerOrder(image: readonly PlanManifest[], referrers: readonly PlanManifest[], fail: (why: string) => Error): void {
   const known = new Set(image.map((m) => m.digest));
+  const parsed = referrers.map((m) => {
+    try {
+      return JSON.parse(m.manifest) as { manifests?: Array<{ digest?: unknown }>; subject?: { digest?: unknown } };
+    } catch {
+      throw fail(`referrer ${m.digest} is not JSON`);
+    }
+  });
   const childrenOfLater = new Set<string>();
-  for (const m of referrers) {
-    const json = JSON.parse(m.manifest) as { manifests?: Array<{ digest?: unknown }> };
-    for (const child of Array.isArray(json.manifests) ? json.manifests : []) if (typeof child?.digest === 'string') childrenOfLater.add(child.digest);
+  for (const json of parsed) {
+    for (const child of Array.isArray(json?.manifests) ? json.manifests : []) if (typeof child?.digest === 'string') childrenOfLater.add(child.digest);
   }
-  for (const m of referrers) {
-    const subject = subjectDigest(m.manifest);
+  for (const [i, m] of referrers.entries()) {
+    const digest = parsed[i]?.subject?.digest;
+    const subject = typeof digest === 'string' ? digest : undefined;
     if (subject === undefined ? !childrenOfLater.has(m.digest) : !known.has(subject)) {
       throw fail(`referrer ${m.digest} is not a referrer of the image (its subject ${subject ?? 'is missing'}`
         + `${subject === undefined ? '' : ' is no manifest of the image or an earlier referrer'})`);
@@ -230,9 +237,3 @@ export function checkReferrerOrder(image: readonly PlanManifest[], referrers: re
   }
 }
 
-/** The digest of a manifest's `subject` (OCI 1.1), if it names one. */
-export function subjectDigest(manifest: string): string | undefined {
-  const json = JSON.parse(manifest) as { subject?: { digest?: unknown } };
-  const digest = json?.subject?.digest;
-  return typeof digest === 'string' ? digest : undefined;
-}

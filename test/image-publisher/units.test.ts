@@ -172,6 +172,23 @@ describe('properties', () => {
     expect(parsePlan(JSON.stringify(plan))).toEqual(plan);
   });
 
+  test('referrers must be the image\'s: each one\'s subject a manifest of the image or an earlier referrer, or a child of a later one', () => {
+    const referrer = (subject: string | undefined, extra: object = {}) => manifest({
+      schemaVersion: 2, config: {}, layers: [], ...(subject ? { subject: { mediaType: m.mediaType, digest: subject, size: 1 } } : {}), ...extra,
+    }, 'application/vnd.oci.image.manifest.v1+json');
+    const sbom = referrer(m.digest);
+    const signature = referrer(sbom.digest);
+    const child = referrer(undefined, { annotations: { n: '1' } });
+    const index = manifest({ schemaVersion: 2, manifests: [{ digest: child.digest }], subject: { digest: m.digest } }, 'application/vnd.oci.image.index.v1+json');
+    const good = { ...plan, referrers: [sbom, signature, child, index] };
+    expect(parsePlan(JSON.stringify(good))).toEqual(good);
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [signature, sbom] }))).toThrow(`referrer ${signature.digest} is not a referrer of the image`);
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [referrer(hex('e'))] }))).toThrow(/is no manifest of the image or an earlier referrer/);
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [child] }))).toThrow(/its subject is missing/);
+    const notJson = { digest: sha256('not json'), mediaType: m.mediaType, manifest: 'not json' };
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [notJson] }))).toThrow(`Plan: referrer ${notJson.digest} is not JSON`);
+  });
+
   test('scalars arrive as strings: flags, concurrency and tags are checked', () => {
     const props = {
       RepositoryName: 'r',
