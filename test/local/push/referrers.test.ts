@@ -8,6 +8,8 @@ import {
   basic, describeImages, errorCodes, Harness, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256, startHarness, stopHarness,
 } from './support';
 import { OCI_EMPTY } from '../../../src/shared/oci/media-types';
+import { primaryRegistryAlias, startInProcess, stopInProcess } from '../../support/emulator-harness';
+import { makeTempDir } from '../../support/temp-dirs';
 
 const REPO = 'refs/app';
 const SBOM = 'application/spdx+json';
@@ -68,6 +70,17 @@ async function artifact(subject: { digest: string; size: number }, artifactType:
     ...(annotations ? { annotations } : {}),
   });
   return { manifest, digest: sha256(manifest) };
+}
+
+/** Runs `fn` with the helpers above pushing to `other` (another emulator) instead of the suite's. */
+async function pushingTo<T>(other: Harness, fn: () => Promise<T>): Promise<T> {
+  const suite = h;
+  h = other;
+  try {
+    return await fn();
+  } finally {
+    h = suite;
+  }
 }
 
 async function referrers(digest: string, query = '', repo = REPO): Promise<{ res: Response; index: any }> {
@@ -220,6 +233,26 @@ describe('deleting a subject', () => {
     expect(digests).not.toContain(subject.digest);
     expect(digests).toContain(sig.digest);
     expect((await referrers(subject.digest)).index.manifests.map((m: any) => m.digest)).toEqual([sig.digest]);
+  });
+});
+
+describe('persistence', () => {
+  test('a referrer is still listed under its subject after a restart on the same data directory', async () => {
+    const dataDir = makeTempDir('referrers-data-');
+    const first = await startHarness(['refs/kept'], { dataDir });
+    const sig = await pushingTo(first, async () => {
+      const pushed = await artifact(await image('persisted', 'refs/kept'), SIGNATURE, 'persisted signature', undefined, 'refs/kept');
+      expect((await putManifest(pushed.digest, pushed.manifest, OCI_MANIFEST, 'refs/kept')).status).toBe(201);
+      return pushed;
+    }).finally(() => stopHarness(first));
+    const again = await startInProcess({ dataDir });
+    try {
+      const alias = await primaryRegistryAlias(again.client);
+      const res = await fetch(`${again.emu.endpoint}/v2/${alias}/refs/kept/referrers/${JSON.parse(sig.manifest).subject.digest}`);
+      expect(((await res.json()) as any).manifests.map((m: any) => m.digest)).toEqual([sig.digest]);
+    } finally {
+      await stopInProcess(again);
+    }
   });
 });
 
