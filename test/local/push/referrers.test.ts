@@ -178,6 +178,25 @@ describe('the referrers API', () => {
     expect(listed).toContainEqual({ mediaType: OCI_INDEX, digest: sha256(index), size: Buffer.byteLength(index) });
   });
 
+  test('a referrer without artifactType is listed under its config\'s media type, and filtered by it', async () => {
+    const subject = await image('config-typed');
+    const bagel = 'application/vnd.example.bagel';
+    const config = await pushBlob(Buffer.from('peanut butter on a bagel'));
+    const empty = await pushBlob(EMPTY);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: bagel, ...config },
+      layers: [{ mediaType: OCI_EMPTY, ...empty }],
+      subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.size },
+    });
+    expect((await putManifest(sha256(manifest), manifest)).status).toBe(201);
+    const only = await referrers(subject.digest, `?artifactType=${encodeURIComponent(bagel)}`);
+    expect(only.index.manifests).toEqual([
+      { mediaType: OCI_MANIFEST, digest: sha256(manifest), size: Buffer.byteLength(manifest), artifactType: bagel },
+    ]);
+  });
+
   test('referrers are listed per repository', async () => {
     const subject = await image('elsewhere', 'refs/other');
     const sig = await artifact(subject, SIGNATURE, 'other', undefined, 'refs/other');
