@@ -77,6 +77,11 @@ footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 24px; color: #687078
   table.tags tr { border-bottom: 1px solid #eaeded; padding: 6px 0; }
   table.tags td { border: none; padding: 2px 0; display: flex; gap: 8px; }
   table.tags td::before { content: attr(data-label); flex: none; width: 88px; color: #545b64; font-size: 12px; }
+  /* A tag's referrers carry their own label: one block under the tag's cells. */
+  table.tags tr.referrers { border-top: none; margin-top: -6px; }
+  table.tags tr.referrers td { display: block; }
+  table.tags tr.referrers td::before { content: none; }
+  table.tags tr.referrers ul { margin-left: 8px; }
 }
 `;
 

@@ -79,3 +79,22 @@ test('the repository page lists each image\'s referrers under its tag: type, siz
   await screenshot(page, 'referrers');
   await page.context().close();
 });
+
+test.each([375, 1280])('at %i px the referrers fit the window: no overflow, no cell clipped', async (width) => {
+  const opened = await openPage(browser, `${h.emu.endpoint}/gallery/${alias}/${REPO}`, { width });
+  const { page } = opened;
+  const layout = await page.evaluate(`(() => {
+    const table = document.querySelector('#image-tags table');
+    const cells = [...table.querySelectorAll('tr.referrers td')].filter((c) => c.getClientRects().length > 0);
+    return {
+      pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+      tableOverflow: table.scrollWidth - table.clientWidth,
+      clipped: cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent),
+      shown: cells.length,
+      labelLines: (() => { const r = document.createRange(); r.selectNodeContents(table.querySelector('tr.referrers .label')); return new Set([...r.getClientRects()].map((q) => Math.round(q.top))).size; })(),
+    };
+  })()`) as { pageOverflow: number; tableOverflow: number; clipped: string[]; shown: number; labelLines: number };
+  expect(layout).toEqual({ pageOverflow: 0, tableOverflow: 0, clipped: [], shown: 1, labelLines: 1 });
+  await screenshot(page, `referrers-${width}px`);
+  await page.context().close();
+});
