@@ -7,6 +7,7 @@
 import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
 import { noteChange, reusableReplaced, reuseReplaced, sameJson } from './changes';
 import { deleteInReverseOrder, deletionItems } from './deletion';
+import { logsProblem } from './function-logs';
 import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import type { HandlerInvoker } from './handler';
@@ -73,6 +74,8 @@ interface StackDeploy {
   readonly ours: Set<string>;
   /** Whether a failure is rolled back. */
   readonly rollback: boolean;
+  /** Functions whose role was checked for writing their logs (once per function and deploy). */
+  readonly logsChecked: Set<string>;
   /** Prints a failure and returns the error to throw. */
   fail(message: string, extra?: FailureDetails): LocalDeployError;
 }
@@ -98,6 +101,7 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     state,
     ours,
     rollback,
+    logsChecked: new Set(),
     resolver: stackResolver(session, stack, state, region, (id) => ours.has(id)),
     fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, deferClosing: true, ...extra }),
   };
@@ -246,6 +250,7 @@ function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; 
   const resource = (stack.template.Resources ?? {})[id];
   try {
     const fn = functionForResource(stack, resolver, session.accountId, region, id, resource);
+    noteLogsProblem(ctx, fn);
     const resolved = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${resource.Type})`)) as Record<string, unknown>;
     const properties = withStandInUris(resolved, standInImageUris(stack, session.accountId, region, new URL(session.endpoint).host));
     session.state.keepCode(fn.ref.codeHash, fn.code.codeDir);
@@ -253,6 +258,15 @@ function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; 
   } catch (err) {
     throw ctx.fail(errorMessage(err), { logicalId: id, type: resource.Type });
   }
+}
+
+/** Says once per function when its role could not write its logs on AWS (the emulator serves no CloudWatch Logs). */
+function noteLogsProblem(ctx: StackDeploy, fn: ResolvedFunction): void {
+  const { functionLogicalId, role } = fn.ref;
+  if (role === undefined || ctx.logsChecked.has(functionLogicalId)) return;
+  ctx.logsChecked.add(functionLogicalId);
+  const problem = logsProblem(ctx.stack, ctx.resolver, functionLogicalId, fn.code.functionName, role, ctx.session.accountId, ctx.region);
+  if (problem !== undefined) ctx.progress.note(`warning: ${problem}`);
 }
 
 /** Deletes what was replaced, and what left the template, in reverse dependency order. */
