@@ -7,8 +7,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
-import { uploadLayerToEcrPublic, UploadableBlob } from './blob-uploader';
+import { uploadLayerToEcrPublic, UploadableBlob, UploadOptions } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
+import type { PublishRun } from './hand-over';
 import { DigestCounter, gzipChunks } from './layer-compression';
 import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
@@ -58,6 +59,8 @@ export interface PublishContext {
    * points at, or that this resource published before (`previous-compression.ts`). @default - none: layers to compress are compressed
    */
   readonly target?: PublishTarget & { readonly repositoryName: string };
+  /** The run of the function this publish is a step of, which may end before the publish does. @default - one run does it all */
+  readonly run?: PublishRun;
 }
 
 /** The failure of a blob whose bytes in the source are not what the plan says. */
@@ -243,7 +246,10 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
-    const result = await uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob));
+    const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), options);
+    const result = ctx.run ? await ctx.run.upload(blob, upload) : await upload();
+    // Left for the next run of the function (`hand-over.ts`).
+    if (!result) return;
     stats.partsUploaded += result.parts;
     stats.partsResumed += result.resumed;
     if (result.outcome === 'uploaded') {
@@ -253,6 +259,7 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
       stats.blobsSkipped++;
     }
   });
+  ctx.run?.beforeManifests();
   const put = await putManifests(ecr, repositoryName, image.manifests, tags);
   stats.manifestsPut += put.manifestsPut;
   stats.tagsPut += put.tagsPut;

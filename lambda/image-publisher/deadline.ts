@@ -1,0 +1,50 @@
+/**
+ * When a run of the publisher stops starting new work: before Lambda stops the run (leaving room to hand over or to
+ * answer), or before the publish's own deadline (`publishTimeout`, leaving room to answer CloudFormation FAILED before
+ * it gives up on the resource), whichever comes first.
+ */
+
+/** A run keeps this share of its time for what follows the last part it sends (a part in flight, the hand-over). */
+const RUN_MARGIN_SHARE = 0.25;
+const MIN_RUN_MARGIN_MS = 500;
+/** A part of 10 MiB on a slow link, then the hand-over's two calls. */
+const MAX_RUN_MARGIN_MS = 120_000;
+
+/** The publish keeps this share of its timeout to answer FAILED. */
+const PUBLISH_MARGIN_SHARE = 0.1;
+const MIN_PUBLISH_MARGIN_MS = 1_000;
+const MAX_PUBLISH_MARGIN_MS = 60_000;
+
+/** Why a run stops. */
+export type StopReason = 'run' | 'publish';
+
+export class RunDeadline {
+  /**
+   * The deadline of a run that Lambda stops `remainingMs` from now, of a publish that must be over by `publishEndsAt`
+   * (epoch ms).
+   */
+  public static start(remainingMs: number, publishEndsAt: number, now = Date.now()): RunDeadline {
+    const margin = Math.min(MAX_RUN_MARGIN_MS, Math.max(MIN_RUN_MARGIN_MS, remainingMs * RUN_MARGIN_SHARE));
+    return new RunDeadline(now + remainingMs - margin, publishEndsAt);
+  }
+
+  /** When a publish that starts at `startedAt` (epoch ms) with `timeoutSeconds` stops to answer FAILED. */
+  public static publishEnd(startedAt: number, timeoutSeconds: number): number {
+    const ms = timeoutSeconds * 1000;
+    return startedAt + ms - Math.min(MAX_PUBLISH_MARGIN_MS, Math.max(MIN_PUBLISH_MARGIN_MS, ms * PUBLISH_MARGIN_SHARE));
+  }
+
+  private constructor(
+    /** When this run stops starting work (epoch ms). */
+    private readonly runStopsAt: number,
+    /** When the whole publish stops (epoch ms). */
+    public readonly publishEndsAt: number,
+  ) {}
+
+  /** Whether to start nothing more, and why; undefined while there is time. */
+  public stopping(now = Date.now()): StopReason | undefined {
+    if (now >= this.publishEndsAt) return 'publish';
+    if (now >= this.runStopsAt) return 'run';
+    return undefined;
+  }
+}
