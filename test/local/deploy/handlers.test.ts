@@ -125,19 +125,21 @@ describe('stand-in handlers', () => {
   });
 
   test.each([
-    ['returns without responding', 'silent', /^the handler returned without sending a response$/],
-    ['throws before responding', 'throw', /^the handler failed without sending a response: Error: boom before responding$/],
-    ['outlives its timeout', 'hang', /^the handler sent no response within its timeout \(1 s\)$/],
-    ['sends a response of 4096 bytes or more', 'huge', /^Response object is too long \(\d+ bytes; CloudFormation takes less than 4096\)$/],
-  ])('a handler that %s fails the deploy with a clear reason and its output', async (_what, mode, reason) => {
+    ['returns without responding', 'silent', /^the handler returned without sending a response$/, 1],
+    // Lambda runs a failed or timed-out asynchronous event twice more.
+    ['throws before responding', 'throw', /^the handler failed without sending a response: Error: boom before responding \(3 runs: Lambda runs a failed asynchronous invocation twice more\)$/, 3],
+    ['outlives its timeout', 'hang', /^the handler did not finish within its timeout \(1 s\) \(3 runs: Lambda runs a failed asynchronous invocation twice more\)$/, 3],
+    ['sends a response of 4096 bytes or more', 'huge', /^Response object is too long \(\d+ bytes; CloudFormation takes less than 4096\)$/, 1],
+  ])('a handler that %s fails the deploy with a clear reason and its output', async (_what, mode, reason, runs) => {
     const lines: string[] = [];
     const outdir = path.join(tmp, `out-${mode}`);
     const err = await failure(deployApp({
       assemblyDir: synth(outdir, 'v'), stackName: `Fake-${mode}`, dataDir: path.join(tmp, `data-${mode}`), endpoint: emu.endpoint, log: (l) => lines.push(l),
+      lambda: { retryDelaysMs: [10, 20] },
     }));
     expect(err.reason).toMatch(reason);
     expect(err.logicalId).toBe('First');
     expect(err.result.resources).toEqual([]);
-    expect(lines.some((l) => l.startsWith('    | ') && l.includes(`"mode":"${mode}"`))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('    | ') && l.includes(`"mode":"${mode}"`))).toHaveLength(runs);
   });
 });
