@@ -6,8 +6,8 @@
 
 /** A run keeps this share of its time for what follows the last part it sends (a part in flight, the hand-over). */
 const RUN_MARGIN_SHARE = 0.25;
-const MIN_RUN_MARGIN_MS = 500;
-/** A part of 10 MiB on a slow link, then the hand-over's two calls. */
+/** A part in flight and the two calls of a hand-over, on a slow link. */
+const MIN_RUN_MARGIN_MS = 1_500;
 const MAX_RUN_MARGIN_MS = 120_000;
 
 /** The publish keeps this share of its timeout to answer FAILED. */

@@ -1,15 +1,22 @@
 /**
  * Which run of the publisher owns a request, so that a re-sent event never starts a second publish beside a continuing
- * one. Lambda sends an asynchronous event again when its run fails or times out (twice, minutes apart); a run that
- * handed over and then failed before returning would be started again beside its successor. The owner is recorded on
- * the repository, as a resource tag of its own per resource (`cdk-ecr-public:hand-over:<hash>` =
- * `<RequestId> <generation>`), written before the next run is invoked:
+ * one. Lambda sends an asynchronous event again when its run fails or times out (twice, one and three minutes later);
+ * a run that handed over and then failed before returning would be started again beside its successor. The owner is
+ * recorded on the repository, as a resource tag of its own per resource (`cdk-ecr-public:hand-over:<hash>` =
+ * `<RequestId> <generation>`):
  *
- * - an event of an older generation of the same request than the tag names is stale: its run ends without a word;
+ * - a run records itself before it invokes its successor (the first run of a request only then), and every later run
+ *   records itself when it starts;
+ * - an event of an older generation of the same request than the tag names is stale: its run ends without a word (the
+ *   successor started);
  * - an event of generation 1 or more without its request's tag comes after the final answer (the tag is removed once
  *   the answer is delivered): stale too;
- * - generation 0 without a tag is the request's first run, or the retry of one that never handed over: it publishes
- *   (publishing again what is there is idempotent, and CloudFormation keeps the first answer).
+ * - otherwise the run publishes: the first run of a request, or the retry of a run whose successor never started (it
+ *   was cut off before its invocation was accepted), which then goes on itself. Publishing again what is there is
+ *   idempotent, and CloudFormation keeps the first answer.
+ *
+ * A retry that comes before a successor that was invoked has started (Lambda's queue holding the successor for longer
+ * than the retry's wait of a minute) runs beside it: both publish the same blobs, and the first answer counts.
  */
 import { createHash } from 'crypto';
 import {
@@ -55,8 +62,13 @@ export class HandOverGuard {
     private readonly key: string,
     private readonly requestId: string,
     /** The generation that owns the request, as the tag says; undefined without a tag for this request. */
-    private readonly owner: number | undefined,
+    private owner: number | undefined,
   ) {}
+
+  /** Whether the tag names this request (it is removed with the answer). */
+  public get recorded(): boolean {
+    return this.owner !== undefined;
+  }
 
   /** Why the run of `generation` must not publish; undefined when it may. */
   public staleReason(generation: number): string | undefined {
@@ -69,11 +81,13 @@ export class HandOverGuard {
     return undefined;
   }
 
-  /** Records `generation` as the owner, before it is invoked. */
+  /** Records `generation` as the owner (unless the tag says so already). */
   public async claim(generation: number): Promise<void> {
+    if (this.owner === generation) return;
     if (this.arn === undefined) throw new Error('the repository has no ARN to tag');
     await this.ecr.send(new TagResourceCommand({ resourceArn: this.arn, tags: [{ Key: this.key, Value: `${this.requestId} ${generation}` }] }))
-      .catch((err: unknown) => { throw withContext(err, 'TagResource (recording the run the publish is handed over to)'); });
+      .catch((err: unknown) => { throw withContext(err, 'TagResource (recording which run of the function owns the publish)'); });
+    this.owner = generation;
   }
 
   /**

@@ -63,6 +63,7 @@ export class HandOverRequired extends Error {
 export class PublishRun {
   public blobsDone = 0;
   public bytesDone = 0;
+  private started = 0;
   private readonly left: RunBlob[] = [];
   private readonly paused: Array<ResumableUpload & { digest: string }> = [];
   private readonly resumes: ReadonlyMap<string, ResumableUpload>;
@@ -76,10 +77,14 @@ export class PublishRun {
    * ending: undefined when the blob is left for the next run (not started, or paused between two parts).
    */
   public async upload(blob: RunBlob, start: (options: UploadOptions) => Promise<UploadResult>): Promise<UploadResult | undefined> {
-    if (this.deadline.stopping()) {
+    // Each run starts one blob at least (and sends one part of it), however late: every run makes progress. At the
+    // publish's end nothing is started.
+    const stopping = this.deadline.stopping();
+    if (stopping === 'publish' || (stopping === 'run' && this.started > 0)) {
       this.left.push(blob);
       return undefined;
     }
+    this.started++;
     const shouldPause = (): boolean => this.deadline.stopping() !== undefined;
     const resume = this.resumes.get(blob.digest);
     let result: UploadResult;
@@ -101,10 +106,13 @@ export class PublishRun {
     return result;
   }
 
-  /** Throws `HandOverRequired` when blobs are left, or when the run ends before the manifests could be put. */
+  /**
+   * Throws `HandOverRequired` when blobs are left, or when the run is ending: the manifests and tags are put by a run
+   * that has the time to put them all.
+   */
   public beforeManifests(): void {
     const reason = this.deadline.stopping();
-    if (this.left.length > 0 || reason === 'publish') throw new HandOverRequired(reason ?? 'run', this.left, this.paused);
+    if (this.left.length > 0 || reason !== undefined) throw new HandOverRequired(reason ?? 'run', this.left, this.paused);
   }
 }
 
@@ -129,6 +137,7 @@ export function continuedAcrossRuns(fn: ContinuableHandler): (event: CustomResou
       guard = await HandOverGuard.open(ecr, event.ResourceProperties.RepositoryName, event);
       const stale = guard.staleReason(generation);
       if (stale !== undefined) throw new AnswerDeferred(stale);
+      if (generation > 0) await guard.claim(generation);
     } catch (err) {
       ecr.destroy();
       throw err;
@@ -140,14 +149,14 @@ export function continuedAcrossRuns(fn: ContinuableHandler): (event: CustomResou
       const after = result.afterResponse;
       return {
         ...result,
-        afterResponse: generation === 0 ? after : async () => {
+        afterResponse: !guard.recorded ? after : async () => {
           await guard.release();
           await after?.();
         },
       };
     } catch (err) {
       if (!(err instanceof HandOverRequired)) {
-        if (generation > 0) await guard.release();
+        if (guard.recorded) await guard.release();
         throw err;
       }
       const done = { blobsDone: (state?.blobsDone ?? 0) + run.blobsDone, bytesDone: (state?.bytesDone ?? 0) + run.bytesDone };
@@ -158,7 +167,8 @@ export function continuedAcrossRuns(fn: ContinuableHandler): (event: CustomResou
           + 'Raise publishTimeout (up to one hour), memorySize or concurrency, or publish the image in parts (a smaller base first).');
       }
       const next: HandOverState = { generation: generation + 1, publishEndsAt, ...done, uploads: err.uploads };
-      await guard.claim(next.generation);
+      // Recorded before the invocation: a retry of this run then knows its successor by the tag the successor writes.
+      await guard.claim(generation);
       try {
         await invokeAsync(context.invokedFunctionArn, { ...event, [HAND_OVER_FIELD]: next });
       } catch (invokeErr) {
