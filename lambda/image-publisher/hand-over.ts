@@ -123,7 +123,9 @@ export type ContinuableHandler = (event: CustomResourceEvent<ImageProperties>, r
  * `fn` run as one step of a publish that may take several runs: it hands over when the run ends first, answers
  * nothing for a stale event, and fails with what is done and left at the publish's end.
  */
-export function continuedAcrossRuns(fn: ContinuableHandler): (event: CustomResourceEvent<ImageProperties>, context?: HandlerContext) => Promise<HandlerResult> {
+export function continuedAcrossRuns(
+  fn: ContinuableHandler,
+): (event: CustomResourceEvent<ImageProperties>, context?: HandlerContext) => Promise<HandlerResult> {
   return async (event, context) => {
     if (event.RequestType === 'Delete' || context === undefined) return fn(event, undefined);
     const state = parseHandOver((event as unknown as Record<string, unknown>)[HAND_OVER_FIELD]);

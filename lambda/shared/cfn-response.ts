@@ -66,10 +66,10 @@ export class AnswerDeferred extends Error {
 
 /** What a handler function reads of Lambda's context. */
 export interface HandlerContext {
-  /** The time left before Lambda stops the run. */
-  getRemainingTimeInMillis(): number;
   /** The ARN the function was invoked by (the function's own). */
   readonly invokedFunctionArn: string;
+  /** The time left before Lambda stops the run. */
+  getRemainingTimeInMillis(): number;
 }
 
 /** The JSON document PUT to `ResponseURL`. */

@@ -416,7 +416,9 @@ const environmentOverlays = new AsyncLocalStorage<ReadonlyMap<string, string | u
  * Runs `fn` as one invocation: its console lines to `sink`, its credentials (when given) and the variables of
  * `environment` (when given) in its `process.env`.
  */
-function runInvocation<T>(sink: LogSink, credentials: HandlerCredentials | undefined, fn: () => T, environment?: Readonly<Record<string, string>>): T {
+function runInvocation<T>(
+  sink: LogSink, credentials: HandlerCredentials | undefined, fn: () => T, environment?: Readonly<Record<string, string>>,
+): T {
   const run = (): T => consoleSinks.run(sink, fn);
   if (credentials === undefined && environment === undefined) return run();
   const overlay = new Map<string, string | undefined>(Object.entries(environment ?? {}));

@@ -30,7 +30,9 @@ export function lambdaInvokeEndpoint(runtime: LambdaRuntime, iam: EmulatorTarget
   };
 }
 
-async function serve(runtime: LambdaRuntime, iam: EmulatorTarget | undefined, budget: BodyBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  runtime: LambdaRuntime, iam: EmulatorTarget | undefined, budget: BodyBudget, req: IncomingMessage, res: ServerResponse,
+): Promise<void> {
   const target = req.url ?? '/';
   const path = target.split('?')[0];
   const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);

@@ -16,6 +16,14 @@ import { randomUUID } from 'crypto';
 import type { DeployerServer } from './deployer-server';
 import { checkResponse, CustomResourceRequest, Delivery, FunctionCode, HandlerInvoker, InvocationResult } from './handler';
 
+/** One run, as `LambdaRuntimeOptions.runEnvironment` sees it. */
+export interface RunFacts {
+  readonly functionArn: string;
+  /** 1 for the first run of an event, 2 and 3 for Lambda's retries. */
+  readonly attempt: number;
+  readonly event: unknown;
+}
+
 /** How the deployer runs handlers as Lambda does. */
 export interface LambdaRuntimeOptions {
   /**
@@ -28,7 +36,7 @@ export interface LambdaRuntimeOptions {
    * fault), given the function, the run's attempt (1 for the first) and the event.
    * @default - none
    */
-  readonly runEnvironment?: (run: { readonly functionArn: string; readonly attempt: number; readonly event: unknown }) => Record<string, string> | undefined;
+  readonly runEnvironment?: (run: RunFacts) => Record<string, string> | undefined;
 }
 
 /** Lambda's waits before its two retries of an asynchronous event. */

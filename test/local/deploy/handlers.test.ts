@@ -134,7 +134,11 @@ describe('stand-in handlers', () => {
     const lines: string[] = [];
     const outdir = path.join(tmp, `out-${mode}`);
     const err = await failure(deployApp({
-      assemblyDir: synth(outdir, 'v'), stackName: `Fake-${mode}`, dataDir: path.join(tmp, `data-${mode}`), endpoint: emu.endpoint, log: (l) => lines.push(l),
+      assemblyDir: synth(outdir, 'v'),
+      stackName: `Fake-${mode}`,
+      dataDir: path.join(tmp, `data-${mode}`),
+      endpoint: emu.endpoint,
+      log: (l) => lines.push(l),
       lambda: { retryDelaysMs: [10, 20] },
     }));
     expect(err.reason).toMatch(reason);

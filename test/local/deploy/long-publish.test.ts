@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { deployApp, LocalDeployError, RunningEmulator } from '../../../local';
 import type { LocalDeployOptions } from '../../../local/deploy/types';
@@ -19,7 +20,6 @@ import { OciLayoutImage, readOciLayout } from '../../support/oci-layout';
 import { skopeoCopy } from '../../support/skopeo';
 import { makeTempDir, removeTempDir } from '../../support/temp-dirs';
 import { buildImage } from '../../support/umoci-images';
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Every API call of the emulator takes this long: a run of a few seconds does a few calls. */
@@ -152,6 +152,26 @@ test('a publish that cannot finish within its publishTimeout fails with what is 
   expect(reason).toMatch(/^ImagePublishError: the publish did not finish within its publishTimeout of 8 s, in \d+ run\(s\): done: \d+ blob\(s\), \d+ bytes uploaded; left: \d+ blob\(s\) of \d+ bytes/);
   expect(reason).toContain('Raise publishTimeout');
   expect((error as LocalDeployError).logicalId).toMatch(/^Image/);
+}, 120_000);
+
+test('without its right to invoke itself, the publisher fails at its first hand-over with AccessDenied naming lambda:InvokeFunction', async () => {
+  const outdir = synth('denied', layers);
+  const file = path.join(outdir, 'LongPublish.template.json');
+  const template = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const [policyId] = Object.entries<any>(template.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.includes('SelfInvoke'))!;
+  template.Resources[policyId].Properties.PolicyDocument.Statement = [
+    { Action: 'logs:CreateLogStream', Effect: 'Allow', Resource: '*' },
+  ];
+  fs.writeFileSync(file, JSON.stringify(template));
+  const lines: string[] = [];
+  let error: unknown;
+  try {
+    await deployApp({ assemblyDir: outdir, dataDir: path.join(tmp, 'data-denied'), endpoint: emu.endpoint, log: (l) => lines.push(l), lambda: { retryDelaysMs: [100, 200] } });
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(LocalDeployError);
+  expect((error as LocalDeployError).reason).toMatch(/^AccessDeniedException: handing the publish over to a new run of arn:aws:lambda:\S+ \(left: .*\): Invoke of .* was answered HTTP 403: .*lambda:InvokeFunction/);
 }, 120_000);
 
 /** Whether `event` is CloudFormation's own Create of the image (not a hand-over, not another resource's). */
