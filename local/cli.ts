@@ -13,7 +13,7 @@ import { LocalSweepError, sweepApp } from './sweep';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const SYNOPSIS = `Usage: ecr-public-local serve [options]
-       ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--outputs-file FILE] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
+       ecr-public-local deploy <cloud assembly dir> [--stack NAME] [--outputs-file FILE] [--no-rollback] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
        ecr-public-local destroy <cloud assembly dir> [--stack NAME] [--data DIR] [--endpoint URL] [--account-id ID] [--port N] [--verbose]
        ecr-public-local sweep <cloud assembly dir> [--stack NAME] [--now ISO-8601] [--dry-run] [--data DIR] [--endpoint URL] [--account-id ID] [--verbose]
        ecr-public-local credentials <cloud assembly dir> <construct path of a role or user> [--data DIR] [--endpoint URL]
@@ -49,9 +49,10 @@ function deployHelp(command: 'deploy' | 'destroy'): string {
   const what = command === 'deploy'
     ? `Runs the shipped handlers of the app's ECR Public custom resources (Custom::EcrPublic*) in-process against the
 emulator, as CloudFormation would (Create, Update, Delete). State is kept in <data dir>/deployments/<stack>.json, so
-a second deploy is an update. There is no rollback. Each stack's outputs are printed once it is deployed. Each handler
-runs as its own role: the emulator's IAM decides its calls (an emulator given with --endpoint must run with --iam for
-that; the deploy warns when it does not).`
+a second deploy is an update. A stack whose deploy fails is rolled back, as CloudFormation does, to what its last
+completed deploy left; a rollback that fails is continued by the next deploy. Each stack's outputs are printed once it
+is deployed. Each handler runs as its own role: the emulator's IAM decides its calls (an emulator given with
+--endpoint must run with --iam for that; the deploy warns when it does not).`
     : `Deletes what deploy recorded for the app's stacks, by running the shipped handlers' Delete with the properties
 deploy recorded.`;
   return `Usage: ecr-public-local ${command} <cloud assembly dir> [options]
@@ -62,6 +63,7 @@ Options:
   --stack NAME             the stack (name, artifact id or Stage/Stack path); default: every stack of the assembly
 ${command === 'deploy' ? `  --outputs-file FILE      write the stacks' outputs to FILE as JSON, {"<stack>": {"<output>": "<value>"}},
                            as cdk deploy --outputs-file does
+  --no-rollback            leave a failed deploy in place (as cdk deploy --no-rollback); the next deploy goes on from there
 ` : ''}  --data DIR               deployment state, and the in-process emulator's data (default .emulator-data)
   --endpoint URL           a running emulator (ecr-public-local serve); default AWS_ENDPOINT_URL_ECR_PUBLIC, else the
                            emulator serving --data, else one started in-process on --data for the duration of the
@@ -278,7 +280,7 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
       'port': { type: 'string' },
       'root-credentials': { type: 'string' },
       'verbose': { type: 'boolean', default: false },
-      ...(command === 'deploy' ? { 'outputs-file': { type: 'string' as const } } : {}),
+      ...(command === 'deploy' ? { 'outputs-file': { type: 'string' as const }, 'no-rollback': { type: 'boolean' as const, default: false } } : {}),
     },
   });
   if (positionals.length !== 1) {
@@ -286,6 +288,7 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
     return 1;
   }
   const outputsFile = (values as { 'outputs-file'?: string })['outputs-file'];
+  const noRollback = (values as { 'no-rollback'?: boolean })['no-rollback'];
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !Number.isInteger(port)) throw new Error(`--port must be a number (got '${values.port}')`);
   const options = {
@@ -298,6 +301,7 @@ async function deployCommand(command: 'deploy' | 'destroy', args: string[]): Pro
     rootCredentials: rootCredentials(values['root-credentials']),
     verbose: values.verbose,
     outputsFile,
+    noRollback,
   };
   try {
     await (command === 'deploy' ? deployApp(options) : destroyApp(options));

@@ -9,6 +9,6 @@ export type { LockHolder } from './store/lock';
 export { parseFaultSpec } from './faults';
 export type { FaultOptions } from './faults';
 export { deployApp, destroyApp, LocalDeployError } from './deploy';
-export type { DeployResult, LocalDeployOptions, ResourceAction, ResourceOutcome, SkippedResource, StackResult } from './deploy';
+export type { DeployResult, LocalDeployOptions, ResourceAction, ResourceOutcome, RollbackReport, SkippedResource, StackResult, UndoneChange } from './deploy';
 export { sweepApp, LocalSweepError } from './sweep';
 export type { LocalSweepOptions, RepositorySweep, StackSweep } from './sweep';

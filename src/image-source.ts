@@ -1,10 +1,10 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Size, Stack, Token, aws_ecr_assets as ecr_assets, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { inspectImageArchive } from './private/archive/inspect';
-import { ArchiveBinding, ImageSourceBinding, RegistryBinding } from './private/image-binding';
+import { defaultStagingDir } from './private/archive/layout-pack';
+import { ArchiveBinding, BindOptions, ImageSourceBinding, RegistryBinding } from './private/image-binding';
 import { WILDCARD_REASONS, withWildcardReason } from './private/nag-acknowledgements';
 import { parseImageReference, parsePlatform, privateEcrRegistry } from './shared/image-reference';
 
@@ -98,7 +98,7 @@ export abstract class ImageSource {
    * Reads the source for `scope`. Called by `PublicImage`.
    * @internal
    */
-  public abstract _bind(scope: Construct): ImageSourceBinding;
+  public abstract _bind(scope: Construct, options?: BindOptions): ImageSourceBinding;
 
   /**
    * The rule a source that cannot be bound breaks, for the error message.
@@ -110,23 +110,29 @@ export abstract class ImageSource {
 }
 
 class ArchiveImageSource extends ImageSource {
-  private binding?: ArchiveBinding;
+  /** By whether referrers are included. */
+  private readonly bindings = new Map<boolean, ArchiveBinding>();
 
   constructor(private readonly source: string, private readonly options: ArchiveImageOptions) {
     super();
   }
 
-  public _bind(_scope: Construct): ArchiveBinding {
+  public _bind(_scope: Construct, bindOptions: BindOptions = {}): ArchiveBinding {
+    const includeReferrers = bindOptions.includeReferrers ?? true;
     // The same source bound twice (two repositories) is inspected once.
-    if (!this.binding) {
+    let binding = this.bindings.get(includeReferrers);
+    if (!binding) {
       if (!fs.existsSync(this.source)) throw new Error(`${this.source}: no such file or directory`);
-      const stagingDir = path.join(os.tmpdir(), 'cdk-ecr-public-staging');
+      const stagingDir = defaultStagingDir();
       fs.mkdirSync(stagingDir, { recursive: true });
       const maxDecompressedBytes = this.options.maxDecompressedSize?.toBytes();
-      const { archivePath, plan } = inspectImageArchive(path.resolve(this.source), { ref: this.options.ref, stagingDir, maxDecompressedBytes });
-      this.binding = { kind: 'archive', archivePath, plan };
+      const { archivePath, plan } = inspectImageArchive(path.resolve(this.source), {
+        ref: this.options.ref, stagingDir, maxDecompressedBytes, includeReferrers,
+      });
+      binding = { kind: 'archive', archivePath, plan };
+      this.bindings.set(includeReferrers, binding);
     }
-    return this.binding;
+    return binding;
   }
 }
 

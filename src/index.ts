@@ -6,6 +6,7 @@ export * from './repository-catalog-data';
 export * from './repository-policy';
 export * from './public-registry';
 export * from './image-source';
+export * from './image-artifact';
 export * from './public-image';
 export * from './lifecycle';
 export * from './handler-runtime';

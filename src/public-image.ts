@@ -3,8 +3,10 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { HandlerRuntimeOptions } from './handler-runtime';
+import { ImageArtifact } from './image-artifact';
 import { ImageSource } from './image-source';
 import { recordPublishedTags } from './lifecycle/published-tags';
+import { renderArtifacts } from './private/artifact-rendering';
 import { IMAGE_PUBLISHER_ACTIONS } from './private/ecr-public-actions';
 import { allowOnAnyRepository, handlerResource } from './private/handler-function';
 import { pinnedHandlerRuntime } from './private/handler-runtime';
@@ -32,6 +34,24 @@ export interface PublicImageProps extends HandlerRuntimeOptions {
    * @default - the image is published by digest only
    */
   readonly tags?: string[];
+
+  /**
+   * Publish the image's referrers with it (OCI 1.1: SBOMs, provenance, signatures and other artifacts whose `subject`
+   * is the image or, for an index, one of its manifests), after the image and before its tags move: for an OCI layout
+   * or archive, the manifests its `index.json` lists with such a subject (as `oras attach --oci-layout` writes them);
+   * for a registry source, what the source registry's referrers API lists (or its `sha256-<hex>` referrers tag).
+   * Referrers of referrers (a signature of an SBOM) come along too.
+   * @default true
+   */
+  readonly includeReferrers?: boolean;
+
+  /**
+   * Files to attach to the published image as OCI 1.1 artifacts (`ImageArtifact.fromFile(...)`): SBOMs, provenance
+   * statements. Each becomes a manifest whose `subject` is the image as published, pushed with its referrers, before
+   * its tags move; deleted with the image (`removalPolicy: DESTROY`).
+   * @default - none
+   */
+  readonly artifacts?: ImageArtifact[];
 
   /**
    * gzip-compress uncompressed layers (as `docker save` writes them) before publishing: smaller pulls. Compression is
@@ -128,13 +148,14 @@ export class PublicImage extends Construct {
 
     let binding: ImageSourceBinding;
     try {
-      binding = props.source._bind(this);
+      binding = props.source._bind(this, { includeReferrers: props.includeReferrers });
     } catch (err) {
       invalid(this, 'source', `${props.source._rule()}: ${(err as Error).message}`);
     }
 
+    const artifacts = renderArtifacts(this, props.artifacts ?? []);
     recordPublishedTags(props.repository, this, tags);
-    const source = renderSource(this, binding, { compressLayers: props.compressLayers });
+    const source = renderSource(this, binding, { compressLayers: props.compressLayers, includeReferrers: props.includeReferrers });
     const properties: ImageProperties = {
       RepositoryName: props.repository.repositoryName,
       Tags: tags.length > 0 ? tags : undefined,
@@ -143,8 +164,9 @@ export class PublicImage extends Construct {
       // Only when chosen: the templates of stacks that do not choose stay as they were (no update of their images).
       ...(publishTimeout !== undefined ? { PublishTimeout: String(publishTimeout.toSeconds()) } : {}),
       ...source.properties,
+      ...artifacts.properties,
     };
-    const roleStatements = [allowOnAnyRepository(this, IMAGE_PUBLISHER_ACTIONS), ...source.roleStatements];
+    const roleStatements = [allowOnAnyRepository(this, IMAGE_PUBLISHER_ACTIONS), ...source.roleStatements, ...artifacts.roleStatements];
     const resourceStatements = source.resourceStatements;
 
     const resource = handlerResource(this, {

@@ -24,6 +24,8 @@ export interface SourcePlan {
   readonly rootDigest: string;
   /** The reference the image was selected by, for messages. */
   readonly ref?: string;
+  /** The image's referrers (OCI 1.1), pushed after it and before its tags, in this order. @default - none */
+  readonly referrers?: ReadonlyArray<{ readonly digest: string; readonly mediaType: string; readonly manifest: string }>;
 }
 
 /** Reads blobs. */

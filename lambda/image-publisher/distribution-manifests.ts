@@ -6,6 +6,7 @@
  */
 import { SourceBlob, SourcePlan } from './blob-source';
 import { readLimited, RegistryClient } from './distribution-client';
+import { readRegistryReferrers } from './distribution-referrers';
 import { asPublishError, ImagePublishError } from './errors';
 import { readWhole } from './resumable-read';
 import {
@@ -34,9 +35,10 @@ export interface RegistryImage {
 
 /**
  * Reads the image `reference` names through `client`: the whole index by default, or the image of `platform` (which
- * is then the root).
+ * is then the root); with `includeReferrers`, the referrers the registry lists for its manifests too.
  */
-export async function readRegistryImage(client: RegistryClient, reference: ImageReference, platform?: PlatformSpec): Promise<RegistryImage> {
+export async function readRegistryImage(client: RegistryClient, reference: ImageReference, platform?: PlatformSpec,
+  includeReferrers = false): Promise<RegistryImage> {
   const text = formatImageReference(reference);
   const top = await fetchManifest(client, reference.digest ?? reference.tag ?? 'latest');
   log({ source: text, resolvedDigest: top.digest, mediaType: top.mediaType });
@@ -44,8 +46,9 @@ export async function readRegistryImage(client: RegistryClient, reference: Image
 
   const manifests = await walkManifestsAsync(root, text, ({ descriptor }) => fetchManifest(client, descriptor.digest, descriptor))
     .catch((err: unknown) => { throw asPublishError(err); });
+  const referrers = includeReferrers ? await readRegistryReferrers(client, manifests, text, fetchManifest) : [];
   const blobs = new Map<string, SourceBlob>();
-  for (const m of manifests) {
+  for (const m of [...manifests, ...referrers]) {
     if (m.kind !== 'image') continue;
     for (const d of [m.config, ...m.layers]) {
       if (!blobs.has(d.digest)) blobs.set(d.digest, { digest: d.digest, size: d.size, ...(d.mediaType ? { mediaType: d.mediaType } : {}) });
@@ -58,6 +61,7 @@ export async function readRegistryImage(client: RegistryClient, reference: Image
       manifests: manifests.map(({ digest, mediaType, text: manifest }) => ({ digest, mediaType, manifest })),
       rootDigest: root.digest,
       ref: text,
+      ...(referrers.length > 0 ? { referrers: referrers.map(({ digest, mediaType, text: manifest }) => ({ digest, mediaType, manifest })) } : {}),
     },
     resolvedDigest: top.digest,
   };

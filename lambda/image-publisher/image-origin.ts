@@ -26,7 +26,7 @@ export async function openSource(source: SourceSettings, s3: S3Client): Promise<
     return { plan, blobs: new ArchiveBlobSource(s3, bucket, key, plan.blobs), resolvedDigest: plan.rootDigest };
   }
   const client = await RegistryClient.connect(source.reference, { credentials: await credentialsFor(source) });
-  const image = await readRegistryImage(client, source.reference, source.platform);
+  const image = await readRegistryImage(client, source.reference, source.platform, source.includeReferrers);
   return { plan: image.plan, blobs: new RegistryBlobSource(client), resolvedDigest: image.resolvedDigest };
 }
 

@@ -9,6 +9,7 @@
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { S3Client } from '@aws-sdk/client-s3';
 import { assetClient } from './archive-source';
+import { WithArtifactsBlobSource } from './attached-artifacts';
 import { continuedAcrossRuns, PublishRun } from './hand-over';
 import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
 import { OpenedSource, openSource, pinned } from './image-origin';
@@ -100,7 +101,7 @@ async function publish(
   try {
     source = await openSource(settings.source, s3);
     const target = { repositoryName: settings.repositoryName, repositoryUri, tags: settings.tags, publishedByThisResource: publishedBefore };
-    const ctx = { ...context(ecr, source, settings, stats), scratch, target, run };
+    const ctx = { ...context(ecr, s3, source, settings, stats), scratch, target, run };
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);
   } catch (err) {
@@ -119,10 +120,12 @@ async function publish(
   return { result: { physicalResourceId: physicalId(settings.repositoryName, digest), data }, image };
 }
 
-function context(ecr: ECRPUBLICClient, source: OpenedSource, settings: ImageSettings, stats = new PublishStats()): PublishContext {
+function context(ecr: ECRPUBLICClient, s3: S3Client, source: OpenedSource, settings: ImageSettings, stats = new PublishStats()): PublishContext {
+  const { artifacts } = settings;
   return {
     ecr,
-    blobs: source.blobs,
+    blobs: artifacts ? new WithArtifactsBlobSource(source.blobs, s3, artifacts) : source.blobs,
+    artifacts: artifacts?.artifacts,
     plan: source.plan,
     compressLayers: settings.compressLayers,
     concurrency: settings.concurrency,
@@ -175,7 +178,7 @@ async function removeDroppedTags(
 async function restoreUntagged(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<void> {
   try {
     const settings = parseSettings(props);
-    const ctx = context(ecr, await openSource(pinned(settings.source, digest), s3), settings);
+    const ctx = context(ecr, s3, await openSource(pinned(settings.source, digest), s3), settings);
     const image = await resolveImage(ctx);
     if (image.root.digest !== digest) {
       log({ restore: digest, skipped: `the previous properties resolve to ${image.root.digest}` });
@@ -208,28 +211,41 @@ async function removeImage(ecr: ECRPUBLICClient, s3: S3Client, ref: ImageRef, pr
     return;
   }
   const outcome = await deleteImage(ecr, repositoryName, digest);
-  if (outcome !== 'deleted' || !isIndex(detail.imageManifestMediaType ?? '')) return;
-  for (const child of await childDigests(ecr, s3, props, digest)) {
-    const childDetail = await describeImage(ecr, repositoryName, child);
-    // A child that is tagged is somebody's image too.
-    if (!childDetail || (childDetail.imageTags ?? []).length > 0) continue;
-    await deleteImage(ecr, repositoryName, child);
+  if (outcome !== 'deleted' || !(isIndex(detail.imageManifestMediaType ?? '') || mayHaveReferrers(props))) return;
+  // Its children, then its referrers (ECR Public keeps referrers when their subject goes).
+  for (const owned of await ownedDigests(ecr, s3, props, digest)) {
+    const ownedDetail = await describeImage(ecr, repositoryName, owned);
+    // A manifest that is tagged is somebody's image too.
+    if (!ownedDetail || (ownedDetail.imageTags ?? []).length > 0) continue;
+    await deleteImage(ecr, repositoryName, owned);
+  }
+}
+
+/** Whether the image of `props` may have come with referrers: read them only then. */
+function mayHaveReferrers(props: ImageProperties): boolean {
+  try {
+    const { source, artifacts } = parseSettings(props);
+    if (artifacts && artifacts.artifacts.length > 0) return true;
+    return source.kind === 'archive' ? (source.plan.referrers ?? []).length > 0 : source.includeReferrers;
+  } catch {
+    return false;
   }
 }
 
 /**
- * The manifests under the index `digest`, parents before children, from the resource's properties (there is no API to
- * read a manifest back). Empty when the properties do not resolve to that index.
+ * The manifests pushed with the image `digest`, in the order they can be deleted: the manifests under it (parents
+ * before children), then its referrers (each index before its children), from the resource's properties (there is no
+ * API to read a manifest back). Empty when the properties do not resolve to that image.
  */
-async function childDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
+async function ownedDigests(ecr: ECRPUBLICClient, s3: S3Client, props: ImageProperties, digest: string): Promise<string[]> {
   try {
     const settings = parseSettings(props);
-    const image = await resolveImage(context(ecr, await openSource(pinned(settings.source, digest), s3), settings));
+    const image = await resolveImage(context(ecr, s3, await openSource(pinned(settings.source, digest), s3), settings));
     if (image.root.digest !== digest) {
       log({ delete: digest, childrenLeft: `the properties resolve to ${image.root.digest}` });
       return [];
     }
-    return image.manifests.slice(0, -1).map((m) => m.digest).reverse();
+    return [...image.referrers, ...image.manifests.slice(0, -1)].map((m) => m.digest).reverse();
   } catch (err) {
     log({ delete: digest, childrenLeft: `${(err as Error).name}: ${(err as Error).message}` });
     return [];

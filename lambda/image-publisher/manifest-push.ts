@@ -40,10 +40,13 @@ export async function putManifest(ecr: ECRPUBLICClient, repositoryName: string, 
 
 /**
  * Puts the children (all but the last of `manifests`, in order), then the root untagged or with the first tag, then
- * every other tag: a tag is only ever set once everything the image needs is in place.
+ * every other tag: a tag is only ever set once everything the image needs is in place. With `referrers` (OCI 1.1),
+ * the root goes untagged, then the referrers (their subject is in place: ECR Public's acceptance of a referrer before
+ * its subject is not documented), then every tag, so that whoever follows a tag finds the image's SBOMs and signatures.
  */
 export async function putManifests(
   ecr: ECRPUBLICClient, repositoryName: string, manifests: readonly PlanManifest[], tags: readonly string[],
+  referrers: readonly PlanManifest[] = [],
 ): Promise<{ manifestsPut: number; tagsPut: number }> {
   let manifestsPut = 0;
   let tagsPut = 0;
@@ -51,10 +54,13 @@ export async function putManifests(
   for (const child of manifests.slice(0, -1)) {
     if (await putManifest(ecr, repositoryName, child) === 'stored') manifestsPut++;
   }
-  const [firstTag, ...otherTags] = tags;
+  const [firstTag, ...otherTags] = referrers.length > 0 ? [undefined, ...tags] : tags;
   if (await putManifest(ecr, repositoryName, root, firstTag) === 'stored') {
     manifestsPut++;
     if (firstTag !== undefined) tagsPut++;
+  }
+  for (const referrer of referrers) {
+    if (await putManifest(ecr, repositoryName, referrer) === 'stored') manifestsPut++;
   }
   for (const tag of otherTags) {
     if (await putManifest(ecr, repositoryName, root, tag) === 'stored') tagsPut++;

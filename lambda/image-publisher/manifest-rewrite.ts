@@ -44,16 +44,18 @@ export function referencedBlobs(manifests: readonly PlanManifest[]): Set<string>
 }
 
 /**
- * `manifests` (in push order, children first) with the uncompressed layers in `replacements` swapped for their
- * compressed versions, and the change carried up into every index that refers to a changed manifest.
+ * `manifests` (in push order, children first, referrers after their subject) with the uncompressed layers in
+ * `replacements` swapped for their compressed versions, and the change carried up into every index that refers to a
+ * changed manifest and every referrer whose `subject` is one: an SBOM stays attached to the image as published.
  */
 export function rewriteManifests(manifests: readonly PlanManifest[], replacements: ReadonlyMap<string, BlobReplacement>): PlanManifest[] {
   const changed = new Map<string, BlobReplacement>();
   const out: PlanManifest[] = [];
   for (const m of manifests) {
-    const text = isImageManifest(m.mediaType) ? rewriteImageManifest(m, replacements)
+    const rewritten = isImageManifest(m.mediaType) ? rewriteImageManifest(m, replacements)
       : isIndex(m.mediaType) ? rewriteIndex(m, changed)
         : undefined;
+    const text = rewriteSubject(rewritten ?? m.manifest, changed) ?? rewritten;
     if (text === undefined) {
       out.push(m);
       continue;
@@ -78,6 +80,14 @@ function rewriteImageManifest(m: PlanManifest, replacements: ReadonlyMap<string,
   return touched ? JSON.stringify({ ...json, layers }) : undefined;
 }
 
+/** `text` with its `subject` (OCI 1.1) pointing at the manifest's new digest and size, or undefined when it did not change. */
+function rewriteSubject(text: string, changed: ReadonlyMap<string, BlobReplacement>): string | undefined {
+  const json = JSON.parse(text) as ManifestJson;
+  const replacement = json.subject ? changed.get(json.subject.digest) : undefined;
+  if (!replacement) return undefined;
+  return JSON.stringify({ ...json, subject: { ...json.subject, digest: replacement.digest, size: replacement.size } });
+}
+
 /** The rewritten text, or undefined when no child of the index changed. */
 function rewriteIndex(m: PlanManifest, changed: ReadonlyMap<string, BlobReplacement>): string | undefined {
   const json = parseManifest(m);
@@ -95,6 +105,7 @@ interface ManifestJson {
   readonly config?: WrittenDescriptor;
   readonly layers?: WrittenDescriptor[];
   readonly manifests?: WrittenDescriptor[];
+  readonly subject?: WrittenDescriptor;
   readonly [key: string]: unknown;
 }
 

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { artifactBlobs, artifactManifests } from './attached-artifacts';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
 import { uploadLayerToEcrPublic, UploadableBlob, UploadOptions } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
@@ -17,7 +18,7 @@ import { forEachConcurrent } from './pool';
 import { previousCompression, PublishTarget } from './previous-compression';
 import { BlobProgress, PublishStats } from './progress';
 import { gzipBound, ScratchSpace } from './scratch-space';
-import { PlanManifest } from '../../src/shared/publish-plan';
+import { PlanArtifact, PlanManifest } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */
@@ -41,6 +42,8 @@ export interface ResolvedImage {
   /** Push order: children first, the root last. */
   readonly manifests: readonly PlanManifest[];
   readonly root: PlanManifest;
+  /** The image's referrers (OCI 1.1), in push order: after the root, before the tags. */
+  readonly referrers: readonly PlanManifest[];
 }
 
 /** How to reach and read the image. */
@@ -59,6 +62,8 @@ export interface PublishContext {
    * points at, or that this resource published before (`previous-compression.ts`). @default - none: layers to compress are compressed
    */
   readonly target?: PublishTarget & { readonly repositoryName: string };
+  /** Files attached to the image, whose bytes `blobs` also reads. @default - none */
+  readonly artifacts?: readonly PlanArtifact[];
   /** The run of the function this publish is a step of, which may end before the publish does. @default - one run does it all */
   readonly run?: PublishRun;
 }
@@ -76,7 +81,7 @@ export function digestMismatch(blobs: BlobSource, planned: string, got: string):
  */
 export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> {
   const { plan } = ctx;
-  const byDigest = new Map(plan.blobs.map((b) => [b.digest, b]));
+  const byDigest = new Map([...artifactBlobs(ctx.artifacts ?? []), ...plan.blobs].map((b) => [b.digest, b]));
   const toCompress = ctx.compressLayers ? [...uncompressedLayers(plan)] : [];
   const replacements = (await publishedCompression(ctx, toCompress)) ?? new Map<string, BlobReplacement>();
   const files = new Map<string, string>();
@@ -87,7 +92,13 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
     if (compressed.file) files.set(compressed.replacement.digest, compressed.file);
     ctx.stats.blobsCompressed++;
   });
-  const manifests = replacements.size > 0 ? rewriteManifests(plan.manifests, replacements) : plan.manifests;
+  // Referrers are rewritten with the image: a subject whose digest changed is pointed at its new digest.
+  const planned = [...plan.manifests, ...plan.referrers ?? []];
+  const rewritten = replacements.size > 0 ? rewriteManifests(planned, replacements) : planned;
+  const manifests = rewritten.slice(0, plan.manifests.length);
+  const root = manifests[manifests.length - 1];
+  // The attached files last: their manifests are written for the image as published.
+  const referrers = [...rewritten.slice(plan.manifests.length), ...artifactManifests(ctx.artifacts ?? [], root)];
   const compressedSources = new Map([...replacements].map(([orig, r]) => [r.digest, { replacement: r, source: planBlob(byDigest, orig) }]));
 
   const blobs: ResolvedBlob[] = [];
@@ -97,7 +108,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
     seen.add(b.digest);
     blobs.push(b);
   };
-  for (const digest of referencedBlobs(manifests)) {
+  for (const digest of referencedBlobs([...manifests, ...referrers])) {
     const compressed = compressedSources.get(digest);
     if (compressed) {
       add({ digest, size: compressed.replacement.size, source: compressed.source, gzip: true, file: files.get(digest) });
@@ -111,7 +122,7 @@ export async function resolveImage(ctx: PublishContext): Promise<ResolvedImage> 
   for (const b of plan.blobs) {
     if (!replacements.has(b.digest)) add({ digest: b.digest, size: b.size, source: b, gzip: false });
   }
-  return { blobs, manifests, root: manifests[manifests.length - 1] };
+  return { blobs, manifests, root, referrers };
 }
 
 /**
@@ -235,7 +246,7 @@ export async function missingBlobs(ecr: ECRPUBLICClient, repositoryName: string,
 
 /**
  * Pushes `image` into `repositoryName`: the missing blobs (several at once, each one's parts in order), then the
- * manifests, then `tags` on the root.
+ * manifests, then its referrers, then `tags` on the root.
  */
 export async function pushImage(ctx: PublishContext, repositoryName: string, image: ResolvedImage, tags: readonly string[]): Promise<void> {
   const { ecr, stats } = ctx;
@@ -260,7 +271,7 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
     }
   });
   ctx.run?.beforeManifests();
-  const put = await putManifests(ecr, repositoryName, image.manifests, tags);
+  const put = await putManifests(ecr, repositoryName, image.manifests, tags, image.referrers);
   stats.manifestsPut += put.manifestsPut;
   stats.tagsPut += put.tagsPut;
 }

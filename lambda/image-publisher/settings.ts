@@ -1,8 +1,11 @@
 /** The properties of `Custom::EcrPublicImage`, checked and converted (CloudFormation passes every scalar as a string). */
 import { ImagePublishError } from './errors';
 import { ImageReference, parseImageReference, parsePlatform, PlatformSpec } from '../../src/shared/image-reference';
+import { MEDIA_TYPE_PATTERN } from '../../src/shared/oci/artifact';
 import { isSha256Digest, sha256 } from '../../src/shared/oci/digest';
-import { ImageProperties, PlanBlob, PlanManifest, PublishPlan, SourceAuth } from '../../src/shared/publish-plan';
+import {
+  ArtifactsPlan, ImageProperties, MAX_ARTIFACT_BYTES, PlanArtifact, PlanBlob, PlanManifest, PublishPlan, SourceAuth,
+} from '../../src/shared/publish-plan';
 
 /** Blobs uploaded at once when `Concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -26,6 +29,8 @@ export interface RegistrySettings {
   readonly secretArn?: string;
   readonly ecrRegion?: string;
   readonly platform?: PlatformSpec;
+  /** Whether the referrers the source registry lists for the image are copied with it. */
+  readonly includeReferrers: boolean;
 }
 
 export type SourceSettings = ArchiveSettings | RegistrySettings;
@@ -39,6 +44,15 @@ export interface ImageSettings {
   readonly compressLayers: boolean;
   readonly concurrency: number;
   readonly deleteOnRemove: boolean;
+  /** Files attached to the image (`ImageArtifact`), staged in S3. @default - none */
+  readonly artifacts?: StagedArtifacts;
+}
+
+/** The files attached to the image, staged at synth as one tar in S3. */
+export interface StagedArtifacts {
+  readonly bucket: string;
+  readonly key: string;
+  readonly artifacts: readonly PlanArtifact[];
 }
 
 export function parseSettings(props: ImageProperties): ImageSettings {
@@ -51,7 +65,42 @@ export function parseSettings(props: ImageProperties): ImageSettings {
     compressLayers: source.kind === 'archive' && parseFlag(props.CompressLayers, 'CompressLayers'),
     concurrency: parseConcurrency(props.Concurrency),
     deleteOnRemove: parseFlag(props.DeleteOnRemove, 'DeleteOnRemove'),
+    ...(props.Artifacts !== undefined ? { artifacts: parseArtifacts(props) } : {}),
   };
+}
+
+/**
+ * The attached files: their staged tar's location and the plan, every member checked (the handler writes their
+ * manifests from it: a media type that is no media type would make a manifest ECR Public refuses half way).
+ */
+function parseArtifacts(props: ImageProperties): StagedArtifacts {
+  if (!props.ArtifactsBucket || !props.ArtifactsKey) throw new ImagePublishError('Artifacts needs ArtifactsBucket and ArtifactsKey');
+  let plan: ArtifactsPlan;
+  try {
+    plan = JSON.parse(props.Artifacts!) as ArtifactsPlan;
+  } catch (err) {
+    throw new ImagePublishError(`Artifacts is not valid JSON: ${(err as Error).message}`);
+  }
+  const bad = (why: string) => new ImagePublishError(`Artifacts: ${why}`);
+  if (typeof plan !== 'object' || plan === null || plan.version !== 1 || !Array.isArray(plan.artifacts)) {
+    throw bad('needs version 1 and a list of artifacts');
+  }
+  plan.artifacts.forEach((a: PlanArtifact, i) => {
+    if (typeof a !== 'object' || a === null) throw bad(`artifacts[${i}] is not an object`);
+    if (!isSha256Digest(a.digest)) throw bad(`artifacts[${i}].digest ${JSON.stringify(a.digest)} is not a sha256 digest`);
+    if (!Number.isSafeInteger(a.size) || a.size < 1 || a.size > MAX_ARTIFACT_BYTES) throw bad(`artifacts[${i}].size must be 1 to ${MAX_ARTIFACT_BYTES}`);
+    if (!Number.isSafeInteger(a.offset) || a.offset < 0) throw bad(`artifacts[${i}].offset must be a non-negative integer`);
+    for (const field of ['artifactType', 'mediaType'] as const) {
+      if (typeof a[field] !== 'string' || !MEDIA_TYPE_PATTERN.test(a[field])) throw bad(`artifacts[${i}].${field} must be a media type`);
+    }
+    if (typeof a.title !== 'string' || a.title === '') throw bad(`artifacts[${i}].title must be a non-empty string`);
+    const annotations: unknown = a.annotations;
+    if (annotations !== undefined && (typeof annotations !== 'object' || annotations === null
+      || Object.values(annotations).some((v) => typeof v !== 'string'))) {
+      throw bad(`artifacts[${i}].annotations must map strings to strings`);
+    }
+  });
+  return { bucket: props.ArtifactsBucket, key: props.ArtifactsKey, artifacts: plan.artifacts };
 }
 
 function parseArchiveSource(props: ImageProperties): ArchiveSettings {
@@ -90,6 +139,7 @@ function parseRegistrySource(props: ImageProperties): RegistrySettings {
     ...(auth === 'secret' ? { secretArn: props.SourceSecretArn } : {}),
     ...(auth === 'ecr' ? { ecrRegion: props.SourceEcrRegion } : {}),
     ...(platform ? { platform } : {}),
+    includeReferrers: props.IncludeReferrers === undefined || parseFlag(props.IncludeReferrers, 'IncludeReferrers'),
   };
 }
 
@@ -139,15 +189,51 @@ export function parsePlan(text: string): PublishPlan {
       if (!Number.isSafeInteger(b[field]) || b[field] < 0) throw bad(`blobs[${i}].${field} of ${b.digest} must be a non-negative integer`);
     }
   });
-  plan.manifests.forEach((m: PlanManifest, i) => {
+  const checkManifest = (list: string) => (m: PlanManifest, i: number) => {
     if (typeof m?.manifest !== 'string' || typeof m.mediaType !== 'string' || typeof m.digest !== 'string') {
-      throw bad(`manifests[${i}] needs digest, mediaType and manifest`);
+      throw bad(`${list}[${i}] needs digest, mediaType and manifest`);
     }
     const got = sha256(m.manifest);
-    if (got !== m.digest) throw bad(`manifests[${i}] is digested ${m.digest} but its text hashes to ${got}`);
-  });
+    if (got !== m.digest) throw bad(`${list}[${i}] is digested ${m.digest} but its text hashes to ${got}`);
+  };
+  plan.manifests.forEach(checkManifest('manifests'));
   if (plan.manifests[plan.manifests.length - 1].digest !== plan.rootDigest) {
     throw bad(`rootDigest ${plan.rootDigest} is not the digest of the last manifest`);
   }
+  if (plan.referrers !== undefined) {
+    if (!Array.isArray(plan.referrers)) throw bad('referrers must be a list of manifests');
+    plan.referrers.forEach(checkManifest('referrers'));
+    checkReferrerOrder(plan.manifests, plan.referrers, (why) => bad(why));
+  }
   return plan;
 }
+
+/**
+ * Refuses referrers that are not the image's: each one's `subject` must be a manifest of the image or a referrer before
+ * it, or a child of a referrer index that follows it (such a child has no subject of its own): a plan never makes the
+ * handler attach anything to an image it does not publish.
+ */
+function checkReferrerOrder(image: readonly PlanManifest[], referrers: readonly PlanManifest[], fail: (why: string) => Error): void {
+  const known = new Set(image.map((m) => m.digest));
+  const parsed = referrers.map((m) => {
+    try {
+      return JSON.parse(m.manifest) as { manifests?: Array<{ digest?: unknown }>; subject?: { digest?: unknown } };
+    } catch {
+      throw fail(`referrer ${m.digest} is not JSON`);
+    }
+  });
+  const childrenOfLater = new Set<string>();
+  for (const json of parsed) {
+    for (const child of Array.isArray(json?.manifests) ? json.manifests : []) if (typeof child?.digest === 'string') childrenOfLater.add(child.digest);
+  }
+  for (const [i, m] of referrers.entries()) {
+    const digest = parsed[i]?.subject?.digest;
+    const subject = typeof digest === 'string' ? digest : undefined;
+    if (subject === undefined ? !childrenOfLater.has(m.digest) : !known.has(subject)) {
+      throw fail(`referrer ${m.digest} is not a referrer of the image (its subject ${subject ?? 'is missing'}`
+        + `${subject === undefined ? '' : ' is no manifest of the image or an earlier referrer'})`);
+    }
+    known.add(m.digest);
+  }
+}
+

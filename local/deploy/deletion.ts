@@ -26,7 +26,8 @@ export interface DeletionContext {
   readonly progress: Progress;
   readonly state: DeploymentState;
   readonly region: string;
-  readonly operation: 'deploy' | 'destroy';
+  /** A deploy's cleanup, or a destroy. */
+  readonly operation: 'cleanup' | 'destroy';
   /** The code that serves a Delete for the resource. */
   readonly codeFor: (item: DeletionItem) => FunctionCode;
 }
@@ -71,7 +72,7 @@ const KEPT_BY_HANDLER: ReadonlyArray<{ type: string; property: string; keeps: st
 ];
 
 /** Why the handler keeps what `r` made on Delete, or undefined when it deletes it. */
-function keptByHandler(r: DeployedResource): string | undefined {
+export function keptByHandler(r: DeployedResource): string | undefined {
   const rule = KEPT_BY_HANDLER.find((k) => k.type === r.type);
   if (rule === undefined) return undefined;
   // The handlers delete only on an explicit 'true' (DeleteOnRemove) and keep only on an explicit 'true' (RetainOnDelete).

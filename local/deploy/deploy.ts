@@ -2,9 +2,12 @@
  * `deployApp`: deploys the ECR Public custom resources of a cloud assembly's stacks to the local emulator by running
  * their shipped handlers in-process, CloudFormation-style: Create what is new, Update what changed (with
  * OldResourceProperties), leave alone what did not, then delete what was replaced or removed, in reverse dependency order.
+ * A stack whose deploy fails is rolled back (rollback.ts) unless `noRollback`.
  */
 import { AssemblyStack, readCloudAssembly, selectStacks } from './assembly';
+import { noteChange, reusableReplaced, reuseReplaced, sameJson } from './changes';
 import { deleteInReverseOrder, deletionItems } from './deletion';
+import { logsProblem } from './function-logs';
 import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import type { HandlerInvoker } from './handler';
@@ -13,6 +16,7 @@ import { standInImageUris, withStandInUris } from './image-assets/stand-in-uris'
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars } from './intrinsics';
 import { outputLines, resolveOutputs, writeOutputsFile } from './outputs';
+import { rollBack } from './rollback';
 import { deployConcurrently } from './scheduler';
 import { DEFAULT_REGION, Session, withSession } from './session';
 import type { DeployedResource, DeploymentState } from './state';
@@ -32,7 +36,7 @@ export async function deployApp(options: LocalDeployOptions): Promise<DeployResu
     const outputs = new Map<string, Record<string, string>>();
     await publishImageAssets(session, stacks);
     for (const stack of stacks) {
-      outputs.set(stack.stackName, await deployStack(session, progress, stack));
+      outputs.set(stack.stackName, await deployStack(session, progress, stack, !(options.noRollback ?? false)));
       if (options.outputsFile !== undefined) writeOutputsFile(options.outputsFile, outputs);
     }
     return progress.result;
@@ -68,6 +72,10 @@ interface StackDeploy {
   readonly resolver: Resolver;
   /** Our resources whose condition holds. */
   readonly ours: Set<string>;
+  /** Whether a failure is rolled back. */
+  readonly rollback: boolean;
+  /** Functions whose role was checked for writing their logs (once per function and deploy). */
+  readonly logsChecked: Set<string>;
   /** Prints a failure and returns the error to throw. */
   fail(message: string, extra?: FailureDetails): LocalDeployError;
 }
@@ -78,8 +86,8 @@ interface StackPlan {
   readonly dependencies: Map<string, string[]>;
 }
 
-/** Deploys one stack; returns its outputs. */
-async function deployStack(session: Session, progress: Progress, stack: AssemblyStack): Promise<Record<string, string>> {
+/** Deploys one stack (rolled back if it fails, when `rollback`); returns its outputs. */
+async function deployStack(session: Session, progress: Progress, stack: AssemblyStack, rollback: boolean): Promise<Record<string, string>> {
   const region = stack.region ?? DEFAULT_REGION;
   const state = session.state.loadOrCreate(stack.stackName, session.accountId, region);
   const stateFile = session.state.file(stack.stackName);
@@ -92,15 +100,36 @@ async function deployStack(session: Session, progress: Progress, stack: Assembly
     region,
     state,
     ours,
+    rollback,
+    logsChecked: new Set(),
     resolver: stackResolver(session, stack, state, region, (id) => ours.has(id)),
-    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, ...extra }),
+    fail: (message, extra = {}) => progress.failure({ operation: 'deploy', stackName: stack.stackName, stateFile, message, deferClosing: true, ...extra }),
   };
   await noteTargetAndAssets(ctx);
-  const plan = planStack(ctx);
   const invoker = session.invoker(region);
   await completeInFlight(session, progress, state, invoker);
-  // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
-  await deployConcurrently(plan.order, (id) => plan.dependencies.get(id) ?? [], (id) => deployResource(ctx, plan, invoker, id));
+  if (state.rollback !== undefined) {
+    // A rollback an earlier run left unfinished is continued before anything is deployed, as CloudFormation takes no
+    // update of a stack in UPDATE_ROLLBACK_FAILED before continue-update-rollback.
+    const cause = state.rollback.cause;
+    const report = await rollBack(ctx, cause, true);
+    if (report.status !== 'complete') throw progress.rolledBack({ stackName: stack.stackName, stateFile, cause, report });
+  }
+  try {
+    const plan = planStack(ctx);
+    // Independent resources at once, dependencies first, outcomes printed in dependency order (see scheduler.ts).
+    await deployConcurrently(plan.order, (id) => plan.dependencies.get(id) ?? [], (id) => deployResource(ctx, plan, invoker, id));
+  } catch (err) {
+    if (!(err instanceof LocalDeployError)) throw err;
+    if (!rollback) throw progress.notRolledBack(stack.stackName, stateFile, err);
+    const report = await rollBack(ctx, err.message, false);
+    throw progress.rolledBack({ stackName: stack.stackName, stateFile, cause: err.message, first: err, report });
+  }
+  // The deploy is complete: nothing of it is rolled back any more (a failed cleanup included, as CloudFormation's).
+  if (state.changes.size > 0) {
+    state.changes.clear();
+    session.state.save(state);
+  }
   progress.printSkipped();
   await cleanUp(ctx);
   const outputs = resolveOutputs(stack, ctx.resolver);
@@ -170,6 +199,17 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
     return () => progress.outcome({ ...outcome, action: 'unchanged', physicalResourceId: previous.physicalResourceId, data: previous.data });
   }
 
+  // Changed back to what a replaced resource still awaiting deletion was deployed with (a rename back after a deploy
+  // that was not rolled back): that resource is taken again, as asking for a new one would meet it.
+  const reusable = previous && reusableReplaced(state, id, resource.Type, properties);
+  if (previous && reusable) {
+    noteChange(state, id);
+    reuseReplaced(state, id, reusable, recorded);
+    session.state.save(state);
+    return () => progress.outcome({
+      ...outcome, action: 'replaced', physicalResourceId: reusable.physicalResourceId, data: reusable.data, replacedPhysicalResourceId: previous.physicalResourceId,
+    });
+  }
   const isUpdate = previous !== undefined && previous.type === resource.Type;
   const requestType = isUpdate ? 'Update' : 'Create';
   const request = newRequest({
@@ -185,8 +225,16 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
     handler: fn.ref,
     resource: recorded,
   });
+  // Recorded in the write that records the request: a rollback returns the resource to what it is now.
+  const prior = noteChange(state, id);
   const response = await sendRecorded(session, state, invoker, fn.code, request);
   if (response.status !== 'SUCCESS' || response.physicalResourceId === undefined) {
+    // The rollback answers the failed resource too: a Delete (of the handlers' CREATE_FAILED marker) or an Update back.
+    const attempted = response.physicalResourceId ?? (isUpdate ? previous.physicalResourceId : undefined);
+    if (attempted !== undefined) {
+      prior.attempt = { ...recorded, physicalResourceId: attempted, data: {} };
+      session.state.save(state);
+    }
     throw ctx.fail(response.reason ?? 'FAILED', { ...outcome, logicalId: id, requestType, reason: response.reason, logs: response.logs });
   }
   const physicalResourceId = response.physicalResourceId;
@@ -202,6 +250,7 @@ function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; 
   const resource = (stack.template.Resources ?? {})[id];
   try {
     const fn = functionForResource(stack, resolver, session.accountId, region, id, resource);
+    noteLogsProblem(ctx, fn);
     const resolved = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${resource.Type})`)) as Record<string, unknown>;
     const properties = withStandInUris(resolved, standInImageUris(stack, session.accountId, region, new URL(session.endpoint).host));
     session.state.keepCode(fn.ref.codeHash, fn.code.codeDir);
@@ -209,6 +258,15 @@ function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; 
   } catch (err) {
     throw ctx.fail(errorMessage(err), { logicalId: id, type: resource.Type });
   }
+}
+
+/** Says once per function when its role could not write its logs on AWS (the emulator serves no CloudWatch Logs). */
+function noteLogsProblem(ctx: StackDeploy, fn: ResolvedFunction): void {
+  const { functionLogicalId, role } = fn.ref;
+  if (role === undefined || ctx.logsChecked.has(functionLogicalId)) return;
+  ctx.logsChecked.add(functionLogicalId);
+  const problem = logsProblem(ctx.stack, ctx.resolver, functionLogicalId, fn.code.functionName, role, ctx.session.accountId, ctx.region);
+  if (problem !== undefined) ctx.progress.note(`warning: ${problem}`);
 }
 
 /** Deletes what was replaced, and what left the template, in reverse dependency order. */
@@ -220,7 +278,7 @@ async function cleanUp(ctx: StackDeploy): Promise<void> {
     progress,
     state,
     region,
-    operation: 'deploy',
+    operation: 'cleanup',
     // CloudFormation updates a function before its cleanup phase: a function still in the template serves with its new
     // code; one that left the template is deleted after the resources it serves, which still get its last code.
     codeFor: (item) => {
@@ -228,19 +286,6 @@ async function cleanUp(ctx: StackDeploy): Promise<void> {
       return current?.code ?? storedFunction(session.state, item.resource.handler, stack.stackName);
     },
   }, items);
-}
-
-/** Whether two JSON values are equal, whatever the order of their keys. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 function errorMessage(err: unknown): string {

@@ -7,6 +7,7 @@
  * request), so the run ends where an uninterrupted one would have.
  */
 import { randomUUID } from 'crypto';
+import { applyRollbackOutcome } from './changes';
 import { storedFunction } from './functions';
 import type { FunctionCode, HandlerInvoker, InvocationResult } from './handler';
 import type { Session } from './session';
@@ -111,7 +112,13 @@ export async function completeInFlight(session: Session, progress: Progress, sta
       continue;
     }
     forgetRequest(state, request);
-    if (request.request.RequestType === 'Delete') {
+    if (request.rollback) {
+      const undone = applyRollbackOutcome(state, request, result.physicalResourceId, result.data);
+      session.state.save(state);
+      progress.outcome({
+        stackName: state.stackName, logicalId, type, action: 'rolled back', physicalResourceId: request.request.PhysicalResourceId ?? '', data: result.data, ...undone,
+      });
+    } else if (request.request.RequestType === 'Delete') {
       applyDeletion(state, request);
       session.state.save(state);
       progress.outcome({

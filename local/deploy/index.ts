@@ -2,4 +2,4 @@
 export { deployApp } from './deploy';
 export { destroyApp } from './destroy';
 export { LocalDeployError } from './types';
-export type { DeployResult, LocalDeployOptions, ResourceAction, ResourceOutcome, SkippedResource, StackResult } from './types';
+export type { DeployResult, LocalDeployOptions, ResourceAction, ResourceOutcome, RollbackReport, SkippedResource, StackResult, UndoneChange } from './types';

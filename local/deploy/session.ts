@@ -11,6 +11,7 @@ import { AssetServer, startAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
 import { callEmulator, DEFAULT_ROOT_CREDENTIALS, EmulatorApiError, EmulatorTarget } from './emulator-calls';
 import { HandlerInvoker } from './handler';
+import { keepAndServeEarlierAssets, ServedObject } from './kept-assets';
 import { INVOKE_PREFIX, lambdaInvokeEndpoint } from './lambda-invoke-endpoint';
 import { LambdaRuntime } from './lambda-runtime';
 import { EmulatorRoles } from './role-credentials';
@@ -129,6 +130,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   }
   const s3Endpoint = assets.endpoint;
   const verbose = options.verbose ?? false;
+  const state = new StateStore(dataDir);
   // Handlers run as Lambda runs them, and may invoke the stack's functions through the deployer's server.
   const runtime = new LambdaRuntime(server, options.lambda, verbose ? log : undefined);
   server.mount(INVOKE_PREFIX, lambdaInvokeEndpoint(runtime, roles.evaluatesIam ? target : undefined));
@@ -139,14 +141,14 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     accountId,
     emulator,
     dataDir,
-    state: new StateStore(dataDir),
+    state,
     server,
     s3Endpoint,
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
       server, { ecrPublicEndpoint: endpoint, s3Endpoint, region, lambdaEndpoint }, verbose ? (l) => log(`    | ${l}`) : undefined, roles, runtime),
-    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region),
+    serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, state.dir),
     close: async () => {
       runtime.close();
       await assets.stop();
@@ -156,9 +158,13 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   };
 }
 
-/** Serves the file assets of `stack` from `assets`; the problems of those not served. */
-async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string): Promise<string[]> {
+/**
+ * Serves the file assets of `stack` from `assets`, and those earlier deploys kept (for a rollback, see kept-assets.ts);
+ * the problems of those not served.
+ */
+async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string, stateDir: string): Promise<string[]> {
   const problems: string[] = [];
+  const served: ServedObject[] = [];
   for (const asset of stack.assets) {
     if (asset.packaging !== 'file') continue;
     if (asset.problem) {
@@ -167,9 +173,12 @@ async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accoun
     }
     for (const d of asset.destinations) {
       const bucket = fillPlaceholders(d.bucketName, accountId, region);
-      await assets.addObject(bucket, fillPlaceholders(d.objectKey, accountId, region), asset.sourcePath);
+      const key = fillPlaceholders(d.objectKey, accountId, region);
+      await assets.addObject(bucket, key, asset.sourcePath);
+      served.push({ bucket, key, file: asset.sourcePath });
     }
   }
+  await keepAndServeEarlierAssets(assets, stateDir, served);
   return problems;
 }
 

@@ -1,8 +1,8 @@
 /**
  * Deployment state: `<data dir>/deployments/<stack name>.json` records what was deployed for a stack (physical ids,
  * resolved properties, attributes, dependencies, policies and which handler code serves each resource), so that the
- * next deploy is an update and `destroy` knows what to delete, and the requests sent to handlers whose outcome is not
- * recorded yet (re-sent by the next run). Written atomically after every change. The handler code each resource was
+ * next deploy is an update and `destroy` knows what to delete, the requests sent to handlers whose outcome is not
+ * recorded yet (re-sent by the next run), and what a deploy changed until it completes (what a rollback returns to). Written atomically after every change. The handler code each resource was
  * deployed with is kept beside it (`handler-code/<asset hash>/`), for Deletes after the cloud assembly has changed or
  * is gone.
  *
@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CustomResourceRequest } from './handler';
 import { parseJsonData } from './json-data';
+import { collectKeptAssets } from './kept-assets';
 import { replaceFile } from '../store/durable-file';
 
 /**
@@ -89,11 +90,39 @@ export interface InFlightRequest {
   readonly resource?: Omit<DeployedResource, 'physicalResourceId' | 'data'>;
   /** For Delete: why the resource is deleted (which record the Delete removes). */
   readonly deletion?: 'removed' | 'replaced' | 'destroyed';
+  /** A step of a rollback (see rollback.ts): its outcome returns the resource to its `changes` record. */
+  readonly rollback?: true;
   /**
    * The first response the handler sent, recorded as it arrived: as with CloudFormation, the first response counts,
    * also when the request is sent again after a kill.
    */
   response?: RecordedResponse;
+}
+
+/**
+ * A resource a deploy changed, as the last completed deploy left it: what a rollback returns it to. Recorded before the
+ * deploy's first request for the resource, and dropped when the deploy completes or the rollback has undone it.
+ */
+export interface PriorRecord {
+  /** The resource before the change; absent: it was not deployed. */
+  readonly resource?: DeployedResource;
+  /** The physical ids of its replaced resources that were awaiting deletion then. */
+  readonly pending: string[];
+  /**
+   * A Create or Update that failed: the resource as it was attempted, with the physical id of the FAILED response (the
+   * handlers' `CREATE_FAILED` marker for a Create). The rollback sends it a Delete or an Update back, as CloudFormation
+   * does to the resource that failed.
+   */
+  attempt?: DeployedResource;
+}
+
+/** A rollback that began and has not completed: the next deploy continues it before it deploys. */
+export interface RollbackMarker {
+  /** The first failure of the deploy rolled back. */
+  readonly cause: string;
+  readonly startedAt: string;
+  /** The rollback's own failure, when it stopped. */
+  failure?: string;
 }
 
 export interface DeploymentState {
@@ -110,13 +139,18 @@ export interface DeploymentState {
   inFlight: InFlightRequest[];
   /** Export name to value, from the template's Outputs, for Fn::ImportValue in other stacks. */
   exports: Map<string, string>;
+  /** By logical id: the resources changed since the last completed deploy (see PriorRecord). */
+  readonly changes: Map<string, PriorRecord>;
+  /** Set while a rollback is under way or stopped (see RollbackMarker). */
+  rollback?: RollbackMarker;
   updatedAt: string;
 }
 
 /** The state as the file holds it: maps as JSON objects. */
-type StateFile = Omit<DeploymentState, 'resources' | 'exports'> & {
+type StateFile = Omit<DeploymentState, 'resources' | 'exports' | 'changes'> & {
   readonly resources: Record<string, DeployedResource>;
   readonly exports?: Record<string, string>;
+  readonly changes?: Record<string, PriorRecord>;
 };
 
 const STATE_DIR = 'deployments';
@@ -150,6 +184,7 @@ export class StateStore {
       pendingDeletes: stored.pendingDeletes ?? [],
       inFlight: stored.inFlight ?? [],
       exports: new Map(Object.entries(stored.exports ?? {})),
+      changes: new Map(Object.entries(stored.changes ?? {})),
     };
   }
 
@@ -173,6 +208,7 @@ export class StateStore {
       pendingDeletes: [],
       inFlight: [],
       exports: new Map(),
+      changes: new Map(),
       updatedAt: new Date().toISOString(),
     };
   }
@@ -185,7 +221,12 @@ export class StateStore {
     const previous = state.updatedAt;
     state.updatedAt = new Date().toISOString();
     // Object.fromEntries defines each key as an own property, `__proto__` included.
-    const stored: StateFile = { ...state, resources: Object.fromEntries(state.resources), exports: Object.fromEntries(state.exports) };
+    const stored: StateFile = {
+      ...state,
+      resources: Object.fromEntries(state.resources),
+      exports: Object.fromEntries(state.exports),
+      changes: Object.fromEntries(state.changes),
+    };
     try {
       replaceFile(this.file(state.stackName), Buffer.from(JSON.stringify(stored, undefined, 2) + '\n'));
     } catch (err) {
@@ -226,8 +267,12 @@ export class StateStore {
     fs.renameSync(tmp, target);
   }
 
-  /** Removes the stored code no stack's state refers to any longer. */
+  /** Removes the stored code, and the kept file assets (kept-assets.ts), no stack's state refers to any longer. */
   public collectCode(): void {
+    if (fs.existsSync(this.dir)) {
+      const texts = fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).map((n) => fs.readFileSync(path.join(this.dir, n), 'utf8'));
+      collectKeptAssets(this.dir, texts);
+    }
     const codeRoot = path.join(this.dir, CODE_DIR);
     if (!fs.existsSync(codeRoot)) return;
     const used = new Set<string>();
@@ -235,6 +280,10 @@ export class StateStore {
       const state = this.load(name.slice(0, -'.json'.length));
       if (!state) continue;
       for (const r of [...state.resources.values(), ...state.pendingDeletes, ...state.inFlight]) used.add(r.handler.codeHash);
+      // A rollback runs each resource's Update back with the code it was deployed with before.
+      for (const c of state.changes.values()) {
+        for (const r of [c.resource, c.attempt]) if (r) used.add(r.handler.codeHash);
+      }
     }
     for (const hash of fs.readdirSync(codeRoot)) {
       if (!used.has(hash)) fs.rmSync(path.join(codeRoot, hash), { recursive: true, force: true });

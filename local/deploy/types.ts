@@ -45,6 +45,14 @@ export interface LocalDeployOptions {
    */
   readonly outputsFile?: string;
   /**
+   * deploy only: a stack whose deploy fails is not rolled back, as `cdk deploy --no-rollback`: what succeeded stays in
+   * place and recorded, and the next deploy goes on from there (a rollback it needs returns to the last completed
+   * deploy).
+   * @default false - a failed deploy of a stack is rolled back to what its last completed deploy left, as
+   * CloudFormation does
+   */
+  readonly noRollback?: boolean;
+  /**
    * How handlers are run as Lambda runs them: the waits before the retries of a failed run (tests shorten Lambda's
    * minutes), and faults of a run's environment.
    * @default - Lambda's retries, one and two minutes after a failed run
@@ -53,7 +61,10 @@ export interface LocalDeployOptions {
 }
 
 /** What happened to one custom resource. */
-export type ResourceAction = 'created' | 'updated' | 'unchanged' | 'replaced' | 'deleted' | 'retained';
+export type ResourceAction = 'created' | 'updated' | 'unchanged' | 'replaced' | 'deleted' | 'retained' | 'rolled back';
+
+/** What a rollback undid: a resource created (deleted again), updated (updated back), or replaced (the new one deleted). */
+export type UndoneChange = 'creation' | 'update' | 'replacement';
 
 export interface ResourceOutcome {
   readonly stackName: string;
@@ -65,8 +76,18 @@ export interface ResourceOutcome {
   readonly data: Record<string, string>;
   /** For `replaced`: the physical id it had before (deleted or retained after the deploy). */
   readonly replacedPhysicalResourceId?: string;
-  /** For `deleted` and `retained`: why (`removed` from the template, `replaced` by a new physical id, stack `destroyed`). */
-  readonly reason?: 'removed' | 'replaced' | 'destroyed';
+  /**
+   * For `deleted` and `retained`: why (`removed` from the template, `replaced` by a new physical id, stack `destroyed`,
+   * or `rolled back`: created by a deploy that failed).
+   */
+  readonly reason?: 'removed' | 'replaced' | 'destroyed' | 'rolled back';
+  /**
+   * For `rolled back`: what was undone. `physicalResourceId` is the resource the rollback sent its request to: the one
+   * deleted (a creation, the new side of a replacement) or updated back.
+   */
+  readonly undone?: UndoneChange;
+  /** For a `rolled back` replacement: the physical id the resource has again. */
+  readonly restoredPhysicalResourceId?: string;
   /**
    * For `retained`: what kept it (`DeletionPolicy Retain`, `UpdateReplacePolicy Retain`, or the resource's own
    * `removalPolicy`, which its handler honours on Delete).
@@ -100,9 +121,24 @@ export interface DeployResult {
   readonly skipped: SkippedResource[];
 }
 
+/** What became of the changes of a deploy that failed. */
+export interface RollbackReport {
+  /**
+   * `complete`: every resource is as the last completed deploy left it; `failed`: the rollback stopped at `logicalId`
+   * (recorded in the state: the next deploy continues it first); `disabled`: not rolled back (`noRollback`), what
+   * succeeded stays in place and recorded.
+   */
+  readonly status: 'complete' | 'failed' | 'disabled';
+  /** For `failed`: the resource the rollback stopped at. */
+  readonly logicalId?: string;
+  /** For `failed`: why (the handler's reason, or what kept the request from being sent). */
+  readonly reason?: string;
+}
+
 /**
- * A deploy or destroy that stopped: a handler answered FAILED (or could not run). Nothing is rolled back: the state
- * records what succeeded, and `result` lists it.
+ * A deploy or destroy that stopped: a handler answered FAILED (or could not run). A deploy's changes are rolled back
+ * (see `rollback`); the state records what is in place, and `result` lists what was done, rollback included. The
+ * message, reason, logical id and logs are those of the first failure, whatever the rollback did.
  */
 export class LocalDeployError extends Error {
   constructor(
@@ -115,6 +151,8 @@ export class LocalDeployError extends Error {
     public readonly logicalId?: string,
     /** The failing handler's log lines. */
     public readonly handlerLogs: string[] = [],
+    /** For a deploy: what became of its changes. @default - not a deploy's failure (a destroy's) */
+    public readonly rollback?: RollbackReport,
   ) {
     super(message);
     this.name = 'LocalDeployError';

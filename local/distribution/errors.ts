@@ -55,7 +55,8 @@ export class RegistryError extends Error {
   public readonly status: number;
 
   constructor(
-    kind: RegistryErrorName,
+    /** Its kind in {@link REGISTRY_ERRORS}. */
+    public readonly kind: RegistryErrorName,
     message: string,
     /** Headers the answer carries besides the API version (an upload's Range, a challenge). @default - none */
     public readonly headers: Record<string, string> = {},

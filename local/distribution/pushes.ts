@@ -128,6 +128,8 @@ export async function putManifest({ ctx, req, res, params: [name, segment] }: Re
     sendEmpty(res, 201, {
       'Location': `/v2/${name}/manifests/${stored.digest}`,
       'Docker-Content-Digest': stored.digest,
+      // OCI 1.1: the registry processed the subject (the referrers API lists this manifest under it).
+      ...(stored.subject !== undefined ? { 'OCI-Subject': stored.subject } : {}),
     });
   });
 }

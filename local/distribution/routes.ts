@@ -7,6 +7,7 @@
  */
 import { IncomingMessage, ServerResponse } from 'http';
 import { ClientGone, decodeSegment, discardBody } from '../http';
+import { withAllow } from './allow';
 import { BearerTokens, TOKEN_PATH } from './bearer-tokens';
 import { requirePushCredentials } from './credentials';
 import { fromServiceError, RegistryError } from './errors';
@@ -15,6 +16,7 @@ import {
   deleteUpload, getUpload, patchUpload, postUpload, putManifest, putUpload, refuseOnBlob, refuseOnManifest, refuseOnUpload,
   unsupported,
 } from './pushes';
+import { getReferrers } from './referrers';
 import { sendRegistryError, sendRegistryJson } from './responses';
 import { isStandInPath, serveStandIn } from './stand-in';
 import { REGISTRY_PUSH_ACTIONS, RegistryPush, repositoryArn } from '../iam/actions';
@@ -75,6 +77,7 @@ const ROUTES: readonly Route[] = [
     otherwise: refuseOnManifest,
   },
   { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: new Map([['GET', getBlob]]), otherwise: refuseOnBlob },
+  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: new Map([['GET', getReferrers]]) },
 ];
 
 /** Whether `pathname` is the registry API's. */
@@ -148,11 +151,15 @@ export class DistributionEndpoint {
     }
     if (!route) {
       if (read) throw new RegistryError('NAME_INVALID', `not a registry API path: ${path}`);
-      throw unsupported(`${method} is not supported on ${path}`);
+      throw withAllow(unsupported(`${method} is not supported on ${path}`), []);
     }
     const handler = route.methods.get(method === 'HEAD' ? 'GET' : method) ?? route.otherwise;
-    if (!handler) throw unsupported(`${method} is not supported on ${path}`);
-    await handler({ ctx: this.ctx, req, res, url, params });
+    if (!handler) throw withAllow(unsupported(`${method} is not supported on ${path}`), route.methods.keys());
+    try {
+      await handler({ ctx: this.ctx, req, res, url, params });
+    } catch (err) {
+      throw withAllow(err, route.methods.keys());
+    }
   }
 
   /** Under IAM: `pushes` into the repository `<alias>/<name>` as the principal the password was issued to; DENIED otherwise. */

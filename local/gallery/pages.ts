@@ -147,11 +147,30 @@ function tagTable(tags: readonly TagView[]): Html {
       <td class="size" data-label="Image size" title="${t.sizeInBytes} bytes" data-bytes="${t.sizeInBytes}">${formatSize(t.sizeInBytes)}</td>
       <td class="pushed" data-label="Pushed at">${timeElement(t.pushedAt)}</td>
       <td class="digest" data-label="Digest"><code title="${t.digest}">${shortDigest(t.digest)}</code></td>
-    </tr>`);
+    </tr>${referrerRow(t)}`);
   return html`<table class="tags">
     <thead><tr><th>Image tag</th><th>Type</th><th>Image size</th><th>Pushed at</th><th>Digest</th></tr></thead>
     <tbody>${rows}</tbody>
   </table>`;
+}
+
+/**
+ * The image's referrers (SBOMs, signatures, attestations), under its row: the real Gallery does not show them; the
+ * preview does, so that what a deploy attached can be checked.
+ */
+function referrerRow(t: TagView): Html {
+  if (t.referrers.length === 0) return html``;
+  const items = t.referrers.map((r) => html`
+        <li class="referrer">
+          <span class="artifact-type">${r.artifactType ?? 'no artifact type'}</span>
+          <span class="size" title="${r.sizeInBytes} bytes" data-bytes="${r.sizeInBytes}">${formatSize(r.sizeInBytes)}</span>
+          <code class="digest" title="${r.digest}">${shortDigest(r.digest)}</code>
+          ${r.subject !== t.digest ? html`<span class="subject">of <code title="${r.subject}">${shortDigest(r.subject)}</code></span>` : ''}
+        </li>`);
+  return html`
+    <tr class="referrers">
+      <td colspan="5"><span class="label">Referrers (${t.referrers.length})</span><ul>${items}</ul></td>
+    </tr>`;
 }
 
 /** Sizes as the Gallery prints them: binary units, two decimals past bytes. */

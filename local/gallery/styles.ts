@@ -58,6 +58,9 @@ table.tags { width: 100%; border-collapse: collapse; }
 table.tags th { white-space: nowrap; text-align: left; font-size: 12px; color: #545b64; border-bottom: 1px solid #eaeded; padding: 6px 8px; }
 table.tags td { border-bottom: 1px solid #eaeded; padding: 8px; vertical-align: top; font-size: 13px; }
 table.tags td.digest, table.tags td.size, table.tags td.pushed, table.tags td.type { white-space: nowrap; }
+table.tags tr.referrers td { padding-top: 0; font-size: 12px; color: #545b64; }
+table.tags tr.referrers ul { list-style: none; margin: 4px 0 0 16px; padding: 0; }
+table.tags tr.referrers li { display: flex; flex-wrap: wrap; gap: 12px; padding: 2px 0; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; margin: 0; padding: 0; list-style: none; }
 .card { display: flex; gap: 14px; background: #fff; border-radius: 8px; padding: 16px; box-shadow: 0 1px 1px 0 rgba(0,28,36,.3), 1px 1px 1px 0 rgba(0,28,36,.15); }
 .card h2 { font-size: 16px; margin: 0 0 4px; }
@@ -74,6 +77,11 @@ footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 24px; color: #687078
   table.tags tr { border-bottom: 1px solid #eaeded; padding: 6px 0; }
   table.tags td { border: none; padding: 2px 0; display: flex; gap: 8px; }
   table.tags td::before { content: attr(data-label); flex: none; width: 88px; color: #545b64; font-size: 12px; }
+  /* A tag's referrers carry their own label: one block under the tag's cells. */
+  table.tags tr.referrers { border-top: none; margin-top: -6px; }
+  table.tags tr.referrers td { display: block; }
+  table.tags tr.referrers td::before { content: none; }
+  table.tags tr.referrers ul { margin-left: 8px; }
 }
 `;
 

@@ -6,7 +6,8 @@
 import { catalogDataOutput } from '../service/catalog-data';
 import { Context, repositoryUri } from '../service/context';
 import { describeRegistries } from '../service/public-registry';
-import { ImageRecord } from '../store/model';
+import { listReferrers } from '../service/referrers';
+import { ImageRecord, RepositoryRecord } from '../store/model';
 
 export interface RegistryView {
   /** Undefined until the first repository is created (the registry has no alias before). */
@@ -51,6 +52,19 @@ export interface TagView {
   /** Epoch seconds. */
   readonly pushedAt: number;
   readonly manifestMediaType: string;
+  /** Its referrers (OCI 1.1), and theirs, and those of an index's images: oldest first. */
+  readonly referrers: readonly ReferrerView[];
+}
+
+/** A referrer of a tagged image: an SBOM, a signature, an attestation. */
+export interface ReferrerView {
+  readonly digest: string;
+  /** @default - none (an index without `artifactType`) */
+  readonly artifactType?: string;
+  /** As DescribeImages gives it: its layers' sizes. */
+  readonly sizeInBytes: number;
+  /** The manifest it refers to: the tagged image, one of its index's images, or another referrer. */
+  readonly subject: string;
 }
 
 /** The path prefix of the preview. */
@@ -78,7 +92,14 @@ export function repositoryView(ctx: Context, alias: string, name: string): Repos
   for (const [tag, { digest }] of Object.entries(repo.imageTags)) {
     const image: ImageRecord | undefined = Object.prototype.hasOwnProperty.call(repo.images, digest) ? repo.images[digest] : undefined;
     if (!image) continue;
-    tags.push({ tag, digest, sizeInBytes: image.sizeInBytes, pushedAt: image.pushedAt, manifestMediaType: image.manifestMediaType });
+    tags.push({
+      tag,
+      digest,
+      sizeInBytes: image.sizeInBytes,
+      pushedAt: image.pushedAt,
+      manifestMediaType: image.manifestMediaType,
+      referrers: referrerViews(ctx, repo, [digest, ...image.children ?? []]),
+    });
   }
   tags.sort((a, b) => b.pushedAt - a.pushedAt || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
   return {
@@ -90,6 +111,22 @@ export function repositoryView(ctx: Context, alias: string, name: string): Repos
     tags,
     pullTag: tags.some((t) => t.tag === 'latest') ? 'latest' : tags[0]?.tag,
   };
+}
+
+/** The referrers of `subjects`, then theirs, each once (bounded by the repository's images). */
+function referrerViews(ctx: Context, repo: RepositoryRecord, subjects: readonly string[]): ReferrerView[] {
+  const out: ReferrerView[] = [];
+  const seen = new Set(subjects);
+  const queue = [...subjects];
+  for (let subject = queue.shift(); subject !== undefined; subject = queue.shift()) {
+    for (const r of listReferrers(ctx, repo, subject)) {
+      if (seen.has(r.digest)) continue;
+      seen.add(r.digest);
+      queue.push(r.digest);
+      out.push({ digest: r.digest, artifactType: r.artifactType, sizeInBytes: repo.images[r.digest].sizeInBytes, subject });
+    }
+  }
+  return out;
 }
 
 /**

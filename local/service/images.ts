@@ -1,7 +1,9 @@
 /** PutImage, DescribeImages, DescribeImageTags and BatchDeleteImage. */
 import { Context, findRepository, findRepositoryForPush, nowSeconds, Operation, paginate, refusePaginationWith } from './context';
 import { ecrError, ecrMessage, EcrPublicError, repositoryNotFound, withStoreErrors } from './errors';
-import { imageBlobs, indexChildren, isIndex, readManifest, SHA256_DIGEST } from '../store/image-format';
+import {
+  Descriptor, imageBlobs, indexChildren, isIndex, OCI_INDEX, OCI_MANIFEST, readManifest, referrerFacts, SHA256_DIGEST,
+} from '../store/image-format';
 import { ImageRecord, RepositoryRecord } from '../store/model';
 
 export const putImage: Operation = (ctx, input) => {
@@ -44,6 +46,8 @@ export interface ImageToStore {
 export interface StoredImage {
   readonly digest: string;
   readonly mediaType: string;
+  /** The digest of the manifest's `subject` (OCI 1.1), which the registry API answers as `OCI-Subject`. */
+  readonly subject?: string;
   /**
    * False when the image was already stored and carries the tag (or no tag was given): nothing changed. PutImage
    * refuses that with ImageAlreadyExistsException; a registry client's PUT of the same manifest succeeds, as
@@ -71,6 +75,7 @@ function storeManifest(ctx: Context, repo: RepositoryRecord, request: ImageToSto
   }
 
   const record: ImageRecord = { digest, manifestMediaType: mediaType, sizeInBytes: 0, pushedAt: nowSeconds(ctx) };
+  let config: Descriptor | undefined;
   if (isIndex(mediaType)) {
     const children = indexChildren(manifest);
     const missing = children.filter((c) => !repo.images[c.digest]).map((c) => c.digest);
@@ -81,7 +86,9 @@ function storeManifest(ctx: Context, repo: RepositoryRecord, request: ImageToSto
     record.children = [...new Set(children.map((c) => c.digest))];
     record.sizeInBytes = Math.max(0, ...record.children.map((d) => repo.images[d].sizeInBytes));
   } else {
-    const { config, layers } = imageBlobs(manifest, mediaType);
+    const blobs = imageBlobs(manifest, mediaType);
+    const layers = blobs.layers;
+    config = blobs.config;
     const missing = [...new Set([...(config ? [config] : []), ...layers].filter((d) => !repo.blobs[d.digest]).map((d) => d.digest))];
     if (missing.length > 0) {
       throw new ReferencesNotFoundError('LayersNotFoundException',
@@ -94,11 +101,17 @@ function storeManifest(ctx: Context, repo: RepositoryRecord, request: ImageToSto
     record.artifactMediaType = config?.mediaType;
     record.sizeInBytes = layers.reduce((sum, l) => sum + repo.blobs[l.digest].size, 0);
   }
+  // Only OCI manifests and indexes carry OCI 1.1's members; the subject need not be stored: it may come later.
+  const { subject, artifactType } = mediaType === OCI_MANIFEST || mediaType === OCI_INDEX ? referrerFacts(manifest, config) : {};
+  if (subject !== undefined) {
+    record.subject = subject;
+    record.artifactType = artifactType;
+  }
 
   const tag = request.tag;
   const existing = repo.images[digest];
   if (existing && (tag === undefined || repo.imageTags[tag]?.digest === digest)) {
-    return { digest, mediaType, changed: false };
+    return { digest, mediaType, subject, changed: false };
   }
   if (!existing) {
     ctx.store.writeManifest(digest, bytes);
@@ -106,7 +119,7 @@ function storeManifest(ctx: Context, repo: RepositoryRecord, request: ImageToSto
   }
   if (tag !== undefined) repo.imageTags[tag] = { digest, createdAt: nowSeconds(ctx) };
   ctx.store.commit();
-  return { digest, mediaType, changed: true };
+  return { digest, mediaType, subject, changed: true };
 }
 
 /** LayersNotFoundException or ReferencedImagesNotFoundException, with the missing digests for the registry API. */

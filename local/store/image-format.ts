@@ -105,6 +105,51 @@ export function imageBlobs(manifest: any, mediaType: string): { config?: Descrip
   return blobs;
 }
 
+/** The OCI 1.1 empty descriptor's media type: the config of an artifact that has none (`{}`, 2 bytes). */
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+/** A media type as RFC 6838 words it (`type/subtype`, with suffixes and parameters-free), as `artifactType` must be. */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+/** What makes a manifest a referrer (OCI 1.1): the manifest it refers to, and the type of artifact it is. */
+export interface ReferrerFacts {
+  /** The digest of the manifest's `subject`, which need not be stored (yet). */
+  readonly subject?: string;
+  /**
+   * The type the referrers API lists it under: its own `artifactType`, else its config's media type (an image
+   * manifest), else none (an index without `artifactType`).
+   */
+  readonly artifactType?: string;
+}
+
+/**
+ * The OCI 1.1 members of a manifest or an index: `subject` (a descriptor with a well-formed digest and a media type),
+ * `artifactType` (a media type, required when the config is the empty descriptor, as the image spec says) and
+ * `annotations` (strings by string). InvalidManifestError otherwise.
+ */
+export function referrerFacts(manifest: any, config: Descriptor | undefined): ReferrerFacts {
+  const { subject, artifactType, annotations } = manifest;
+  if (subject !== undefined) {
+    const [d] = descriptors([subject], 'subject');
+    if (typeof d.mediaType !== 'string' || !MANIFEST_TYPES.includes(d.mediaType)) {
+      throw new InvalidManifestError('imageManifest', 'subject must be the descriptor of a manifest (mediaType a manifest type)');
+    }
+  }
+  if (artifactType !== undefined && (typeof artifactType !== 'string' || !MEDIA_TYPE.test(artifactType))) {
+    throw new InvalidManifestError('imageManifest', 'artifactType must be a media type (type/subtype)');
+  }
+  if (artifactType === undefined && config?.mediaType === OCI_EMPTY) {
+    throw new InvalidManifestError('imageManifest', `artifactType must be set when the config is the empty descriptor (${OCI_EMPTY})`);
+  }
+  if (annotations !== undefined && !isStringMap(annotations)) {
+    throw new InvalidManifestError('imageManifest', 'annotations must be an object of string values');
+  }
+  return { subject: subject?.digest, artifactType: artifactType ?? config?.mediaType };
+}
+
+function isStringMap(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
 function manifestMediaType(manifest: any, given: string | undefined, givenMember: string): string {
   const own = manifest.mediaType;
   if (own !== undefined && typeof own !== 'string') throw new InvalidManifestError('imageManifest', 'mediaType must be a string');

@@ -64,6 +64,10 @@ export interface ImageRecord {
   pushedAt: number;
   /** Digests of the manifests an index or manifest list references. */
   children?: string[];
+  /** A referrer's (OCI 1.1): the digest of its `subject`, which may be stored after it, or never. */
+  subject?: string;
+  /** A referrer's type, as the referrers API lists it (`artifactType`, else the config's media type). */
+  artifactType?: string;
 }
 
 export interface ImageTagRecord {

@@ -22,8 +22,11 @@ import {
   LifecycleSweepProperties, RepositoryLifecycle, RuleSpec, SCHEDULED_SWEEP, ScheduledSweepEvent, SweeperConfig,
 } from '../shared/lifecycle-contract';
 
-/** What the sweeper reads and deletes; nothing else, and only on the repositories that have rules. */
-export const SWEEPER_ACTIONS = ['ecr-public:DescribeImages', 'ecr-public:BatchDeleteImage'];
+/**
+ * What the sweeper reads and deletes; nothing else, and only on the repositories that have rules. DescribeRepositories
+ * gives it the repository's URI, whose registry API (anonymous, as anyone pulls) tells it which images are referrers.
+ */
+export const SWEEPER_ACTIONS = ['ecr-public:DescribeImages', 'ecr-public:DescribeRepositories', 'ecr-public:BatchDeleteImage'];
 
 /**
  * The longest a Lambda function runs: a sweep of many large repositories stops before it and the next run continues.
@@ -105,7 +108,7 @@ export class StackSweeper extends Construct {
   }
 
   /**
-   * DescribeImages and BatchDeleteImage on each repository with rules, by name (no wildcard: the function can touch no
+   * DescribeImages, DescribeRepositories and BatchDeleteImage on each repository with rules, by name (no wildcard: the function can touch no
    * other repository). Returns the managed policies made, which the deploy-time sweep must wait for.
    */
   private grantRepositories(role: iam.IRole): iam.ManagedPolicy[] {

@@ -1,5 +1,6 @@
 /** What an `ImageSource` gives the `PublicImage` it is bound to (internal: not part of the jsii API). */
 import { aws_iam as iam } from 'aws-cdk-lib';
+import { ArtifactFile } from '../shared/oci/artifact';
 import { PublishPlan, SourceAuth } from '../shared/publish-plan';
 
 /** An image archive read at synth time: the staged tar, shipped as an S3 asset, and the plan to publish it. */
@@ -28,3 +29,15 @@ export interface RegistryBinding {
 }
 
 export type ImageSourceBinding = ArchiveBinding | RegistryBinding;
+
+/** What the `PublicImage` asks of the source it binds. */
+export interface BindOptions {
+  /** `PublicImageProps.includeReferrers`. @default true */
+  readonly includeReferrers?: boolean;
+}
+
+/** An artifact checked at synth: what its manifest says of its file, and where the file is. */
+export interface BoundArtifact extends ArtifactFile {
+  /** The file's real path. */
+  readonly path: string;
+}

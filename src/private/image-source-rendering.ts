@@ -29,6 +29,8 @@ export interface RenderedSource {
 export interface SourceRenderOptions {
   /** `PublicImageProps.compressLayers`. @default - the source's default */
   readonly compressLayers?: boolean;
+  /** `PublicImageProps.includeReferrers`. @default true */
+  readonly includeReferrers?: boolean;
 }
 
 /** Renders `binding`, bound in `scope` (the `PublicImage`). */
@@ -71,6 +73,8 @@ function renderRegistry(scope: Construct, binding: RegistryBinding, options: Sou
       SourceSecretArn: binding.secretArn,
       SourceEcrRegion: binding.ecrRegion,
       SourcePlatform: binding.platform,
+      // Left out when true, so that the properties of a resource from before referrers were published stay as they were.
+      IncludeReferrers: options.includeReferrers === false ? 'false' : undefined,
       CompressLayers: 'false',
     },
     roleStatements: [],

@@ -4,6 +4,7 @@
  * asset; the plan says where each blob's bytes are in that tar, so the handler can fetch every blob with a ranged
  * GetObject, in parallel, without reading the archive twice or writing it to disk.
  */
+import { ArtifactFile } from './oci/artifact';
 import { DOCKER_LAYER_TAR, OCI_LAYER_TAR } from './oci/media-types';
 
 /** A blob (config or layer) to publish, located in the staged tar. */
@@ -39,7 +40,36 @@ export interface PublishPlan {
   readonly rootDigest: string;
   /** The reference the image was selected by (a tag name, an image name or a digest), for messages. */
   readonly ref?: string;
+  /**
+   * The image's referrers (OCI 1.1: manifests whose `subject` is the root, one of its children, or an earlier
+   * referrer), pushed after the image and before its tags, in this order (an index's children before it). Their blobs
+   * are among `blobs`. Left out when there are none, so that the plan of an image without referrers is unchanged.
+   */
+  readonly referrers?: PlanManifest[];
 }
+
+/**
+ * A file attached to the image as an OCI 1.1 artifact (`ImageArtifact.fromFile`): what its manifest says of it, and
+ * where its bytes are in the staged artifacts tar. The handler writes the manifest (`artifactManifest` of
+ * `oci/artifact.ts`), its subject the image as published.
+ */
+export interface PlanArtifact extends ArtifactFile {
+  /** Byte offset of the file's data in the staged artifacts tar. */
+  readonly offset: number;
+}
+
+/**
+ * The files attached to an image, staged at synth as one uncompressed tar (an S3 asset of its own, whatever the
+ * image's source), read at deploy with ranged GetObjects as an archive's blobs are.
+ */
+export interface ArtifactsPlan {
+  readonly version: 1;
+  /** In the order given; each is pushed after the image's own referrers, before its tags. */
+  readonly artifacts: PlanArtifact[];
+}
+
+/** The largest file an artifact can be: what the layered upload takes (1,000 parts of 10 MiB). */
+export const MAX_ARTIFACT_BYTES = 10_000 * 1024 * 1024;
 
 /** Media types of uncompressed layers: these are gzip-compressed at deploy unless told otherwise. */
 export const UNCOMPRESSED_LAYER_TYPES: readonly string[] = [OCI_LAYER_TAR, DOCKER_LAYER_TAR];
@@ -75,6 +105,16 @@ export interface ImageProperties {
   readonly SourceEcrRegion?: string;
   /** `os/architecture[/variant]`: copy only this platform's image out of a multi-platform index. */
   readonly SourcePlatform?: string;
+  /**
+   * 'false' not to copy the referrers (OCI 1.1) the source registry lists for the image (registry sources; an archive's
+   * plan lists the referrers to publish). @default 'true'
+   */
+  readonly IncludeReferrers?: string;
+  /** S3 location of the staged artifacts tar, when files are attached (`ImageArtifact`). */
+  readonly ArtifactsBucket?: string;
+  readonly ArtifactsKey?: string;
+  /** The ArtifactsPlan as JSON text, with `ArtifactsBucket` and `ArtifactsKey`. */
+  readonly Artifacts?: string;
   /** Tags to apply once everything else is in place. */
   readonly Tags?: string[];
   /** 'true' to gzip uncompressed layers (deterministically) before publishing them (archive sources only). */

@@ -242,6 +242,8 @@ function consumerProject(consumer: Consumer, tarball: string, allSnippets: Snipp
   fs.copyFileSync(path.join(EXAMPLE_ASSETS, 'logo.png'), path.join(dir, 'assets', 'logo.png'));
   fs.copyFileSync(path.join(EXAMPLE_ASSETS, 'ABOUT.md'), path.join(dir, 'docs', 'ABOUT.md'));
   fs.copyFileSync(path.join(EXAMPLE_ASSETS, 'hello-image.tar'), path.join(dir, 'build', 'image.tar'));
+  fs.writeFileSync(path.join(dir, 'build', 'sbom.spdx.json'), '{"spdxVersion":"SPDX-2.3"}\n');
+  fs.writeFileSync(path.join(dir, 'build', 'provenance.json'), '{"_type":"https://in-toto.io/Statement/v1"}\n');
   fs.writeFileSync(path.join(dir, 'app', 'Dockerfile'), 'FROM scratch\n');
   return dir;
 }

@@ -172,6 +172,23 @@ describe('properties', () => {
     expect(parsePlan(JSON.stringify(plan))).toEqual(plan);
   });
 
+  test('referrers must be the image\'s: each one\'s subject a manifest of the image or an earlier referrer, or a child of a later one', () => {
+    const referrer = (subject: string | undefined, extra: object = {}) => manifest({
+      schemaVersion: 2, config: {}, layers: [], ...(subject ? { subject: { mediaType: m.mediaType, digest: subject, size: 1 } } : {}), ...extra,
+    }, 'application/vnd.oci.image.manifest.v1+json');
+    const sbom = referrer(m.digest);
+    const signature = referrer(sbom.digest);
+    const child = referrer(undefined, { annotations: { n: '1' } });
+    const index = manifest({ schemaVersion: 2, manifests: [{ digest: child.digest }], subject: { digest: m.digest } }, 'application/vnd.oci.image.index.v1+json');
+    const good = { ...plan, referrers: [sbom, signature, child, index] };
+    expect(parsePlan(JSON.stringify(good))).toEqual(good);
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [signature, sbom] }))).toThrow(`referrer ${signature.digest} is not a referrer of the image`);
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [referrer(hex('e'))] }))).toThrow(/is no manifest of the image or an earlier referrer/);
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [child] }))).toThrow(/its subject is missing/);
+    const notJson = { digest: sha256('not json'), mediaType: m.mediaType, manifest: 'not json' };
+    expect(() => parsePlan(JSON.stringify({ ...plan, referrers: [notJson] }))).toThrow(`Plan: referrer ${notJson.digest} is not JSON`);
+  });
+
   test('scalars arrive as strings: flags, concurrency and tags are checked', () => {
     const props = {
       RepositoryName: 'r',
@@ -189,6 +206,28 @@ describe('properties', () => {
     expect(() => parseSettings({ ...props, Concurrency: '0' })).toThrow(/Concurrency must be an integer/);
     expect(() => parseSettings({ ...props, CompressLayers: 'yes' })).toThrow(/CompressLayers must be 'true' or 'false'/);
     expect(() => parseSettings({ ...props, SourceDigest: hex('f') })).toThrow(/is not the plan's root digest/);
+  });
+
+  test('the attached files\' plan is checked member by member', () => {
+    const artifact = { artifactType: 'application/spdx+json', mediaType: 'application/json', title: 'sbom.json', digest: hex('b'), size: 10, offset: 512 };
+    const props = {
+      RepositoryName: 'r',
+      ArchiveBucket: 'b',
+      ArchiveKey: 'k',
+      Plan: JSON.stringify(plan),
+      CompressLayers: 'false',
+      Concurrency: '1',
+      DeleteOnRemove: 'false',
+      ArtifactsBucket: 'b',
+      ArtifactsKey: 'a.tar',
+    };
+    const withArtifacts = (a: object) => ({ ...props, Artifacts: JSON.stringify({ version: 1, artifacts: [a] }) });
+    expect(parseSettings(withArtifacts(artifact)).artifacts).toEqual({ bucket: 'b', key: 'a.tar', artifacts: [artifact] });
+    expect(() => parseSettings({ ...withArtifacts(artifact), ArtifactsKey: undefined })).toThrow(/Artifacts needs ArtifactsBucket and ArtifactsKey/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, artifactType: 'spdx' }))).toThrow(/artifacts\[0\]\.artifactType must be a media type/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, size: 0 }))).toThrow(/artifacts\[0\]\.size must be 1 to/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, digest: 'latest' }))).toThrow(/artifacts\[0\]\.digest "latest" is not a sha256 digest/);
+    expect(() => parseSettings(withArtifacts({ ...artifact, annotations: { a: 1 } }))).toThrow(/annotations must map strings to strings/);
   });
 });
 

@@ -125,7 +125,7 @@ describe('the sweeper', () => {
     expect(sweepConfigModes(stack)).toEqual({ 'acme/a': 'expire', 'acme/b': 'expire', 'acme/c': 'dry-run' });
   });
 
-  test('IAM: DescribeImages and BatchDeleteImage on the repositories with rules only', () => {
+  test('IAM: DescribeImages, DescribeRepositories and BatchDeleteImage on the repositories with rules only', () => {
     const stack = newStack();
     new PublicRepository(stack, 'A', { repositoryName: 'acme/a', lifecycleRules: [{ maxImageCount: 3 }] });
     new PublicRepository(stack, 'Plain', { repositoryName: 'acme/plain' });
@@ -135,7 +135,7 @@ describe('the sweeper', () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((s) => JSON.stringify(s.Action).includes('ecr-public:BatchDeleteImage') && JSON.stringify(s.Action).includes('ecr-public:DescribeImages') && !JSON.stringify(s.Action).includes('PutImage'));
     expect(statements).toHaveLength(1);
-    expect([...statements[0].Action].sort()).toEqual(['ecr-public:BatchDeleteImage', 'ecr-public:DescribeImages']);
+    expect([...statements[0].Action].sort()).toEqual(['ecr-public:BatchDeleteImage', 'ecr-public:DescribeImages', 'ecr-public:DescribeRepositories']);
     const resources = JSON.stringify(statements[0].Resource);
     expect(resources).toMatch(/repository\/acme\/a"/);
     expect(resources).toMatch(/repository\/acme\/later"/);

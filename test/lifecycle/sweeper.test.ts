@@ -14,9 +14,10 @@ import {
 import { OCI_MANIFEST } from '../../src/shared/oci/media-types';
 import { uniqueName } from '../support/ecr-fixtures';
 import { pushOciLayout } from '../support/ecr-push';
-import { primaryRegistryAlias } from '../support/emulator-harness';
+import { basicAuthorization, loginPassword, primaryRegistryAlias } from '../support/emulator-harness';
 import { createEvent, deleteEvent, invokeOk, updateEvent, useHandlerHarness } from '../support/handler-harness';
 import { readOciLayout } from '../support/oci-layout';
+import { attachToLayout, RegistryWriter } from '../support/oci-referrers';
 import { skopeoInspectRaw } from '../support/skopeo';
 import { makeTempDir } from '../support/temp-dirs';
 import { addAttestationManifest, buildImage, buildMultiPlatformLayout } from '../support/umoci-images';
@@ -164,6 +165,37 @@ describe('scheduled sweeps', () => {
     expect(raw.equals(second.root.bytes)).toBe(true);
   });
 
+  test('referrers are no images of their own: no rule selects them; they expire with their subject, a referrer of a referrer too', async () => {
+    const name = await newRepository();
+    const { digest: kept, manifest } = await pushBase(name, 'v1');
+    const expiring = await putVariant(name, manifest, 1);
+    const alias = await primaryRegistryAlias(h.client);
+    const writer = new RegistryWriter(`${h.emu.endpoint}/v2/${alias}/${name}`, { authorization: basicAuthorization('AWS', await loginPassword(h.client)) });
+    const layout = path.join(makeTempDir('sweeper-referrers-'), 'layout');
+    fs.cpSync(baseLayout, layout, { recursive: true });
+    const subject = (digest: string) => ({ digest, mediaType: OCI_MANIFEST, size: 0 });
+    const attach = async (to: { digest: string; mediaType: string; size: number }, content: string) => {
+      const artifact = attachToLayout(layout, to, { artifactType: 'application/spdx+json', content });
+      await writer.artifact(layout, artifact);
+      return artifact;
+    };
+    const keptSbom = await attach(subject(kept), 'sbom of v1');
+    const sbom = await attach(subject(expiring), 'sbom of the untagged image');
+    const signature = await attach(sbom, 'signature of that sbom');
+    const location = config([{ repositoryName: name, rules: [untaggedOlderThan(1)] }]);
+    const time = new Date(Date.now() + 2 * DAY).toISOString();
+
+    const dry = await run(scheduled(location, { time, dryRun: true }));
+    expect(dry.repositories[0]).toMatchObject({ imagesSeen: 5, expired: 3 });
+    expect(dry.repositories[0].wouldExpire).toEqual([
+      `${signature.digest} [] rule 1 (referrer of ${sbom.digest})`, `${sbom.digest} [] rule 1 (referrer of ${expiring})`, `${expiring} [] rule 1`,
+    ]);
+
+    const swept = await run(scheduled(location, { time }));
+    expect(swept.repositories[0]).toMatchObject({ imagesSeen: 5, expired: 3, kept: 2, byRule: { 1: 3 }, complete: true, failures: [] });
+    expect(new Set((await images(name)).map((i) => i.imageDigest))).toEqual(new Set([kept, keptSbom.digest]));
+  });
+
   test('tags a PublicImage publishes are protected: the image carrying them is kept and reported', async () => {
     const name = await newRepository();
     const { manifest, digest: stable } = await pushBase(name, 'stable');
@@ -249,7 +281,7 @@ describe('scheduled sweeps', () => {
 describe('Custom::EcrPublicLifecycleSweep (at deploy)', () => {
   const TYPE = RESOURCE_TYPES.lifecycleSweep;
 
-  test('Create sweeps every repository; Update only those whose lifecycle changed; Delete does nothing', async () => {
+  test('Create sweeps every repository; Update (and a rollback\'s Update back) only those whose lifecycle changed; Delete does nothing', async () => {
     const a = await newRepository();
     const b = await newRepository();
     for (const name of [a, b]) {
@@ -266,6 +298,14 @@ describe('Custom::EcrPublicLifecycleSweep (at deploy)', () => {
     const v2 = config([{ repositoryName: a, rules: [anyKeep(2)] }, { repositoryName: b, rules: [anyKeep(4)] }]);
     const updated = await invokeOk(h, handler as any, updateEvent<LifecycleSweepProperties>(h, TYPE, created.PhysicalResourceId, v2, v1));
     expect(updated.Data).toMatchObject({ ExpiredImages: '2', SweptRepositories: '1' });
+    expect(await images(a)).toHaveLength(2);
+    expect(await images(b)).toHaveLength(6);
+
+    // A rollback's Update back (the previous configuration, OldResourceProperties the one rolled back): only a, whose
+    // lifecycle changes back, is swept, under its looser rule: nothing more expires, and b is left alone.
+    const back = await invokeOk(h, handler as any, updateEvent<LifecycleSweepProperties>(h, TYPE, created.PhysicalResourceId, v1, v2));
+    expect(back.PhysicalResourceId).toBe(created.PhysicalResourceId);
+    expect(back.Data).toMatchObject({ ExpiredImages: '0', SweptRepositories: '1' });
     expect(await images(a)).toHaveLength(2);
     expect(await images(b)).toHaveLength(6);
 

@@ -181,8 +181,11 @@ describe('a registry with bearer-token auth', () => {
     expect(bearer.requests[0]).toMatchObject({ path: '/v2/', authorization: undefined, status: 401 });
     expect(bearer.tokenRequests).toEqual([{ query: { service: 'test', scope: 'repository:acme/tool:pull' }, authorization: undefined }]);
     const later = bearer.requests.slice(1);
-    expect(later.length).toBe(1 + fixtures.single.blobs.length); // the manifest and each blob
-    expect(later.every((r) => r.authorization === `Bearer ${bearer.token}` && r.status === 200)).toBe(true);
+    // The manifest and each blob; and the image's referrers asked for (neither the API nor the referrers tag is there).
+    const referrersLookups = later.filter((r) => /\/(referrers\/sha256:|manifests\/sha256-)/.test(r.path));
+    expect(referrersLookups.map((r) => r.status)).toEqual([404, 404]);
+    expect(later.length).toBe(1 + fixtures.single.blobs.length + referrersLookups.length);
+    expect(later.every((r) => r.authorization === `Bearer ${bearer.token}` && (r.status === 200 || referrersLookups.includes(r)))).toBe(true);
     const pulled = await pullFromEmulator(h, repo, '1.0');
     expect(pulled.root.digest).toBe(singleDigest);
   });

@@ -132,7 +132,10 @@ describe('Custom::EcrPublicImage from a registry (anonymous)', () => {
     expect(count(sent.ecr, 'InitiateLayerUpload')).toBe(0);
     expect(count(sent.ecr, 'UploadLayerPart')).toBe(0);
     const fromSource = urls.filter((u) => u.startsWith(registry.url));
-    expect(fromSource.filter((u) => u.includes('/manifests/')).length).toBe(4);
+    // Each of the 4 manifests, and for each its referrers: the API (404 on docker-registry), then the referrers tag.
+    expect(fromSource.filter((u) => u.includes('/manifests/sha256:') || u.endsWith('/manifests/2.0')).length).toBe(4);
+    expect(fromSource.filter((u) => u.includes('/referrers/sha256:')).length).toBe(4);
+    expect(fromSource.filter((u) => u.includes('/manifests/sha256-')).length).toBe(4);
     expect(fromSource.filter((u) => u.includes('/blobs/'))).toEqual([]);
     expect(summaries(h).at(-1)).toMatchObject({ blobsUploaded: 0, bytesUploaded: 0, blobsSkipped: fixtures.multi.blobs.length });
   });

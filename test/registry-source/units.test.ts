@@ -134,14 +134,23 @@ describe('registry properties', () => {
   test('a registry source: anonymous by default, never compressed, platform parsed', () => {
     expect(parseSettings(base)).toEqual({
       repositoryName: 'r',
-      source: { kind: 'registry', reference: { registry: 'ghcr.io', repository: 'acme/tool', tag: '2.1' }, auth: 'anonymous' },
+      source: { kind: 'registry', reference: { registry: 'ghcr.io', repository: 'acme/tool', tag: '2.1' }, auth: 'anonymous', includeReferrers: true },
       tags: [],
       compressLayers: false,
       concurrency: 2,
       deleteOnRemove: false,
     });
     expect(parseSettings({ ...base, SourceAuth: 'secret', SourceSecretArn: 'arn:x', SourcePlatform: 'linux/arm64' }).source)
-      .toEqual({ kind: 'registry', reference: expect.anything(), auth: 'secret', secretArn: 'arn:x', platform: { os: 'linux', architecture: 'arm64' } });
+      .toEqual({
+        kind: 'registry',
+        reference: expect.anything(),
+        auth: 'secret',
+        secretArn: 'arn:x',
+        platform: { os: 'linux', architecture: 'arm64' },
+        includeReferrers: true,
+      });
+    expect(parseSettings({ ...base, IncludeReferrers: 'false' }).source).toMatchObject({ includeReferrers: false });
+    expect(() => parseSettings({ ...base, IncludeReferrers: 'no' })).toThrow("IncludeReferrers must be 'true' or 'false' (got \"no\")");
     expect(parseSettings({ ...base, SourceAuth: 'ecr', SourceEcrRegion: 'eu-west-1' }).source).toMatchObject({ auth: 'ecr', ecrRegion: 'eu-west-1' });
   });
 

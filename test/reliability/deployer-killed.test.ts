@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { CreateRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { comparableSnapshot, ensureCompiledCli, physicalIds, readState, startCli, synthApp, TestApp } from './deployer-support';
 import { ApiProxy, ProxiedCall, startApiProxy } from './support';
 import { RunningEmulator } from '../../local';
@@ -26,11 +26,16 @@ const V1: TestApp = { stackName: 'KilledDeploy', repositories: ['killed/one', 'k
 const V2: TestApp = { ...V1, repositories: ['killed/one', 'killed/renamed'] };
 /** V1's repositories independent of each other: the deployer runs their requests side by side. */
 const CONCURRENT: TestApp = { ...V1, sequential: false };
+/** A repository somebody else holds. */
+const TAKEN = 'killed/taken';
+/** V2 and then a third repository named as TAKEN: the deploy fails after the rename, and its rollback deletes the new name. */
+const FAILING: TestApp = { ...V1, repositories: ['killed/one', 'killed/renamed', TAKEN] };
 
 let tmp: string;
 let v1: string;
 let v2: string;
 let concurrent: string;
+let failing: string;
 const running: Array<{ emu: RunningEmulator; proxy: ApiProxy; client: ECRPUBLICClient }> = [];
 
 beforeAll(async () => {
@@ -39,6 +44,7 @@ beforeAll(async () => {
   v1 = synthApp(path.join(tmp, 'cdk.out.v1'), V1);
   v2 = synthApp(path.join(tmp, 'cdk.out.v2'), V2);
   concurrent = synthApp(path.join(tmp, 'cdk.out.concurrent'), CONCURRENT);
+  failing = synthApp(path.join(tmp, 'cdk.out.failing'), FAILING);
 }, 120_000);
 
 afterAll(async () => {
@@ -272,5 +278,35 @@ describe('an update killed and run again ends as an uninterrupted update', () =>
   ];
   test.each(points.map((p) => [p.what, p] as const))('killed while waiting for %s', async (_what, point) => {
     await killAndConverge([v1, v2], point, expected);
+  }, 120_000);
+});
+
+describe('a rollback killed and run again ends as an uninterrupted rollback', () => {
+  test('killed while waiting for the DeleteRepository of the renamed repository\'s new side; the next deploy continues the rollback, then deploys', async () => {
+    const reference_ = await environment();
+    await reference_.client.send(new CreateRepositoryCommand({ repositoryName: TAKEN }));
+    await deploy(v1, reference_.proxy.endpoint, reference_.dataDir);
+    const expected = { snapshot: await comparableSnapshot(reference_.client), ids: physicalIds(readState(reference_.dataDir, V1.stackName)) };
+
+    const env = await environment();
+    await env.client.send(new CreateRepositoryCommand({ repositoryName: TAKEN }));
+    await deploy(v1, env.proxy.endpoint, env.dataDir);
+    await deployAndKill(failing, env.proxy, env.dataDir, {
+      what: 'the rollback\'s DeleteRepository of the renamed repository',
+      hold: nth('DeleteRepository', 1),
+      held: ['DeleteRepository killed/renamed'],
+      inFlight: ['Delete killed/renamed'],
+    });
+    expect(readState(env.dataDir, V1.stackName).rollback).toMatchObject({ cause: expect.stringContaining('RepositoryAlreadyExistsException') });
+
+    const rerun = await deploy(v1, env.proxy.endpoint, env.dataDir);
+    expect(rerun).toMatch(/re-sending +Repo1[0-9A-F]{8} +Custom::EcrPublicRepository +Delete/);
+    expect(rerun).toMatch(/^ +rolled back Repo1[0-9A-F]{8} +Custom::EcrPublicRepository +killed\/renamed +\(its replacement undone, back to killed\/two\)$/m);
+    expect(rerun).toContain('Continuing the rollback of KilledDeploy');
+    expect(await comparableSnapshot(env.client)).toEqual(expected.snapshot);
+    const state = readState(env.dataDir, V1.stackName);
+    expect(physicalIds(state)).toEqual(expected.ids);
+    expect({ inFlight: state.inFlight, pendingDeletes: state.pendingDeletes, changes: state.changes, rollback: state.rollback })
+      .toEqual({ inFlight: [], pendingDeletes: [], changes: {}, rollback: undefined });
   }, 120_000);
 });

@@ -55,3 +55,14 @@ export function run(file: string, args: readonly string[], options: RunOptions =
     });
   });
 }
+
+/** The stderr of a tool run that must fail (the command line is left out: it may carry a password). */
+export async function toolFailure(work: Promise<unknown>, tool = 'the tool'): Promise<string> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof ToolError) return err.stderr;
+    throw err;
+  }
+  throw new Error(`${tool} succeeded where it had to fail`);
+}

@@ -28,6 +28,12 @@ export interface InspectOptions {
    * @default - `defaultDecompressedBound` of its size: 100 times, and at least 256 MiB
    */
   readonly maxDecompressedBytes?: number;
+  /**
+   * Whether the image's referrers in an OCI layout or archive (manifests listed in `index.json` whose `subject` is
+   * the image or one of its manifests) are published with it.
+   * @default true
+   */
+  readonly includeReferrers?: boolean;
 }
 
 /** What `inspectImageArchive` found. */
@@ -59,9 +65,9 @@ export function inspectImageArchive(source: string, options: InspectOptions): In
 
   if (stat.isDirectory()) {
     const files = new DirectoryFiles(source, source);
-    const image = readImage(files, options.ref);
+    const image = readImage(files, options);
     const digests = new Map<string, string>();
-    for (const m of image.manifests) digests.set(blobName(m.digest), m.digest);
+    for (const m of [...image.manifests, ...image.referrers ?? []]) digests.set(blobName(m.digest), m.digest);
     for (const b of image.blobs) digests.set(b.file.name, b.digest);
     const packed = packLayout(image.files, digests, options.stagingDir);
     return result(packed.path, image, b => packed.offsets.get(b.file.name)!);
@@ -70,12 +76,12 @@ export function inspectImageArchive(source: string, options: InspectOptions): In
 
   if (compressionOf(source, source) !== 'gzip') {
     const tarPath = path.resolve(source);
-    return result(tarPath, readImage(TarFiles.scan(tarPath, source), options.ref), b => b.file.offset);
+    return result(tarPath, readImage(TarFiles.scan(tarPath, source), options), b => b.file.offset);
   }
   const maxBytes = options.maxDecompressedBytes ?? defaultDecompressedBound(stat.size);
   const tarPath = gunzipToStaging(source, options.stagingDir, source, maxBytes);
   try {
-    return result(tarPath, readImage(TarFiles.scan(tarPath, source), options.ref), b => b.file.offset);
+    return result(tarPath, readImage(TarFiles.scan(tarPath, source), options), b => b.file.offset);
   } catch (err) {
     // What is not an image is not kept: the staged tar may be as large as the bound.
     fs.rmSync(tarPath, { force: true });
@@ -88,7 +94,7 @@ export function inspectImageArchive(source: string, options: InspectOptions): In
  * layout (Docker 25+ archives are also docker-save archives: the OCI side keeps the original manifests); without one,
  * or when it lists none (moby#47210 wrote `"manifests": null`), `manifest.json` makes a docker-save archive.
  */
-function readImage<F extends ArchiveFile>(files: ArchiveFiles<F>, ref: string | undefined): WalkedImage<F> {
+function readImage<F extends ArchiveFile>(files: ArchiveFiles<F>, { ref, includeReferrers }: InspectOptions): WalkedImage<F> {
   const label = files.label;
   const indexFile = files.find('index.json');
   const legacyFile = files.find('manifest.json');
@@ -102,7 +108,8 @@ function readImage<F extends ArchiveFile>(files: ArchiveFiles<F>, ref: string | 
       throw new Error(`${label}: holds no images (index.json lists none)`);
     }
     const layoutHeader = files.find('oci-layout');
-    return walkOciLayout(files, index as Record<string, unknown>, layoutHeader ? [layoutHeader, indexFile] : [indexFile], ref);
+    return walkOciLayout(files, index as Record<string, unknown>, layoutHeader ? [layoutHeader, indexFile] : [indexFile], ref,
+      includeReferrers ?? true);
   }
   if (legacyFile) return walkDockerSave(files, legacyFile, ref);
   throw new Error(`${label}: is not an image archive (no index.json or manifest.json)`);
@@ -117,6 +124,7 @@ function result<F extends ArchiveFile>(archivePath: string, image: WalkedImage<F
     blobs,
     manifests: image.manifests,
     rootDigest: image.rootDigest,
+    ...(image.referrers !== undefined ? { referrers: image.referrers } : {}),
     ...(image.ref !== undefined ? { ref: image.ref } : {}),
   };
   return { archivePath, plan, refs: image.refs };

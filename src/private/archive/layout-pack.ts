@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { DirectoryFile } from './archive-files';
 import { copyFileInto, hashFile, writeAll } from './chunked-io';
@@ -12,6 +13,11 @@ import { BLOCK, encodeFileHeader, padded } from './tar-header';
 
 /** Bumped when the tar layout written here changes, so that old staged files are not reused. */
 const FORMAT = 'cdk-ecr-public layout tar v1';
+
+/** Where synth stages the tars it writes (a repacked layout, a decompressed archive, attached files). */
+export function defaultStagingDir(): string {
+  return path.join(os.tmpdir(), 'cdk-ecr-public-staging');
+}
 
 /** A packed tar and where each file's data starts in it. */
 export interface PackedTar {

@@ -37,15 +37,23 @@ function entryNames(entry: Record<string, unknown>): string[] {
  * `files` gives access to the blobs; `metadata` are the layout files a repacked copy keeps (`oci-layout`, `index.json`).
  */
 export function walkOciLayout<F extends ArchiveFile>(files: ArchiveFiles<F>, index: Record<string, unknown>, metadata: F[],
-  ref: string | undefined): WalkedImage<F> {
+  ref: string | undefined, includeReferrers: boolean = true): WalkedImage<F> {
   const label = files.label;
   const entries = index.manifests;
   if (!Array.isArray(entries)) throw new Error(`${label}: index.json has no manifests array`);
-  const candidates: ImageCandidate<Descriptor>[] = entries.map((entry, i) => {
+  const listed: ImageCandidate<Descriptor>[] = entries.map((entry, i) => {
     const where = `${label}: index.json manifests[${i}]`;
     const descriptor = parseDescriptor(entry, where);
     return { names: entryNames(entry as Record<string, unknown>), digest: descriptor.digest, value: descriptor };
   });
+  // An entry whose manifest has a `subject` is a referrer (`oras attach --oci-layout` lists it so): it travels with
+  // its subject and is no image to choose. Unnamed ones only: a name says someone meant it as an image.
+  const referrerEntries = new Map<string, { descriptor: Descriptor; subject: string }>();
+  for (const c of listed) {
+    const subject = c.names.length === 0 ? subjectOf(files, c.value) : undefined;
+    if (subject !== undefined) referrerEntries.set(c.digest, { descriptor: c.value, subject });
+  }
+  const candidates = listed.filter((c) => !referrerEntries.has(c.digest));
   // A ref that is the digest of any manifest in the layout selects it, even if index.json does not list it: e.g. one
   // platform of a multi-platform image of which `docker save` (containerd store) kept only the local platform's blobs.
   const byDigest = (wanted: string): ImageCandidate<Descriptor> | undefined => {
@@ -61,14 +69,60 @@ export function walkOciLayout<F extends ArchiveFile>(files: ArchiveFiles<F>, ind
 
   const walker = new OciWalker(files);
   const manifests = walker.walk(selection.chosen.value);
+  const referrers = includeReferrers ? walkReferrers(walker, manifests, [...referrerEntries.values()]) : [];
   return {
     manifests,
+    ...(referrers.length > 0 ? { referrers } : {}),
     blobs: walker.blobs.list(),
     rootDigest: selection.chosen.digest,
     ref: selection.ref,
     refs: selection.refs,
     files: [...metadata, ...walker.files],
   };
+}
+
+/**
+ * The referrers among `entries` of the image whose manifests are `image`, walked (blobs and files collected by
+ * `walker`): those whose subject is one of its manifests, then those whose subject is one of these (a signature of
+ * an SBOM), and so on. In push order: a referrer after its subject, an index's children before it.
+ */
+function walkReferrers<F extends ArchiveFile>(walker: OciWalker<F>, image: readonly PlanManifest[],
+  entries: ReadonlyArray<{ descriptor: Descriptor; subject: string }>): PlanManifest[] {
+  const reached = new Set(image.map((m) => m.digest));
+  const out: PlanManifest[] = [];
+  let pending = [...entries];
+  for (let found = true; found;) {
+    found = false;
+    const next: typeof pending = [];
+    for (const entry of pending) {
+      if (!reached.has(entry.subject)) {
+        next.push(entry);
+        continue;
+      }
+      found = true;
+      for (const m of walker.walk(entry.descriptor)) {
+        if (reached.has(m.digest)) continue;
+        reached.add(m.digest);
+        out.push(m);
+      }
+    }
+    pending = next;
+  }
+  return out;
+}
+
+/**
+ * The digest of the `subject` of the manifest `descriptor` names, when it is a readable OCI manifest or index that
+ * has one. Best effort, as {@link listedMediaType}: walking reports what is wrong with a manifest that is walked.
+ */
+function subjectOf<F extends ArchiveFile>(files: ArchiveFiles<F>, descriptor: Descriptor): string | undefined {
+  try {
+    const file = files.find(blobName(descriptor.digest));
+    const json = file && file.size <= MAX_MANIFEST_BYTES ? parseJson(files.read(file, MAX_MANIFEST_BYTES, 'manifest'), 'manifest') : undefined;
+    return isObject(json) && json.subject !== undefined ? parseDescriptor(json.subject, 'subject').digest : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

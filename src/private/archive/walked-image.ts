@@ -23,6 +23,8 @@ export interface FoundBlob<F extends ArchiveFile> {
 export interface WalkedImage<F extends ArchiveFile> {
   /** Children before the indexes that list them; the root last. */
   readonly manifests: PlanManifest[];
+  /** The image's referrers (OCI 1.1) to publish after it, in push order. @default - none */
+  readonly referrers?: PlanManifest[];
   /** Config and layer blobs, deduplicated by digest, in the order first referenced. */
   readonly blobs: FoundBlob<F>[];
   readonly rootDigest: string;

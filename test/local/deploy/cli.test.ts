@@ -5,7 +5,7 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRPUBLICClient, GetRepositoryCatalogDataCommand } from '@aws-sdk/client-ecr-public';
 import { App, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PublicRegistry, PublicRepository } from '../../../src';
 import { pushSmallImage } from '../../support/ecr-fixtures';
@@ -203,6 +203,51 @@ describe('ecr-public-local deploy / destroy', () => {
     expect((await cli(['destroy', outdir, '--data', dataDir])).code).toBe(0);
   });
 
+  test('a failing deploy rolls back; with --no-rollback it stays, and deploying the previous app again converges', async () => {
+    const dataDir = path.join(tmp, 'rollback');
+    const served = await serve(dataDir);
+    const c = client(served.endpoint);
+    // Declaring a repository somebody else created fails.
+    await c.send(new CreateRepositoryCommand({ repositoryName: 'held/taken' }));
+    const app = (name: string, description: string, more: string[]): string => {
+      const outdir = path.join(tmp, `cdk.out.rollback.${name.replace('/', '-')}.${description}.${more.length}`);
+      const cdkApp = new App({ outdir });
+      const stack = new Stack(cdkApp, 'HeldStack');
+      new PublicRepository(stack, 'A', { repositoryName: name, removalPolicy: RemovalPolicy.DESTROY, description });
+      for (const [i, other] of more.entries()) new PublicRepository(stack, `More${i}`, { repositoryName: other, removalPolicy: RemovalPolicy.DESTROY });
+      cdkApp.synth();
+      return outdir;
+    };
+    /** The repository's description, or the error naming it gives. */
+    const description = async (name: string): Promise<string | undefined> => {
+      const found = await c.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(() => undefined, (e: Error) => e.name);
+      return found ?? (await c.send(new GetRepositoryCatalogDataCommand({ repositoryName: name }))).catalogData?.description;
+    };
+    const v1 = app('held/a', 'one', []);
+    const args = ['--endpoint', served.endpoint, '--data', dataDir];
+    expect((await cli(['deploy', v1, ...args])).code).toBe(0);
+
+    const failed = await cli(['deploy', app('held/a', 'two', ['held/b', 'held/taken']), ...args]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^ +rolled back A[0-9A-F]{8} +Custom::EcrPublicRepository +held\/a +\(updated back to its previous properties\)/m);
+    expect(failed.stdout.trimEnd().split('\n').pop()).toMatch(/^The deploy of HeldStack failed: More1[0-9A-F]{8} .*RepositoryAlreadyExistsException/);
+    expect(failed.stderr).toMatch(/^ecr-public-local: deploy failed: .*RepositoryAlreadyExistsException/m);
+    expect(await description('held/a')).toBe('one');
+    expect(await description('held/b')).toBe('RepositoryNotFoundException');
+
+    const kept = await cli(['deploy', app('held/a2', 'one', ['held/taken']), ...args, '--no-rollback']);
+    expect(kept.code).toBe(1);
+    expect(kept.stdout).toContain('not rolled back (no-rollback)');
+    expect(await description('held/a2')).toBe('one');
+    expect(await description('held/a')).toBe('one');
+
+    const again = await cli(['deploy', v1, ...args]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^ +replaced +A[0-9A-F]{8} +Custom::EcrPublicRepository +held\/a +\(replaces held\/a2\)/m);
+    expect(again.stdout).toMatch(/^ +deleted +A[0-9A-F]{8} +Custom::EcrPublicRepository +held\/a2 +\(replaced\)/m);
+    expect((await c.send(new DescribeRepositoriesCommand({}))).repositories?.map((r) => r.repositoryName).sort()).toEqual(['held/a', 'held/taken']);
+  });
+
   test('usage errors exit 1 with a message', async () => {
     const none = await cli(['deploy']);
     expect(none.code).toBe(1);
@@ -224,7 +269,7 @@ describe('ecr-public-local deploy / destroy', () => {
       ? ['--port', '--data', '--account-id', '--registry-alias', '--bucket', '--throttle-rate', '--server-error-rate', '--drop-rate', '--latency-ms', '--seed', '--upload-expiry', '--clock-offset', '--rate-quotas']
       : command === 'sweep'
         ? ['--stack', '--now', '--dry-run', '--data', '--endpoint', '--account-id', '--verbose']
-        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose', ...(command === 'deploy' ? ['--outputs-file'] : [])];
+        : ['--stack', '--data', '--endpoint', '--account-id', '--port', '--verbose', ...(command === 'deploy' ? ['--outputs-file', '--no-rollback'] : [])];
     for (const option of options) expect(help.stdout).toMatch(new RegExp(`^  ${option}\\b`, 'm'));
     expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
   });

@@ -9,7 +9,7 @@ import { App, RemovalPolicy, Stack, aws_iam as iam } from 'aws-cdk-lib';
 import { deployApp, RunningEmulator } from '../../../local';
 import { PublicRepository } from '../../../src';
 import { EMULATOR_CLI, primaryRegistryAlias, startInProcess } from '../../support/emulator-harness';
-import { run, ToolError } from '../../support/run-tool';
+import { run, toolFailure } from '../../support/run-tool';
 import { skopeoCopy } from '../../support/skopeo';
 import { makeTempDir } from '../../support/temp-dirs';
 import { buildImage } from '../../support/umoci-images';
@@ -73,15 +73,8 @@ async function push(env: NodeJS.ProcessEnv, repository: string): Promise<void> {
   await skopeoCopy(`oci:${layout}:v1`, `docker://${emu.host}/${alias}/${repository}:pushed`, ['--dest-creds', `AWS:${password}`]);
 }
 
-async function failure(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-  } catch (err) {
-    if (err instanceof ToolError) return err.stderr;
-    throw err;
-  }
-  throw new Error('it succeeded');
-}
+/** The stderr of a run that must fail. */
+const failure = (work: Promise<unknown>): Promise<string> => toolFailure(work);
 
 test('grantPush: the CI role gets a login password and pushes to its repository, and to no other', async () => {
   const env = await credentialsEnv([assemblyDir, 'GrantStack/Pusher']);

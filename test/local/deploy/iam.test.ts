@@ -3,8 +3,8 @@
  * destroyed by the deployer's in-process emulator, which always evaluates IAM and runs each handler as its own role.
  * Then, for each statement of each handler's synthesized role policy in turn, the same lifecycle with that statement
  * removed must fail with AccessDenied naming one of its actions: every statement is needed, and is checked here as it
- * will be on AWS. (The statements granting CloudWatch Logs are needed by the Lambda runtime, not by the handlers'
- * calls, and the emulator serves no CloudWatch Logs.)
+ * will be on AWS. The statements granting CloudWatch Logs are needed by the Lambda runtime, not by the handlers' calls
+ * (the emulator serves no CloudWatch Logs): without one the deploy goes on, as on AWS, and says the logs would be lost.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -71,6 +71,7 @@ test('the example app deploys, sweeps and destroys with every handler running as
   // The in-process emulator evaluates IAM: no warning that it does not.
   expect(lines.join('\n')).not.toMatch(/does not evaluate IAM/);
   expect(lines.some((l) => l.includes('acme/hello'))).toBe(true);
+  expect(lines.filter((l) => /may not logs:/.test(l))).toEqual([]);
 }, 180_000);
 
 /**
@@ -98,6 +99,26 @@ test.each(STATEMENTS)('%s without statement %i (%j): the lifecycle fails with Ac
     const { failure } = await lifecycle(`without-${policyId}-${index}`);
     expect(failure).toMatch(/AccessDenied/);
     expect(actions.filter((a) => failure!.includes(a))).not.toEqual([]);
+  } finally {
+    fs.writeFileSync(templateFile, original);
+  }
+}, 180_000);
+
+/** Each handler role's statement granting CloudWatch Logs: `[policy, index]`. */
+const LOG_STATEMENTS = handlerPolicies().flatMap((p) => p.statements
+  .map((st, i): [string, number, string[]] => [p.policyId, i, actionsOf(st)])
+  .filter(([, , actions]) => actions.every((a) => a.startsWith('logs:')))
+  .map(([policyId, i]): [string, number] => [policyId, i]));
+
+test.each(LOG_STATEMENTS)('%s without its logs statement %i: the deploy goes on and says the handler\'s logs would be lost', async (policyId, index) => {
+  expect(LOG_STATEMENTS.length).toBe(4);
+  const template = JSON.parse(original);
+  template.Resources[policyId].Properties.PolicyDocument.Statement.splice(index, 1);
+  fs.writeFileSync(templateFile, JSON.stringify(template));
+  try {
+    const { failure, lines } = await lifecycle(`without-logs-${policyId}`);
+    expect(failure).toBeUndefined();
+    expect(lines.filter((l) => /warning: function '.*'s role .* may not logs:CreateLogStream or logs:PutLogEvents on its log group/.test(l))).toHaveLength(1);
   } finally {
     fs.writeFileSync(templateFile, original);
   }
