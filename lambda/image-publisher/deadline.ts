@@ -12,7 +12,8 @@ const MAX_RUN_MARGIN_MS = 120_000;
 
 /** The publish keeps this share of its timeout to answer FAILED. */
 const PUBLISH_MARGIN_SHARE = 0.1;
-const MIN_PUBLISH_MARGIN_MS = 1_000;
+/** The answer, after the part in flight and removing the hand-over tag. */
+const MIN_PUBLISH_MARGIN_MS = 3_000;
 const MAX_PUBLISH_MARGIN_MS = 60_000;
 
 /** Why a run stops. */
@@ -25,7 +26,7 @@ export class RunDeadline {
    */
   public static start(remainingMs: number, publishEndsAt: number, now = Date.now()): RunDeadline {
     const margin = Math.min(MAX_RUN_MARGIN_MS, Math.max(MIN_RUN_MARGIN_MS, remainingMs * RUN_MARGIN_SHARE));
-    return new RunDeadline(now + remainingMs - margin, publishEndsAt);
+    return new RunDeadline(now + remainingMs - margin, publishEndsAt, margin);
   }
 
   /** When a publish that starts at `startedAt` (epoch ms) with `timeoutSeconds` stops to answer FAILED. */
@@ -39,7 +40,17 @@ export class RunDeadline {
     private readonly runStopsAt: number,
     /** When the whole publish stops (epoch ms). */
     public readonly publishEndsAt: number,
+    /** What this run keeps after it stops starting work. */
+    private readonly marginMs: number,
   ) {}
+
+  /**
+   * Whether a run started now would have time for some work before the publish's end (its start costs as much as
+   * the end of a run): when not, the publish ends here rather than in a successor that would only start.
+   */
+  public leavesTimeForAnotherRun(now = Date.now()): boolean {
+    return this.publishEndsAt - now >= this.marginMs;
+  }
 
   /** Whether to start nothing more, and why; undefined while there is time. */
   public stopping(now = Date.now()): StopReason | undefined {

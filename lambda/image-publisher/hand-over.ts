@@ -144,7 +144,8 @@ export function continuedAcrossRuns(
       ecr.destroy();
       throw err;
     }
-    const run = new PublishRun(RunDeadline.start(context.getRemainingTimeInMillis(), publishEndsAt), state?.uploads);
+    const deadline = RunDeadline.start(context.getRemainingTimeInMillis(), publishEndsAt);
+    const run = new PublishRun(deadline, state?.uploads);
     log({ run: generation, publishEndsAt: new Date(publishEndsAt).toISOString(), resuming: state?.uploads.length ?? 0 });
     try {
       const result = await fn(event, run);
@@ -162,7 +163,7 @@ export function continuedAcrossRuns(
         throw err;
       }
       const done = { blobsDone: (state?.blobsDone ?? 0) + run.blobsDone, bytesDone: (state?.bytesDone ?? 0) + run.bytesDone };
-      if (err.reason === 'publish') {
+      if (err.reason === 'publish' || !deadline.leavesTimeForAnotherRun()) {
         await guard.release();
         throw new ImagePublishError(`the publish did not finish within its publishTimeout of ${timeoutSeconds} s, in ${generation + 1} run(s): `
           + `done: ${done.blobsDone} blob(s), ${done.bytesDone} bytes uploaded; left: ${describeLeft(err)}; the manifests and tags are not put. `

@@ -62,6 +62,12 @@ function synth(outdir: string, value: string): string {
     // Its property is the first one's attribute: resolved from the first handler's response.
     new CfnResource(stack, 'Second', { type: 'Custom::EcrPublicFake', properties: { ServiceToken: fn.functionArn, Mode: mode, Value: first.getAtt('Echo') } });
   }
+  // A run longer than the custom resource's service timeout.
+  const slow = new Stack(app, 'Fake-slow', { env: { region: 'ap-southeast-2' } });
+  const slowFn = new lambda.Function(slow, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromAsset(codeDir), timeout: Duration.seconds(30),
+  });
+  new CfnResource(slow, 'First', { type: 'Custom::EcrPublicFake', properties: { ServiceToken: slowFn.functionArn, ServiceTimeout: 1, Mode: 'hang', Value: value } });
   app.synth();
   return outdir;
 }
@@ -145,5 +151,13 @@ describe('stand-in handlers', () => {
     expect(err.logicalId).toBe('First');
     expect(err.result.resources).toEqual([]);
     expect(lines.filter((l) => l.startsWith('    | ') && l.includes(`"mode":"${mode}"`))).toHaveLength(runs);
+  });
+
+  test('no answer within the resource\'s ServiceTimeout fails it then, as CloudFormation does, however long the function may run', async () => {
+    const err = await failure(deployApp({
+      assemblyDir: synth(path.join(tmp, 'out-slow'), 'v'), stackName: 'Fake-slow', dataDir: path.join(tmp, 'data-slow'), endpoint: emu.endpoint, log: () => undefined,
+    }));
+    expect(err.reason).toBe('no response within the custom resource\'s service timeout (1 s), after which CloudFormation fails the resource');
+    expect(err.logicalId).toBe('First');
   });
 });
