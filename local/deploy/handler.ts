@@ -87,7 +87,7 @@ export interface EventInvocationResult {
 export type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
-const LATE_RESPONSE_GRACE_MS = 500;
+export const LATE_RESPONSE_GRACE_MS = 500;
 
 /** Dummy credentials for handlers when the environment has none: the emulator checks that requests are signed, not by whom. */
 const DUMMY_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDLOCALDEPLOY', AWS_SECRET_ACCESS_KEY: 'local-deploy-secret' };

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'crypto';
 import type { DeployerServer } from './deployer-server';
-import { checkResponse, CustomResourceRequest, Delivery, FunctionCode, HandlerInvoker, InvocationResult } from './handler';
+import { checkResponse, CustomResourceRequest, Delivery, FunctionCode, HandlerInvoker, InvocationResult, LATE_RESPONSE_GRACE_MS } from './handler';
 
 /** One run, as `LambdaRuntimeOptions.runEnvironment` sees it. */
 export interface RunFacts {
@@ -117,6 +117,17 @@ export class LambdaRuntime {
         runs.cancelled = true;
         await runs.idle();
         return { ...checkResponse(outcome.response, event), logs: runs.logs };
+      }
+      if (outcome.kind === 'idle') {
+        // A response sent without being waited for may still be on its way when the run returns.
+        const late = await Promise.race([
+          expected.response,
+          new Promise<undefined>((resolve) => {
+            const grace = setTimeout(() => resolve(undefined), LATE_RESPONSE_GRACE_MS);
+            this.timers.add(grace);
+          }),
+        ]);
+        if (late) return { ...checkResponse(late, event), logs: runs.logs };
       }
       if (outcome.kind === 'timeout') {
         runs.cancelled = true;
