@@ -24,7 +24,13 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-async function invoke(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<{ status: number; type: string | null; message: string }> {
+interface Answer {
+  readonly status: number;
+  readonly type: string | null;
+  readonly message: string;
+}
+
+async function invoke(path: string, init: RequestInit = {}): Promise<Answer> {
   const res = await fetch(`${server.endpoint}${path}`, { method: 'POST', ...init });
   const body = await res.text();
   return { status: res.status, type: res.headers.get('x-amzn-errortype'), message: body ? (JSON.parse(body) as { message: string }).message : '' };
@@ -54,7 +60,8 @@ describe('under IAM', () => {
   test('an unsigned invocation is refused as Lambda refuses it, by the emulator\'s decision', async () => {
     const iamServer = await DeployerServer.start();
     try {
-      iamServer.mount(INVOKE_PREFIX, lambdaInvokeEndpoint(new LambdaRuntime(iamServer), { endpoint: emulator.endpoint, credentials: DEFAULT_ROOT_CREDENTIALS }));
+      const target = { endpoint: emulator.endpoint, credentials: DEFAULT_ROOT_CREDENTIALS };
+      iamServer.mount(INVOKE_PREFIX, lambdaInvokeEndpoint(new LambdaRuntime(iamServer), target));
       const res = await fetch(`${iamServer.endpoint}${INVOKE_PREFIX}${encodeURIComponent(ARN)}/invocations`, {
         method: 'POST', headers: { 'x-amz-invocation-type': 'Event' }, body: '{}',
       });
