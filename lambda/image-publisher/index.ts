@@ -10,7 +10,7 @@ import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ec
 import { S3Client } from '@aws-sdk/client-s3';
 import { assetClient } from './archive-source';
 import { WithArtifactsBlobSource } from './attached-artifacts';
-import { continuedAcrossRuns, PublishRun } from './hand-over';
+import { continuedAcrossRuns, HandOverRequired, PublishRun } from './hand-over';
 import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
 import { OpenedSource, openSource, pinned } from './image-origin';
 import { putManifest } from './manifest-push';
@@ -105,7 +105,8 @@ async function publish(
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);
   } catch (err) {
-    stats.logSummary({ outcome: 'FAILED', repositoryName: settings.repositoryName, ref: sourceRef(settings) });
+    const outcome = err instanceof HandOverRequired ? 'HANDED_OVER' : 'FAILED';
+    stats.logSummary({ outcome, repositoryName: settings.repositoryName, ref: sourceRef(settings) });
     throw err;
   } finally {
     scratch?.dispose();
