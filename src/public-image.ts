@@ -88,6 +88,15 @@ export interface PublicImageProps extends HandlerRuntimeOptions {
   readonly timeout?: Duration;
 
   /**
+   * How long the publish may take, over as many runs of the publishing function as it needs (each run hands what is
+   * left over to the next before its `timeout`): the custom resource's service timeout, after which CloudFormation
+   * fails the resource. The publisher answers FAILED, saying what was done and what is left, shortly before it ends.
+   * From 1 second to 1 hour (CloudFormation's maximum), in whole seconds.
+   * @default Duration.hours(1)
+   */
+  readonly publishTimeout?: Duration;
+
+  /**
    * Ephemeral storage of the publishing function. Only layers compressed at deploy are written there, between
    * compressing and uploading; a layer that does not fit is compressed a second time to upload instead.
    * @default - Lambda's default, 512 MiB
@@ -135,7 +144,7 @@ export class PublicImage extends Construct {
    */
   constructor(scope: Construct, id: string, props: PublicImageProps) {
     super(scope, id);
-    const { tags, concurrency, memorySize } = checkImageProps(this, props);
+    const { tags, concurrency, memorySize, publishTimeout } = checkImageProps(this, props);
 
     let binding: ImageSourceBinding;
     try {
@@ -152,6 +161,8 @@ export class PublicImage extends Construct {
       Tags: tags.length > 0 ? tags : undefined,
       Concurrency: String(concurrency),
       DeleteOnRemove: String((props.removalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.DESTROY),
+      // Only when chosen: the templates of stacks that do not choose stay as they were (no update of their images).
+      ...(publishTimeout !== undefined ? { PublishTimeout: String(publishTimeout.toSeconds()) } : {}),
       ...source.properties,
       ...artifacts.properties,
     };
@@ -171,6 +182,8 @@ export class PublicImage extends Construct {
       },
       roleStatements,
       resourceStatements,
+      serviceTimeout: publishTimeout,
+      invokesItself: true,
     });
     this.sourceDigest = source.sourceDigest ?? resource.getAttString('SourceDigest');
     this.imageDigest = resource.getAttString('ImageDigest');
@@ -178,8 +191,13 @@ export class PublicImage extends Construct {
   }
 }
 
+/** CloudFormation's largest `ServiceTimeout` of a custom resource. */
+const MAX_SERVICE_TIMEOUT_SECONDS = 3600;
+
 /** The props `PublicImage` checks itself, with their defaults: each refused with the rule it breaks. */
-function checkImageProps(scope: Construct, props: PublicImageProps): { tags: string[]; concurrency: number; memorySize: number } {
+function checkImageProps(
+  scope: Construct, props: PublicImageProps,
+): { tags: string[]; concurrency: number; memorySize: number; publishTimeout?: Duration } {
   const tags = props.tags ?? [];
   tags.forEach((tag, i) => {
     if (!Token.isUnresolved(tag) && !TAG_PATTERN.test(tag)) {
@@ -198,5 +216,13 @@ function checkImageProps(scope: Construct, props: PublicImageProps): { tags: str
   if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
     invalid(scope, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 40 MiB per blob in flight)`, `${memorySize}`);
   }
-  return { tags, concurrency, memorySize };
+  const publishTimeout = props.publishTimeout;
+  if (publishTimeout !== undefined && !publishTimeout.isUnresolved()) {
+    const ms = publishTimeout.toMilliseconds();
+    if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_SERVICE_TIMEOUT_SECONDS * 1000) {
+      invalid(scope, 'publishTimeout', `must be whole seconds from 1 second to ${MAX_SERVICE_TIMEOUT_SECONDS / 3600} hour (CloudFormation's largest ServiceTimeout)`,
+        publishTimeout.toHumanString());
+    }
+  }
+  return { tags, concurrency, memorySize, publishTimeout };
 }

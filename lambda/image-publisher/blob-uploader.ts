@@ -35,29 +35,49 @@ export interface UploadableBlob {
   readonly verify: (streamed: { digest: string; bytes: number }) => void;
 }
 
+/** An upload an earlier run of the function started and left between two parts (`hand-over.ts`). */
+export interface ResumableUpload {
+  readonly uploadId: string;
+  /** The first byte not yet sent: the registry holds bytes 0 to offset - 1. */
+  readonly offset: number;
+  /** The part size InitiateLayerUpload gave. */
+  readonly partSize: number;
+}
+
+/** How an upload starts and when it stops early. */
+export interface UploadOptions {
+  /** Go on with this upload rather than initiating one: its first `offset` bytes are read and hashed, not sent. @default - a new upload */
+  readonly resume?: ResumableUpload;
+  /** Asked before each part after the first one sent: true leaves the upload there (`paused`). @default - never */
+  readonly shouldPause?: () => boolean;
+}
+
 /** What became of one upload. */
 export interface UploadResult {
-  /** `existed`: CompleteLayerUpload said the blob was already there (stored by a concurrent push). */
-  readonly outcome: 'uploaded' | 'existed';
+  /**
+   * `existed`: CompleteLayerUpload said the blob was already there (stored by a concurrent push); `paused`: left
+   * between two parts as `shouldPause` asked (`upload` says where).
+   */
+  readonly outcome: 'uploaded' | 'existed' | 'paused';
   readonly bytes: number;
   readonly parts: number;
   /** Parts found already received after their answer was lost. */
   readonly resumed: number;
+  /** For a paused upload: where another run goes on with it. */
+  readonly upload?: ResumableUpload;
 }
 
 /** Uploads `blob` into `repositoryName`. */
-export async function uploadLayerToEcrPublic(ecr: ECRPUBLICClient, repositoryName: string, blob: UploadableBlob): Promise<UploadResult> {
+export async function uploadLayerToEcrPublic(
+  ecr: ECRPUBLICClient, repositoryName: string, blob: UploadableBlob, options: UploadOptions = {},
+): Promise<UploadResult> {
   const what = `blob ${blob.digest}`;
-  const init = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }))
-    .catch((err: unknown) => { throw withContext(err, `InitiateLayerUpload for ${what}`); });
-  const uploadId = init.uploadId;
-  if (!uploadId) throw new Error(`InitiateLayerUpload for ${what} returned no uploadId`);
-  const partSize = init.partSize && init.partSize > 0 ? Math.min(init.partSize, MAX_PART_SIZE) : DEFAULT_PART_SIZE;
+  const { uploadId, partSize, offset } = options.resume ?? await initiate(ecr, repositoryName, what);
 
   const progress = new BlobProgress(blob.digest, 'upload', blob.size);
   let counter = new DigestCounter();
   // The next part is read while this one is in flight (below): the reader need not read further ahead.
-  const reader = new PartReader(blob.open(), partSize, false);
+  const reader = new PartReader(skipHashed(blob.open(), offset, counter), partSize, false);
   const buffers = new PartBodyBuffers();
   // Each part is done with once its body is prepared (a part taken only in part is decoded back from its body).
   const partBuffer = Buffer.allocUnsafeSlow(partSize);
@@ -68,9 +88,15 @@ export async function uploadLayerToEcrPublic(ecr: ECRPUBLICClient, repositoryNam
   };
   let parts = 0;
   let resumed = 0;
-  let next = settledLater(prepare(0));
+  let next = settledLater(prepare(offset));
+  progress.advance(offset);
   try {
     for (let current = await next; current; current = await next) {
+      if (parts > 0 && options.shouldPause?.()) {
+        const upload = { uploadId, offset: current.members.partFirstByte, partSize };
+        progress.done('paused', { parts, ...upload });
+        return { outcome: 'paused', bytes: upload.offset, parts, resumed, upload };
+      }
       const first = current.members.partFirstByte;
       const sending = sendPart(ecr, current, blob.digest);
       // The next part is read, encoded and hashed while this one is on the wire.
@@ -134,6 +160,36 @@ async function sendPart(ecr: ECRPUBLICClient, part: PreparedPart, digest: string
     }
     throw withContext(err, `UploadLayerPart of ${what} (bytes ${first}-${last})`);
   }
+}
+
+async function initiate(ecr: ECRPUBLICClient, repositoryName: string, what: string): Promise<ResumableUpload> {
+  const init = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }))
+    .catch((err: unknown) => { throw withContext(err, `InitiateLayerUpload for ${what}`); });
+  const uploadId = init.uploadId;
+  if (!uploadId) throw new Error(`InitiateLayerUpload for ${what} returned no uploadId`);
+  const partSize = init.partSize && init.partSize > 0 ? Math.min(init.partSize, MAX_PART_SIZE) : DEFAULT_PART_SIZE;
+  return { uploadId, partSize, offset: 0 };
+}
+
+/**
+ * `source` from byte `offset` on; the bytes before it go into `counter` only (the registry holds them already, and the
+ * blob's digest covers them: sha256 cannot be carried from one run to the next, so they are read again).
+ */
+async function* skipHashed(source: AsyncIterable<Buffer>, offset: number, counter: DigestCounter): AsyncGenerator<Buffer> {
+  let skip = offset;
+  for await (const chunk of source) {
+    if (skip === 0) {
+      yield chunk;
+    } else if (chunk.length <= skip) {
+      counter.update(chunk);
+      skip -= chunk.length;
+    } else {
+      counter.update(chunk.subarray(0, skip));
+      yield chunk.subarray(skip);
+      skip = 0;
+    }
+  }
+  if (skip > 0) throw new Error(`the blob ended ${skip} bytes before the offset ${offset} its upload was left at`);
 }
 
 /** `promise`, marked as handled: its failure surfaces where it is awaited, even if that comes after it failed. */

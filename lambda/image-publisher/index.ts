@@ -10,6 +10,7 @@ import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ec
 import { S3Client } from '@aws-sdk/client-s3';
 import { assetClient } from './archive-source';
 import { WithArtifactsBlobSource } from './attached-artifacts';
+import { continuedAcrossRuns, HandOverRequired, PublishRun } from './hand-over';
 import { deleteImage, describeImage, removeTagIfOn } from './image-cleanup';
 import { OpenedSource, openSource, pinned } from './image-origin';
 import { putManifest } from './manifest-push';
@@ -26,31 +27,31 @@ import { ecrPublicClient, isErrorNamed, withAdvice } from '../shared/ecr-public-
 import { log } from '../shared/log';
 
 /** The Lambda entry point. */
-export const handler = customResourceHandler<ImageProperties>(async (event) => {
+export const handler = customResourceHandler<ImageProperties>(continuedAcrossRuns(async (event, run) => {
   const ecr = ecrPublicClient();
   const s3 = assetClient();
   try {
     switch (event.RequestType) {
-      case 'Create': return await onCreate(ecr, s3, event);
-      case 'Update': return await onUpdate(ecr, s3, event);
+      case 'Create': return await onCreate(ecr, s3, event, run);
+      case 'Update': return await onUpdate(ecr, s3, event, run);
       case 'Delete': return await onDelete(ecr, s3, event);
     }
   } finally {
     ecr.destroy();
     s3.destroy();
   }
-});
+}));
 
-async function onCreate(ecr: ECRPUBLICClient, s3: S3Client, event: CreateEvent<ImageProperties>): Promise<HandlerResult> {
-  const published = await publish(ecr, s3, parseSettings(event.ResourceProperties), undefined);
+async function onCreate(ecr: ECRPUBLICClient, s3: S3Client, event: CreateEvent<ImageProperties>, run?: PublishRun): Promise<HandlerResult> {
+  const published = await publish(ecr, s3, parseSettings(event.ResourceProperties), undefined, run);
   return published.result;
 }
 
-async function onUpdate(ecr: ECRPUBLICClient, s3: S3Client, event: UpdateEvent<ImageProperties>): Promise<HandlerResult> {
+async function onUpdate(ecr: ECRPUBLICClient, s3: S3Client, event: UpdateEvent<ImageProperties>, run?: PublishRun): Promise<HandlerResult> {
   const settings = parseSettings(event.ResourceProperties);
   const previous = parsePhysicalId(event.PhysicalResourceId);
   // The image this resource published before, as CloudFormation recorded it: its compressed layers are ours.
-  const published = await publish(ecr, s3, settings, previous?.repositoryName === settings.repositoryName ? previous.digest : undefined);
+  const published = await publish(ecr, s3, settings, previous?.repositoryName === settings.repositoryName ? previous.digest : undefined, run);
   // In another repository the old tags are the old image's business (its Delete follows the new physical id).
   if (previous && previous.repositoryName === settings.repositoryName) {
     await removeDroppedTags(ecr, s3, event.OldResourceProperties, previous.digest, settings, published.image);
@@ -88,7 +89,9 @@ interface Published {
  * Publishes the image of `settings` with its tags and returns the resource's id and attributes. `publishedBefore` is the
  * root digest this resource published into the same repository before (from its physical id).
  */
-async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings, publishedBefore: string | undefined): Promise<Published> {
+async function publish(
+  ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettings, publishedBefore: string | undefined, run?: PublishRun,
+): Promise<Published> {
   const repositoryUri = await describeRepositoryUri(ecr, settings.repositoryName);
   const stats = new PublishStats();
   let image: ResolvedImage | undefined;
@@ -98,11 +101,12 @@ async function publish(ecr: ECRPUBLICClient, s3: S3Client, settings: ImageSettin
   try {
     source = await openSource(settings.source, s3);
     const target = { repositoryName: settings.repositoryName, repositoryUri, tags: settings.tags, publishedByThisResource: publishedBefore };
-    const ctx = { ...context(ecr, s3, source, settings, stats), scratch, target };
+    const ctx = { ...context(ecr, s3, source, settings, stats), scratch, target, run };
     image = await resolveImage(ctx);
     await pushImage(ctx, settings.repositoryName, image, settings.tags);
   } catch (err) {
-    stats.logSummary({ outcome: 'FAILED', repositoryName: settings.repositoryName, ref: sourceRef(settings) });
+    const outcome = err instanceof HandOverRequired ? 'HANDED_OVER' : 'FAILED';
+    stats.logSummary({ outcome, repositoryName: settings.repositoryName, ref: sourceRef(settings) });
     throw err;
   } finally {
     scratch?.dispose();

@@ -8,8 +8,9 @@ import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { artifactBlobs, artifactManifests } from './attached-artifacts';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
-import { uploadLayerToEcrPublic, UploadableBlob } from './blob-uploader';
+import { uploadLayerToEcrPublic, UploadableBlob, UploadOptions } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
+import type { PublishRun } from './hand-over';
 import { DigestCounter, gzipChunks } from './layer-compression';
 import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
@@ -63,6 +64,8 @@ export interface PublishContext {
   readonly target?: PublishTarget & { readonly repositoryName: string };
   /** Files attached to the image, whose bytes `blobs` also reads. @default - none */
   readonly artifacts?: readonly PlanArtifact[];
+  /** The run of the function this publish is a step of, which may end before the publish does. @default - one run does it all */
+  readonly run?: PublishRun;
 }
 
 /** The failure of a blob whose bytes in the source are not what the plan says. */
@@ -254,7 +257,10 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
-    const result = await uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob));
+    const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), options);
+    const result = ctx.run ? await ctx.run.upload(blob, upload) : await upload();
+    // Left for the next run of the function (`hand-over.ts`).
+    if (!result) return;
     stats.partsUploaded += result.parts;
     stats.partsResumed += result.resumed;
     if (result.outcome === 'uploaded') {
@@ -264,6 +270,7 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
       stats.blobsSkipped++;
     }
   });
+  ctx.run?.beforeManifests();
   const put = await putManifests(ecr, repositoryName, image.manifests, tags, image.referrers);
   stats.manifestsPut += put.manifestsPut;
   stats.tagsPut += put.tagsPut;

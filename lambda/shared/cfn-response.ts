@@ -55,6 +55,23 @@ export interface HandlerResult {
   readonly afterResponse?: () => Promise<void>;
 }
 
+/**
+ * Thrown by a handler function whose request another invocation answers (the image publisher hands a long publish
+ * over to a new run of its function): nothing is PUT, and the invocation ends without an error, so that Lambda does
+ * not send the event again.
+ */
+export class AnswerDeferred extends Error {
+  public readonly name = 'AnswerDeferred';
+}
+
+/** What a handler function reads of Lambda's context. */
+export interface HandlerContext {
+  /** The ARN the function was invoked by (the function's own). */
+  readonly invokedFunctionArn: string;
+  /** The time left before Lambda stops the run. */
+  getRemainingTimeInMillis(): number;
+}
+
 /** The JSON document PUT to `ResponseURL`. */
 export interface CustomResourceResponse {
   readonly Status: 'SUCCESS' | 'FAILED';
@@ -82,19 +99,23 @@ const RESPONSE_TIMEOUT_MS = 30_000;
  * The returned promise rejects only when the response itself could not be delivered.
  */
 export function customResourceHandler<P>(
-  fn: (event: CustomResourceEvent<P>) => Promise<HandlerResult>,
-): (event: CustomResourceEvent<P>) => Promise<void> {
-  return async (event) => {
+  fn: (event: CustomResourceEvent<P>, context?: HandlerContext) => Promise<HandlerResult>,
+): (event: CustomResourceEvent<P>, context?: HandlerContext) => Promise<void> {
+  return async (event, context) => {
     log({ event: redact(event) });
     let response: CustomResourceResponse;
     let afterResponse: (() => Promise<void>) | undefined;
     try {
       const result: HandlerResult = isDeleteOfFailedCreate(event)
         ? { physicalResourceId: event.PhysicalResourceId }
-        : await fn(event);
+        : await fn(event, context);
       response = buildResponse(event, 'SUCCESS', result.physicalResourceId, undefined, result.data);
       afterResponse = result.afterResponse;
     } catch (err) {
+      if (err instanceof AnswerDeferred) {
+        log({ outcome: 'DEFERRED', requestType: event.RequestType, reason: err.message });
+        return;
+      }
       const physicalResourceId = event.RequestType === 'Create' ? CREATE_FAILED_MARKER : event.PhysicalResourceId;
       response = buildResponse(event, 'FAILED', physicalResourceId, describeError(err));
     }

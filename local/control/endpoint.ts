@@ -15,11 +15,14 @@
  * - `AuthorizeS3Read { method, target, headers, bucket, key }` → `{ refusal? }`: whether S3 would serve that signed read
  *   (`[status, code, message]` when not): the deployer's asset server, which serves the assembly's assets in a process of
  *   its own, asks the emulator's IAM here
+ * - `AuthorizeLambdaInvoke { method, target, headers, body, functionArn }` → `{ refusal? }`: whether Lambda would take
+ *   that signed Invoke (`body` in base64, for the signature's payload hash; `[status, code, message]` when not): the
+ *   local deployer's Lambda Invoke endpoint, through which a handler invokes a function of its stack, asks here
  */
 import { IncomingMessage, ServerResponse } from 'http';
 import { Clock } from '../clock';
 import { BodyBudget, discardBody, readBoundedBody, sendJson } from '../http';
-import { authenticate, s3ReadRefusal } from '../iam/authorizer';
+import { authenticate, lambdaInvokeRefusal, s3ReadRefusal } from '../iam/authorizer';
 import { parsePolicy, Policy, PolicyError } from '../iam/policy';
 import { PrincipalDirectory, rootArn, SESSION_SECONDS } from '../iam/principals';
 
@@ -95,6 +98,14 @@ export class ControlEndpoint {
         if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ControlError('InvalidParameterException', 'headers must be an object');
         const request = { method: text(input.method, 'method'), target: text(input.target, 'target'), headers: headers as Record<string, string>, body: Buffer.alloc(0) };
         const refusal = s3ReadRefusal(principals, this.account, request, text(input.bucket, 'bucket'), String(input.key ?? ''), this.clock.now());
+        return refusal ? { refusal } : {};
+      }
+      case 'AuthorizeLambdaInvoke': {
+        const headers = input.headers;
+        if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ControlError('InvalidParameterException', 'headers must be an object');
+        const body = typeof input.body === 'string' ? Buffer.from(input.body, 'base64') : Buffer.alloc(0);
+        const request = { method: text(input.method, 'method'), target: text(input.target, 'target'), headers: headers as Record<string, string>, body };
+        const refusal = lambdaInvokeRefusal(principals, this.account, request, text(input.functionArn, 'functionArn'), this.clock.now());
         return refusal ? { refusal } : {};
       }
       default:

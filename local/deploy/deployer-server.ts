@@ -51,6 +51,8 @@ export class DeployerServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly waiters = new Map<string, Waiter>();
+  /** Other endpoints served here, by path prefix (Lambda's Invoke, `lambda-invoke-endpoint.ts`). */
+  private readonly mounts = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
 
   private constructor(private readonly observer?: ResponseObserver) {
     this.server = createServer((req, res) => this.route(req, res));
@@ -84,6 +86,11 @@ export class DeployerServer {
     };
   }
 
+  /** Serves the requests whose path starts with `prefix` with `handler`, which answers every one. */
+  public mount(prefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.mounts.set(prefix, handler);
+  }
+
   public async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -104,6 +111,9 @@ export class DeployerServer {
       sendJson(res, 400, { message: `Malformed percent-encoding in the response URL ${JSON.stringify(req.url)}` });
       discardBody(req);
       return;
+    }
+    for (const [prefix, handler] of this.mounts) {
+      if (path.startsWith(prefix)) return handler(req, res);
     }
     discardBody(req);
     res.writeHead(404, { 'Content-Length': '0' }).end();

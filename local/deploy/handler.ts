@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { format } from 'util';
 import { DeployerServer, MAX_RESPONSE_BYTES, ReceivedResponse } from './deployer-server';
+import type { LambdaRuntime } from './lambda-runtime';
 import type { RoleRecord } from './state';
 import { dict } from '../dictionary';
 
@@ -53,6 +54,8 @@ export interface HandlerEnvironment {
   readonly ecrPublicEndpoint: string;
   readonly s3Endpoint: string;
   readonly region: string;
+  /** Lambda's endpoint, through which a handler invokes a function of its stack. @default - none set */
+  readonly lambdaEndpoint?: string;
 }
 
 export interface InvocationResult {
@@ -84,7 +87,7 @@ export interface EventInvocationResult {
 export type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** After the handler returned, how long a response it sent without waiting for it may take to arrive. */
-const LATE_RESPONSE_GRACE_MS = 500;
+export const LATE_RESPONSE_GRACE_MS = 500;
 
 /** Dummy credentials for handlers when the environment has none: the emulator checks that requests are signed, not by whom. */
 const DUMMY_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDLOCALDEPLOY', AWS_SECRET_ACCESS_KEY: 'local-deploy-secret' };
@@ -111,6 +114,11 @@ export class HandlerInvoker {
     private readonly onLog?: (line: string) => void,
     /** The credentials of each function's execution role. @default - the environment's credentials for every handler */
     private readonly roles?: RoleCredentialSource,
+    /**
+     * Delivers `invoke`'s requests as CloudFormation and Lambda do (retries, invocations, the service timeout).
+     * @default - one run, answered or failed when it ends
+     */
+    private readonly runtime?: LambdaRuntime,
   ) {}
 
   /**
@@ -125,6 +133,7 @@ export class HandlerInvoker {
     } catch (err) {
       return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs: [] };
     }
+    if (this.runtime) return this.runtime.deliver(this, code, request, delivery);
     return this.invokeHandler(handler, code, request, delivery);
   }
 
@@ -175,7 +184,9 @@ export class HandlerInvoker {
    * Runs the handler with `event` as an asynchronous invocation would (EventBridge's, say): no response URL, the
    * handler's return value is the result. Invocations of this invoker may overlap, as `invoke`'s may.
    */
-  public async invokeEvent(code: FunctionCode, event: unknown, functionArn: string): Promise<EventInvocationResult> {
+  public async invokeEvent(
+    code: FunctionCode, event: unknown, functionArn: string, environment?: Readonly<Record<string, string>>,
+  ): Promise<EventInvocationResult> {
     const logs: string[] = [];
     const handler = loadHandler(code.codeDir, code.entry);
     const credentials = await this.roleCredentials(code);
@@ -184,7 +195,7 @@ export class HandlerInvoker {
     this.enter();
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
-      const settled = runInvocation(sink, credentials, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)));
+      const settled = runInvocation(sink, credentials, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)), environment);
       const outcome = await firstOf(new Promise<never>(() => undefined), settled, deadline);
       if (outcome.kind !== 'settled') return { error: `the handler did not finish within its timeout (${code.timeoutSeconds} s)`, logs };
       return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
@@ -242,6 +253,7 @@ export function applyHandlerEnvironment(environment: HandlerEnvironment, credent
     // The emulator answers the private ECR API's GetAuthorizationToken too: the credentials for Docker image assets.
     AWS_ENDPOINT_URL_ECR: environment.ecrPublicEndpoint,
     AWS_ENDPOINT_URL_S3: environment.s3Endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: environment.lambdaEndpoint,
     AWS_REGION: environment.region,
     // This one would make the SDK ignore the endpoint variables above.
     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
@@ -400,17 +412,24 @@ function routeConsole(): () => void {
  */
 const environmentOverlays = new AsyncLocalStorage<ReadonlyMap<string, string | undefined>>();
 
-/** Runs `fn` as one invocation: its console lines to `sink`, its credentials (when given) in its `process.env`. */
-function runInvocation<T>(sink: LogSink, credentials: HandlerCredentials | undefined, fn: () => T): T {
+/**
+ * Runs `fn` as one invocation: its console lines to `sink`, its credentials (when given) and the variables of
+ * `environment` (when given) in its `process.env`.
+ */
+function runInvocation<T>(
+  sink: LogSink, credentials: HandlerCredentials | undefined, fn: () => T, environment?: Readonly<Record<string, string>>,
+): T {
   const run = (): T => consoleSinks.run(sink, fn);
-  if (credentials === undefined) return run();
-  return environmentOverlays.run(new Map([
-    ['AWS_ACCESS_KEY_ID', credentials.accessKeyId],
-    ['AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey],
-    ['AWS_SESSION_TOKEN', credentials.sessionToken],
+  if (credentials === undefined && environment === undefined) return run();
+  const overlay = new Map<string, string | undefined>(Object.entries(environment ?? {}));
+  if (credentials !== undefined) {
+    overlay.set('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
+    overlay.set('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey);
+    overlay.set('AWS_SESSION_TOKEN', credentials.sessionToken);
     // A profile would not be read (the variables above come first), but must not be what a handler reports either.
-    ['AWS_PROFILE', undefined],
-  ]), run);
+    overlay.set('AWS_PROFILE', undefined);
+  }
+  return environmentOverlays.run(overlay, run);
 }
 
 /**

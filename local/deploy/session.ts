@@ -12,6 +12,8 @@ import { DeployerServer } from './deployer-server';
 import { callEmulator, DEFAULT_ROOT_CREDENTIALS, EmulatorApiError, EmulatorTarget } from './emulator-calls';
 import { HandlerInvoker } from './handler';
 import { keepAndServeEarlierAssets, ServedObject } from './kept-assets';
+import { INVOKE_PREFIX, lambdaInvokeEndpoint } from './lambda-invoke-endpoint';
+import { LambdaRuntime } from './lambda-runtime';
 import { EmulatorRoles } from './role-credentials';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
@@ -129,6 +131,10 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   const s3Endpoint = assets.endpoint;
   const verbose = options.verbose ?? false;
   const state = new StateStore(dataDir);
+  // Handlers run as Lambda runs them, and may invoke the stack's functions through the deployer's server.
+  const runtime = new LambdaRuntime(server, options.lambda, verbose ? log : undefined);
+  server.mount(INVOKE_PREFIX, lambdaInvokeEndpoint(runtime, roles.evaluatesIam ? target : undefined));
+  const lambdaEndpoint = server.endpoint;
   return {
     endpoint,
     target,
@@ -141,9 +147,10 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
-      server, { ecrPublicEndpoint: endpoint, s3Endpoint, region }, verbose ? (l) => log(`    | ${l}`) : undefined, roles),
+      server, { ecrPublicEndpoint: endpoint, s3Endpoint, region, lambdaEndpoint }, verbose ? (l) => log(`    | ${l}`) : undefined, roles, runtime),
     serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, state.dir),
     close: async () => {
+      runtime.close();
       await assets.stop();
       await server.stop();
       await emulator?.stop();

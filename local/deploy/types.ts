@@ -1,4 +1,5 @@
 /** The public shapes of `deployApp` / `destroyApp`: options, per-resource outcomes, and the error a failure throws. */
+import type { LambdaRuntimeOptions } from './lambda-runtime';
 
 /** Options shared by `deployApp` and `destroyApp`. */
 export interface LocalDeployOptions {
@@ -51,6 +52,12 @@ export interface LocalDeployOptions {
    * CloudFormation does
    */
   readonly noRollback?: boolean;
+  /**
+   * How handlers are run as Lambda runs them: the waits before the retries of a failed run (tests shorten Lambda's
+   * minutes), and faults of a run's environment.
+   * @default - Lambda's retries, one and two minutes after a failed run
+   */
+  readonly lambda?: LambdaRuntimeOptions;
 }
 
 /** What happened to one custom resource. */

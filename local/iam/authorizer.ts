@@ -97,7 +97,7 @@ function resourceAccountOf(resource: string, caller: Caller, scope: RegistryScop
   return /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? scope.account;
 }
 
-/** An S3 refusal: HTTP status, S3's error code, its message. */
+/** A refusal of a REST front door (S3's, Lambda's): HTTP status, the service's error code, its message. */
 export type S3Refusal = readonly [status: number, code: string, message: string];
 
 /** S3's error for each way a signature fails. */
@@ -124,4 +124,20 @@ export function s3ReadRefusal(
   const noRepositories: ResourceFacts = { policyOf: () => undefined, tagsOf: () => undefined };
   const refused = authorizeAccess(who.caller, { account }, noRepositories, s3ReadAccess(bucket, key));
   return refused ? [403, 'AccessDenied', refused.message] : undefined;
+}
+
+/**
+ * Whether Lambda would run the signed Invoke `request` of `functionArn`, as it decides it: the signature, then
+ * `lambda:InvokeFunction` on the function (its resource policy, which the local deployer does not model, is not asked).
+ * Undefined when it may.
+ */
+export function lambdaInvokeRefusal(
+  directory: PrincipalDirectory, account: string, request: ReceivedRequest, functionArn: string, nowSeconds: number,
+): S3Refusal | undefined {
+  const who = authenticate(directory, request, 'lambda', nowSeconds);
+  // Lambda names signature failures as the JSON protocols do, all with 403.
+  if (!who.ok) return [403, who.code, who.message];
+  const noRepositories: ResourceFacts = { policyOf: () => undefined, tagsOf: () => undefined };
+  const refused = authorizeAccess(who.caller, { account }, noRepositories, { actions: ['lambda:InvokeFunction'], resource: functionArn });
+  return refused ? [403, 'AccessDeniedException', refused.message] : undefined;
 }

@@ -12,9 +12,13 @@ export const PUSH_ACTIONS: readonly string[] = [
   'ecr-public:PutImage',
 ];
 
-/** What the image publisher does: a push, and it reads images and repositories and removes images it published. */
+/**
+ * What the image publisher does: a push, and it reads images and repositories and removes images it published; a
+ * publish longer than one run records which run owns it as a repository tag (`hand-over-guard.ts`).
+ */
 export const IMAGE_PUBLISHER_ACTIONS: readonly string[] = [
   ...PUSH_ACTIONS, 'ecr-public:DescribeImages', 'ecr-public:DescribeRepositories', 'ecr-public:BatchDeleteImage',
+  'ecr-public:TagResource', 'ecr-public:UntagResource', 'ecr-public:ListTagsForResource',
 ];
 
 /** What the repository handler does: the repository, its tags, its catalog and its policy. */

@@ -116,6 +116,13 @@ export interface HandlerResourceProps {
   readonly resourceStatements?: iam.PolicyStatement[];
   readonly removalPolicy?: RemovalPolicy;
   readonly functionOptions?: HandlerFunctionOptions;
+  /** How long CloudFormation waits for the handler's answer (`ServiceTimeout`). @default - CloudFormation's, one hour */
+  readonly serviceTimeout?: Duration;
+  /**
+   * The handler invokes its own function (a long publish goes on in a new run): `lambda:InvokeFunction` on it.
+   * @default false
+   */
+  readonly invokesItself?: boolean;
 }
 
 /** The statements already on each handler's role, as resolved JSON. */
@@ -140,13 +147,32 @@ export function handlerResource(scope: Construct, props: HandlerResourceProps): 
     resourceType: props.resourceType,
     properties: { ...props.properties },
     removalPolicy: props.removalPolicy,
+    serviceTimeout: props.serviceTimeout,
   });
+  if (props.invokesItself) resource.node.addDependency(selfInvokePolicy(fn));
   if (props.resourceStatements && props.resourceStatements.length > 0) {
     const policy = new iam.Policy(scope, 'HandlerPolicy', { statements: props.resourceStatements, roles: [fn.role!] });
     for (const statement of props.resourceStatements) acknowledgeWildcards(policy, statement);
     resource.node.addDependency(policy);
   }
   return resource;
+}
+
+/**
+ * `lambda:InvokeFunction` on the function itself, in a policy of its own, created once per function. Not in the role's
+ * default policy: the function depends on that one (CloudFormation creates the role's permissions before the function),
+ * and a statement naming the function's ARN there would make the policy depend on the function in turn, a cycle. This
+ * policy depends on the function and the role only; the resources whose handler invokes itself depend on it.
+ */
+function selfInvokePolicy(fn: lambda.SingletonFunction): iam.Policy {
+  const stack = Stack.of(fn);
+  const id = `${fn.node.id}-SelfInvoke`;
+  const existing = stack.node.tryFindChild(id) as iam.Policy | undefined;
+  if (existing) return existing;
+  return new iam.Policy(stack, id, {
+    statements: [allow(['lambda:InvokeFunction'], [fn.functionArn])],
+    roles: [fn.role!],
+  });
 }
 
 /** A statement allowing `actions` on `resources`. */

@@ -123,6 +123,8 @@ export interface ImageProperties {
   readonly Concurrency: string;
   /** 'true' to delete the pushed image when the resource is deleted. */
   readonly DeleteOnRemove: string;
+  /** Seconds the publish may take over all its runs (the custom resource's ServiceTimeout); one hour when absent. */
+  readonly PublishTimeout?: string;
 }
 
 /** Attributes of `Custom::EcrPublicImage`. */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { App, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { ecrPublicStatements, newStack, resourcesOfType, template } from './support';
 import { ImageSource, PublicImage, PublicRepository } from '../../src';
 import { OciLayoutImage } from '../support/oci-layout';
@@ -79,9 +79,37 @@ describe('PublicImage', () => {
     const s3 = statements.filter((s: any) => s.Action === 's3:GetObject');
     expect(s3).toHaveLength(1);
     expect(JSON.stringify(s3[0].Resource)).toMatch(/cdk-hnb659fds-assets-.*\/\*"/);
-    // An archive image needs nothing of its own: no per-resource policy.
-    expect(resource.DependsOn ?? []).toEqual([]);
+    // An archive image needs nothing of its own: no per-resource policy, only the publisher's right to invoke itself.
+    expect(resource.DependsOn).toEqual([expect.stringMatching(/SelfInvoke/)]);
     expect(ecrPublicStatements(stack).every((s) => s.Resource !== '*')).toBe(true);
+  });
+
+  test('publishTimeout sets the service timeout and reaches the handler; without it the template is as before', () => {
+    const plain = Object.values(resourcesOfType(imageStack().stack, IMAGE))[0].Properties;
+    expect(plain.ServiceTimeout).toBeUndefined();
+    expect(plain.PublishTimeout).toBeUndefined();
+    const { stack } = imageStack({ publishTimeout: Duration.minutes(40) });
+    const [resource] = Object.values(resourcesOfType(stack, IMAGE));
+    expect(resource.Properties).toMatchObject({ ServiceTimeout: '2400', PublishTimeout: '2400' });
+  });
+
+  test('the publisher may invoke itself, by its exact ARN, in a policy of its own: no dependency cycle', () => {
+    const stack = newStack();
+    const repository = new PublicRepository(stack, 'Repo', { repositoryName: 'acme/web' });
+    new PublicImage(stack, 'A', { repository, source: ImageSource.fromTarball(archive), tags: ['a'] });
+    new PublicImage(stack, 'B', { repository, source: ImageSource.fromTarball(archive), tags: ['b'] });
+    const policies = Object.entries(resourcesOfType(stack, 'AWS::IAM::Policy'))
+      .filter(([, p]: [string, any]) => JSON.stringify(p.Properties.PolicyDocument).includes('lambda:InvokeFunction'));
+    expect(policies).toHaveLength(1);
+    const [policyId, policy] = policies[0] as [string, any];
+    const fnId = Object.entries(resourcesOfType(stack, 'AWS::Lambda::Function')).find(([, f]) => f.Properties.Timeout === 900)![0];
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [fnId, 'Arn'] } },
+    ]);
+    for (const image of Object.values(resourcesOfType(stack, IMAGE))) expect(image.DependsOn).toContain(policyId);
+    // The function does not wait for this policy (it would wait for itself).
+    expect(resourcesOfType(stack, 'AWS::Lambda::Function')[fnId].DependsOn ?? []).not.toContain(policyId);
+    expect(() => template(stack)).not.toThrow();
   });
 
   test('images of the stack share one publisher function; other settings get their own', () => {
@@ -112,6 +140,8 @@ describe('PublicImage', () => {
     [{ concurrency: 0 }, /TestStack\/Image: concurrency must be an integer from 1 to 32/],
     [{ concurrency: 32 }, /TestStack\/Image: memorySize must be at least 1408 MiB for concurrency 32 .*\(got 1024\)/],
     [{ memorySize: 200 }, /TestStack\/Image: memorySize must be at least 288 MiB for concurrency 4/],
+    [{ publishTimeout: Duration.hours(2) }, /TestStack\/Image: publishTimeout must be whole seconds from 1 second to 1 hour .*\(got 2 hours\)/],
+    [{ publishTimeout: Duration.millis(1500) }, /TestStack\/Image: publishTimeout must be whole seconds/],
   ])('bad props are refused: %j', (props, message) => {
     expect(() => imageStack(props)).toThrow(message);
   });

@@ -42,8 +42,9 @@ describe('Custom::EcrPublicImage under faults', () => {
     const sent = spyOnClients(h);
 
     // One blob at a time, so that the requests, and so the faults each one meets, come in the same order every run.
-    // Seed 22 drops, among others, a connection after the registry took a part: the upload goes on past it.
-    h.emu.setFaults({ throttleRate: 0.1, serverErrorRate: 0.05, dropRate: 0.02, seed: 22 });
+    // Seed 8 drops, among others, a connection after the registry took a part: the upload goes on past it. (The seed
+    // depends on the order of the calls: the hand-over guard's two calls come first.)
+    h.emu.setFaults({ throttleRate: 0.1, serverErrorRate: 0.05, dropRate: 0.02, seed: 8 });
     await invokeOk(h, handler, createEvent<ImageProperties>(h, TYPE, imageProps(staged, repo, { Tags: ['f'], Concurrency: '1' })));
     h.emu.setFaults({});
 

@@ -62,6 +62,12 @@ function synth(outdir: string, value: string): string {
     // Its property is the first one's attribute: resolved from the first handler's response.
     new CfnResource(stack, 'Second', { type: 'Custom::EcrPublicFake', properties: { ServiceToken: fn.functionArn, Mode: mode, Value: first.getAtt('Echo') } });
   }
+  // A run longer than the custom resource's service timeout.
+  const slow = new Stack(app, 'Fake-slow', { env: { region: 'ap-southeast-2' } });
+  const slowFn = new lambda.Function(slow, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromAsset(codeDir), timeout: Duration.seconds(30),
+  });
+  new CfnResource(slow, 'First', { type: 'Custom::EcrPublicFake', properties: { ServiceToken: slowFn.functionArn, ServiceTimeout: 1, Mode: 'hang', Value: value } });
   app.synth();
   return outdir;
 }
@@ -125,19 +131,33 @@ describe('stand-in handlers', () => {
   });
 
   test.each([
-    ['returns without responding', 'silent', /^the handler returned without sending a response$/],
-    ['throws before responding', 'throw', /^the handler failed without sending a response: Error: boom before responding$/],
-    ['outlives its timeout', 'hang', /^the handler sent no response within its timeout \(1 s\)$/],
-    ['sends a response of 4096 bytes or more', 'huge', /^Response object is too long \(\d+ bytes; CloudFormation takes less than 4096\)$/],
-  ])('a handler that %s fails the deploy with a clear reason and its output', async (_what, mode, reason) => {
+    ['returns without responding', 'silent', /^the handler returned without sending a response$/, 1],
+    // Lambda runs a failed or timed-out asynchronous event twice more.
+    ['throws before responding', 'throw', /^the handler failed without sending a response: Error: boom before responding \(3 runs: Lambda runs a failed asynchronous invocation twice more\)$/, 3],
+    ['outlives its timeout', 'hang', /^the handler did not finish within its timeout \(1 s\) \(3 runs: Lambda runs a failed asynchronous invocation twice more\)$/, 3],
+    ['sends a response of 4096 bytes or more', 'huge', /^Response object is too long \(\d+ bytes; CloudFormation takes less than 4096\)$/, 1],
+  ])('a handler that %s fails the deploy with a clear reason and its output', async (_what, mode, reason, runs) => {
     const lines: string[] = [];
     const outdir = path.join(tmp, `out-${mode}`);
     const err = await failure(deployApp({
-      assemblyDir: synth(outdir, 'v'), stackName: `Fake-${mode}`, dataDir: path.join(tmp, `data-${mode}`), endpoint: emu.endpoint, log: (l) => lines.push(l),
+      assemblyDir: synth(outdir, 'v'),
+      stackName: `Fake-${mode}`,
+      dataDir: path.join(tmp, `data-${mode}`),
+      endpoint: emu.endpoint,
+      log: (l) => lines.push(l),
+      lambda: { retryDelaysMs: [10, 20] },
     }));
     expect(err.reason).toMatch(reason);
     expect(err.logicalId).toBe('First');
     expect(err.result.resources).toEqual([]);
-    expect(lines.some((l) => l.startsWith('    | ') && l.includes(`"mode":"${mode}"`))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('    | ') && l.includes(`"mode":"${mode}"`))).toHaveLength(runs);
+  });
+
+  test('no answer within the resource\'s ServiceTimeout fails it then, as CloudFormation does, however long the function may run', async () => {
+    const err = await failure(deployApp({
+      assemblyDir: synth(path.join(tmp, 'out-slow'), 'v'), stackName: 'Fake-slow', dataDir: path.join(tmp, 'data-slow'), endpoint: emu.endpoint, log: () => undefined,
+    }));
+    expect(err.reason).toBe('no response within the custom resource\'s service timeout (1 s), after which CloudFormation fails the resource');
+    expect(err.logicalId).toBe('First');
   });
 });
