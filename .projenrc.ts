@@ -48,6 +48,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-ecr-public@^3.1108.0',
     '@aws-sdk/client-s3@^3.1108.0',
     '@aws-sdk/client-secrets-manager@^3.1108.0',
+    // The publisher's one Lambda call (Invoke of its own function) signs with the SDK's own signer and credential chain.
+    '@aws-sdk/credential-provider-node@^3.972.98',
+    '@smithy/signature-v4@^5.7.5',
+    '@smithy/types@^4.20.0',
     'esbuild@^0.28.0',
     'cdk-nag@^2.36.8',
     'jest-junit@^17',

@@ -7,12 +7,9 @@
  * @see https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  */
 import { createHash, createHmac, Hash, Hmac } from 'crypto';
-// The SDK clients' own credential chain and signer (dependencies of @aws-sdk/client-ecr-public), bundled with them.
-// eslint-disable-next-line import/no-extraneous-dependencies
+// The SDK clients' own credential chain and signer (the versions @aws-sdk/client-ecr-public uses), bundled with them.
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-// eslint-disable-next-line import/no-extraneous-dependencies
 import { SignatureV4 } from '@smithy/signature-v4';
-// eslint-disable-next-line import/no-extraneous-dependencies
 import type { SourceData } from '@smithy/types';
 import { log } from './log';
 import { retry } from './retry';
