@@ -34,8 +34,9 @@ function imageIn(stack: Stack, source: ImageSource, props: Partial<PublicImagePr
 function imageResource(stack: Stack): { id: string; properties: any; statements: any[] } {
   const [[id, resource]] = Object.entries(resourcesOfType(stack, IMAGE));
   const policies = resourcesOfType(stack, 'AWS::IAM::Policy');
-  // The resource's own policy holds what only it needs (a secret, another registry); the push is on the handler's role.
-  const own = ((resource.DependsOn ?? []) as string[]).find((d) => d in policies);
+  // The resource's own policy holds what only it needs (a secret, another registry); the push is on the handler's role,
+  // and the publisher's invoking of itself (for publishes longer than one run) in the function's policy of its own.
+  const own = ((resource.DependsOn ?? []) as string[]).find((d) => d in policies && !d.includes('SelfInvoke'));
   return { id, properties: resource.Properties, statements: own ? policies[own].Properties.PolicyDocument.Statement : [] };
 }
 
