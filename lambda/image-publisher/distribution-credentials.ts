@@ -5,14 +5,12 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ImagePublishError, withContext } from './errors';
+import type { RegistryCredentials } from '../shared/distribution-client';
 import { SDK_MAX_ATTEMPTS } from '../shared/ecr-public-client';
 import { log } from '../shared/log';
 
-/** A user name and password for HTTP Basic auth (to the registry, or to its token endpoint). */
-export interface RegistryCredentials {
-  readonly username: string;
-  readonly password: string;
-}
+
+export type { RegistryCredentials };
 
 /** The credentials `ecr:GetAuthorizationToken` gives in `region`: the token is base64 of `AWS:<password>`. */
 export async function ecrCredentials(region: string): Promise<RegistryCredentials> {

@@ -5,7 +5,6 @@
  * how an index is walked, are the rules the synth-time archive inspector uses too (`src/shared/oci`).
  */
 import { SourceBlob, SourcePlan } from './blob-source';
-import { readLimited, RegistryClient } from './distribution-client';
 import { readRegistryReferrers } from './distribution-referrers';
 import { asPublishError, ImagePublishError } from './errors';
 import { readWhole } from './resumable-read';
@@ -17,6 +16,7 @@ import { sha256 } from '../../src/shared/oci/digest';
 import { parseManifest, ParsedManifest } from '../../src/shared/oci/manifest';
 import { MANIFEST_TYPES } from '../../src/shared/oci/media-types';
 import { checkNesting, walkManifestsAsync } from '../../src/shared/oci/walk';
+import { readLimited, RegistryClient } from '../shared/distribution-client';
 import { log } from '../shared/log';
 
 /** The `Accept` of manifest requests: the types the publisher can push. */

@@ -6,14 +6,14 @@
  * which calls this module, passes its `fetchManifest`), must name as its
  * `subject` the manifest it was listed under, and is walked (an index referrer brings its children).
  */
-import { readLimited, RegistryClient } from './distribution-client';
-import { SourceRegistryError } from './distribution-errors';
 import { asPublishError, ImagePublishError } from './errors';
 import { readWhole } from './resumable-read';
 import { Descriptor, parseDescriptor } from '../../src/shared/oci/descriptor';
 import { ParsedManifest } from '../../src/shared/oci/manifest';
 import { OCI_INDEX } from '../../src/shared/oci/media-types';
 import { walkManifestsAsync } from '../../src/shared/oci/walk';
+import { readLimited, RegistryClient } from '../shared/distribution-client';
+import { SourceRegistryError } from '../shared/distribution-errors';
 import { log } from '../shared/log';
 
 /** A referrers index is small: this many bytes per page, and pages, are far beyond any real one. */

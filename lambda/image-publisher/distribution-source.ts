@@ -5,9 +5,9 @@
  * everything again, and the bytes already passed on are skipped).
  */
 import { BlobSource, SourceBlob } from './blob-source';
-import { RegistryClient } from './distribution-client';
 import { ImagePublishError } from './errors';
 import { BODY_IDLE_TIMEOUT_MS, OpenedBody, readResumably } from './resumable-read';
+import { RegistryClient } from '../shared/distribution-client';
 
 /** The blobs of one repository of a registry. */
 export class RegistryBlobSource implements BlobSource {

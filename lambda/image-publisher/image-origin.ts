@@ -5,11 +5,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ArchiveBlobSource } from './archive-source';
 import { BlobSource, SourcePlan } from './blob-source';
-import { RegistryClient } from './distribution-client';
 import { ecrCredentials, RegistryCredentials, secretCredentials } from './distribution-credentials';
 import { readRegistryImage } from './distribution-manifests';
 import { RegistryBlobSource } from './distribution-source';
 import { RegistrySettings, SourceSettings } from './settings';
+import { RegistryClient } from '../shared/distribution-client';
 
 /** An image source, ready to be read. */
 export interface OpenedSource {

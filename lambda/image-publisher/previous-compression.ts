@@ -22,13 +22,13 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { SourceBlob, SourcePlan } from './blob-source';
-import { RegistryClient } from './distribution-client';
 import { fetchManifest } from './distribution-manifests';
 import { RegistryBlobSource } from './distribution-source';
 import { DigestCounter } from './layer-compression';
 import { BlobReplacement, rewriteManifests } from './manifest-rewrite';
 import { parseImageReference } from '../../src/shared/image-reference';
 import { ParsedManifest } from '../../src/shared/oci/manifest';
+import { RegistryClient } from '../shared/distribution-client';
 import { log } from '../shared/log';
 
 /** The lookup only saves work: one attempt, and a registry slow to answer is not waited for. */

@@ -14,12 +14,12 @@ import type { PublishRun } from './hand-over';
 import { DigestCounter, gzipChunks } from './layer-compression';
 import { putManifests } from './manifest-push';
 import { BlobReplacement, referencedBlobs, rewriteManifests, uncompressedLayers } from './manifest-rewrite';
-import { forEachConcurrent } from './pool';
 import { previousCompression, PublishTarget } from './previous-compression';
 import { BlobProgress, PublishStats } from './progress';
 import { gzipBound, ScratchSpace } from './scratch-space';
 import { PlanArtifact, PlanManifest } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
+import { forEachConcurrent } from '../shared/pool';
 
 /** BatchCheckLayerAvailability takes at most 100 digests. */
 const AVAILABILITY_BATCH = 100;

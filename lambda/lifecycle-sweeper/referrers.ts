@@ -7,10 +7,10 @@
 import { DescribeRepositoriesCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { parseImageReference } from '../../src/shared/image-reference';
 import { OCI_INDEX } from '../../src/shared/oci/media-types';
-import { readLimited, RegistryClient } from '../image-publisher/distribution-client';
-import { SourceRegistryError } from '../image-publisher/distribution-errors';
-import { forEachConcurrent } from '../image-publisher/pool';
+import { readLimited, RegistryClient } from '../shared/distribution-client';
+import { SourceRegistryError } from '../shared/distribution-errors';
 import { log } from '../shared/log';
+import { forEachConcurrent } from '../shared/pool';
 
 /** Referrers lists asked for at once. */
 const CONCURRENCY = 8;

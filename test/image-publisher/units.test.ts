@@ -4,9 +4,9 @@ import { BatchCheckLayerAvailabilityCommand } from '@aws-sdk/client-ecr-public';
 import { BLOCK_BYTES, gzipChunks, isIncompressible } from '../../lambda/image-publisher/layer-compression';
 import { rewriteManifests } from '../../lambda/image-publisher/manifest-rewrite';
 import { PartReader } from '../../lambda/image-publisher/part-reader';
-import { forEachConcurrent } from '../../lambda/image-publisher/pool';
 import { missingBlobs } from '../../lambda/image-publisher/publish';
 import { parsePlan, parseSettings } from '../../lambda/image-publisher/settings';
+import { forEachConcurrent } from '../../lambda/shared/pool';
 import { sha256 } from '../../src/shared/oci/digest';
 import { PlanManifest, PublishPlan } from '../../src/shared/publish-plan';
 

@@ -2,11 +2,11 @@
  * The pure pieces of registry copies: references, platforms, WWW-Authenticate challenges, errors, the registry
  * properties.
  */
-import { registryOrigin } from '../../lambda/image-publisher/distribution-client';
-import { sourceRegistryError } from '../../lambda/image-publisher/distribution-errors';
 import { asPublishError, withContext } from '../../lambda/image-publisher/errors';
 import { parseSettings } from '../../lambda/image-publisher/settings';
-import { parseChallenges } from '../../lambda/image-publisher/www-authenticate';
+import { registryOrigin } from '../../lambda/shared/distribution-client';
+import { sourceRegistryError } from '../../lambda/shared/distribution-errors';
+import { parseChallenges } from '../../lambda/shared/www-authenticate';
 import {
   formatImageReference, parseImageReference, parsePlatform, platformMatches, preferredPlatform, privateEcrRegistry,
 } from '../../src/shared/image-reference';

@@ -4,14 +4,18 @@
  * (network errors, 429, 5xx, honouring `Retry-After`) and redirects (followed by hand: `Authorization` never goes to
  * another origin, such as the S3 pre-signed URL a private ECR blob redirects to).
  */
-import { RegistryCredentials } from './distribution-credentials';
-import { SourceRegistryError, sourceRegistryError } from './distribution-errors';
-import { ImagePublishError, withContext } from './errors';
+import { RegistryAnswerTooLarge, SourceRegistryError, sourceRegistryError } from './distribution-errors';
+import { describe, withContext } from './errors';
+import { log } from './log';
+import { retry } from './retry';
 import { Challenge, parseChallenges } from './www-authenticate';
 import { formatImageReference, ImageReference } from '../../src/shared/image-reference';
-import { describe } from '../shared/errors';
-import { log } from '../shared/log';
-import { retry } from '../shared/retry';
+
+/** A user name and password for HTTP Basic auth (to the registry, or to its token endpoint). */
+export interface RegistryCredentials {
+  readonly username: string;
+  readonly password: string;
+}
 
 /** Docker Hub's registry answers as `registry-1.docker.io`. */
 const DOCKER_HUB = 'docker.io';
@@ -307,7 +311,7 @@ function basicHeader(credentials: RegistryCredentials): string {
 
 /** The whole body of a small answer (a manifest, a config): more than `max` bytes is an error. */
 export async function readLimited(response: Response, abort: (reason: Error) => void, max: number, what: string): Promise<Buffer> {
-  const tooLarge = () => new ImagePublishError(`${what} is larger than ${max} bytes`);
+  const tooLarge = () => new RegistryAnswerTooLarge(what, max);
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > max) {
     abort(tooLarge());
@@ -325,7 +329,7 @@ export async function readLimited(response: Response, abort: (reason: Error) => 
       chunks.push(Buffer.from(chunk));
     }
   } catch (err) {
-    throw err instanceof ImagePublishError ? err : withContext(err, `reading ${what}`);
+    throw err instanceof RegistryAnswerTooLarge ? err : withContext(err, `reading ${what}`);
   }
   return Buffer.concat(chunks);
 }

@@ -17,6 +17,13 @@ export class SourceRegistryError extends Error {
   }
 }
 
+/** An answer larger than any good one can be (a manifest, a config, a referrers list), stopped where it passed `max`. */
+export class RegistryAnswerTooLarge extends SourceRegistryError {
+  constructor(what: string, max: number) {
+    super('RegistryAnswerTooLarge', `${what} is larger than ${max} bytes`);
+  }
+}
+
 /** The error body distribution registries send: `{"errors": [{"code", "message", "detail"}]}`. */
 interface ErrorBody {
   readonly errors?: ReadonlyArray<{ readonly code?: unknown; readonly message?: unknown; readonly detail?: unknown }>;
