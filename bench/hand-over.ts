@@ -7,7 +7,7 @@
  * The emulator adds `LATENCY_MS` to each call in both deploys, so that the short runs end before the image is done.
  *
  * Run: `npx projen bundle && npx projen compile:local && npx ts-node --transpile-only bench/hand-over.ts`. Not part of
- * `npm run bench` yet; its figure is not yet in BENCHMARKS.md.
+ * `npm run bench` yet; BENCHMARKS.md gives three runs of it.
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
