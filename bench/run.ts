@@ -24,6 +24,7 @@ import {
   ecrPublicClient, EMULATOR_CLI, loginPassword, primaryRegistryAlias, ServedEmulator, serveEmulator, stopServedEmulator,
 } from '../test/support/emulator-harness';
 import { LayoutDescriptor, REF_NAME } from '../test/support/oci-layout';
+import { handOverSection } from './hand-over';
 import { hostileSection } from './hostile';
 import { CaseTargets, fmt, IngestRate, Measured, MiB, OursResult, ProfileTop, Profiles, report, Row } from './report';
 import { scaleSection } from './scale';
@@ -476,7 +477,7 @@ async function main(): Promise<void> {
 
   const synthRows = synthTable();
 
-  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await scaleSection()}\n${await storeSection()}\n${await hostileSection()}`;
+  const md = `${report(rows, ingest!, profiles!, synthRows)}\n${await handOverSection()}\n${await scaleSection()}\n${await storeSection()}\n${await hostileSection()}`;
   if (!QUICK) fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(md);
