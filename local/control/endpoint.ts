@@ -25,6 +25,7 @@ import { BodyBudget, discardBody, readBoundedBody, sendJson } from '../http';
 import { authenticate, lambdaInvokeRefusal, s3ReadRefusal } from '../iam/authorizer';
 import { parsePolicy, Policy, PolicyError } from '../iam/policy';
 import { PrincipalDirectory, rootArn, SESSION_SECONDS } from '../iam/principals';
+import { ReceivedRequest } from '../iam/sigv4';
 
 export const CONTROL_TARGET_PREFIX = 'EcrPublicLocal.';
 /** The service name the control API's calls are signed for. */
@@ -94,17 +95,12 @@ export class ControlEndpoint {
       case 'IssueCredentials':
         return this.issue(principals, input);
       case 'AuthorizeS3Read': {
-        const headers = input.headers;
-        if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ControlError('InvalidParameterException', 'headers must be an object');
-        const request = { method: text(input.method, 'method'), target: text(input.target, 'target'), headers: headers as Record<string, string>, body: Buffer.alloc(0) };
+        const request = forwardedRequest(input, Buffer.alloc(0));
         const refusal = s3ReadRefusal(principals, this.account, request, text(input.bucket, 'bucket'), String(input.key ?? ''), this.clock.now());
         return refusal ? { refusal } : {};
       }
       case 'AuthorizeLambdaInvoke': {
-        const headers = input.headers;
-        if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ControlError('InvalidParameterException', 'headers must be an object');
-        const body = typeof input.body === 'string' ? Buffer.from(input.body, 'base64') : Buffer.alloc(0);
-        const request = { method: text(input.method, 'method'), target: text(input.target, 'target'), headers: headers as Record<string, string>, body };
+        const request = forwardedRequest(input, typeof input.body === 'string' ? Buffer.from(input.body, 'base64') : Buffer.alloc(0));
         const refusal = lambdaInvokeRefusal(principals, this.account, request, text(input.functionArn, 'functionArn'), this.clock.now());
         return refusal ? { refusal } : {};
       }
@@ -141,6 +137,18 @@ function parseInput(body: Buffer): Input {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ControlError('SerializationException', 'The request body must be a JSON object');
   return parsed as Input;
+}
+
+/**
+ * The signed request an authorization operation forwards (`method`, `target`, `headers`), with `body`: its headers in an
+ * object without a prototype (their names are the client's), each a string.
+ */
+function forwardedRequest(input: Input, body: Buffer): ReceivedRequest {
+  const given = input.headers;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ControlError('InvalidParameterException', 'headers must be an object');
+  const headers: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(given)) headers[name] = text(value, `headers.${name}`);
+  return { method: text(input.method, 'method'), target: text(input.target, 'target'), headers, body };
 }
 
 function text(value: unknown, name: string): string {

@@ -4,7 +4,7 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
-import { callEmulator, EmulatorTarget } from './emulator-calls';
+import { callEmulator, EmulatorTarget, forwardedHeaders } from './emulator-calls';
 import { refuseForeignRequest } from '../http';
 import type { S3Refusal } from '../iam/authorizer';
 import { BucketEndpoint, ReadCheck } from '../s3/bucket';
@@ -47,10 +47,7 @@ export async function listenForAssets(buckets: BucketEndpoint): Promise<Server> 
  */
 export function emulatorReadCheck(target: EmulatorTarget): ReadCheck {
   return async (request, bucket, key) => {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
+    const headers = forwardedHeaders(request.headers);
     const answer = await callEmulator(target, 'control', 'AuthorizeS3Read', { method: request.method, target: request.target, headers, bucket, key });
     return (answer as { refusal?: S3Refusal }).refusal;
   };

@@ -4,6 +4,7 @@
  * SigV4-signed with the root credentials the tools were given (an emulator under `--iam` verifies them; one without
  * takes any), and retried as the handlers' SDK clients retry theirs (`retry.ts`).
  */
+import type { IncomingHttpHeaders } from 'http';
 import { withRetries } from './retry';
 import { signRequest, SigningCredentials } from '../iam/sigv4';
 
@@ -74,4 +75,17 @@ async function callOnce(target: EmulatorTarget, api: keyof typeof APIS, operatio
   }
   if (!res.ok) throw new EmulatorApiError(String(parsed.__type ?? `HTTP ${res.status}`).split('#').pop()!, String(parsed.message ?? ''), res.status);
   return parsed;
+}
+
+/**
+ * A request's headers as the control API's authorization operations take them (a signed request the deployer received,
+ * forwarded for the emulator to verify): each as one string, in an object without a prototype (the names are the
+ * client's).
+ */
+export function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
  * @see https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  */
 import { IncomingMessage, ServerResponse } from 'http';
-import { callEmulator, EmulatorTarget } from './emulator-calls';
+import { callEmulator, EmulatorTarget, forwardedHeaders } from './emulator-calls';
 import type { LambdaRuntime } from './lambda-runtime';
 import { BodyBudget, decodeSegment, discardBody, readBoundedBody, sendJson } from '../http';
 import type { S3Refusal } from '../iam/authorizer';
@@ -59,8 +59,7 @@ async function serve(
   }
   try {
     if (iam) {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      const headers = forwardedHeaders(req.headers);
       const answer = await callEmulator(iam, 'control', 'AuthorizeLambdaInvoke', {
         method: req.method, target, headers, body: read.body.toString('base64'), functionArn: name,
       }) as { refusal?: S3Refusal };

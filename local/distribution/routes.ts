@@ -50,9 +50,12 @@ interface Route {
   readonly otherwise?: Handler;
 }
 
+/** The ping's path (`GET /v2/`). */
+const PING = /^\/v2\/?$/;
+
 /** In order: the first pattern that matches is the route (upload URLs before blobs, which they also match). */
 const ROUTES: readonly Route[] = [
-  { pattern: /^\/v2\/?$/, methods: new Map([['GET', ping]]) },
+  { pattern: PING, methods: new Map([['GET', ping]]) },
   {
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,
     uploads: true,
@@ -145,7 +148,7 @@ export class DistributionEndpoint {
       const { accessKeyId } = this.tokens.require(req, params[0], push);
       if (push && route) this.authorizePush(accessKeyId, route.pushes?.get(method)?.(url) ?? [], params[0] ?? '');
       // The ping answers a client that has its token; the Basic challenge of `ping` is not this registry's.
-      if (route === ROUTES[0] && read) return sendRegistryJson(res, 200, {});
+      if (PING.test(path) && read) return sendRegistryJson(res, 200, {});
     } else if (push) {
       requirePushCredentials(this.ctx, req);
     }

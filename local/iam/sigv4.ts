@@ -218,7 +218,8 @@ function canonicalRequest(request: ReceivedRequest, service: string, signedHeade
     canonicalUri(rawPath, service),
     canonicalQuery(rawQuery),
     // Each header line ends with a newline, so the block is followed by an empty line.
-    signedHeaders.map((name) => `${name}:${canonicalHeaderValue(request.headers[name])}\n`).join(''),
+    // Own headers only: a signed name such as `constructor` is a header the request lacks, not the object's.
+    signedHeaders.map((name) => `${name}:${canonicalHeaderValue(Object.hasOwn(request.headers, name) ? request.headers[name] : undefined)}\n`).join(''),
     signedHeaders.join(';'),
     payload,
   ].join('\n');
