@@ -5,7 +5,7 @@ import { deployApp, destroyApp, LocalDeployError } from './deploy';
 import { accountRootCredentials, exportLines, principalCredentials } from './deploy/credentials';
 import { dict } from './dictionary';
 import { FaultOptions, parseFaultSpec } from './faults';
-import { IamOptions, startEmulator } from './server';
+import type { IamOptions } from './server';
 import { LocalSweepError, sweepApp } from './sweep';
 
 // The handlers' bundled AWS SDK warns about the Node.js version on every client it creates; deploy runs them here, on
@@ -204,6 +204,9 @@ async function serveCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new Error(`--bucket must be NAME=DIR (got '${spec}')`);
     buckets[spec.slice(0, eq)] = spec.slice(eq + 1);
   }
+  // Loaded by `serve` only: deploy, destroy and sweep against a running emulator start without it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startEmulator } = require('./server') as typeof import('./server');
   const emulator = await startEmulator({
     port: number('port', values.port),
     dataDir: values.data,

@@ -1,10 +1,13 @@
 /**
  * Reading a cloud assembly (`cdk.out`) for the deployer: its stacks (nested stage assemblies included), their templates
- * and their file assets, found with aws-cdk-lib's `cx-api` and read only from inside the assembly.
+ * and their file assets. The manifests are read here, as the cloud assembly schema defines them, rather than through
+ * aws-cdk-lib's `cx-api`: a deploy reads a handful of fields, and loading cx-api (the schema, its validator and the
+ * library's deprecation table) cost more than the rest of a deploy that changes nothing. Every path a manifest gives
+ * is checked to lie inside the assembly (symbolic links followed) before it is opened; everything is parsed into
+ * null-prototype data.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as cxapi from 'aws-cdk-lib/cx-api';
 import { dependencyOrder } from './graph';
 import { ImageAsset, readImageAssets } from './image-assets/manifest';
 import { parseJsonData } from './json-data';
@@ -76,10 +79,8 @@ export interface CloudAssembly {
 }
 
 /**
- * Reads the assembly in `dir` with the CDK's own reader (`cx-api`): artifacts, nested stage assemblies, stack
- * dependencies and asset manifests as the CDK defines them. cx-api joins the paths a manifest gives onto the assembly
- * directory and reads what they name, so each one is checked to lie inside the assembly (symbolic links followed)
- * before cx-api or the deployer opens it. Templates and asset manifests are parsed here, into null-prototype data.
+ * Reads the assembly in `dir`: its stack artifacts, nested stage assemblies, stack dependencies and asset manifests,
+ * as the cloud assembly schema defines them.
  */
 export function readCloudAssembly(dir: string): CloudAssembly {
   if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
@@ -107,73 +108,128 @@ export function selectStacks(assembly: CloudAssembly, name: string | undefined):
 
 /** `text` with `${AWS::AccountId}`, `${AWS::Region}` and `${AWS::Partition}` filled in, as the CDK CLI does for assets. */
 export function fillPlaceholders(text: string, account: string, region: string): string {
-  return String(cxapi.EnvironmentPlaceholders.replace(text, { accountId: account, region, partition: 'aws' }));
+  return text.replace(/\$\{AWS::AccountId\}/g, account).replace(/\$\{AWS::Region\}/g, region).replace(/\$\{AWS::Partition\}/g, 'aws');
+}
+
+/** The artifact types the deployer reads (the cloud assembly schema's `ArtifactType`); any other is left alone. */
+const STACK = 'aws:cloudformation:stack';
+const NESTED_ASSEMBLY = 'cdk:cloud-assembly';
+const ASSET_MANIFEST = 'cdk:asset-manifest';
+/** What the CDK writes for an environment-agnostic stack's account and region. */
+const UNKNOWN_ACCOUNT = 'unknown-account';
+const UNKNOWN_REGION = 'unknown-region';
+const LOGICAL_ID = 'aws:cdk:logicalId';
+
+/** One artifact of a `manifest.json`, as far as the deployer reads it. */
+interface ArtifactManifest {
+  readonly type?: unknown;
+  readonly environment?: unknown;
+  readonly displayName?: unknown;
+  readonly dependencies?: unknown;
+  readonly properties?: Record<string, unknown>;
+  readonly metadata?: Record<string, unknown>;
+  readonly additionalMetadataFile?: unknown;
+}
+
+/** An assembly directory (a real path inside the root) and its artifacts, by id. */
+interface AssemblyManifest {
+  readonly dir: string;
+  readonly artifacts: ReadonlyMap<string, ArtifactManifest>;
+}
+
+/** The manifest of the assembly whose directory is `dir` (a real path inside `root`). */
+function openAssembly(root: string, dir: string): AssemblyManifest {
+  const manifestFile = inside(root, path.join(dir, 'manifest.json'));
+  if (!manifestFile) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
+  const manifest = readJson(manifestFile) as { artifacts?: Record<string, ArtifactManifest | null> } | null;
+  const artifacts = new Map<string, ArtifactManifest>();
+  for (const [id, artifact] of Object.entries(manifest?.artifacts ?? {})) {
+    if (artifact !== null && typeof artifact === 'object') artifacts.set(id, artifact);
+  }
+  return { dir, artifacts };
 }
 
 /**
- * The assembly whose directory is `dir` (a real path inside `root`). What cx-api reads as it opens an assembly is
- * checked first: its `manifest.json`, and (in newer aws-cdk-lib versions) each artifact's `additionalMetadataFile`.
- * Its schema version is not checked (an assembly written by a newer CDK than this reader still names its stacks and
- * assets the same way), nor is its artifact order: `graph.ts` orders.
+ * The stacks of `assembly` and of the assemblies nested in it, into `out`, keyed `prefix` + artifact id. Its schema
+ * version is not checked (an assembly written by a newer CDK than this reader still names its stacks and assets the
+ * same way), nor is its artifact order: `graph.ts` orders.
  */
-function openAssembly(root: string, dir: string): cxapi.CloudAssembly {
-  const manifestFile = inside(root, path.join(dir, 'manifest.json'));
-  if (!manifestFile) throw new Error(`The manifest.json of '${dir}' lies outside the cloud assembly '${root}'`);
-  const manifest = readJson(manifestFile) as { artifacts?: Record<string, { additionalMetadataFile?: unknown } | null> };
-  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
-    // cx-api copies the artifacts into plain objects, where this id would set the prototype (no CDK app writes it).
-    if (id === '__proto__') throw new Error(`The cloud assembly '${dir}' has an artifact with the id '__proto__', which cannot be read`);
-    const file = artifact?.additionalMetadataFile;
-    if (file !== undefined && (typeof file !== 'string' || !inside(root, path.join(dir, file)))) {
-      throw new Error(`The metadata file of artifact '${id}' lies outside the cloud assembly '${root}'`);
-    }
-  }
-  try {
-    return new cxapi.CloudAssembly(dir, { skipVersionCheck: true, skipEnumCheck: true, topoSort: false });
-  } catch (err) {
-    throw new Error(`Cannot read the cloud assembly '${dir}': ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function readAssembly(root: string, assembly: cxapi.CloudAssembly, prefix: string, out: AssemblyStack[]): void {
-  for (const artifact of assembly.artifacts) {
-    if (artifact instanceof cxapi.NestedCloudAssemblyArtifact) {
-      // `nestedAssembly` would open `fullPath` unchecked (and check its schema version): opened here instead.
-      const nested = inside(root, artifact.fullPath);
-      if (!nested) throw new Error(`The nested assembly '${artifact.id}' lies outside the cloud assembly '${root}'`);
+function readAssembly(root: string, assembly: AssemblyManifest, prefix: string, out: AssemblyStack[]): void {
+  for (const [id, artifact] of assembly.artifacts) {
+    const properties = artifact.properties ?? {};
+    if (artifact.type === NESTED_ASSEMBLY) {
+      const nested = inside(root, path.join(assembly.dir, String(properties.directoryName ?? '')));
+      if (!nested) throw new Error(`The nested assembly '${id}' lies outside the cloud assembly '${root}'`);
       readAssembly(root, openAssembly(root, nested), `${path.relative(root, nested)}/`, out);
       continue;
     }
-    if (!(artifact instanceof cxapi.CloudFormationStackArtifact)) continue;
-    const id = artifact.id;
-    const templateFile = inside(root, artifact.templateFullPath);
-    if (!templateFile) throw new Error(`The template of stack '${id}' lies outside the cloud assembly '${root}'`);
-    const { account, region } = artifact.environment;
-    const deps = artifact.dependencies;
-    const manifests = assetManifests(root, assembly.directory, id, deps.filter((d) => d instanceof cxapi.AssetManifestArtifact).map((d) => d.file));
+    if (artifact.type !== STACK) continue;
+    const templateFile = assemblyFile(root, assembly.dir, properties.templateFile, `The template of stack '${id}'`);
+    const { account, region } = stackEnvironment(id, artifact.environment);
+    const deps = dependencies(assembly, id, artifact);
+    const manifests = assetManifests(root, assembly.dir, id, deps.filter(([, d]) => d.type === ASSET_MANIFEST).map(([, d]) => path.join(assembly.dir, String(d.properties?.file ?? ''))));
     out.push({
       assemblyDir: root,
       key: `${prefix}${id}`,
       artifactId: id,
-      stackName: artifact.stackName,
-      // The construct path (`hierarchicalId`); cx-api's own `displayName` adds the stack name in parentheses.
-      displayName: artifact.hierarchicalId,
+      stackName: typeof properties.stackName === 'string' && properties.stackName !== '' ? properties.stackName : id,
+      // The construct path (the CDK's `hierarchicalId`).
+      displayName: typeof artifact.displayName === 'string' ? artifact.displayName : id,
       templateFile,
       template: readJson(templateFile) as Template,
-      account: account === cxapi.UNKNOWN_ACCOUNT ? undefined : account,
-      region: region === cxapi.UNKNOWN_REGION ? undefined : region,
-      dependencies: deps.filter((d) => d instanceof cxapi.CloudFormationStackArtifact).map((d) => `${prefix}${d.id}`),
-      assets: readAssets(root, assembly.directory, manifests),
-      imageAssets: readImageAssets(root, assembly.directory, manifests),
-      logicalIds: new Map(artifact.findMetadataByType('aws:cdk:logicalId')
-        .filter((m) => typeof m.data === 'string')
-        .map((m) => [m.path.replace(/^\//, ''), m.data as string])),
+      account: account === UNKNOWN_ACCOUNT ? undefined : account,
+      region: region === UNKNOWN_REGION ? undefined : region,
+      dependencies: deps.filter(([, d]) => d.type === STACK).map(([depId]) => `${prefix}${depId}`),
+      assets: readAssets(root, assembly.dir, manifests),
+      imageAssets: readImageAssets(root, assembly.dir, manifests),
+      logicalIds: logicalIds(root, assembly.dir, id, artifact),
     });
   }
 }
 
+/** The account and region of a stack's `aws://<account>/<region>` environment. */
+function stackEnvironment(id: string, environment: unknown): { account: string; region: string } {
+  const m = typeof environment === 'string' ? /^aws:\/\/([^/]+)\/([^/]+)$/.exec(environment) : null;
+  if (!m) throw new Error(`Stack '${id}' has no environment of the form aws://<account>/<region> (${JSON.stringify(environment ?? null)})`);
+  return { account: m[1], region: m[2] };
+}
+
+/** The artifacts `artifact` depends on, each of the same assembly. */
+function dependencies(assembly: AssemblyManifest, id: string, artifact: ArtifactManifest): Array<[string, ArtifactManifest]> {
+  const ids = Array.isArray(artifact.dependencies) ? artifact.dependencies : [];
+  return ids.map((dep) => {
+    const found = typeof dep === 'string' ? assembly.artifacts.get(dep) : undefined;
+    if (!found) throw new Error(`Artifact ${id} depends on non-existing artifact ${String(dep)}`);
+    return [dep as string, found];
+  });
+}
+
 /**
- * The asset manifests of a stack (paths as cx-api resolved them onto `dir`), or `<artifact id>.assets.json` when none
+ * The logical id of each construct path of a resource (`Stack/Role/Resource`), from the artifact's metadata: the
+ * manifest's own, and its `additionalMetadataFile` (where newer CDK versions write it), checked to lie inside the
+ * assembly.
+ */
+function logicalIds(root: string, dir: string, id: string, artifact: ArtifactManifest): Map<string, string> {
+  const sources = [artifact.metadata ?? {}];
+  const file = artifact.additionalMetadataFile;
+  if (file !== undefined) {
+    const full = typeof file === 'string' ? inside(root, path.join(dir, file)) : undefined;
+    if (!full) throw new Error(`The metadata file of artifact '${id}' lies outside the cloud assembly '${root}'`);
+    sources.push((readJson(full) ?? {}) as Record<string, unknown>);
+  }
+  const ids = new Map<string, string>();
+  for (const metadata of sources) {
+    for (const [constructPath, entries] of Object.entries(metadata)) {
+      for (const entry of Array.isArray(entries) ? entries : []) {
+        if (entry?.type === LOGICAL_ID && typeof entry.data === 'string') ids.set(constructPath.replace(/^\//, ''), entry.data);
+      }
+    }
+  }
+  return ids;
+}
+
+/**
+ * The asset manifests of a stack (paths joined onto the assembly directory `dir`), or `<artifact id>.assets.json` when none
  * is listed: those that exist, as real paths inside the assembly.
  */
 function assetManifests(root: string, dir: string, stackId: string, manifestFiles: string[]): string[] {
@@ -213,6 +269,17 @@ function readAssets(root: string, dir: string, files: string[]): FileAsset[] {
     }
   }
   return assets;
+}
+
+/** The real path of the file `given` (relative to `dir`) names inside the assembly; an error naming `what` when it is not. */
+function assemblyFile(root: string, dir: string, given: unknown, what: string): string {
+  if (typeof given !== 'string' || given === '') throw new Error(`${what} is not named in its manifest`);
+  const full = path.join(dir, given);
+  if (!fs.existsSync(full)) throw new Error(`${what} ('${given}') does not exist`);
+  const real = inside(root, full);
+  if (!real) throw new Error(`${what} lies outside the cloud assembly '${root}'`);
+  if (!fs.statSync(real).isFile()) throw new Error(`${what} ('${given}') is not a file`);
+  return real;
 }
 
 /** The real path of `p` when it is `root` or inside it, else undefined (symbolic links followed). */

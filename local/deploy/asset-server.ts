@@ -13,7 +13,7 @@ import { AddressInfo } from 'net';
 import * as path from 'path';
 import { AddObjectMessage, ASSET_IAM_VARIABLE, AssetServerReply, emulatorReadCheck, listenForAssets } from './asset-server-process';
 import type { EmulatorTarget } from './emulator-calls';
-import { BucketEndpoint } from '../s3/bucket';
+import { BucketEndpoint, servableFile } from '../s3/bucket';
 
 export interface AssetServer {
   /** `http://127.0.0.1:PORT`: the S3 endpoint handlers reach through AWS_ENDPOINT_URL_S3. */
@@ -30,6 +30,44 @@ export interface AssetServer {
 export async function startAssetServer(iam?: EmulatorTarget): Promise<AssetServer> {
   const child = path.join(__dirname, 'asset-server-process.js');
   return path.extname(__filename) === '.js' && fs.existsSync(child) ? ChildAssetServer.start(child, iam) : InProcessAssetServer.start(iam);
+}
+
+/**
+ * The asset endpoint, started when a handler first needs it (`endpoint()`): the objects added before are checked as
+ * they are added and handed to it then. A deploy that runs no handler (everything unchanged) starts no process.
+ */
+export class LazyAssetServer {
+  private readonly waiting: Array<{ bucket: string; key: string; file: string }> = [];
+  private server?: Promise<AssetServer>;
+
+  constructor(private readonly iam?: EmulatorTarget) {}
+
+  public async addObject(bucket: string, key: string, file: string): Promise<void> {
+    if (this.server) return (await this.server).addObject(bucket, key, file);
+    this.waiting.push({ bucket, key, file: servableFile(file) });
+  }
+
+  /** Starts the endpoint, once; its URL. */
+  public async endpoint(): Promise<string> {
+    this.server ??= this.start();
+    return (await this.server).endpoint;
+  }
+
+  public async stop(): Promise<void> {
+    const server = await this.server?.catch(() => undefined);
+    await server?.stop();
+  }
+
+  private async start(): Promise<AssetServer> {
+    const server = await startAssetServer(this.iam);
+    try {
+      for (const { bucket, key, file } of this.waiting.splice(0)) await server.addObject(bucket, key, file);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return server;
+  }
 }
 
 class ChildAssetServer implements AssetServer {

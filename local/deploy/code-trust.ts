@@ -6,7 +6,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FileSystem } from 'aws-cdk-lib';
 import type { FileAsset } from './assembly';
 import { inside } from './assembly';
 
@@ -53,6 +52,9 @@ function linkOutside(assemblyDir: string, dir: string, seen: Set<string> = new S
 }
 
 function hashMismatch(asset: FileAsset): string | undefined {
+  // Loaded here, when code is about to run: aws-cdk-lib is most of what a deploy that runs no handler would load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { FileSystem } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const actual = FileSystem.fingerprint(asset.sourcePath);
   if (actual === asset.id) return undefined;
   return `its contents hash to ${actual}, not to its asset hash ${asset.id}: it changed after it was synthesized `

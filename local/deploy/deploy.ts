@@ -212,6 +212,12 @@ async function deployResource(ctx: StackDeploy, plan: StackPlan, invoker: Handle
   }
   const isUpdate = previous !== undefined && previous.type === resource.Type;
   const requestType = isUpdate ? 'Update' : 'Create';
+  try {
+    // Before the request is recorded: code that must not run fails the deploy as an unusable function does.
+    fn.code.verify?.();
+  } catch (err) {
+    throw ctx.fail(errorMessage(err), { logicalId: id, type: resource.Type });
+  }
   const request = newRequest({
     request: {
       RequestType: requestType,
@@ -253,7 +259,7 @@ function resolveResource(ctx: StackDeploy, id: string): { fn: ResolvedFunction; 
     noteLogsProblem(ctx, fn);
     const resolved = stringifyScalars(resolver.resolve(resource.Properties ?? {}, `resource '${id}' (${resource.Type})`)) as Record<string, unknown>;
     const properties = withStandInUris(resolved, standInImageUris(stack, session.accountId, region, new URL(session.endpoint).host));
-    session.state.keepCode(fn.ref.codeHash, fn.code.codeDir);
+    session.state.keepCode(fn.ref.codeHash, fn.code.codeDir, fn.code.verify);
     return { fn, properties };
   } catch (err) {
     throw ctx.fail(errorMessage(err), { logicalId: id, type: resource.Type });

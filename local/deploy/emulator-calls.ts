@@ -4,6 +4,7 @@
  * SigV4-signed with the root credentials the tools were given (an emulator under `--iam` verifies them; one without
  * takes any), and retried as the handlers' SDK clients retry theirs (`retry.ts`).
  */
+import * as http from 'http';
 import type { IncomingHttpHeaders } from 'http';
 import { withRetries } from './retry';
 import { signRequest, SigningCredentials } from '../iam/sigv4';
@@ -25,6 +26,10 @@ export class EmulatorApiError extends Error {
 
 /** No answer: the connection failed, dropped or timed out. */
 class NoAnswerError extends Error {}
+
+/** How long a call may take, and how large an answer may be (the largest, DescribeImages pages, are far smaller). */
+const CALL_TIMEOUT_MS = 10_000;
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** The API (target prefix, signing name) a call goes to. */
 const APIS = {
@@ -53,18 +58,8 @@ async function callOnce(target: EmulatorTarget, api: keyof typeof APIS, operatio
   const body = JSON.stringify(input);
   const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${prefix}${operation}` };
   const signed = signRequest({ method: 'POST', url: `${target.endpoint}/`, headers, body }, target.credentials, service, region, Date.now() / 1000);
-  let res: Response;
-  try {
-    res = await fetch(`${target.endpoint}/`, { method: 'POST', headers: { ...headers, ...signed }, body, signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw new NoAnswerError(`No ECR Public emulator answers at ${target.endpoint}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
-  }
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    throw new NoAnswerError(`The answer of ${target.endpoint} to ${operation} broke off: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const { status, text } = await post(target.endpoint, operation, { ...headers, ...signed }, body);
+  const res = { status, ok: status >= 200 && status < 300 };
   let parsed: any;
   try {
     parsed = JSON.parse(text);
@@ -75,6 +70,36 @@ async function callOnce(target: EmulatorTarget, api: keyof typeof APIS, operatio
   }
   if (!res.ok) throw new EmulatorApiError(String(parsed.__type ?? `HTTP ${res.status}`).split('#').pop()!, String(parsed.message ?? ''), res.status);
   return parsed;
+}
+
+/**
+ * POSTs `body` to `endpoint` (plain `http`: the deployer's start-up does not load a fetch implementation for its few
+ * calls); the status and the answer's text. No answer (a refused or dropped connection, a timeout, an answer beyond
+ * {@link MAX_ANSWER_BYTES}) is a {@link NoAnswerError}.
+ */
+function post(endpoint: string, operation: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const noAnswer = (why: string): void => reject(new NoAnswerError(why));
+    const req = http.request(`${endpoint}/`, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: CALL_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) {
+          req.destroy();
+          noAnswer(`The answer of ${endpoint} to ${operation} is larger than ${MAX_ANSWER_BYTES} bytes`);
+        } else {
+          chunks.push(chunk);
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err) => noAnswer(`The answer of ${endpoint} to ${operation} broke off: ${err.message}`));
+      res.on('aborted', () => noAnswer(`The answer of ${endpoint} to ${operation} broke off`));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS / 1000} s`)));
+    req.on('error', (err) => noAnswer(`No ECR Public emulator answers at ${endpoint}: ${err.message}`));
+    req.end(body);
+  });
 }
 
 /**

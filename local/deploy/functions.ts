@@ -83,8 +83,6 @@ function functionCode(
   if (asset.packaging !== 'zip' || !fs.statSync(asset.sourcePath).isDirectory()) {
     throw new UnresolvableError(`${fnWhere}: its code asset '${asset.manifestPath}' is not a directory; the local deployer runs unzipped code only`);
   }
-  const untrusted = codeAssetProblem(stack.assemblyDir, asset);
-  if (untrusted) throw new UnresolvableError(`${fnWhere}: its code asset '${asset.manifestPath}' is not run: ${untrusted}`);
   const entry = String(resolver.resolve(props.Handler ?? 'index.handler', fnWhere));
   const timeoutSeconds = Number(resolver.resolve(props.Timeout ?? DEFAULT_TIMEOUT_SECONDS, fnWhere));
   const memory = props.MemorySize === undefined ? undefined : Number(resolver.resolve(props.MemorySize, fnWhere));
@@ -106,6 +104,10 @@ function functionCode(
       memorySize: ref.memorySize,
       functionName: explicitName ?? plausibleName(stack.stackName, functionId, 'AWS::Lambda::Function'),
       role: ref.role,
+      verify: () => {
+        const untrusted = codeAssetProblem(stack.assemblyDir, asset);
+        if (untrusted) throw new UnresolvableError(`${fnWhere}: its code asset '${asset.manifestPath}' is not run: ${untrusted}`);
+      },
     },
   };
 }

@@ -47,6 +47,12 @@ export interface FunctionCode extends FunctionSettings {
   readonly codeDir: string;
   /** `<module>.<export>`, the function's `Handler`. */
   readonly entry: string;
+  /**
+   * Throws when the code must not be loaded or copied (code-trust.ts): called before either, so that a deploy that
+   * runs no handler neither hashes the code nor loads what hashes it.
+   * @default - nothing to check (the stored copy of code checked when it was copied)
+   */
+  readonly verify?: () => void;
 }
 
 /** The endpoints and region a handler gets through its environment. */
@@ -102,14 +108,16 @@ export class HandlerInvoker {
   /** Invocations running now, and what puts the environment and the console back when the last one ends. */
   private running = 0;
   private restore?: () => void;
+  private ready?: Promise<HandlerEnvironment | undefined>;
 
   constructor(
     private readonly server: DeployerServer,
     /**
-     * The environment set for the handlers while they run; undefined: `process.env` as it stands (the handler tests
-     * set it for a whole file, and change it for a test).
+     * The environment set for the handlers while they run, or what makes it ready before the first handler runs (the
+     * deployer's asset endpoint starts then: a deploy that runs no handler never starts it); undefined: `process.env`
+     * as it stands (the handler tests set it for a whole file, and change it for a test).
      */
-    private readonly environment: HandlerEnvironment | undefined,
+    private readonly environment: HandlerEnvironment | (() => Promise<HandlerEnvironment>) | undefined,
     /** Called with each console line of a handler as it is written (verbose output). */
     private readonly onLog?: (line: string) => void,
     /** The credentials of each function's execution role. @default - the environment's credentials for every handler */
@@ -129,6 +137,7 @@ export class HandlerInvoker {
   public async invoke(code: FunctionCode, request: CustomResourceRequest, delivery: Delivery = {}): Promise<InvocationResult> {
     let handler: LambdaHandler;
     try {
+      code.verify?.();
       handler = loadHandler(code.codeDir, code.entry);
     } catch (err) {
       return { status: 'FAILED', reason: `The handler could not be loaded: ${errorText(err)}`, data: {}, logs: [] };
@@ -144,6 +153,8 @@ export class HandlerInvoker {
   public async invokeHandler(
     handler: LambdaHandler, code: FunctionSettings, request: CustomResourceRequest, delivery: Delivery = {},
   ): Promise<InvocationResult> {
+    const environment = await this.environmentReady();
+    if (typeof environment === 'string') return { status: 'FAILED', reason: environment, data: {}, logs: [] };
     const credentials = await this.roleCredentials(code);
     if (typeof credentials === 'string') return { status: 'FAILED', reason: credentials, data: {}, logs: [] };
     const requestId = delivery.requestId ?? randomUUID();
@@ -152,7 +163,7 @@ export class HandlerInvoker {
     event.ResponseURL = expected.url;
     const logs: string[] = [];
     const deadline = Date.now() + code.timeoutSeconds * 1000;
-    this.enter();
+    this.enter(environment);
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
       // Lambda hands the handler an event parsed from JSON: plain objects, whatever the deployer's own are.
@@ -188,11 +199,14 @@ export class HandlerInvoker {
     code: FunctionCode, event: unknown, functionArn: string, environment?: Readonly<Record<string, string>>,
   ): Promise<EventInvocationResult> {
     const logs: string[] = [];
+    code.verify?.();
     const handler = loadHandler(code.codeDir, code.entry);
+    const ready = await this.environmentReady();
+    if (typeof ready === 'string') return { error: ready, logs };
     const credentials = await this.roleCredentials(code);
     if (typeof credentials === 'string') return { error: credentials, logs };
     const deadline = Date.now() + code.timeoutSeconds * 1000;
-    this.enter();
+    this.enter(ready);
     try {
       const sink: LogSink = { logs, onLog: this.onLog };
       const settled = runInvocation(sink, credentials, () => runHandler(handler, event, lambdaContext(code, functionArn, deadline)), environment);
@@ -201,6 +215,18 @@ export class HandlerInvoker {
       return outcome.error !== undefined ? { error: errorText(outcome.error), logs } : { result: outcome.value, logs };
     } finally {
       this.leave();
+    }
+  }
+
+  /** The handlers' environment, made ready once (undefined: `process.env` as it stands), or why it is not (a failure). */
+  private async environmentReady(): Promise<HandlerEnvironment | undefined | string> {
+    const given = this.environment;
+    this.ready ??= typeof given === 'function' ? given() : Promise.resolve(given);
+    try {
+      return await this.ready;
+    } catch (err) {
+      this.ready = undefined;
+      return `the handlers' environment could not be made ready: ${errorText(err)}`;
     }
   }
 
@@ -218,9 +244,9 @@ export class HandlerInvoker {
    * The first of overlapping invocations sets the handlers' environment, routes the console to each invocation's sink
    * and lets each invocation see its own role's credentials in `process.env`; the last one to finish puts all back.
    */
-  private enter(): void {
+  private enter(environment: HandlerEnvironment | undefined): void {
     if (this.running++ > 0) return;
-    const restoreEnv = this.environment ? applyHandlerEnvironment(this.environment) : () => undefined;
+    const restoreEnv = environment ? applyHandlerEnvironment(environment) : () => undefined;
     const restoreConsole = routeConsole();
     const restoreOverlay = overlayEnvironment();
     this.restore = () => {

@@ -12,6 +12,9 @@ import * as path from 'path';
 import type { AssetServer } from './asset-server';
 import { parseJsonData } from './json-data';
 
+/** Where objects are served: the part of an asset server this file uses. */
+type ObjectSink = Pick<AssetServer, 'addObject'>;
+
 const KEPT_DIR = 'file-assets';
 const OBJECT = 'object';
 const LOCATION = 'location.json';
@@ -24,7 +27,7 @@ export interface ServedObject {
 }
 
 /** Keeps a copy of each of `served` under `stateDir`, and serves every kept asset that `served` does not. */
-export async function keepAndServeEarlierAssets(assets: AssetServer, stateDir: string, served: readonly ServedObject[]): Promise<void> {
+export async function keepAndServeEarlierAssets(assets: ObjectSink, stateDir: string, served: readonly ServedObject[]): Promise<void> {
   const root = path.join(stateDir, KEPT_DIR);
   const current = new Set<string>();
   for (const object of served) {

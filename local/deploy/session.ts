@@ -5,9 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { startEmulator, RunningEmulator } from '../server';
+import type { RunningEmulator } from '../server';
 import { AssemblyStack, fillPlaceholders } from './assembly';
-import { AssetServer, startAssetServer } from './asset-server';
+import { LazyAssetServer } from './asset-server';
 import { DeployerServer } from './deployer-server';
 import { callEmulator, DEFAULT_ROOT_CREDENTIALS, EmulatorApiError, EmulatorTarget } from './emulator-calls';
 import { HandlerInvoker } from './handler';
@@ -37,12 +37,6 @@ export interface Session {
   readonly dataDir: string;
   readonly state: StateStore;
   readonly server: DeployerServer;
-  /**
-   * The S3 endpoint handlers use: the deployer's asset server, which serves the assembly's own file assets. Always:
-   * an `AWS_ENDPOINT_URL_S3` of the environment (the emulator's README exports one for SDK and CLI users) is for
-   * them, and holds no asset of the assembly.
-   */
-  readonly s3Endpoint: string;
   readonly log: (line: string) => void;
   readonly verbose: boolean;
   /** The invoker for handlers of a stack in `region`. */
@@ -120,15 +114,10 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     await emulator?.stop();
     throw err;
   }
-  let assets: AssetServer;
-  try {
-    assets = await startAssetServer(roles.evaluatesIam ? target : undefined);
-  } catch (err) {
-    await server.stop();
-    await emulator?.stop();
-    throw err;
-  }
-  const s3Endpoint = assets.endpoint;
+  // The S3 endpoint handlers use: the deployer's asset server, which serves the assembly's own file assets. Always:
+  // an `AWS_ENDPOINT_URL_S3` of the environment (the emulator's README exports one for SDK and CLI users) is for
+  // them, and holds no asset of the assembly. Started when a handler first runs.
+  const assets = new LazyAssetServer(roles.evaluatesIam ? target : undefined);
   const verbose = options.verbose ?? false;
   const state = new StateStore(dataDir);
   // Handlers run as Lambda runs them, and may invoke the stack's functions through the deployer's server.
@@ -143,11 +132,15 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
     dataDir,
     state,
     server,
-    s3Endpoint,
     log,
     verbose,
     invoker: (region) => new HandlerInvoker(
-      server, { ecrPublicEndpoint: endpoint, s3Endpoint, region, lambdaEndpoint }, verbose ? (l) => log(`    | ${l}`) : undefined, roles, runtime),
+      server,
+      async () => ({ ecrPublicEndpoint: endpoint, s3Endpoint: await assets.endpoint(), region, lambdaEndpoint }),
+      verbose ? (l) => log(`    | ${l}`) : undefined,
+      roles,
+      runtime,
+    ),
     serveAssets: (stack, region) => serveFileAssets(assets, stack, accountId, region, state.dir),
     close: async () => {
       runtime.close();
@@ -162,7 +155,9 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
  * Serves the file assets of `stack` from `assets`, and those earlier deploys kept (for a rollback, see kept-assets.ts);
  * the problems of those not served.
  */
-async function serveFileAssets(assets: AssetServer, stack: AssemblyStack, accountId: string, region: string, stateDir: string): Promise<string[]> {
+async function serveFileAssets(
+  assets: LazyAssetServer, stack: AssemblyStack, accountId: string, region: string, stateDir: string,
+): Promise<string[]> {
   const problems: string[] = [];
   const served: ServedObject[] = [];
   for (const asset of stack.assets) {
@@ -190,6 +185,9 @@ async function startInProcess(
   dataDir: string, port: number | undefined, accountId: string | undefined, rootCredentials: EmulatorTarget['credentials'],
 ): Promise<RunningEmulator> {
   const iam = { rootCredentials };
+  // Loaded only here: a deploy against an emulator that is already running has no use for the emulator's own code.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startEmulator } = require('../server') as typeof import('../server');
   const portFile = path.join(dataDir, 'deployments', 'emulator-port');
   const previous = port === undefined && fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8').trim()) : undefined;
   let emulator: RunningEmulator | undefined;

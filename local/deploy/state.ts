@@ -158,6 +158,8 @@ const CODE_DIR = 'handler-code';
 
 export class StateStore {
   public readonly dir: string;
+  /** Each stack's state as this store last read or wrote it (without its time): what need not be written again. */
+  private readonly onDisk = new Map<string, string>();
 
   constructor(dataDir: string) {
     this.dir = path.resolve(dataDir, STATE_DIR);
@@ -178,6 +180,7 @@ export class StateStore {
       throw new Error(`Cannot read the deployment state ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (stored.version !== 1) throw new Error(`${file}: unknown state version ${String(stored.version)}`);
+    this.onDisk.set(stackName, timeless(stored));
     return {
       ...stored,
       resources: new Map(Object.entries(stored.resources ?? {})),
@@ -215,11 +218,10 @@ export class StateStore {
 
   /**
    * Writes the state durably and atomically (`replaceFile`: checked writes, fsync, rename, fsync of the directory): a
-   * full disk or an I/O error throws and leaves the previous state intact.
+   * full disk or an I/O error throws and leaves the previous state intact. A state that is what this store last read or
+   * wrote is not written again (a deploy that changes nothing writes nothing).
    */
   public save(state: DeploymentState): void {
-    const previous = state.updatedAt;
-    state.updatedAt = new Date().toISOString();
     // Object.fromEntries defines each key as an own property, `__proto__` included.
     const stored: StateFile = {
       ...state,
@@ -227,16 +229,17 @@ export class StateStore {
       exports: Object.fromEntries(state.exports),
       changes: Object.fromEntries(state.changes),
     };
-    try {
-      replaceFile(this.file(state.stackName), Buffer.from(JSON.stringify(stored, undefined, 2) + '\n'));
-    } catch (err) {
-      state.updatedAt = previous;
-      throw err;
-    }
+    const content = timeless(stored);
+    if (this.onDisk.get(state.stackName) === content) return;
+    const updatedAt = new Date().toISOString();
+    replaceFile(this.file(state.stackName), Buffer.from(JSON.stringify({ ...stored, updatedAt }, undefined, 2) + '\n'));
+    state.updatedAt = updatedAt;
+    this.onDisk.set(state.stackName, content);
   }
 
   public remove(stackName: string): void {
     fs.rmSync(this.file(stackName), { force: true });
+    this.onDisk.delete(stackName);
   }
 
   /** Every stored stack's exports, for Fn::ImportValue. */
@@ -256,10 +259,14 @@ export class StateStore {
     return path.join(this.dir, CODE_DIR, codeHash);
   }
 
-  /** Keeps a copy of a handler's code directory (once per hash), so that it can serve Deletes later. */
-  public keepCode(codeHash: string, sourceDir: string): void {
+  /**
+   * Keeps a copy of a handler's code directory (once per hash), so that it can serve Deletes later; `verify` throws
+   * when the code must not be copied.
+   */
+  public keepCode(codeHash: string, sourceDir: string, verify?: () => void): void {
     const target = this.codeDir(codeHash);
     if (fs.existsSync(target)) return;
+    verify?.();
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -289,4 +296,9 @@ export class StateStore {
       if (!used.has(hash)) fs.rmSync(path.join(codeRoot, hash), { recursive: true, force: true });
     }
   }
+}
+
+/** A stored state as text, without the time it was written. */
+function timeless(stored: StateFile): string {
+  return JSON.stringify({ ...stored, updatedAt: undefined });
 }

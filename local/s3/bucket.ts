@@ -31,8 +31,7 @@ export class BucketEndpoint {
 
   /** Serves `file` as the object `key` of the bucket `name`; the object takes precedence over a file of a served directory. */
   public addObject(name: string, key: string, file: string): void {
-    const real = fs.realpathSync(file);
-    if (!fs.statSync(real).isFile()) throw new Error(`'${file}' is not a file`);
+    const real = servableFile(file);
     let objects = this.objects.get(name);
     if (!objects) this.objects.set(name, objects = new Map());
     objects.set(key, real);
@@ -89,4 +88,11 @@ export class BucketEndpoint {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The real path of `file`, which an endpoint can serve as an object; an error when it is not a file. */
+export function servableFile(file: string): string {
+  const real = fs.realpathSync(file);
+  if (!fs.statSync(real).isFile()) throw new Error(`'${file}' is not a file`);
+  return real;
 }

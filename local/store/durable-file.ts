@@ -49,17 +49,28 @@ export function syncDirectory(dir: string): void {
   }
 }
 
+/** How a file is written. */
+export interface WriteOptions {
+  /**
+   * Flush the file and its directory to disk. Off only for what a crash of the machine makes meaningless anyway (a
+   * lock file, whose holder such a crash ends): the write stays checked and atomic.
+   * @default true
+   */
+  readonly durable?: boolean;
+}
+
 /**
  * Replaces (or creates) `target` with `bytes`, durably and atomically: temporary file in the same directory, fsync,
  * rename, fsync of the directory. On any failure the target is untouched and a {@link StorageError} is thrown.
  */
-export function replaceFile(target: string, bytes: Uint8Array): void {
+export function replaceFile(target: string, bytes: Uint8Array, options: WriteOptions = {}): void {
+  const durable = options.durable ?? true;
   let tmp: string | undefined;
   try {
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    tmp = writeTemporary(target, bytes);
+    tmp = writeTemporary(target, bytes, options);
     fs.renameSync(tmp, target);
-    syncDirectory(path.dirname(target));
+    if (durable) syncDirectory(path.dirname(target));
   } catch (err) {
     if (tmp) fs.rmSync(tmp, { force: true });
     throw storageError(`write ${target}`, err);
@@ -67,16 +78,16 @@ export function replaceFile(target: string, bytes: Uint8Array): void {
 }
 
 /**
- * Writes `bytes` to a new, flushed temporary file beside `target` (`.<name>.<pid>.<random>.tmp`, which readers of the
- * directory skip) and returns its name; on failure nothing is left and the error is thrown.
+ * Writes `bytes` to a new, flushed (unless not `durable`) temporary file beside `target` (`.<name>.<pid>.<random>.tmp`,
+ * which readers of the directory skip) and returns its name; on failure nothing is left and the error is thrown.
  */
-export function writeTemporary(target: string, bytes: Uint8Array): string {
+export function writeTemporary(target: string, bytes: Uint8Array, options: WriteOptions = {}): string {
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = fs.openSync(tmp, 'wx');
   try {
     try {
       writeFully(fd, bytes, 0);
-      fs.fsyncSync(fd);
+      if (options.durable ?? true) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -8,7 +8,13 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { replaceFile } from './durable-file';
+import { replaceFile, WriteOptions } from './durable-file';
+
+/**
+ * A lock file is written atomically but not flushed: a crash of the machine ends its holder, whose lock is then stale
+ * whatever the disk kept.
+ */
+const NOT_DURABLE: WriteOptions = { durable: false };
 
 /** Who holds a lock, as its lock file says. */
 export interface LockHolder {
@@ -75,7 +81,7 @@ export class DirectoryLock {
   public setEndpoint(endpoint: string): void {
     if (this.released) return;
     this.holder = { ...this.holder, endpoint };
-    replaceFile(this.file, Buffer.from(JSON.stringify(this.holder)));
+    replaceFile(this.file, Buffer.from(JSON.stringify(this.holder)), NOT_DURABLE);
   }
 
   /** Releases the lock (if this process still holds it). */
@@ -91,7 +97,7 @@ function createExclusive(file: string, holder: LockHolder): boolean {
   // Written under a temporary name and linked into place: `link` fails when the name exists, and the file it links
   // is complete, so no reader ever sees a lock file half written.
   const tmp = `${file}.${holder.nonce}.tmp`;
-  replaceFile(tmp, Buffer.from(JSON.stringify(holder)));
+  replaceFile(tmp, Buffer.from(JSON.stringify(holder)), NOT_DURABLE);
   try {
     fs.linkSync(tmp, file);
     return true;

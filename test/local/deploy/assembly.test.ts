@@ -1,5 +1,5 @@
 /**
- * The deployer's reading of a cloud assembly (`readCloudAssembly`, through aws-cdk-lib's cx-api): stacks of nested
+ * The deployer's reading of a cloud assembly (`readCloudAssembly`, by the cloud assembly schema): stacks of nested
  * stage assemblies, their order by dependency, their environments and file assets; and the paths of a crafted
  * manifest (a nested assembly, a template, an asset manifest) that lead out of the assembly, refused before anything
  * there is opened.
@@ -26,6 +26,7 @@ function synthApp(outdir: string): void {
   const api = new Stack(stage, 'Api', { stackName: 'prod-api' });
   new CfnResource(api, 'Handle', { type: 'AWS::CloudFormation::WaitConditionHandle' });
   const data = new Stack(stage, 'Data');
+  new CfnResource(data, 'Handle', { type: 'AWS::CloudFormation::WaitConditionHandle' });
   const file = path.join(tmp, 'about.md');
   fs.writeFileSync(file, '# about');
   new s3assets.Asset(data, 'About', { path: file });
@@ -108,8 +109,8 @@ test('a nested assembly directory outside the assembly is refused before its man
   expect(() => readCloudAssembly(outdir)).toThrow(/The nested assembly 'assembly-Prod' lies outside the cloud assembly/);
 });
 
-test('an artifact metadata file outside the assembly is refused before cx-api opens the assembly', () => {
-  // Newer cx-api versions read `additionalMetadataFile` as they open an assembly.
+test('an artifact metadata file outside the assembly is refused before it is read', () => {
+  // Newer CDK versions write a stack's metadata (its logical ids) into `additionalMetadataFile`.
   fs.writeFileSync(path.join(tmp, 'outside-metadata.json'), JSON.stringify({}));
   const outdir = craftedCopy((_top, nested) => {
     nested.artifacts[artifactId(nested, 'Prod/Api')].additionalMetadataFile = '../../outside-metadata.json';
@@ -136,7 +137,33 @@ test('an asset manifest outside the assembly is refused', () => {
   expect(() => readCloudAssembly(outdir)).toThrow(/The asset manifest '[^']*outside\.assets\.json' of stack '[^']+' lies outside the cloud assembly/);
 });
 
-test('artifact ids that are names of Object.prototype are read as ids; __proto__ is refused with a clear error', () => {
+test('a stack\'s logical ids are read from its manifest metadata and from its additional metadata file', () => {
+  const [stack] = readCloudAssembly(pristine).stacks.filter((s) => s.displayName === 'Prod/Data');
+  const logicalId = stack.logicalIds.get('Prod/Data/Handle');
+  expect(logicalId).toBe('Handle');
+  const outdir = craftedCopy((_top, nested, nestedDir) => {
+    const data = nested.artifacts[artifactId(nested, 'Prod/Data')];
+    fs.writeFileSync(path.join(nestedDir, 'data.metadata.json'), JSON.stringify(data.metadata));
+    delete data.metadata;
+    data.additionalMetadataFile = 'data.metadata.json';
+  });
+  const moved = readCloudAssembly(outdir).stacks.find((s) => s.displayName === 'Prod/Data')!;
+  expect(moved.logicalIds.get('Prod/Data/Handle')).toBe(logicalId);
+  expect(moved.logicalIds.size).toBe(stack.logicalIds.size);
+});
+
+test('a template that does not exist, or a stack without an environment, is an error naming the stack', () => {
+  const missing = craftedCopy((_top, nested) => {
+    nested.artifacts[artifactId(nested, 'Prod/Api')].properties.templateFile = 'gone.template.json';
+  });
+  expect(() => readCloudAssembly(missing)).toThrow(/^The template of stack '\S+' \('gone\.template\.json'\) does not exist$/);
+  const agnostic = craftedCopy((_top, nested) => {
+    delete nested.artifacts[artifactId(nested, 'Prod/Api')].environment;
+  });
+  expect(() => readCloudAssembly(agnostic)).toThrow(/^Stack '\S+' has no environment of the form aws:\/\/<account>\/<region>/);
+});
+
+test('artifact ids that are names of Object.prototype, __proto__ included, are read as ids', () => {
   const rename = (from: string, to: string) => craftedCopy((_top, nested) => {
     const id = artifactId(nested, from);
     // Defined, not assigned: assigning `__proto__` would set the object's prototype, not write the key.
@@ -147,7 +174,9 @@ test('artifact ids that are names of Object.prototype are read as ids; __proto__
   const stacks = readCloudAssembly(rename('Prod/Data', 'constructor')).stacks;
   expect(stacks.map((s) => s.key)).toEqual(['assembly-Prod/constructor', expect.stringMatching(/^assembly-Prod\/\S+Api/), 'Base']);
   expect(stacks[1].dependencies).toEqual(['assembly-Prod/constructor']);
-  expect(() => readCloudAssembly(rename('Prod/Data', '__proto__'))).toThrow(/has an artifact with the id '__proto__', which cannot be read/);
+  const proto = readCloudAssembly(rename('Prod/Data', '__proto__')).stacks;
+  expect(proto.map((s) => s.key)).toEqual(['assembly-Prod/__proto__', expect.stringMatching(/^assembly-Prod\/\S+Api/), 'Base']);
+  expect(proto[0].assets.map((a) => a.manifestPath)).toContainEqual(expect.stringMatching(/\.md$/));
 });
 
 test('stacks that depend on each other in a cycle are an error naming the cycle', () => {
