@@ -2,6 +2,8 @@
  * CloudFormation custom-resource plumbing: the event types, the response PUT to the pre-signed `ResponseURL`, the
  * CREATE_FAILED marker and the logging. Handlers only implement `fn(event) → { physicalResourceId, data }`.
  */
+import * as http from 'http';
+import * as https from 'https';
 import { log } from './log';
 import { retry } from './retry';
 import { CREATE_FAILED_MARKER } from '../../src/shared/handler-contract';
@@ -196,7 +198,7 @@ function jsonBytes(value: unknown): number {
 
 /**
  * PUTs the response, retrying network errors and 5xx answers. The pre-signed URL is signed without a content type, so
- * the header is sent empty: fetch would otherwise add `text/plain` and S3 would refuse the signature.
+ * the header is sent empty (an HTTP client that adds `text/plain` would have S3 refuse the signature).
  */
 async function putResponse(url: string, body: string): Promise<void> {
   const { outcome } = await retry<number>({
@@ -210,17 +212,28 @@ async function putResponse(url: string, body: string): Promise<void> {
   if (outcome.value < 200 || outcome.value >= 300) throw new Error(`The response PUT was refused with HTTP ${outcome.value}`);
 }
 
-/** One PUT; resolves to the HTTP status, rejects on network errors and timeouts. */
-async function putOnce(url: string, body: string): Promise<number> {
-  const res = await fetch(url, {
-    method: 'PUT',
-    headers: { 'content-type': '' },
-    body,
-    signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS),
+/**
+ * One PUT; resolves to the HTTP status, rejects on network errors and timeouts. Plain `http`/`https` (which the SDK
+ * loads anyway): `fetch` would load a second HTTP client into every function, for this one request.
+ */
+function putOnce(url: string, body: string): Promise<number> {
+  const target = new URL(url);
+  const request = target.protocol === 'https:' ? https.request : http.request;
+  return new Promise<number>((resolve, reject) => {
+    const req = request(target, {
+      method: 'PUT',
+      headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) },
+      timeout: RESPONSE_TIMEOUT_MS,
+    }, (res) => {
+      // Drained, so that the connection is released.
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`The response PUT got no answer within ${RESPONSE_TIMEOUT_MS / 1000} s`)));
+    req.on('error', reject);
+    req.end(body);
   });
-  // Drain the body so that the connection is released.
-  await res.arrayBuffer();
-  return res.status;
 }
 
 /** The event without `ResponseURL`: a pre-signed URL lets anyone answer for the resource. */
