@@ -3,7 +3,7 @@
  * endpoint on 127.0.0.1 whose objects the deployer adds over the IPC channel. It exits when the deployer goes.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
-import { AddressInfo } from 'net';
+import { AddressInfo, Server as Listener } from 'net';
 import { callEmulator, EmulatorTarget, forwardedHeaders } from './emulator-calls';
 import { refuseForeignRequest } from '../http';
 import type { S3Refusal } from '../iam/authorizer';
@@ -12,19 +12,37 @@ import { BucketEndpoint, ReadCheck } from '../s3/bucket';
 /** The emulator whose IAM decides each read (JSON of an `EmulatorTarget`), given to the child in its environment. */
 export const ASSET_IAM_VARIABLE = 'ECR_PUBLIC_LOCAL_ASSET_IAM';
 
-/** From the deployer: serve `file` as `s3://bucket/key`. */
-export interface AddObjectMessage {
-  readonly id: number;
+/** An object served: `file` as `s3://bucket/key`. */
+export interface ServedObject {
   readonly bucket: string;
   readonly key: string;
   readonly file: string;
 }
 
-/** To the deployer: the server listens (`port`), or an object was added (`id`, with `error` when it was refused). */
-export type AssetServerReply = { readonly port: number } | { readonly id: number; readonly error?: string };
+/**
+ * The deployer's first message, sent with the listening socket (bound by the deployer, so that it knows the endpoint
+ * before this process has loaded): the objects to serve from the start.
+ */
+export interface ServeMessage {
+  readonly serve: readonly ServedObject[];
+}
 
-/** An HTTP server on a free port of 127.0.0.1 answering GetObject and HeadObject from `buckets`. */
-export async function listenForAssets(buckets: BucketEndpoint): Promise<Server> {
+/** From the deployer, later: serve one more object. */
+export interface AddObjectMessage extends ServedObject {
+  readonly id: number;
+}
+
+/** To the deployer: an object was added (`id`, with `error` when it was refused). */
+export interface AssetServerReply {
+  readonly id: number;
+  readonly error?: string;
+}
+
+/**
+ * An HTTP server answering GetObject and HeadObject from `buckets`: on `listener` (a socket already listening), or on
+ * a free port of 127.0.0.1.
+ */
+export async function listenForAssets(buckets: BucketEndpoint, listener?: Listener): Promise<Server> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     try {
       if (refuseForeignRequest(req, res, (server.address() as AddressInfo).port)) return;
@@ -36,7 +54,8 @@ export async function listenForAssets(buckets: BucketEndpoint): Promise<Server> 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    if (listener) server.listen(listener, () => resolve());
+    else server.listen(0, '127.0.0.1', () => resolve());
   });
   return server;
 }
@@ -62,7 +81,12 @@ function fail(res: ServerResponse, err: unknown): void {
 async function main(): Promise<void> {
   const iam = process.env[ASSET_IAM_VARIABLE];
   const buckets = new BucketEndpoint(iam ? emulatorReadCheck(JSON.parse(iam) as EmulatorTarget) : undefined);
-  const server = await listenForAssets(buckets);
+  // The first message brings the listening socket and the objects: all of them are added before any request is taken.
+  const [first, listener] = await new Promise<[ServeMessage, Listener]>((resolve) => {
+    process.once('message', (message: ServeMessage, handle: Listener) => resolve([message, handle]));
+  });
+  for (const { bucket, key, file } of first.serve) buckets.addObject(bucket, key, file);
+  await listenForAssets(buckets, listener);
   process.on('message', (message: AddObjectMessage) => {
     let reply: AssetServerReply;
     try {
@@ -75,7 +99,6 @@ async function main(): Promise<void> {
   });
   // The deployer ended (or closed the channel): nothing is left to serve.
   process.on('disconnect', () => process.exit(0));
-  process.send!({ port: (server.address() as AddressInfo).port } satisfies AssetServerReply);
 }
 
 if (require.main === module && process.send) {

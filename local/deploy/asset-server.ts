@@ -9,9 +9,11 @@
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import { Server } from 'http';
-import { AddressInfo } from 'net';
+import { AddressInfo, createServer } from 'net';
 import * as path from 'path';
-import { AddObjectMessage, ASSET_IAM_VARIABLE, AssetServerReply, emulatorReadCheck, listenForAssets } from './asset-server-process';
+import {
+  AddObjectMessage, ASSET_IAM_VARIABLE, AssetServerReply, emulatorReadCheck, listenForAssets, ServedObject, ServeMessage,
+} from './asset-server-process';
 import type { EmulatorTarget } from './emulator-calls';
 import { BucketEndpoint, servableFile } from '../s3/bucket';
 
@@ -24,12 +26,13 @@ export interface AssetServer {
 }
 
 /**
- * Starts the asset endpoint: in a child process when the compiled child exists, else in this process. With `iam`, every
- * read is decided by that emulator's IAM (`s3:GetObject` of the handler's role), as S3 decides it.
+ * Starts the asset endpoint serving `objects` (more can be added): in a child process when the compiled child exists,
+ * else in this process. With `iam`, every read is decided by that emulator's IAM (`s3:GetObject` of the handler's
+ * role), as S3 decides it.
  */
-export async function startAssetServer(iam?: EmulatorTarget): Promise<AssetServer> {
+export async function startAssetServer(iam?: EmulatorTarget, objects: readonly ServedObject[] = []): Promise<AssetServer> {
   const child = path.join(__dirname, 'asset-server-process.js');
-  return path.extname(__filename) === '.js' && fs.existsSync(child) ? ChildAssetServer.start(child, iam) : InProcessAssetServer.start(iam);
+  return path.extname(__filename) === '.js' && fs.existsSync(child) ? ChildAssetServer.start(child, iam, objects) : InProcessAssetServer.start(iam, objects);
 }
 
 /**
@@ -37,7 +40,7 @@ export async function startAssetServer(iam?: EmulatorTarget): Promise<AssetServe
  * they are added and handed to it then. A deploy that runs no handler (everything unchanged) starts no process.
  */
 export class LazyAssetServer {
-  private readonly waiting: Array<{ bucket: string; key: string; file: string }> = [];
+  private readonly waiting: ServedObject[] = [];
   private server?: Promise<AssetServer>;
 
   constructor(private readonly iam?: EmulatorTarget) {}
@@ -58,29 +61,36 @@ export class LazyAssetServer {
     await server?.stop();
   }
 
-  private async start(): Promise<AssetServer> {
-    const server = await startAssetServer(this.iam);
-    try {
-      for (const { bucket, key, file } of this.waiting.splice(0)) await server.addObject(bucket, key, file);
-    } catch (err) {
-      await server.stop();
-      throw err;
-    }
-    return server;
+  private start(): Promise<AssetServer> {
+    return startAssetServer(this.iam, this.waiting.splice(0));
   }
 }
 
 class ChildAssetServer implements AssetServer {
-  public static async start(entry: string, iam: EmulatorTarget | undefined): Promise<ChildAssetServer> {
-    // No inherited flags (an inspector port, a profile of the deployer): the child is plain.
-    const env = { ...process.env, [ASSET_IAM_VARIABLE]: iam === undefined ? '' : JSON.stringify(iam) };
-    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], env });
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (m: AssetServerReply) => ('port' in m ? resolve(m.port) : reject(new Error('the asset server did not start'))));
-      child.once('exit', (code) => reject(new Error(`the asset server exited with code ${code} before it listened`)));
-      child.once('error', reject);
+  /**
+   * The socket is bound here and handed to the child with the objects: the endpoint is known at once, the child loads
+   * while the first handler starts, and a connection made before it is ready waits in the socket's backlog.
+   */
+  public static async start(entry: string, iam: EmulatorTarget | undefined, objects: readonly ServedObject[]): Promise<ChildAssetServer> {
+    const listener = createServer();
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(0, '127.0.0.1', () => resolve());
     });
-    return new ChildAssetServer(child, port);
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      // No inherited flags (an inspector port, a profile of the deployer): the child is plain.
+      const env = { ...process.env, [ASSET_IAM_VARIABLE]: iam === undefined ? '' : JSON.stringify(iam) };
+      const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], env });
+      await new Promise<void>((resolve, reject) => {
+        child.once('error', reject);
+        child.send({ serve: objects } satisfies ServeMessage, listener, (err) => (err ? reject(err) : resolve()));
+      });
+      return new ChildAssetServer(child, port);
+    } finally {
+      // The child holds the socket now: this process takes no connection on it.
+      listener.close();
+    }
   }
 
   private nextId = 0;
@@ -88,7 +98,6 @@ class ChildAssetServer implements AssetServer {
 
   private constructor(private readonly child: ChildProcess, private readonly port: number) {
     child.on('message', (m: AssetServerReply) => {
-      if (!('id' in m)) return;
       const waiter = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.error === undefined) waiter?.resolve();
@@ -122,8 +131,9 @@ class ChildAssetServer implements AssetServer {
 }
 
 class InProcessAssetServer implements AssetServer {
-  public static async start(iam: EmulatorTarget | undefined): Promise<InProcessAssetServer> {
+  public static async start(iam: EmulatorTarget | undefined, objects: readonly ServedObject[]): Promise<InProcessAssetServer> {
     const buckets = new BucketEndpoint(iam === undefined ? undefined : emulatorReadCheck(iam));
+    for (const { bucket, key, file } of objects) buckets.addObject(bucket, key, file);
     return new InProcessAssetServer(buckets, await listenForAssets(buckets));
   }
 

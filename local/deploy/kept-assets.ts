@@ -10,6 +10,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AssetServer } from './asset-server';
+import type { ServedObject } from './asset-server-process';
 import { parseJsonData } from './json-data';
 
 /** Where objects are served: the part of an asset server this file uses. */
@@ -18,13 +19,6 @@ type ObjectSink = Pick<AssetServer, 'addObject'>;
 const KEPT_DIR = 'file-assets';
 const OBJECT = 'object';
 const LOCATION = 'location.json';
-
-/** An asset object served under its bucket and key. */
-export interface ServedObject {
-  readonly bucket: string;
-  readonly key: string;
-  readonly file: string;
-}
 
 /** Keeps a copy of each of `served` under `stateDir`, and serves every kept asset that `served` does not. */
 export async function keepAndServeEarlierAssets(assets: ObjectSink, stateDir: string, served: readonly ServedObject[]): Promise<void> {
