@@ -1,13 +1,15 @@
 /**
  * What the deployer checks before it copies or runs a handler's code asset (a directory of the cloud assembly):
  * every symbolic link in it resolves inside the assembly, and its contents hash to the asset's id, which is how the
- * CDK names a source-hashed directory asset (`FileSystem.fingerprint`, the same function the CDK staged it with). A
+ * CDK names a source-hashed directory asset (`FileSystem.fingerprint`, the same function the CDK staged it with, or
+ * our own reading of it, source-fingerprint.ts, when that matches). A
  * changed, added or removed file, or a link leading out of the assembly, is refused before any of its code is loaded.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FileAsset } from './assembly';
 import { inside } from './assembly';
+import { sourceFingerprint } from './source-fingerprint';
 
 /** Each asset is checked once per reading of the assembly: the problem found, or '' when it passed. */
 const checked = new WeakMap<FileAsset, string>();
@@ -52,7 +54,9 @@ function linkOutside(assemblyDir: string, dir: string, seen: Set<string> = new S
 }
 
 function hashMismatch(asset: FileAsset): string | undefined {
-  // Loaded here, when code is about to run: aws-cdk-lib is most of what a deploy that runs no handler would load.
+  // Our own reading of the CDK's hash first (source-fingerprint.ts): a match is proof; anything else, the CDK decides.
+  if (sourceFingerprint(asset.sourcePath) === asset.id) return undefined;
+  // Loaded only then: aws-cdk-lib is most of what a deploy would otherwise load.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { FileSystem } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const actual = FileSystem.fingerprint(asset.sourcePath);
