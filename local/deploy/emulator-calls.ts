@@ -74,8 +74,8 @@ async function callOnce(target: EmulatorTarget, api: keyof typeof APIS, operatio
 
 /**
  * POSTs `body` to `endpoint` (plain `http`: the deployer's start-up does not load a fetch implementation for its few
- * calls); the status and the answer's text. No answer (a refused or dropped connection, a timeout, an answer beyond
- * {@link MAX_ANSWER_BYTES}) is a {@link NoAnswerError}.
+ * calls); the status and the answer's text. No answer (a refused or dropped connection, a timeout) is a
+ * {@link NoAnswerError}; an answer beyond {@link MAX_ANSWER_BYTES} an error that is not retried.
  */
 function post(endpoint: string, operation: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -86,15 +86,18 @@ function post(endpoint: string, operation: string, headers: Record<string, strin
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > MAX_ANSWER_BYTES) {
+          // Not what the API answers, and not retried: another would be as large.
+          reject(new Error(`The answer of ${endpoint} to ${operation} is larger than ${MAX_ANSWER_BYTES} bytes`));
           req.destroy();
-          noAnswer(`The answer of ${endpoint} to ${operation} is larger than ${MAX_ANSWER_BYTES} bytes`);
         } else {
           chunks.push(chunk);
         }
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (err) => noAnswer(`The answer of ${endpoint} to ${operation} broke off: ${err.message}`));
-      res.on('aborted', () => noAnswer(`The answer of ${endpoint} to ${operation} broke off`));
+      res.on('close', () => {
+        if (!res.complete) noAnswer(`The answer of ${endpoint} to ${operation} broke off`);
+      });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS / 1000} s`)));
     req.on('error', (err) => noAnswer(`No ECR Public emulator answers at ${endpoint}: ${err.message}`));
