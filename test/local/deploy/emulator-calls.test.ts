@@ -7,8 +7,14 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { callEmulator, DEFAULT_ROOT_CREDENTIALS, EmulatorApiError } from '../../../local/deploy/emulator-calls';
 
-/** A server answering every request with `answer`, counting the requests; its endpoint. */
-async function server(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ endpoint: string; requests: () => number; close: () => Promise<void> }> {
+interface TestServer {
+  readonly endpoint: string;
+  requests(): number;
+  close(): Promise<void>;
+}
+
+/** A server answering every request with `answer`, counting the requests. */
+async function server(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<TestServer> {
   let requests = 0;
   const s = http.createServer((req, res) => {
     requests++;
