@@ -1,0 +1,172 @@
+/**
+ * CPU profiles in `npm run bench`: `node --cpu-prof` of a `deploy` command (and of the emulator it publishes into),
+ * read back as self time per function, per file or package, and split by what the process was doing (idle, loading
+ * modules, its own code, its dependencies, Node.js itself).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { startEmulatorProcess } from './processes';
+import { BenchImage, deployWithCli, synthApp } from './publishers';
+import { DeployProfile, ProfileSummary } from './report';
+import { ServedEmulator, stopServedEmulator } from '../test/support/emulator-harness';
+
+const ROOT = path.resolve(__dirname, '..');
+const ASSETS = path.join(ROOT, 'assets');
+
+/** What a `.cpuprofile` holds (the fields read here). */
+interface CpuProfile {
+  readonly nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; children?: number[] }>;
+  readonly samples: number[];
+  readonly timeDeltas: number[];
+  readonly startTime: number;
+  readonly endTime: number;
+}
+
+/** The bundles of `assets/` by content: a cloud assembly holds copies of them under names that are their hashes. */
+const bundleNames = new Map<string, string>();
+function bundleOf(file: string): string | undefined {
+  if (!bundleNames.has(file)) {
+    let name = '';
+    try {
+      const content = fs.readFileSync(file);
+      for (const dir of fs.readdirSync(ASSETS)) {
+        const candidate = path.join(ASSETS, dir, path.basename(file));
+        if (fs.existsSync(candidate) && fs.statSync(candidate).size === content.length && fs.readFileSync(candidate).equals(content)) name = `assets/${dir}`;
+      }
+    } catch {
+      // gone or unreadable: an unnamed file
+    }
+    bundleNames.set(file, name);
+  }
+  return bundleNames.get(file) || undefined;
+}
+
+/** Where a frame's code lives, short: `node:buffer`, `node_modules/<package>/...`, `lib/...`, `assets/<handler>`. */
+function shortFile(url: string): string {
+  if (url === '' || url.startsWith('node:')) return url;
+  const file = url.replace(/^file:\/\//, '');
+  const inModules = file.lastIndexOf('/node_modules/');
+  if (inModules >= 0) return `node_modules/${file.slice(inModules + '/node_modules/'.length)}`;
+  if (file.startsWith(`${ROOT}/`)) return path.relative(ROOT, file);
+  return bundleOf(file) ?? file;
+}
+
+/** The group of a frame's self time: the package of a dependency, the file of ours or of Node.js, a pseudo-frame. */
+function groupOf(functionName: string, url: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  if (url.startsWith('node:internal/modules/')) return 'node: module loader';
+  const file = shortFile(url);
+  const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
+  return pkg ? `node_modules/${pkg[1]}` : file;
+}
+
+/** The broad kind of a frame's self time, by where its code lives. */
+function kindOf(functionName: string, url: string): string {
+  if (url === '') {
+    if (functionName === '(idle)') return 'idle';
+    if (functionName === '(garbage collector)') return 'garbage collector';
+    return 'V8 and native code outside JavaScript';
+  }
+  if (url.startsWith('node:')) return 'Node.js internals';
+  const file = shortFile(url);
+  if (file.startsWith('node_modules/')) return 'dependencies (node_modules)';
+  if (file.startsWith('lib/') || file.startsWith('assets/')) return 'our code (lib/, handler bundles)';
+  return 'other';
+}
+
+/**
+ * Whether a frame runs inside a `require()`: loading, compiling or running the top level of a module. The entry
+ * module's own load (the CLI, called by Node's run_main) is not counted, or the whole start-up would be.
+ */
+function isLoader(frame: { functionName: string; url: string }): boolean {
+  return frame.url === 'node:internal/modules/cjs/loader' && /(^|\.)_load$/.test(frame.functionName);
+}
+
+/** A `.cpuprofile` summarised: self time per function (the `count` largest), per file or package, and per kind. */
+export function summarizeProfile(file: string, count: number): ProfileSummary {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const underRequire = new Map<number, boolean>();
+  const inRequire = (id: number): boolean => {
+    let result = underRequire.get(id);
+    if (result === undefined) {
+      let loads = 0;
+      let entry = false;
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const frame = byId.get(at)!.callFrame;
+        if (isLoader(frame)) loads++;
+        if (frame.url === 'node:internal/modules/run_main') entry = true;
+      }
+      result = loads - (entry ? 1 : 0) > 0;
+      underRequire.set(id, result);
+    }
+    return result;
+  };
+  const add = (map: Map<string, number>, key: string, seconds: number) => map.set(key, (map.get(key) ?? 0) + seconds);
+  const perFunction = new Map<string, number>();
+  const perGroup = new Map<string, number>();
+  const perKind = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url } = byId.get(id)!.callFrame;
+    const seconds = (profile.timeDeltas[i] ?? 0) / 1e6;
+    const where = shortFile(url);
+    add(perFunction, `${functionName || '(anonymous)'}${where ? ` (${where})` : ''}`, seconds);
+    add(perGroup, groupOf(functionName, url), seconds);
+    const kind = kindOf(functionName, url);
+    add(perKind, kind !== 'idle' && inRequire(id) ? 'loading modules (inside require)' : kind, seconds);
+    total += seconds;
+  });
+  const largest = (map: Map<string, number>, n: number, skip = '') => [...map].filter(([k]) => k !== skip).sort((a, b) => b[1] - a[1]).slice(0, n);
+  return {
+    total,
+    idle: perFunction.get('(idle)') ?? 0,
+    top: largest(perFunction, count, '(idle)'),
+    byFile: largest(perGroup, count, '(idle)'),
+    byKind: largest(perKind, perKind.size),
+  };
+}
+
+/** The profile a process wrote into `dir`: the longest, since a process it started with `--cpu-prof` would write one too. */
+function mainProfile(dir: string): string {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
+  if (files.length === 0) throw new Error(`no CPU profile in ${dir}`);
+  const duration = (f: string) => {
+    const p = JSON.parse(fs.readFileSync(f, 'utf8')) as CpuProfile;
+    return p.endTime - p.startTime;
+  };
+  return files.map((f) => [f, duration(f)] as const).sort((a, b) => b[1] - a[1])[0][0];
+}
+
+/** Where a profiled deploy runs: the work directory, the emulator's bucket, a name for its repository and directories. */
+export interface ProfiledDeployPlace { readonly work: string; readonly bucketDir: string; readonly slug: string }
+
+/**
+ * One more deploy of `image`, profiled on both sides: into an emulator of its own (fresh data directory, profiled from
+ * its start to its stop) and a fresh deployer state, so that it really publishes.
+ */
+export async function profiledDeploy(label: string, image: BenchImage, compress: boolean, at: ProfiledDeployPlace): Promise<DeployProfile> {
+  const dir = path.join(at.work, 'profiles', at.slug);
+  const assembly = synthApp(path.join(at.work, `app-${at.slug}`), image, `bench/${at.slug}`, compress);
+  const emulator = await startEmulatorProcess(path.join(dir, 'emulator-data'), at.bucketDir, [], ['--cpu-prof', `--cpu-prof-dir=${dir}/emulator`]);
+  try {
+    const deploy = await deployWithCli(emulator, assembly, path.join(dir, 'deploy-data'), ['--cpu-prof', `--cpu-prof-dir=${dir}/deploy`]);
+    await stopServedEmulator(emulator);
+    return {
+      label, wall: deploy.wall,
+      deploy: summarizeProfile(mainProfile(`${dir}/deploy`), 8),
+      emulator: summarizeProfile(mainProfile(`${dir}/emulator`), 8),
+    };
+  } finally {
+    await stopServedEmulator(emulator);
+    fs.rmSync(path.join(at.work, `app-${at.slug}`), { recursive: true, force: true });
+  }
+}
+
+/** A deploy of `assembly` into `dataDir` where it is already deployed (it publishes nothing), profiled. */
+export async function profiledNoOpDeploy(emulator: ServedEmulator, assembly: string, dataDir: string, profileDir: string): Promise<{ wall: number; profile: ProfileSummary }> {
+  const deploy = await deployWithCli(emulator, assembly, dataDir, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  return { wall: deploy.wall, profile: summarizeProfile(mainProfile(profileDir), 12) };
+}
