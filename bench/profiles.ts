@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { startEmulatorProcess } from './processes';
-import { BenchImage, deployWithCli, synthApp } from './publishers';
-import { DeployProfile, ProfileSummary } from './report';
+import { BenchImage, deployWithCli, expectNothingChanged, synthApp } from './publishers';
+import { DeployProfile, NoOpProfile, ProfileSummary } from './report';
 import { ServedEmulator, stopServedEmulator } from '../test/support/emulator-harness';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -166,7 +166,7 @@ export async function profiledDeploy(label: string, image: BenchImage, compress:
 }
 
 /** A deploy of `assembly` into `dataDir` where it is already deployed (it publishes nothing), profiled. */
-export async function profiledNoOpDeploy(emulator: ServedEmulator, assembly: string, dataDir: string, profileDir: string): Promise<{ wall: number; profile: ProfileSummary }> {
-  const deploy = await deployWithCli(emulator, assembly, dataDir, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
-  return { wall: deploy.wall, profile: summarizeProfile(mainProfile(profileDir), 12) };
+export async function profiledNoOpDeploy(label: string, emulator: ServedEmulator, assembly: string, dataDir: string, profileDir: string): Promise<NoOpProfile> {
+  const deploy = expectNothingChanged(await deployWithCli(emulator, assembly, dataDir, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]));
+  return { label, wall: deploy.wall, profile: summarizeProfile(mainProfile(profileDir), 12) };
 }

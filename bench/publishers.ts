@@ -101,3 +101,10 @@ export async function deployWithCli(emulator: ServedEmulator, assembly: string, 
   if (!/Deployed Bench/.test(result.stdout)) throw new Error(`deploy failed:\n${result.stdout}`);
   return { ...result, summary, emulatorCpu: cpuOf(emulator.child.pid!) - emulatorBefore };
 }
+
+/** Throws unless a deploy left every resource unchanged (its totals line, `Deployed Bench: 2 unchanged`). */
+export function expectNothingChanged(deploy: OursResult): OursResult {
+  const totals = /^Deployed Bench: (.*)$/m.exec(deploy.stdout)?.[1] ?? '';
+  if (!totals.split(', ').every((part) => /^\d+ unchanged$/.test(part))) throw new Error(`a deploy with nothing changed did: ${totals}`);
+  return deploy;
+}

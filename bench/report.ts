@@ -78,7 +78,7 @@ export interface ProfileSummary {
 export interface DeployProfile { readonly label: string; readonly wall: number; readonly deploy: ProfileSummary; readonly emulator: ProfileSummary }
 
 /** A deploy that publishes nothing, profiled. */
-export interface NoOpProfile { readonly wall: number; readonly profile: ProfileSummary }
+export interface NoOpProfile { readonly label: string; readonly wall: number; readonly profile: ProfileSummary }
 
 /** The emulator's UploadLayerPart ingest rate. */
 export interface IngestRate { readonly mbPerCpuSecond: number; readonly mbPerSecond: number }
@@ -219,7 +219,7 @@ function noOpSection(noOp: NoOpProfile): string {
   const p = noOp.profile;
   return `## Where a deploy that publishes nothing spends its time
 
-\`node --cpu-prof\` of the \`deploy\` command run a third time on the 256 MiB layer's app (nothing changed; ${fmt(noOp.wall)} s whole
+\`node --cpu-prof\` of the \`deploy\` command run a third time on the app of ${noOp.label} (nothing changed; ${fmt(noOp.wall)} s whole
 command, of which the profile samples ${fmt(p.total)} s: it starts after Node.js itself has started, and ends before it exits).
 "Loading modules" is every sample inside a \`require()\` (reading, compiling and running the top level of a module) but
 the CLI's own entry; the other kinds are self time by where the code lives.

@@ -17,7 +17,7 @@ import { hostileSection } from './hostile';
 import { OneCoreServers, publishOnOneCore, startOneCoreServers, stopOneCoreServers } from './one-core';
 import { cpuOf, run, skopeoCopy, startEmulatorProcess } from './processes';
 import { profiledDeploy, profiledNoOpDeploy } from './profiles';
-import { BenchImage, deployWithCli, HANDLER, publishWithHandler, synthApp } from './publishers';
+import { BenchImage, deployWithCli, expectNothingChanged, HANDLER, publishWithHandler, synthApp } from './publishers';
 import { CaseTargets, deployPaths, fmt, IngestRate, Measured, MiB, NoOpProfile, OursResult, report, Row, wallTargetMissed } from './report';
 import { scaleSection } from './scale';
 import { storeSection } from './store-writes';
@@ -249,8 +249,8 @@ async function runCase(i: number, c: Case, on: Target, where: Bench): Promise<Ca
   const assembly = synthApp(path.join(where.work, `app-${i}`), image, `bench/deploy-${i}`, c.compress);
   const deployData = path.join(where.work, `deploy-${i}`);
   const deploy = await deployWithCli(target, assembly, deployData);
-  const deployAgain = await deployWithCli(target, assembly, deployData);
-  const noOp = c.profileNoOp ? await profiledNoOpDeploy(target, assembly, deployData, path.join(where.work, 'profiles', `no-op-${i}`)) : undefined;
+  const deployAgain = expectNothingChanged(await deployWithCli(target, assembly, deployData));
+  const noOp = c.profileNoOp ? await profiledNoOpDeploy(c.name, target, assembly, deployData, path.join(where.work, 'profiles', `no-op-${i}`)) : undefined;
   let deployUncompressed: OursResult | undefined;
   if (c.alsoUncompressed) {
     const plainAssembly = synthApp(path.join(where.work, `app-${i}-uncompressed`), image, `bench/deploy-${i}-uncompressed`, false);
