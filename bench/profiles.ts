@@ -53,7 +53,7 @@ function shortFile(url: string): string {
 
 /** The group of a frame's self time: the package of a dependency, the file of ours or of Node.js, a pseudo-frame. */
 function groupOf(functionName: string, url: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  if (url === '') return functionName.startsWith('(') ? functionName : 'node: native bindings';
   if (url.startsWith('node:internal/modules/')) return 'node: module loader';
   const file = shortFile(url);
   const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
@@ -65,7 +65,8 @@ function kindOf(functionName: string, url: string): string {
   if (url === '') {
     if (functionName === '(idle)') return 'idle';
     if (functionName === '(garbage collector)') return 'garbage collector';
-    return 'V8 and native code outside JavaScript';
+    // A named frame without a script is a native binding Node.js's own modules call (fsync, writev, ...).
+    return functionName.startsWith('(') ? 'V8 and native code outside JavaScript' : 'Node.js internals';
   }
   if (url.startsWith('node:')) return 'Node.js internals';
   const file = shortFile(url);

@@ -268,10 +268,11 @@ ${lines.join('\n')}
 
 Lambda gives a function CPU in proportion to its memory (1,769 MB is one vCPU). The publisher is single-threaded but
 for zlib on Node's thread pool (which layers already compressed do not use), so below 1,769 MB expect that share of the
-one-core rate measured above (${base.c.name}: ${fmt(oneCoreRate, 0)} MB/s), and above it the one-core rate; less where
-the network to ECR Public, not the CPU, is the limit. In GB per run of the function's longest timeout, 15 minutes.
+one-core rate measured above (${base.c.name}: ${fmt(oneCoreRate, 0)} MB/s of wall time, start-up included), and above it
+the one-core rate; less where the network to ECR Public, not the CPU, is the limit, and less for layers gzipped at
+deploy, whose compression comes on top. In GB per run of the function's longest timeout, 15 minutes.
 
-| memory | vCPU | layer bytes per second | per 15-minute run |
+| memory | vCPU (memory / 1,769 MB) | layer bytes per second | per 15-minute run |
 |---|---|---|---|
 ${lambdaRows.join('\n')}
 
@@ -292,7 +293,7 @@ function profileSection(rows: Row[]): string {
   const profiles = rows.flatMap((r) => r.profiles);
   const side = (name: string, p: ProfileSummary) => `- ${name}: ${fmt(p.total)} s sampled, ${fmt(p.idle)} s of it idle (${share(p.idle, p.total)}); self time per function:
 ${seconds(p.top, '  ')}`;
-  const body = profiles.length === 0 ? 'Every row of the `deploy` command met its wall target: no profile.\n' : profiles.map((p) => `### ${p.label} (${fmt(p.wall)} s)
+  const body = profiles.length === 0 ? 'Every row of the `deploy` command met its wall target: no profile.\n' : profiles.map((p) => `### ${p.label} (the profiled deploy: ${fmt(p.wall)} s)
 
 ${side('the `deploy` process', p.deploy)}
   - by kind: ${kinds(p.deploy)}
