@@ -105,10 +105,31 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
     }
     return result;
   };
+  // What a sample inside require() is loading: the first dependency on the stack from its root (a package's top level
+  // and what it requires), or, loading our own files, the innermost of ours (the file whose require() it is).
+  const loadingFor = new Map<number, string>();
+  const loadedBy = (id: number): string => {
+    let result = loadingFor.get(id);
+    if (result === undefined) {
+      let dependency: string | undefined;
+      let ours: string | undefined;
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const { functionName, url } = byId.get(at)!.callFrame;
+        if (url === '' || url.startsWith('node:')) continue;
+        const group = groupOf(functionName, url);
+        if (group.startsWith('lib/')) ours ??= group;
+        else dependency = group;
+      }
+      result = dependency ?? ours ?? '(Node.js)';
+      loadingFor.set(id, result);
+    }
+    return result;
+  };
   const add = (map: Map<string, number>, key: string, seconds: number) => map.set(key, (map.get(key) ?? 0) + seconds);
   const perFunction = new Map<string, number>();
   const perGroup = new Map<string, number>();
   const perKind = new Map<string, number>();
+  const perLoad = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const { functionName, url } = byId.get(id)!.callFrame;
@@ -117,7 +138,9 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
     add(perFunction, `${functionName || '(anonymous)'}${where ? ` (${where})` : ''}`, seconds);
     add(perGroup, groupOf(functionName, url), seconds);
     const kind = kindOf(functionName, url);
-    add(perKind, kind !== 'idle' && inRequire(id) ? 'loading modules (inside require)' : kind, seconds);
+    const loading = kind !== 'idle' && inRequire(id);
+    add(perKind, loading ? 'loading modules (inside require)' : kind, seconds);
+    if (loading) add(perLoad, loadedBy(id), seconds);
     total += seconds;
   });
   const largest = (map: Map<string, number>, n: number, skip = '') => [...map].filter(([k]) => k !== skip).sort((a, b) => b[1] - a[1]).slice(0, n);
@@ -127,6 +150,7 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
     top: largest(perFunction, count, '(idle)'),
     byFile: largest(perGroup, count, '(idle)'),
     byKind: largest(perKind, perKind.size),
+    loading: largest(perLoad, count),
   };
 }
 

@@ -72,6 +72,8 @@ export interface ProfileSummary {
   readonly byFile: Array<[string, number]>;
   /** Per kind: idle, loading modules, our code, dependencies, Node.js internals, garbage collector, ... */
   readonly byKind: Array<[string, number]>;
+  /** The time inside require(), per package loaded (or per file of ours requiring it). */
+  readonly loading: Array<[string, number]>;
 }
 
 /** One deploy profiled on both sides. */
@@ -224,6 +226,9 @@ command, of which the profile samples ${fmt(p.total)} s: it starts after Node.js
 "Loading modules" is every sample inside a \`require()\` (reading, compiling and running the top level of a module) but
 the CLI's own entry; the other kinds are self time by where the code lives.
 - by kind: ${kinds(p)}
+- loading modules, per package loaded (the first dependency on the stack; for our own files, the file of ours whose
+  \`require()\` it is):
+${seconds(p.loading, '  ')}
 - self time per file (ours, Node.js's) or package (dependencies):
 ${seconds(p.byFile, '  ')}
 - self time per function:
