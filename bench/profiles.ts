@@ -186,7 +186,9 @@ export async function profiledDeploy(label: string, image: BenchImage, compress:
     };
   } finally {
     await stopServedEmulator(emulator);
+    // The emulator's data holds the whole image again: gone once summarised.
     fs.rmSync(path.join(at.work, `app-${at.slug}`), { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
