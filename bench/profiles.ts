@@ -60,20 +60,32 @@ function groupOf(functionName: string, url: string): string {
   return pkg ? `node_modules/${pkg[1]}` : file;
 }
 
-/** The broad kind of a frame's self time, by where its code lives. */
-function kindOf(functionName: string, url: string): string {
+/** Whose code a frame runs: ours, a dependency's, Node.js's (with its native bindings), or a pseudo-frame of V8's. */
+type Owner = 'idle' | 'garbage collector' | 'V8' | 'Node.js' | 'ours' | 'dependency' | 'other';
+function ownerOf(functionName: string, url: string): Owner {
   if (url === '') {
-    if (functionName === '(idle)') return 'idle';
-    if (functionName === '(garbage collector)') return 'garbage collector';
-    // A named frame without a script is a native binding Node.js's own modules call (fsync, writev, ...).
-    return functionName.startsWith('(') ? 'V8 and native code outside JavaScript' : 'Node.js internals';
+    if (functionName === '(idle)' || functionName === '(garbage collector)') return functionName.slice(1, -1) as Owner;
+    // A frame without a script is V8's own ((program), (root)) or a native binding Node.js's modules call (fsync, ...).
+    return functionName.startsWith('(') ? 'V8' : 'Node.js';
   }
-  if (url.startsWith('node:')) return 'Node.js internals';
+  if (url.startsWith('node:')) return 'Node.js';
   const file = shortFile(url);
-  if (file.startsWith('node_modules/')) return 'dependencies (node_modules)';
-  if (file.startsWith('lib/') || file.startsWith('assets/')) return 'our code (lib/, handler bundles)';
+  if (file.startsWith('node_modules/')) return 'dependency';
+  if (file.startsWith('lib/') || file.startsWith('assets/')) return 'ours';
   return 'other';
 }
+
+/** The kinds of time of a profile, each sample counted once. */
+const KIND = {
+  'idle': 'idle',
+  'garbage collector': 'garbage collector',
+  'V8': 'V8 outside JavaScript',
+  'loading': 'loading modules (inside require)',
+  'ours': 'our code (lib/, handler bundles) with the Node.js calls it makes',
+  'dependency': 'dependencies (node_modules) with the Node.js calls they make',
+  'Node.js': 'Node.js with no caller of ours on the stack (sockets, streams, timers)',
+  'other': 'other code',
+} as const;
 
 /**
  * Whether a frame runs inside a `require()`: loading, compiling or running the top level of a module. The entry
@@ -89,19 +101,34 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
-  const underRequire = new Map<number, boolean>();
-  const inRequire = (id: number): boolean => {
-    let result = underRequire.get(id);
+  const frame = (id: number) => byId.get(id)!.callFrame;
+  const stack = function* (id: number): Generator<{ functionName: string; url: string }> {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) yield frame(at);
+  };
+  // The kind of a sample: V8's pseudo-frames as they are; inside a require(), loading; otherwise the innermost code
+  // on the stack that is ours or a dependency's, so that Node.js's work on their behalf (hashing, copying buffers,
+  // writing files) counts as theirs.
+  // With it, for our code, the file of ours that code is in (the innermost on the stack).
+  const kinds = new Map<number, { kind: string; file?: string }>();
+  const kindOf = (id: number): { kind: string; file?: string } => {
+    let result = kinds.get(id);
     if (result === undefined) {
-      let loads = 0;
-      let entry = false;
-      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-        const frame = byId.get(at)!.callFrame;
-        if (isLoader(frame)) loads++;
-        if (frame.url === 'node:internal/modules/run_main') entry = true;
+      const owner = ownerOf(frame(id).functionName, frame(id).url);
+      if (owner === 'idle' || owner === 'garbage collector' || owner === 'V8') {
+        result = { kind: KIND[owner] };
+      } else {
+        let loads = 0;
+        let entry = false;
+        let caller: { owner: Owner; file: string } | undefined;
+        for (const f of stack(id)) {
+          if (isLoader(f)) loads++;
+          if (f.url === 'node:internal/modules/run_main') entry = true;
+          const o = ownerOf(f.functionName, f.url);
+          if (caller === undefined && (o === 'ours' || o === 'dependency' || o === 'other')) caller = { owner: o, file: groupOf(f.functionName, f.url) };
+        }
+        result = loads - (entry ? 1 : 0) > 0 ? { kind: KIND.loading } : { kind: KIND[caller?.owner ?? 'Node.js'], file: caller?.file };
       }
-      result = loads - (entry ? 1 : 0) > 0;
-      underRequire.set(id, result);
+      kinds.set(id, result);
     }
     return result;
   };
@@ -113,8 +140,7 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
     if (result === undefined) {
       let dependency: string | undefined;
       let ours: string | undefined;
-      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-        const { functionName, url } = byId.get(at)!.callFrame;
+      for (const { functionName, url } of stack(id)) {
         if (url === '' || url.startsWith('node:')) continue;
         const group = groupOf(functionName, url);
         if (group.startsWith('lib/')) ours ??= group;
@@ -130,17 +156,18 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
   const perGroup = new Map<string, number>();
   const perKind = new Map<string, number>();
   const perLoad = new Map<string, number>();
+  const perOurFile = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
-    const { functionName, url } = byId.get(id)!.callFrame;
+    const { functionName, url } = frame(id);
     const seconds = (profile.timeDeltas[i] ?? 0) / 1e6;
     const where = shortFile(url);
     add(perFunction, `${functionName || '(anonymous)'}${where ? ` (${where})` : ''}`, seconds);
     add(perGroup, groupOf(functionName, url), seconds);
-    const kind = kindOf(functionName, url);
-    const loading = kind !== 'idle' && inRequire(id);
-    add(perKind, loading ? 'loading modules (inside require)' : kind, seconds);
-    if (loading) add(perLoad, loadedBy(id), seconds);
+    const { kind, file: ours } = kindOf(id);
+    add(perKind, kind, seconds);
+    if (kind === KIND.loading) add(perLoad, loadedBy(id), seconds);
+    if (kind === KIND.ours) add(perOurFile, ours!, seconds);
     total += seconds;
   });
   const largest = (map: Map<string, number>, n: number, skip = '') => [...map].filter(([k]) => k !== skip).sort((a, b) => b[1] - a[1]).slice(0, n);
@@ -151,6 +178,7 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
     byFile: largest(perGroup, count, '(idle)'),
     byKind: largest(perKind, perKind.size),
     loading: largest(perLoad, count),
+    ours: largest(perOurFile, count),
   };
 }
 

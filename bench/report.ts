@@ -74,6 +74,8 @@ export interface ProfileSummary {
   readonly byKind: Array<[string, number]>;
   /** The time inside require(), per package loaded (or per file of ours requiring it). */
   readonly loading: Array<[string, number]>;
+  /** The time of our code with the Node.js calls it makes, per file of ours (the innermost on the stack). */
+  readonly ours: Array<[string, number]>;
 }
 
 /** One deploy profiled on both sides. */
@@ -224,11 +226,14 @@ function noOpSection(noOp: NoOpProfile): string {
 \`node --cpu-prof\` of the \`deploy\` command run a third time on the app of ${noOp.label} (nothing changed; ${fmt(noOp.wall)} s whole
 command, of which the profile samples ${fmt(p.total)} s: it starts after Node.js itself has started, and ends before it exits).
 "Loading modules" is every sample inside a \`require()\` (reading, compiling and running the top level of a module) but
-the CLI's own entry; the other kinds are self time by where the code lives.
+the CLI's own entry; outside a \`require()\`, a sample counts for the innermost code on its stack that is ours or a
+dependency's, so that Node.js's work on its behalf (hashing, reading and writing files, spawning) counts as theirs.
 - by kind: ${kinds(p)}
 - loading modules, per package loaded (the first dependency on the stack; for our own files, the file of ours whose
   \`require()\` it is):
 ${seconds(p.loading, '  ')}
+- our code with the Node.js calls it makes, per file of ours (the innermost on the stack):
+${seconds(p.ours, '  ')}
 - self time per file (ours, Node.js's) or package (dependencies):
 ${seconds(p.byFile, '  ')}
 - self time per function:
@@ -297,18 +302,19 @@ ${verdict(ingest.mbPerCpuSecond >= 400)}); ${fmt(ingest.mbPerSecond, 0)} MB/s of
 function profileSection(rows: Row[]): string {
   const profiles = rows.flatMap((r) => r.profiles);
   const side = (name: string, p: ProfileSummary) => `- ${name}: ${fmt(p.total)} s sampled, ${fmt(p.idle)} s of it idle (${share(p.idle, p.total)}); self time per function:
-${seconds(p.top, '  ')}`;
+${seconds(p.top, '  ')}
+  - by kind: ${kinds(p)}`;
   const body = profiles.length === 0 ? 'Every row of the `deploy` command met its wall target: no profile.\n' : profiles.map((p) => `### ${p.label} (the profiled deploy: ${fmt(p.wall)} s)
 
 ${side('the `deploy` process', p.deploy)}
-  - by kind: ${kinds(p.deploy)}
 ${side('the emulator (from its start to its stop)', p.emulator)}
 `).join('\n');
   return `## Where the time goes: the rows that miss their target
 
 For each row of the \`deploy\` command that missed its wall target, one more deploy of the same image, profiled with
 \`node --cpu-prof\` on both sides: into an emulator of its own (a fresh data directory) and a fresh deployer state, so
-that it publishes everything again. Idle is time spent waiting (for the other side, the disk, a timer).
+that it publishes everything again. Idle is time spent waiting (for the other side, the disk, a timer); the kinds are
+those of the profile of a deploy that publishes nothing (above).
 
 ${body}
 `;
