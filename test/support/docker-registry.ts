@@ -41,6 +41,8 @@ export interface RunningRegistry {
   readonly url: string;
   /** The user, when the registry wants one. */
   readonly user?: HtpasswdUser;
+  /** The registry's process id (the benchmark confines it to a core and reads its CPU time). */
+  readonly pid: number;
   /** What the registry wrote on stderr so far (its log). */
   logs(): string;
   stop(): Promise<void>;
@@ -127,7 +129,7 @@ async function startOnce(options: DockerRegistryOptions, port: number): Promise<
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
       if (res.status === 200 || res.status === 401) {
-        return { host: `127.0.0.1:${port}`, url, user: options.htpasswd, logs: () => stderr, stop };
+        return { host: `127.0.0.1:${port}`, url, user: options.htpasswd, pid: child.pid!, logs: () => stderr, stop };
       }
     } catch {
       // Not listening yet.
