@@ -218,6 +218,10 @@ ${republish.join('\n')}
 const seconds = (pairs: Array<[string, number]>, indent: string) => pairs.map(([name, s]) => `${indent}- ${fmt(s)} s ${name.replace(/\|/g, '\\|')}`).join('\n');
 const share = (part: number, whole: number) => `${fmt((100 * part) / whole, 0)} %`;
 const kinds = (p: ProfileSummary) => p.byKind.map(([kind, s]) => `${kind} ${fmt(s)} s`).join(', ');
+/** The no-op deploy's figures are tens of milliseconds: in milliseconds, those of at least one. */
+const millis = (pairs: Array<[string, number]>, indent: string) => pairs.filter(([, s]) => s >= 0.0005)
+  .map(([name, s]) => `${indent}- ${fmt(s * 1000, 0)} ms ${name.replace(/\|/g, '\\|')}`).join('\n');
+const kindsInMs = (p: ProfileSummary) => p.byKind.filter(([, s]) => s >= 0.0005).map(([kind, s]) => `${kind} ${fmt(s * 1000, 0)} ms`).join(', ');
 
 function noOpSection(noOp: NoOpProfile): string {
   const p = noOp.profile;
@@ -228,16 +232,16 @@ command, of which the profile samples ${fmt(p.total)} s: it starts after Node.js
 "Loading modules" is every sample inside a \`require()\` (reading, compiling and running the top level of a module) but
 the CLI's own entry; outside a \`require()\`, a sample counts for the innermost code on its stack that is ours or a
 dependency's, so that Node.js's work on its behalf (hashing, reading and writing files, spawning) counts as theirs.
-- by kind: ${kinds(p)}
+- by kind: ${kindsInMs(p)}
 - loading modules, per package loaded (the first dependency on the stack; for our own files, the file of ours whose
   \`require()\` it is):
-${seconds(p.loading, '  ')}
+${millis(p.loading, '  ')}
 - our code with the Node.js calls it makes, per file of ours (the innermost on the stack):
-${seconds(p.ours, '  ')}
+${millis(p.ours, '  ')}
 - self time per file (ours, Node.js's) or package (dependencies):
-${seconds(p.byFile, '  ')}
+${millis(p.byFile, '  ')}
 - self time per function:
-${seconds(p.top, '  ')}
+${millis(p.top, '  ')}
 
 `;
 }
