@@ -8,6 +8,7 @@ import { open } from 'node:fs/promises';
 import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { artifactBlobs, artifactManifests } from './attached-artifacts';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
+import { BodyPool, SHARED_BODIES } from './body-pool';
 import { uploadLayerToEcrPublic, UploadableBlob, UploadOptions } from './blob-uploader';
 import { ImagePublishError, withContext } from './errors';
 import type { PublishRun } from './hand-over';
@@ -256,8 +257,10 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   log({ blobs: image.blobs.length, missing: toUpload.length, bytesToUpload: toUpload.reduce((n, b) => n + b.size, 0) });
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
+  // The part bodies of all the blobs in flight come from one pool: the memory does not grow with the concurrency.
+  const bodies = new BodyPool(SHARED_BODIES);
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
-    const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), options);
+    const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), { ...options, bodies });
     const result = ctx.run ? await ctx.run.upload(blob, upload) : await upload();
     // Left for the next run of the function (`hand-over.ts`).
     if (!result) return;
