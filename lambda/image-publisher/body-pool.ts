@@ -10,7 +10,7 @@
  * Part bodies held at a time by a publish: one being prepared while two are on the wire keeps the publisher's CPU and
  * the registry busy at once (more did not publish faster, and cost 14 MB each).
  */
-export const SHARED_BODIES = 3;
+export const SHARED_BODIES = 2;
 
 /** A buffer lent by a `BodyPool`, given back by `release` (called again, it does nothing). */
 export interface BodyLease {

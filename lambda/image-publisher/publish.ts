@@ -22,6 +22,8 @@ import { PlanArtifact, PlanManifest } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
 import { forEachConcurrent } from '../shared/pool';
 
+/** Compressed bytes written to the scratch space at a time. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 /** BatchCheckLayerAvailability takes at most 100 digests. */
 const AVAILABILITY_BATCH = 100;
 
@@ -161,14 +163,27 @@ async function compressLayer(
   const room = gzipBound(source.size);
   const file = scratch?.reserve(room);
   const handle = file === undefined ? undefined : await open(file, 'w');
+  // The compressed pieces (a stored block is 5-byte headers around 64 KiB slices) are written a batch at a time: one
+  // write per piece cost more than the deflate of a block, and took the threads deflate runs on.
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async (): Promise<void> => {
+    if (handle && batch.length > 0) await handle.writev(batch);
+    batch = [];
+    batched = 0;
+  };
   try {
     for await (const chunk of gzipChunks(blobs.read(source), (c) => {
       input.update(c);
       progress.advance(c.length);
     })) {
       output.update(chunk);
-      if (handle) await handle.write(chunk);
+      if (!handle) continue;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH_BYTES) await flush();
     }
+    await flush();
   } finally {
     await handle?.close();
     if (file !== undefined) scratch!.release(room);
