@@ -68,7 +68,9 @@ export interface PartPlace {
  * Builds the body of the part at `place` from at most `expectedLength` bytes of `chunks`, in a buffer of `pool`, adding
  * the bytes to `digest` on the way; undefined when `chunks` has no byte (the buffer is then given back).
  */
-export async function preparePart(place: PartPlace, chunks: AsyncIterable<Buffer>, digest: DigestCounter, pool: BodyPool): Promise<PreparedPart | undefined> {
+export async function preparePart(
+  place: PartPlace, chunks: AsyncIterable<Buffer>, digest: DigestCounter, pool: BodyPool,
+): Promise<PreparedPart | undefined> {
   const { expectedLength, ...where } = place;
   const [head, tail] = bodyAround({ ...where, partLastByte: where.partFirstByte + expectedLength - 1 });
   const lease = await pool.take(head.length + base64Length(expectedLength) + tail.length);

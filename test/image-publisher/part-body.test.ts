@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DigestCounter } from '../../lambda/image-publisher/layer-compression';
 import { BodyPool } from '../../lambda/image-publisher/body-pool';
+import { DigestCounter } from '../../lambda/image-publisher/layer-compression';
 import { partBytes, preparePart, uploadPartCommand } from '../../lambda/image-publisher/part-body';
 
 const members = (first: number, length: number) => ({
