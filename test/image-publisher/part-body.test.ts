@@ -51,12 +51,13 @@ describe('prepared layer part bodies', () => {
   });
 
   test('a source that ends before the expected length makes a shorter part, whose head names its real last byte', async () => {
-    const part = randomBytes(1000);
-    const prepared = await preparePart(place(99_990, 5000), chunked(part, [300]), new DigestCounter(), new BodyPool(2));
-    expect(prepared!.members).toEqual(members(99_990, 1000));
-    expect(JSON.parse(prepared!.body.toString('utf8'))).toEqual({ ...members(99_990, 1000), layerPartBlob: part.toString('base64') });
+    // The expected last byte has six digits, the real one five: the head is shorter than the one laid out.
+    const part = randomBytes(500);
+    const prepared = await preparePart(place(99_000, 5000), chunked(part, [300]), new DigestCounter(), new BodyPool(2));
+    expect(prepared!.members).toEqual(members(99_000, 500));
+    expect(JSON.parse(prepared!.body.toString('utf8'))).toEqual({ ...members(99_000, 500), layerPartBlob: part.toString('base64') });
     expect(prepared!.bodySha256).toBe(createHash('sha256').update(prepared!.body).digest('hex'));
-    expect(partBytes(prepared!, 0, 1000).equals(part)).toBe(true);
+    expect(partBytes(prepared!, 0, 500).equals(part)).toBe(true);
   });
 
   test('no bytes make no part, and give the buffer back', async () => {
