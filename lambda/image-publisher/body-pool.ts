@@ -1,16 +1,35 @@
 /**
  * The memory of part bodies, shared by all the uploads of one publish. A part body (a part's bytes as base64 inside
  * JSON) is 14 MB for a 10 MiB part: each upload holding two of them (one in flight, the next being prepared) made the
- * memory grow with the concurrency. Here a fixed number of buffers is lent in turn to whichever upload needs one next,
- * so the peak stays the same however many blobs are in flight; an upload that finds none free waits for a part in flight
- * to be answered. The buffers are reused, never left to the garbage collector.
+ * memory grow with the concurrency. Here a number of buffers set by the memory (`sharedBodies`) is lent in turn to
+ * whichever upload needs one next; an upload that finds none free waits for a part in flight to be answered. The
+ * buffers are reused, never left to the garbage collector.
  */
 
+/** The memory of everything but the part bodies at the peak of a publish, in MiB (about 150 MB measured). */
+const OTHER_MIB = 160;
+/** The body of a 10 MiB part (its base64 inside JSON), in MiB. */
+const BODY_MIB = 14;
+
 /**
- * Part bodies held at a time by a publish: one being prepared while the other is on the wire keeps the publisher's CPU
- * and the registry busy at once. A third did not publish faster with 4 or 40 blobs (measured), and cost 14 MB more.
+ * How many part bodies a publish holds at a time. Where the function's memory is known (`memoryMiB`: Lambda's
+ * AWS_LAMBDA_FUNCTION_MEMORY_SIZE), one per blob in flight and one being prepared, as far as half the memory above the
+ * rest allows: a remote registry answers each part after a while, and the CPU keeps preparing parts meanwhile only
+ * while bodies are free (with 150 ms per request, two bodies published 25% slower than five). Elsewhere (the local
+ * deployer, the benchmark) two: one is prepared while the other is on the wire, which keeps the CPU and a registry on
+ * the loopback busy (a third did not publish faster with 4 or 40 blobs, and cost 14 MB more).
  */
-export const SHARED_BODIES = 2;
+export function sharedBodies(concurrency: number, memoryMiB?: number): number {
+  if (memoryMiB === undefined || !(memoryMiB > 0)) return 2;
+  const affordable = Math.floor((memoryMiB - OTHER_MIB) / 2 / BODY_MIB);
+  return Math.max(2, Math.min(concurrency + 1, affordable));
+}
+
+/** The memory of the Lambda function running this, in MiB; undefined outside Lambda. */
+export function functionMemoryMiB(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const mib = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return Number.isInteger(mib) && mib > 0 ? mib : undefined;
+}
 
 /** A buffer lent by a `BodyPool`, given back by `release` (called again, it does nothing). */
 export interface BodyLease {

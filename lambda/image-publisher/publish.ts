@@ -9,7 +9,7 @@ import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/cl
 import { artifactBlobs, artifactManifests } from './attached-artifacts';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
 import { uploadLayerToEcrPublic, UploadableBlob, UploadOptions } from './blob-uploader';
-import { BodyPool, SHARED_BODIES } from './body-pool';
+import { BodyPool, functionMemoryMiB, sharedBodies } from './body-pool';
 import { ImagePublishError, withContext } from './errors';
 import type { PublishRun } from './hand-over';
 import { DigestCounter, gzipChunks } from './layer-compression';
@@ -272,8 +272,8 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   log({ blobs: image.blobs.length, missing: toUpload.length, bytesToUpload: toUpload.reduce((n, b) => n + b.size, 0) });
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
-  // The part bodies of all the blobs in flight come from one pool: the memory does not grow with the concurrency.
-  const bodies = new BodyPool(SHARED_BODIES);
+  // The part bodies of all the blobs in flight come from one pool, sized by the memory rather than the concurrency.
+  const bodies = new BodyPool(sharedBodies(ctx.concurrency, functionMemoryMiB()));
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
     const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), { ...options, bodies });
     const result = ctx.run ? await ctx.run.upload(blob, upload) : await upload();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { BodyPool } from '../../lambda/image-publisher/body-pool';
+import { BodyPool, functionMemoryMiB, sharedBodies } from '../../lambda/image-publisher/body-pool';
 import { DigestCounter } from '../../lambda/image-publisher/layer-compression';
 import { partBytes, preparePart, uploadPartCommand } from '../../lambda/image-publisher/part-body';
 
@@ -89,6 +89,18 @@ describe('prepared layer part bodies', () => {
     a.release();
     expect((await c).body.buffer).toBe(a.body.buffer);
     expect(pool.limit).toBe(2);
+  });
+
+  test('a publish holds two bodies where the memory is unknown; in Lambda, one per blob in flight and one more, as the memory allows', () => {
+    expect(sharedBodies(4, undefined)).toBe(2);
+    expect(sharedBodies(4, functionMemoryMiB({}))).toBe(2);
+    expect(sharedBodies(4, functionMemoryMiB({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots' }))).toBe(2);
+    expect(functionMemoryMiB({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' })).toBe(1024);
+    expect(sharedBodies(4, 1024)).toBe(5);
+    expect(sharedBodies(32, 1024)).toBe(30);
+    expect(sharedBodies(32, 384)).toBe(8);
+    expect(sharedBodies(1, 1024)).toBe(2);
+    expect(sharedBodies(4, 200)).toBe(2);
   });
 
   test('the command sends the prepared body, and refuses one whose members differ from what the SDK serializes', async () => {
