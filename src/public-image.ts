@@ -209,9 +209,10 @@ function checkImageProps(
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
     invalid(scope, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
   }
-  // The request bodies (a part in flight and the next one, in base64: 28 MB with 10 MiB parts) are shared by all the
-  // blobs in flight; each blob adds a few MiB (its source stream, a compression block); the runtime ~100 MB, and the
-  // garbage of a fast stream waiting for the collector. The handler peaked at 210 MB with 4 blobs, the same with 16.
+  // The request bodies (14 MB each with 10 MiB parts) are shared by all the blobs in flight: at least two (a part in
+  // flight and the next one), more only as far as half the memory above 160 MiB allows (the handler's sharedBodies).
+  // Each blob adds a few MiB (its source stream, a compression block); the runtime ~100 MB, and the garbage of a fast
+  // stream waiting for the collector. With two bodies the handler peaked at 210 MB with 4 blobs, the same with 16.
   const memorySize = props.memorySize ?? 1024;
   const neededMemory = 256 + 4 * concurrency;
   if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
