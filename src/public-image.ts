@@ -209,12 +209,14 @@ function checkImageProps(
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
     invalid(scope, 'concurrency', 'must be an integer from 1 to 32', String(concurrency));
   }
-  // Each blob in flight holds one part and two request bodies (the part in flight and the next one, in base64):
-  // about 38 MiB with 10 MiB parts, on top of ~100 MB.
+  // The request bodies (14 MB each with 10 MiB parts) are shared by all the blobs in flight: at least two (a part in
+  // flight and the next one), more only as far as half the memory above 160 MiB allows (the handler's sharedBodies).
+  // Each blob adds a few MiB (its source stream, a compression block); the runtime ~100 MB, and the garbage of a fast
+  // stream waiting for the collector. With two bodies the handler peaked at 210 MB with 4 blobs, the same with 16.
   const memorySize = props.memorySize ?? 1024;
-  const neededMemory = 128 + 40 * concurrency;
+  const neededMemory = 256 + 4 * concurrency;
   if (!Token.isUnresolved(memorySize) && memorySize < neededMemory) {
-    invalid(scope, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 40 MiB per blob in flight)`, `${memorySize}`);
+    invalid(scope, 'memorySize', `must be at least ${neededMemory} MiB for concurrency ${concurrency} (about 256 MiB, and 4 MiB per blob in flight)`, `${memorySize}`);
   }
   const publishTimeout = props.publishTimeout;
   if (publishTimeout !== undefined && !publishTimeout.isUnresolved()) {

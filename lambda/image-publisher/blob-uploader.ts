@@ -1,7 +1,8 @@
 /**
  * Uploads one blob through InitiateLayerUpload → UploadLayerPart (contiguous, strictly sequential parts of the
  * returned part size) → CompleteLayerUpload, hashing the bytes as they go. While one part is in flight the next one
- * is read and prepared (`part-body.ts`), so at most two parts' bodies are held at a time.
+ * is read and prepared (`part-body.ts`) into a buffer of the `BodyPool`, which bounds the memory of all the uploads
+ * of a publish together.
  */
 import {
   BatchCheckLayerAvailabilityCommand,
@@ -9,9 +10,10 @@ import {
   ECRPUBLICClient,
   InitiateLayerUploadCommand,
 } from '@aws-sdk/client-ecr-public';
+import { BodyPool } from './body-pool';
 import { withContext } from './errors';
 import { DigestCounter } from './layer-compression';
-import { PartBodyBuffers, partBytes, PreparedPart, preparePart, uploadPartCommand } from './part-body';
+import { partBytes, PreparedPart, preparePart, uploadPartCommand } from './part-body';
 import { PartReader } from './part-reader';
 import { BlobProgress } from './progress';
 import { isErrorNamed } from '../shared/ecr-public-client';
@@ -50,6 +52,8 @@ export interface UploadOptions {
   readonly resume?: ResumableUpload;
   /** Asked before each part after the first one sent: true leaves the upload there (`paused`). @default - never */
   readonly shouldPause?: () => boolean;
+  /** Where part bodies are built, shared with the other uploads of the publish. @default - two buffers of its own */
+  readonly bodies?: BodyPool;
 }
 
 /** What became of one upload. */
@@ -76,22 +80,21 @@ export async function uploadLayerToEcrPublic(
 
   const progress = new BlobProgress(blob.digest, 'upload', blob.size);
   let counter = new DigestCounter();
-  // The next part is read while this one is in flight (below): the reader need not read further ahead.
-  const reader = new PartReader(skipHashed(blob.open(), offset, counter), partSize, false);
-  const buffers = new PartBodyBuffers();
-  // Each part is done with once its body is prepared (a part taken only in part is decoded back from its body).
-  const partBuffer = Buffer.allocUnsafeSlow(partSize);
-  const prepare = async (first: number): Promise<PreparedPart | undefined> => {
-    const part = await reader.next(partBuffer);
-    if (!part) return undefined;
-    return preparePart({ repositoryName, uploadId, partFirstByte: first, partLastByte: first + part.length - 1 }, part, counter, buffers);
+  const reader = new PartReader(skipHashed(blob.open(), offset, counter), partSize);
+  const pool = options.bodies ?? new BodyPool(2);
+  const prepare = (first: number): Promise<PreparedPart | undefined> => {
+    // The body is laid out for the bytes the blob's size says are left (a whole part past its end: the source lies).
+    const left = blob.size - first;
+    const expectedLength = left > 0 ? Math.min(partSize, left) : partSize;
+    return preparePart({ repositoryName, uploadId, partFirstByte: first, expectedLength }, reader.chunks(expectedLength), counter, pool);
   };
   let parts = 0;
   let resumed = 0;
   let next = settledLater(prepare(offset));
+  let current: PreparedPart | undefined;
   progress.advance(offset);
   try {
-    for (let current = await next; current; current = await next) {
+    for (current = await next; current; current = await next) {
       if (parts > 0 && options.shouldPause?.()) {
         const upload = { uploadId, offset: current.members.partFirstByte, partSize };
         progress.done('paused', { parts, ...upload });
@@ -110,21 +113,30 @@ export async function uploadLayerToEcrPublic(
       }
       if (accepted < current.length) {
         // The part prepared meanwhile starts after the whole of this one: its bytes go back, behind this part's rest,
-        // and the digest goes back to the bytes the registry holds.
-        const ahead = await next;
-        if (ahead) reader.unread(partBytes(ahead, 0, ahead.length));
-        reader.unread(partBytes(current, accepted, current.length));
+        // and the digest goes back to the bytes the registry holds. This part's body is given back before waiting for
+        // the next one's: every upload of the publish may be here at once.
+        const rest = partBytes(current, accepted, current.length);
         counter = current.digestBefore;
         counter.update(partBytes(current, 0, accepted));
+        current.release();
+        const ahead = await next;
+        if (ahead) {
+          reader.unread(partBytes(ahead, 0, ahead.length));
+          ahead.release();
+        }
+        reader.unread(rest);
         next = settledLater(prepare(received + 1));
       }
+      // Answered: the body is not sent again.
+      current.release();
       progress.advance(accepted);
       parts++;
       if (lost) resumed++;
     }
   } finally {
-    // The reader is released only once nothing reads it any more.
-    await next.catch(() => undefined);
+    // The reader is released only once nothing reads it any more; no body is kept.
+    current?.release();
+    (await next.catch(() => undefined))?.release();
     await reader.close();
   }
   // Before completing: a blob whose bytes are not what the plan says is never stored.

@@ -113,9 +113,11 @@ function deflateBlock(block: Buffer): Promise<Buffer> {
 /** `block` as deflate stored blocks (not final): each a 5-byte header (BTYPE=00, LEN, NLEN) and the bytes as they are. */
 function storedBlocks(block: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < block.length; at += STORED_MAX) {
+  // The headers of a block share one buffer: one allocation per block rather than sixteen tiny ones per MiB.
+  const headers = Buffer.alloc(5 * Math.ceil(block.length / STORED_MAX));
+  for (let at = 0, i = 0; at < block.length; at += STORED_MAX, i++) {
     const bytes = block.subarray(at, at + STORED_MAX);
-    const header = Buffer.alloc(5);
+    const header = headers.subarray(5 * i, 5 * i + 5);
     header.writeUInt16LE(bytes.length, 1);
     // NLEN, the one's complement of LEN in 16 bits.
     header.writeUInt16LE(0xffff - bytes.length, 3);

@@ -3,15 +3,17 @@
  *
  * The SDK encodes blob members with a JavaScript base64 encoder that goes byte by byte (about a fifth of
  * `Buffer#toString('base64')`'s speed) and hashes the 14 MB body for SigV4 only when the request is sent. Here the body
- * is built with Node's base64 into a reused buffer, and its SHA-256 is taken on the way, in slices that yield to the
- * event loop between them: the next part is prepared while the one before it is on the wire. The SDK still sends the
- * request (signing, retries, errors): a build-step middleware swaps its body for this one, after checking that the SDK
- * would have sent the same members, and gives the signer the body's hash in `x-amz-content-sha256`, which SigV4 signs
- * as the payload hash instead of hashing the body again.
+ * is built with Node's base64 straight from the chunks of the source into a buffer lent by the publish's `BodyPool`
+ * (the layer bytes are never gathered into a part first), and its SHA-256 is taken on the way, yielding to the event
+ * loop now and then: the next part is prepared while the one before it is on the wire. The SDK still sends the request
+ * (signing, retries, errors): a build-step middleware swaps its body for this one, after checking that the SDK would
+ * have sent the same members, and gives the signer the body's hash in `x-amz-content-sha256`, which SigV4 signs as the
+ * payload hash instead of hashing the body again.
  */
 import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UploadLayerPartCommand } from '@aws-sdk/client-ecr-public';
+import { BodyPool } from './body-pool';
 import { DigestCounter } from './layer-compression';
 
 /**
@@ -19,8 +21,8 @@ import { DigestCounter } from './layer-compression';
  * base64 string (120 KiB) is an ordinary young-generation object, which V8 collects cheaply, not a large object.
  */
 const ENCODE_BYTES = 3 * 40 * 1024;
-/** Slices encoded between two turns of the event loop (about 1 MiB of layer bytes). */
-const SLICES_PER_TURN = 9;
+/** Layer bytes encoded between two turns of the event loop. */
+const BYTES_PER_TURN = 1024 * 1024;
 /** The header SigV4 takes the payload hash from when present (`@smithy/signature-v4`). */
 const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';
 const BLOB_MEMBER = 'layerPartBlob';
@@ -46,44 +48,98 @@ export interface PreparedPart {
   readonly length: number;
   /** The layer digest before this part's bytes were added: what it goes back to when the registry takes less. */
   readonly digestBefore: DigestCounter;
+  /** Gives the body's memory back to the pool: once the part is answered, or will never be sent (`body` is then void). */
+  readonly release: () => void;
 }
 
-/** Two body buffers used in turn: one part is in flight while the next is prepared into the other. */
-export class PartBodyBuffers {
-  private readonly buffers: Buffer[] = [];
-  private turn = 0;
-
-  /** A buffer of at least `size` bytes, never the one handed out just before. */
-  public take(size: number): Buffer {
-    const i = this.turn++ % 2;
-    if (!this.buffers[i] || this.buffers[i].length < size) this.buffers[i] = Buffer.allocUnsafeSlow(size);
-    return this.buffers[i].subarray(0, size);
-  }
+/** Where a part starts and how long it is expected to be. */
+export interface PartPlace {
+  readonly repositoryName: string;
+  readonly uploadId: string;
+  readonly partFirstByte: number;
+  /**
+   * The part's length if the source holds the bytes the blob's size says: the body is laid out for it. A source that
+   * ends sooner makes a shorter part (its body is then hashed again in one pass).
+   */
+  readonly expectedLength: number;
 }
 
 /**
- * Builds the body for `part` (into a buffer of `buffers`), adding the part's bytes to `digest` on the way. Yields to
- * the event loop between slices, so that a request in flight keeps being written and its answer read.
+ * Builds the body of the part at `place` from at most `expectedLength` bytes of `chunks`, in a buffer of `pool`, adding
+ * the bytes to `digest` on the way; undefined when `chunks` has no byte (the buffer is then given back).
  */
-export async function preparePart(members: PartMembers, part: Buffer, digest: DigestCounter, buffers: PartBodyBuffers): Promise<PreparedPart> {
-  const [head, tail] = bodyAround(members);
-  const body = buffers.take(head.length + base64Length(part.length) + tail.length);
-  const hash = createHash('sha256');
-  const digestBefore = digest.copy();
-  let at = body.write(head, 0, 'latin1');
-  hash.update(body.subarray(0, at));
-  const blobOffset = at;
-  for (let start = 0, slices = 0; start < part.length; start += ENCODE_BYTES, slices++) {
-    if (slices % SLICES_PER_TURN === 0) await nextTurn();
-    const slice = part.subarray(start, Math.min(start + ENCODE_BYTES, part.length));
-    digest.update(slice);
-    const written = body.write(slice.toString('base64'), at, 'latin1');
-    hash.update(body.subarray(at, at + written));
-    at += written;
+export async function preparePart(
+  place: PartPlace, chunks: AsyncIterable<Buffer>, digest: DigestCounter, pool: BodyPool,
+): Promise<PreparedPart | undefined> {
+  const { expectedLength, ...where } = place;
+  const [head, tail] = bodyAround({ ...where, partLastByte: where.partFirstByte + expectedLength - 1 });
+  const lease = await pool.take(head.length + base64Length(expectedLength) + tail.length);
+  try {
+    const buffer = lease.buffer;
+    const hash = createHash('sha256');
+    const digestBefore = digest.copy();
+    // The base64 starts right after the head written for the expected length; a shorter part's head is no longer.
+    const blobAt = buffer.write(head, 0, 'latin1');
+    hash.update(buffer.subarray(0, blobAt));
+    let at = blobAt;
+    const encode = (bytes: Buffer): void => {
+      for (let start = 0; start < bytes.length; start += ENCODE_BYTES) {
+        const written = buffer.write(bytes.toString('base64', start, Math.min(start + ENCODE_BYTES, bytes.length)), at, 'latin1');
+        hash.update(buffer.subarray(at, at + written));
+        at += written;
+      }
+    };
+    // Chunks need not be multiples of 3 bytes: the 1 or 2 bytes after the last whole group wait for the next chunk.
+    const carry = Buffer.alloc(3);
+    let carried = 0;
+    let length = 0;
+    let sinceTurn = 0;
+    for await (const chunk of chunks) {
+      digest.update(chunk);
+      length += chunk.length;
+      let rest = chunk;
+      if (carried > 0) {
+        const fill = Math.min(3 - carried, rest.length);
+        rest.copy(carry, carried, 0, fill);
+        carried += fill;
+        rest = rest.subarray(fill);
+        if (carried < 3) continue;
+        encode(carry);
+        carried = 0;
+      }
+      const whole = rest.length - (rest.length % 3);
+      encode(rest.subarray(0, whole));
+      carried = rest.copy(carry, 0, whole);
+      sinceTurn += chunk.length;
+      if (sinceTurn >= BYTES_PER_TURN) {
+        sinceTurn = 0;
+        await nextTurn();
+      }
+    }
+    if (carried > 0) encode(carry.subarray(0, carried));
+    if (length === 0) {
+      lease.release();
+      return undefined;
+    }
+    const members = { ...where, partLastByte: where.partFirstByte + length - 1 };
+    if (length === expectedLength) {
+      at += buffer.write(tail, at, 'latin1');
+      hash.update(buffer.subarray(at - tail.length, at));
+      return { members, body: buffer.subarray(0, at), bodySha256: hash.digest('hex'), blobOffset: blobAt, length, digestBefore, release: lease.release };
+    }
+    // The source ended before the expected length: the head names the real last byte, and the body is hashed anew.
+    const [shortHead] = bodyAround(members);
+    const from = blobAt - shortHead.length;
+    buffer.write(shortHead, from, 'latin1');
+    const end = at + buffer.write(tail, at, 'latin1');
+    const body = buffer.subarray(from, end);
+    return {
+      members, body, bodySha256: createHash('sha256').update(body).digest('hex'), blobOffset: blobAt - from, length, digestBefore, release: lease.release,
+    };
+  } catch (err) {
+    lease.release();
+    throw err;
   }
-  at += body.write(tail, at, 'latin1');
-  hash.update(body.subarray(blobOffset + base64Length(part.length), at));
-  return { members, body, bodySha256: hash.digest('hex'), blobOffset, length: part.length, digestBefore };
 }
 
 /** The layer bytes [from, to) of a prepared part, decoded back from its body (for a part the registry took only the head of). */

@@ -9,6 +9,7 @@ import { BatchCheckLayerAvailabilityCommand, ECRPUBLICClient } from '@aws-sdk/cl
 import { artifactBlobs, artifactManifests } from './attached-artifacts';
 import { BlobSource, SourceBlob, SourcePlan } from './blob-source';
 import { uploadLayerToEcrPublic, UploadableBlob, UploadOptions } from './blob-uploader';
+import { BodyPool, functionMemoryMiB, sharedBodies } from './body-pool';
 import { ImagePublishError, withContext } from './errors';
 import type { PublishRun } from './hand-over';
 import { DigestCounter, gzipChunks } from './layer-compression';
@@ -21,6 +22,8 @@ import { PlanArtifact, PlanManifest } from '../../src/shared/publish-plan';
 import { log } from '../shared/log';
 import { forEachConcurrent } from '../shared/pool';
 
+/** Compressed bytes written to the scratch space at a time. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 /** BatchCheckLayerAvailability takes at most 100 digests. */
 const AVAILABILITY_BATCH = 100;
 
@@ -160,14 +163,27 @@ async function compressLayer(
   const room = gzipBound(source.size);
   const file = scratch?.reserve(room);
   const handle = file === undefined ? undefined : await open(file, 'w');
+  // The compressed pieces (a stored block is 5-byte headers around 64 KiB slices) are written a batch at a time: one
+  // write per piece cost more than the deflate of a block, and took the threads deflate runs on.
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async (): Promise<void> => {
+    if (handle && batch.length > 0) await handle.writev(batch);
+    batch = [];
+    batched = 0;
+  };
   try {
     for await (const chunk of gzipChunks(blobs.read(source), (c) => {
       input.update(c);
       progress.advance(c.length);
     })) {
       output.update(chunk);
-      if (handle) await handle.write(chunk);
+      if (!handle) continue;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH_BYTES) await flush();
     }
+    await flush();
   } finally {
     await handle?.close();
     if (file !== undefined) scratch!.release(room);
@@ -256,8 +272,10 @@ export async function pushImage(ctx: PublishContext, repositoryName: string, ima
   log({ blobs: image.blobs.length, missing: toUpload.length, bytesToUpload: toUpload.reduce((n, b) => n + b.size, 0) });
   // The largest first, so that a big layer does not start last and leave the other workers idle.
   const ordered = [...toUpload].sort((a, b) => b.size - a.size);
+  // The part bodies of all the blobs in flight come from one pool, sized by the memory rather than the concurrency.
+  const bodies = new BodyPool(sharedBodies(ctx.concurrency, functionMemoryMiB()));
   await forEachConcurrent(ordered, ctx.concurrency, async (blob) => {
-    const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), options);
+    const upload = (options?: UploadOptions) => uploadLayerToEcrPublic(ecr, repositoryName, uploadable(ctx.blobs, blob), { ...options, bodies });
     const result = ctx.run ? await ctx.run.upload(blob, upload) : await upload();
     // Left for the next run of the function (`hand-over.ts`).
     if (!result) return;

@@ -54,9 +54,10 @@ export async function* readResumably(body: ResumableBody): AsyncGenerator<Buffer
     const opened = await body.open(position);
     let skip = opened.skip ?? 0;
     let timer: NodeJS.Timeout | undefined;
+    // Restarted at every chunk: refreshing the one timer costs less than a new timer per chunk.
     const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => opened.abort(new Error(`no byte for ${idleTimeoutMs / 1000} s`)), idleTimeoutMs);
+      if (timer) timer.refresh();
+      else timer = setTimeout(() => opened.abort(new Error(`no byte for ${idleTimeoutMs / 1000} s`)), idleTimeoutMs);
     };
     let finished = false;
     try {

@@ -138,8 +138,8 @@ describe('PublicImage', () => {
     [{ tags: ['x'.repeat(129)] }, /tags\[0\] must match/],
     [{ tags: ['a', 'a'] }, /TestStack\/Image: tags must not repeat a tag/],
     [{ concurrency: 0 }, /TestStack\/Image: concurrency must be an integer from 1 to 32/],
-    [{ concurrency: 32 }, /TestStack\/Image: memorySize must be at least 1408 MiB for concurrency 32 .*\(got 1024\)/],
-    [{ memorySize: 200 }, /TestStack\/Image: memorySize must be at least 288 MiB for concurrency 4/],
+    [{ concurrency: 32, memorySize: 300 }, /TestStack\/Image: memorySize must be at least 384 MiB for concurrency 32 .*\(got 300\)/],
+    [{ memorySize: 200 }, /TestStack\/Image: memorySize must be at least 272 MiB for concurrency 4/],
     [{ publishTimeout: Duration.hours(2) }, /TestStack\/Image: publishTimeout must be whole seconds from 1 second to 1 hour .*\(got 2 hours\)/],
     [{ publishTimeout: Duration.millis(1500) }, /TestStack\/Image: publishTimeout must be whole seconds/],
   ])('bad props are refused: %j', (props, message) => {

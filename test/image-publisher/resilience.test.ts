@@ -5,6 +5,9 @@ import { ECRPUBLICClient, UploadLayerPartCommand } from '@aws-sdk/client-ecr-pub
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRepository, imageProps, spyOnClients, stage, summaries, TYPE, useAssetBucket } from './support';
 import { handler } from '../../lambda/image-publisher';
+import { uploadLayerToEcrPublic } from '../../lambda/image-publisher/blob-uploader';
+import { BodyPool } from '../../lambda/image-publisher/body-pool';
+import { sha256 } from '../../src/shared/oci/digest';
 import { ImageProperties } from '../../src/shared/publish-plan';
 import { uniqueName } from '../support/ecr-fixtures';
 import { primaryRegistryAlias } from '../support/emulator-harness';
@@ -83,6 +86,49 @@ describe('Custom::EcrPublicImage under faults', () => {
     expect(refusals).toEqual([`InvalidLayerPartException ${2 * 10 * MiB - 1}`]);
     expect(summaries(h).at(-1)).toMatchObject({ partsResumed: 1, partsUploaded: 3 + 1 });
     await pullAndCompare(repo, 'lost', source);
+  });
+
+  test('a part the registry took only the head of goes on from there, for two uploads that share two part bodies', async () => {
+    const repo = uniqueName('head-only');
+    await createRepository(h.client, repo);
+    // Both blobs hold the same bytes where their second part starts (so the part's head is known without knowing
+    // which upload sends it), and differ after.
+    const common = randomBytes(20 * MiB);
+    const blobs = [Buffer.concat([common, randomBytes(5 * MiB + 7)]), Buffer.concat([common, randomBytes(3 * MiB + 1)])];
+    // At least 5 MiB: the registry refuses a smaller part that is not the last.
+    const head = 6 * MiB + 1;
+    const cut = new Set<string>();
+    const send = ECRPUBLICClient.prototype.send;
+    // Behave like a registry that stored only the head of each upload's second part: that head is really sent, and the
+    // part is refused with where the registry stands.
+    jest.spyOn(ECRPUBLICClient.prototype, 'send').mockImplementation(async function (this: ECRPUBLICClient, command: any, ...rest: any[]) {
+      const input = command.input;
+      if (command instanceof UploadLayerPartCommand && input.partFirstByte === 10 * MiB && !cut.has(input.uploadId!)) {
+        cut.add(input.uploadId!);
+        await (send as any).call(this, new UploadLayerPartCommand({
+          ...input, partLastByte: 10 * MiB + head - 1, layerPartBlob: common.subarray(10 * MiB, 10 * MiB + head),
+        }));
+        throw Object.assign(new Error('the part was cut short'), { name: 'InvalidLayerPartException', lastValidByteReceived: 10 * MiB + head - 1 });
+      }
+      return (send as any).call(this, command, ...rest);
+    } as any);
+
+    const bodies = new BodyPool(2);
+    const results = await Promise.all(blobs.map((blob) => uploadLayerToEcrPublic(h.client, repo, {
+      digest: sha256(blob),
+      size: blob.length,
+      open: () => Readable.from([blob.subarray(0, 7 * MiB), blob.subarray(7 * MiB)]),
+      verify: ({ digest, bytes }) => {
+        if (digest !== sha256(blob) || bytes !== blob.length) throw new Error(`streamed ${bytes} bytes with digest ${digest}`);
+      },
+    }, { bodies })));
+
+    expect(cut.size).toBe(2);
+    // 10 MiB, the head, then the rest in parts from the byte after the head.
+    expect(results.map((r) => [r.outcome, r.bytes, r.parts, r.resumed])).toEqual([
+      ['uploaded', blobs[0].length, 3, 1],
+      ['uploaded', blobs[1].length, 3, 1],
+    ]);
   });
 
   test('an S3 body that breaks off mid-way is reopened from where it stopped', async () => {

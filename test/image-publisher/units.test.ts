@@ -87,21 +87,29 @@ describe('gzip of layers', () => {
 });
 
 describe('PartReader', () => {
-  test('cuts a stream into full parts and a shorter last one, and takes back the unsent tail of a part', async () => {
+  const part = async (chunks: AsyncIterable<Buffer>): Promise<{ bytes: Buffer; sizes: number[] }> => {
+    const got: Buffer[] = [];
+    for await (const chunk of chunks) got.push(chunk);
+    return { bytes: Buffer.concat(got), sizes: got.map((c) => c.length) };
+  };
+
+  test('cuts a stream into full parts and a shorter last one, as the chunks of the source, and takes back the unsent tail of a part', async () => {
     const data = randomBytes(2500);
     const reader = new PartReader(chunked(data, () => 333), 1000);
-    const first = await reader.next();
-    expect(first).toEqual(data.subarray(0, 1000));
+    const first = await part(reader.chunks());
+    expect(first.bytes).toEqual(data.subarray(0, 1000));
+    expect(first.sizes).toEqual([333, 333, 333, 1]);
     // The registry took only 600 bytes of the first part: the next part starts at byte 600.
-    reader.unread(first!.subarray(600));
-    const second = await reader.next();
-    expect(second).toEqual(data.subarray(600, 1600));
-    expect(await reader.next()).toEqual(data.subarray(1600, 2500));
-    expect(await reader.next()).toBeUndefined();
+    reader.unread(first.bytes.subarray(600));
+    expect((await part(reader.chunks())).bytes).toEqual(data.subarray(600, 1600));
+    // A part asked shorter than the part size stops there; one asked longer is still one part.
+    expect((await part(reader.chunks(100))).bytes).toEqual(data.subarray(1600, 1700));
+    expect((await part(reader.chunks(5000))).bytes).toEqual(data.subarray(1700, 2500));
+    expect((await part(reader.chunks())).sizes).toEqual([]);
   });
 
   test('an empty source has no part', async () => {
-    expect(await new PartReader(chunked(Buffer.alloc(0), () => 1), 10).next()).toBeUndefined();
+    expect((await part(new PartReader(chunked(Buffer.alloc(0), () => 1), 10).chunks())).sizes).toEqual([]);
   });
 });
 
