@@ -335,7 +335,8 @@ const READING = `## Reading the figures
   blobs share) while one is in flight, so client and emulator work at the same time, each on its core.
 - **The emulator flushes every part before it answers.** The part's bytes are written and flushed (fdatasync), and the
   upload's record written durably, before UploadLayerPart is acknowledged (the store's rule: local/README.md,
-  "Persistence and faults"); docker-registry flushes nothing. The profiles above show it as \`fdatasync\` and \`fsync\`.
+  "Persistence and faults"); docker-registry, which skopeo sends a blob in one stream, flushes each blob once. The
+  profiles above show it as \`fdatasync\` and \`fsync\`.
 - **The \`deploy\` command** adds its own start-up to the handler's: it reads the cloud assembly's manifests itself (not
   with aws-cdk-lib's cx-api), loads neither aws-cdk-lib nor the emulator's code, checks a handler's code against its
   asset hash with its own reading of the CDK's fingerprint, and starts the asset server (a child process, on a socket
