@@ -12,7 +12,7 @@ import { principalOf } from './execution-roles';
 import { Resolver } from './intrinsics';
 import { DEFAULT_DATA_DIR, DEFAULT_REGION } from './session';
 import { StateStore } from './state';
-import { Store } from '../store/store';
+import { storeHolder } from '../store/holder';
 
 export interface CredentialsOptions {
   /** The emulator. @default - `AWS_ENDPOINT_URL_ECR_PUBLIC`, else the emulator serving `dataDir` */
@@ -86,7 +86,7 @@ async function issue(target: EmulatorTarget, arn: string): Promise<PrincipalCred
 async function iamEmulator(options: CredentialsOptions): Promise<EmulatorTarget> {
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const configured = options.endpoint ?? (process.env.AWS_ENDPOINT_URL_ECR_PUBLIC?.trim() || undefined);
-  const endpoint = configured ?? Store.holder(dataDir)?.endpoint;
+  const endpoint = configured ?? storeHolder(dataDir)?.endpoint;
   if (endpoint === undefined) {
     throw new Error(`No emulator serves ${dataDir}, and no --endpoint was given: credentials are issued by a running emulator `
       + `(\`ecr-public-local serve --iam --data ${dataDir}\`) and last as long as it runs`);

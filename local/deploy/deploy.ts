@@ -11,7 +11,6 @@ import { logsProblem } from './function-logs';
 import { functionForResource, functionInTemplate, ResolvedFunction, storedFunction } from './functions';
 import { dependencyOrder, ourDependencies } from './graph';
 import type { HandlerInvoker } from './handler';
-import { publishImageAssets } from './image-assets/publish';
 import { standInImageUris, withStandInUris } from './image-assets/stand-in-uris';
 import { applyOutcome, completeInFlight, forgetRequest, newRequest, sendRecorded } from './in-flight';
 import { Resolver, stringifyScalars } from './intrinsics';
@@ -34,7 +33,12 @@ export async function deployApp(options: LocalDeployOptions): Promise<DeployResu
     // Stack name to outputs, in deploy order: the outputs file is rewritten after each stack, as `cdk deploy` keeps
     // the outputs of the stacks it deployed.
     const outputs = new Map<string, Record<string, string>>();
-    await publishImageAssets(session, stacks);
+    if (stacks.some((s) => s.imageAssets.length > 0)) {
+      // Loaded for an app with Docker image assets only: builds and stand-in registries are no other deploy's business.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { publishImageAssets } = require('./image-assets/publish') as typeof import('./image-assets/publish');
+      await publishImageAssets(session, stacks);
+    }
     for (const stack of stacks) {
       outputs.set(stack.stackName, await deployStack(session, progress, stack, !(options.noRollback ?? false)));
       if (options.outputsFile !== undefined) writeOutputsFile(options.outputsFile, outputs);

@@ -18,8 +18,8 @@ import { LambdaRuntime } from './lambda-runtime';
 import { EmulatorRoles } from './role-credentials';
 import { StateStore } from './state';
 import type { LocalDeployOptions } from './types';
+import { storeHolder } from '../store/holder';
 import { DirectoryLock } from '../store/lock';
-import { Store } from '../store/store';
 
 export const DEFAULT_DATA_DIR = '.emulator-data';
 export const DEFAULT_ACCOUNT = '123456789012';
@@ -88,7 +88,7 @@ async function openLockedSession(options: LocalDeployOptions, dataDir: string): 
   let emulator: RunningEmulator | undefined;
   let endpoint: string;
   let accountId: string;
-  const serving = endpointOption === undefined ? Store.holder(dataDir) : undefined;
+  const serving = endpointOption === undefined ? storeHolder(dataDir) : undefined;
   const credentials = options.rootCredentials ?? DEFAULT_ROOT_CREDENTIALS;
   if (endpointOption === undefined && serving?.endpoint === undefined) {
     // The deployer's own emulator always evaluates IAM: what deploys here must deploy on AWS.

@@ -20,6 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { removeFile, replaceFile, StorageError, storageError, syncDirectory, writeFully } from './durable-file';
 import { ExpiryQueue } from './expiry-queue';
+import { storeHolder, storeLockFile } from './holder';
 import { DirectoryLock, LockHolder } from './lock';
 import { LEGACY_DOCUMENT, readLegacyState, removeLegacyFiles } from './migration';
 import { dict, emptyState, has, RegistryRecord, reviveRepository, reviveUpload, RepositoryRecord, State, UploadRecord } from './model';
@@ -30,7 +31,6 @@ import { CONTENTS_MEMBERS, RecordKey, TopKey, TrackedState } from './tracked-sta
 export { StorageError } from './durable-file';
 
 /** The lock file of a data directory. */
-const LOCK_FILE = 'emulator.lock';
 /** Marks a data directory in this layout (and its version). */
 const FORMAT_FILE = path.join('meta', 'format');
 const FORMAT = '2';
@@ -70,7 +70,7 @@ export class Store {
    */
   public static open(dataDir: string | undefined, now: number): Store {
     const root = dataDir ? path.resolve(dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'ecr-public-local-'));
-    const lock = dataDir ? DirectoryLock.acquire(path.join(root, LOCK_FILE), `The emulator's data directory ${root}`) : undefined;
+    const lock = dataDir ? DirectoryLock.acquire(storeLockFile(root), `The emulator's data directory ${root}`) : undefined;
     try {
       for (const dir of ['blobs/sha256', 'manifests/sha256', 'uploads', 'logos', 'tmp']) {
         fs.mkdirSync(path.join(root, dir), { recursive: true });
@@ -86,7 +86,7 @@ export class Store {
 
   /** The live process using the data directory `dataDir`, if any: its PID, command and endpoint. */
   public static holder(dataDir: string): LockHolder | undefined {
-    return DirectoryLock.holder(path.join(path.resolve(dataDir), LOCK_FILE));
+    return storeHolder(dataDir);
   }
 
   /** The records. Read them, change them, then `commit()`. */
