@@ -95,32 +95,43 @@ function isLoader(frame: { functionName: string; url: string }): boolean {
   return frame.url === 'node:internal/modules/cjs/loader' && /(^|\.)_load$/.test(frame.functionName);
 }
 
-/** A `.cpuprofile` summarised: self time per function (the `count` largest), per file or package, and per kind. */
-export function summarizeProfile(file: string, count: number): ProfileSummary {
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
-  const frame = (id: number) => byId.get(id)!.callFrame;
-  const stack = function* (id: number): Generator<{ functionName: string; url: string }> {
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) yield frame(at);
-  };
-  // The kind of a sample: V8's pseudo-frames as they are; inside a require(), loading; otherwise the innermost code
-  // on the stack that is ours or a dependency's, so that Node.js's work on their behalf (hashing, copying buffers,
-  // writing files) counts as theirs.
-  // With it, for our code, the file of ours that code is in (the innermost on the stack).
-  const kinds = new Map<number, { kind: string; file?: string }>();
-  const kindOf = (id: number): { kind: string; file?: string } => {
-    let result = kinds.get(id);
+/** A profile's call tree: each node's frame and stack, and what a sample of a node counts for (worked out once per node). */
+class ProfileTree {
+  private readonly byId: Map<number, CpuProfile['nodes'][number]>;
+  private readonly parent = new Map<number, number>();
+  private readonly kinds = new Map<number, { kind: string; file?: string }>();
+  private readonly loadingFor = new Map<number, string>();
+
+  constructor(profile: CpuProfile) {
+    this.byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    for (const n of profile.nodes) for (const child of n.children ?? []) this.parent.set(child, n.id);
+  }
+
+  public frame(id: number): { functionName: string; url: string } {
+    return this.byId.get(id)!.callFrame;
+  }
+
+  /** The frames from node `id` to the root. */
+  public* stack(id: number): Generator<{ functionName: string; url: string }> {
+    for (let at: number | undefined = id; at !== undefined; at = this.parent.get(at)) yield this.frame(at);
+  }
+
+  /**
+   * The kind of a sample: V8's pseudo-frames as they are; inside a require(), loading; otherwise the innermost code on
+   * the stack that is ours or a dependency's, so that Node.js's work on their behalf (hashing, copying buffers, writing
+   * files) counts as theirs. With it, for our code, the file of ours that code is in (the innermost on the stack).
+   */
+  public kindOf(id: number): { kind: string; file?: string } {
+    let result = this.kinds.get(id);
     if (result === undefined) {
-      const owner = ownerOf(frame(id).functionName, frame(id).url);
+      const owner = ownerOf(this.frame(id).functionName, this.frame(id).url);
       if (owner === 'idle' || owner === 'garbage collector' || owner === 'V8') {
         result = { kind: KIND[owner] };
       } else {
         let loads = 0;
         let entry = false;
         let caller: { owner: Owner; file: string } | undefined;
-        for (const f of stack(id)) {
+        for (const f of this.stack(id)) {
           if (isLoader(f)) loads++;
           if (f.url === 'node:internal/modules/run_main') entry = true;
           const o = ownerOf(f.functionName, f.url);
@@ -128,29 +139,38 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
         }
         result = loads - (entry ? 1 : 0) > 0 ? { kind: KIND.loading } : { kind: KIND[caller?.owner ?? 'Node.js'], file: caller?.file };
       }
-      kinds.set(id, result);
+      this.kinds.set(id, result);
     }
     return result;
-  };
-  // What a sample inside require() is loading: the first dependency on the stack from its root (a package's top level
-  // and what it requires), or, loading our own files, the innermost of ours (the file whose require() it is).
-  const loadingFor = new Map<number, string>();
-  const loadedBy = (id: number): string => {
-    let result = loadingFor.get(id);
+  }
+
+  /**
+   * What a sample inside require() is loading: the first dependency on the stack from its root (a package's top level
+   * and what it requires), or, loading our own files, the innermost of ours (the file whose require() it is).
+   */
+  public loadedBy(id: number): string {
+    let result = this.loadingFor.get(id);
     if (result === undefined) {
       let dependency: string | undefined;
       let ours: string | undefined;
-      for (const { functionName, url } of stack(id)) {
+      for (const { functionName, url } of this.stack(id)) {
         if (url === '' || url.startsWith('node:')) continue;
         const group = groupOf(functionName, url);
         if (group.startsWith('lib/')) ours ??= group;
         else dependency = group;
       }
       result = dependency ?? ours ?? '(Node.js)';
-      loadingFor.set(id, result);
+      this.loadingFor.set(id, result);
     }
     return result;
-  };
+  }
+}
+
+/** A `.cpuprofile` summarised: self time per function (the `count` largest), per file or package, and per kind. */
+export function summarizeProfile(file: string, count: number): ProfileSummary {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  const tree = new ProfileTree(profile);
+  const frame = (id: number) => tree.frame(id);
   const add = (map: Map<string, number>, key: string, seconds: number) => map.set(key, (map.get(key) ?? 0) + seconds);
   const perFunction = new Map<string, number>();
   const perGroup = new Map<string, number>();
@@ -164,9 +184,9 @@ export function summarizeProfile(file: string, count: number): ProfileSummary {
     const where = shortFile(url);
     add(perFunction, `${functionName || '(anonymous)'}${where ? ` (${where})` : ''}`, seconds);
     add(perGroup, groupOf(functionName, url), seconds);
-    const { kind, file: ours } = kindOf(id);
+    const { kind, file: ours } = tree.kindOf(id);
     add(perKind, kind, seconds);
-    if (kind === KIND.loading) add(perLoad, loadedBy(id), seconds);
+    if (kind === KIND.loading) add(perLoad, tree.loadedBy(id), seconds);
     if (kind === KIND.ours) add(perOurFile, ours!, seconds);
     total += seconds;
   });

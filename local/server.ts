@@ -111,17 +111,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     : undefined);
   for (const [name, dir] of Object.entries(options.buckets ?? {})) buckets.addBucket(name, dir);
 
-  let listening: Listening | undefined;
-  try {
-    listening = await listenOnLoopback(options.port ?? 0);
-    // Whoever finds the data directory taken learns where this emulator answers.
-    store.setEndpoint(`http://127.0.0.1:${listening.port}`);
-  } catch (err) {
-    // The data directory is released for whoever tries next (another port, another process).
-    await listening?.close();
-    store.close();
-    throw err;
-  }
+  const listening = await listenForStore(store, options.port ?? 0);
   const host = `127.0.0.1:${listening.port}`;
   const ctx: Context = {
     store,
@@ -176,6 +166,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       store.close();
     },
   };
+}
+
+/**
+ * Listens on loopback for the emulator of `store`, which then records where it answers (whoever finds the data
+ * directory taken learns it). On failure the store is closed: the data directory is released for whoever tries next
+ * (another port, another process).
+ */
+async function listenForStore(store: Store, port: number): Promise<Listening> {
+  let listening: Listening | undefined;
+  try {
+    listening = await listenOnLoopback(port);
+    store.setEndpoint(`http://127.0.0.1:${listening.port}`);
+    return listening;
+  } catch (err) {
+    await listening?.close();
+    store.close();
+    throw err;
+  }
 }
 
 /** The account id and the alias to assign, checked. */
