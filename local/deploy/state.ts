@@ -232,7 +232,9 @@ export class StateStore {
     const content = timeless(stored);
     if (this.onDisk.get(state.stackName) === content) return;
     const updatedAt = new Date().toISOString();
-    replaceFile(this.file(state.stackName), Buffer.from(JSON.stringify({ ...stored, updatedAt }, undefined, 2) + '\n'));
+    // The time is the last member, appended to the text already made: the state is serialized once per save (a
+    // deploy saves after every resource, and a state of hundreds of resources takes milliseconds to serialize).
+    replaceFile(this.file(state.stackName), Buffer.from(`${content.slice(0, -1)},"updatedAt":${JSON.stringify(updatedAt)}}\n`));
     state.updatedAt = updatedAt;
     this.onDisk.set(state.stackName, content);
   }
@@ -298,7 +300,7 @@ export class StateStore {
   }
 }
 
-/** A stored state as text, without the time it was written. */
+/** A stored state as text (an object with at least its version), without the time it was written. */
 function timeless(stored: StateFile): string {
   return JSON.stringify({ ...stored, updatedAt: undefined });
 }

@@ -126,7 +126,8 @@ export function signRequest(
     'x-amz-content-sha256': sha256Hex(body),
     ...(credentials.sessionToken !== undefined ? { 'x-amz-security-token': credentials.sessionToken } : {}),
   };
-  const headers: Record<string, string> = { host: url.host, ...added };
+  // Header names are the caller's: kept in an object without a prototype, where `__proto__` is a name like others.
+  const headers: Record<string, string> = Object.assign(Object.create(null), { host: url.host, ...added });
   for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
   const signedHeaders = Object.keys(headers).sort();
   const canonical = canonicalRequest(
