@@ -142,11 +142,6 @@ export function signRequest(
   };
 }
 
-/** The access key id an `Authorization` header names, without verifying anything (for messages and routing). */
-export function claimedAccessKey(authorization: string | undefined): string | undefined {
-  return authorization === undefined ? undefined : /Credential=([^/,\s]+)\//.exec(authorization)?.[1];
-}
-
 function fail(kind: SignatureFailure['kind'], message: string): SignatureFailure {
   return { ok: false, kind, message };
 }

@@ -10,10 +10,11 @@
  * `<root>/private-ecr/.uploads/<name>/`; a blob is checked against its digest before it enters a layout, a manifest's
  * blobs must be in the layout before it does, and `index.json` is replaced atomically.
  */
-import { createHash, randomUUID } from 'crypto';
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { replaceFile } from '../store/durable-file';
+import { sha256Digest, sha256FileDigest } from '../store/image-format';
 
 /** The folder of the emulator's root holding one OCI layout per stand-in repository. */
 export const STAND_IN_FOLDER = 'private-ecr';
@@ -94,7 +95,7 @@ function readManifest(dir: string, descriptor: Descriptor): StandInManifest | un
   const blob = blobFile(dir, descriptor.digest);
   if (blob === undefined || blob.size > MAX_STAND_IN_MANIFEST_BYTES) return undefined;
   const bytes = fs.readFileSync(blob.file);
-  if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== descriptor.digest) return undefined;
+  if (sha256Digest(bytes) !== descriptor.digest) return undefined;
   return { digest: descriptor.digest, mediaType: descriptor.mediaType, bytes };
 }
 
@@ -144,7 +145,7 @@ export function completeStandInUpload(root: string, name: string, id: string, di
   const upload = standInUpload(root, name, id);
   const hex = DIGEST.exec(digest)?.[1];
   if (!upload || hex === undefined) return false;
-  if (sha256OfFile(upload.file) !== hex) return false;
+  if (sha256FileDigest(upload.file) !== digest) return false;
   const dir = initLayout(root, name);
   fs.renameSync(upload.file, path.join(dir, 'blobs', 'sha256', hex));
   return true;
@@ -168,7 +169,7 @@ export class StandInManifestError extends Error {
  * digest); its digest. Every blob (or, for an index, every manifest) it names must be in the layout already.
  */
 export function putStandInManifest(root: string, name: string, reference: string, mediaType: string, bytes: Buffer): string {
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest = sha256Digest(bytes);
   if (DIGEST.test(reference) && reference !== digest) throw new StandInManifestError('MANIFEST_INVALID', `the manifest's digest is ${digest}, not ${reference}`);
   let json: { config?: { digest?: unknown }; layers?: Array<{ digest?: unknown }>; manifests?: Array<{ digest?: unknown }> };
   try {
@@ -208,16 +209,4 @@ function initLayout(root: string, name: string): string {
     replaceFile(path.join(dir, 'index.json'), Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [] })));
   }
   return dir;
-}
-
-function sha256OfFile(file: string): string {
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const chunk = Buffer.alloc(1024 * 1024);
-    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
 }

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { DirectoryLock, LockHolder } from './lock';
 
 /** The store's lock file, in its data directory. */
-export const STORE_LOCK_FILE = 'emulator.lock';
+const STORE_LOCK_FILE = 'emulator.lock';
 
 /** The lock file of the store on `dataDir`. */
 export function storeLockFile(dataDir: string): string {

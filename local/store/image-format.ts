@@ -4,6 +4,7 @@
  * image code (`src/shared/oci`), and is the one place the emulator does.
  */
 import { createHash } from 'crypto';
+import * as fs from 'fs';
 import { InvalidManifestError } from './errors';
 
 // --- media types -----------------------------------------------------------------------------------------------------
@@ -39,6 +40,19 @@ export function isWellFormedLayerDigest(digest: string): boolean {
 /** `sha256:<hex>` of `data` (a string as its UTF-8 bytes). */
 export function sha256Digest(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** `sha256:<hex>` of the file `file`, read a MiB at a time. */
+export function sha256FileDigest(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(1024 * 1024);
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return `sha256:${hash.digest('hex')}`;
 }
 
 // --- manifests -------------------------------------------------------------------------------------------------------
