@@ -88,7 +88,7 @@ export function readCloudAssembly(dir: string): CloudAssembly {
   }
   const root = fs.realpathSync(dir);
   const stacks: AssemblyStack[] = [];
-  readAssembly(root, openAssembly(root, root), '', stacks);
+  readAssembly(root, openAssembly(root, root), '', stacks, new Set([root]));
   const byKey = new Map(stacks.map((s) => [s.key, s]));
   const order = dependencyOrder(stacks.map((s) => s.key), (key) => byKey.get(key)!.dependencies, 'stacks');
   return { dir: root, stacks: order.map((key) => byKey.get(key)!) };
@@ -152,15 +152,18 @@ function openAssembly(root: string, dir: string): AssemblyManifest {
 /**
  * The stacks of `assembly` and of the assemblies nested in it, into `out`, keyed `prefix` + artifact id. Its schema
  * version is not checked (an assembly written by a newer CDK than this reader still names its stacks and assets the
- * same way), nor is its artifact order: `graph.ts` orders.
+ * same way), nor is its artifact order: `graph.ts` orders. `read` holds the assemblies read so far: one nested in itself,
+ * or in one it contains, is refused rather than read again and again.
  */
-function readAssembly(root: string, assembly: AssemblyManifest, prefix: string, out: AssemblyStack[]): void {
+function readAssembly(root: string, assembly: AssemblyManifest, prefix: string, out: AssemblyStack[], read: Set<string>): void {
   for (const [id, artifact] of assembly.artifacts) {
     const properties = artifact.properties ?? {};
     if (artifact.type === NESTED_ASSEMBLY) {
       const nested = inside(root, path.join(assembly.dir, String(properties.directoryName ?? '')));
       if (!nested) throw new Error(`The nested assembly '${id}' lies outside the cloud assembly '${root}'`);
-      readAssembly(root, openAssembly(root, nested), `${path.relative(root, nested)}/`, out);
+      if (read.has(nested)) throw new Error(`The nested assembly '${id}' is an assembly already read ('${nested}'): an assembly cannot contain itself`);
+      read.add(nested);
+      readAssembly(root, openAssembly(root, nested), `${path.relative(root, nested)}/`, out, read);
       continue;
     }
     if (artifact.type !== STACK) continue;

@@ -109,6 +109,17 @@ test('a nested assembly directory outside the assembly is refused before its man
   expect(() => readCloudAssembly(outdir)).toThrow(/The nested assembly 'assembly-Prod' lies outside the cloud assembly/);
 });
 
+test('a nested assembly that names its own directory, or the assembly that contains it, is refused, not read forever', () => {
+  const itself = craftedCopy((_top, nested) => {
+    nested.artifacts.Loop = { type: 'cdk:cloud-assembly', properties: { directoryName: '.' } };
+  });
+  expect(() => readCloudAssembly(itself)).toThrow(/^The nested assembly 'Loop' is an assembly already read \('[^']*assembly-Prod'\)/);
+  const parent = craftedCopy((_top, nested) => {
+    nested.artifacts.Loop = { type: 'cdk:cloud-assembly', properties: { directoryName: '..' } };
+  });
+  expect(() => readCloudAssembly(parent)).toThrow(/^The nested assembly 'Loop' is an assembly already read/);
+});
+
 test('an artifact metadata file outside the assembly is refused before it is read', () => {
   // Newer CDK versions write a stack's metadata (its logical ids) into `additionalMetadataFile`.
   fs.writeFileSync(path.join(tmp, 'outside-metadata.json'), JSON.stringify({}));
