@@ -27,8 +27,9 @@ export function codeAssetProblem(assemblyDir: string, asset: FileAsset): string 
 /** The first symbolic link under `dir` that leads outside `assemblyDir` (or nowhere), described. */
 function linkOutside(assemblyDir: string, dir: string, seen: Set<string> = new Set()): string | undefined {
   // A link back to a directory already walked would loop.
-  if (seen.has(fs.realpathSync(dir))) return undefined;
-  seen.add(fs.realpathSync(dir));
+  const real = fs.realpathSync(dir);
+  if (seen.has(real)) return undefined;
+  seen.add(real);
   const walk = (rel: string): string | undefined => {
     for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
       const relName = rel ? `${rel}/${name}` : name;
